@@ -1,0 +1,177 @@
+/* The malloc family, interposed. Each symbol turns the core's result into
+ * the libc contract of the call it replaces (errno exactly as glibc sets
+ * it, and untouched on success). Allocation itself happens in src/heap.c. */
+#include <errno.h>
+#include <stdint.h>
+#include <unistd.h>
+
+#include "heap.h"
+#include "internal.h"
+#include "prim.h"
+#include "runtime.h"
+
+#define PUBLIC cxlmu_export
+
+static inline void *done(void *p, int saved)
+{
+	errno = p ? saved : ENOMEM;
+	return p;
+}
+
+static inline void *alloc(size_t n, size_t align, bool zero)
+{
+	int saved = errno;
+	cxlmu_runtime_ensure();
+	return done(cxlmu_heap_alloc(n, align, zero), saved);
+}
+
+/* For preload/new.cc: the same paths, reached without the PLT. */
+void *cxlmu_preload_alloc(size_t n, size_t align)
+{
+	return alloc(n, align, false);
+}
+
+void cxlmu_preload_free(void *p)
+{
+	int saved = errno;
+	cxlmu_heap_free(p);
+	errno = saved;
+}
+
+PUBLIC void *malloc(size_t n)
+{
+	return alloc(n, 0, false);
+}
+
+PUBLIC void *calloc(size_t n, size_t size)
+{
+	size_t total;
+
+	if (__builtin_mul_overflow(n, size, &total)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return alloc(total, 0, true);
+}
+
+PUBLIC void free(void *p)
+{
+	cxlmu_preload_free(p);
+}
+
+PUBLIC void *realloc(void *p, size_t n)
+{
+	int saved = errno;
+
+	if (!p)
+		return alloc(n, 0, false);
+	if (n == 0) {
+		/* glibc frees the block and returns NULL. */
+		free(p);
+		return NULL;
+	}
+	cxlmu_runtime_ensure();
+	return done(cxlmu_heap_realloc(p, n), saved);
+}
+
+PUBLIC void *reallocarray(void *p, size_t n, size_t size)
+{
+	size_t total;
+
+	if (__builtin_mul_overflow(n, size, &total)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return realloc(p, total);
+}
+
+static inline bool pow2(size_t a)
+{
+	return a && !(a & (a - 1));
+}
+
+PUBLIC int posix_memalign(void **out, size_t align, size_t n)
+{
+	int saved = errno;
+	void *p;
+
+	/* EINVAL without touching errno or *out. */
+	if (!pow2(align) || align % sizeof(void *))
+		return EINVAL;
+	cxlmu_runtime_ensure();
+	p = cxlmu_heap_alloc(n, align, false);
+	errno = saved;
+	if (!p)
+		return ENOMEM;
+	*out = p;
+	return 0;
+}
+
+PUBLIC void *aligned_alloc(size_t align, size_t n)
+{
+	if (!pow2(align)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	return alloc(n, align, false);
+}
+
+PUBLIC void *memalign(size_t align, size_t n)
+{
+	/* glibc rounds a non-power-of-two alignment up, and refuses only
+	 * alignments beyond half the address space. */
+	if (align > SIZE_MAX / 2 + 1) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (!pow2(align)) {
+		size_t a = 1;
+		while (a < align)
+			a <<= 1;
+		align = a;
+	}
+	return alloc(n, align, false);
+}
+
+PUBLIC void *valloc(size_t n)
+{
+	return alloc(n, cxlmu_prim_page_size(), false);
+}
+
+PUBLIC void *pvalloc(size_t n)
+{
+	size_t ps = cxlmu_prim_page_size();
+	size_t rounded;
+
+	if (__builtin_add_overflow(n, ps - 1, &rounded)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	rounded &= ~(ps - 1);
+	return alloc(rounded ? rounded : ps, ps, false);
+}
+
+PUBLIC size_t malloc_usable_size(void *p)
+{
+	return cxlmu_heap_usable_size(p);
+}
+
+/* C23 sized frees: the size is a hint the heap does not need. */
+PUBLIC void free_sized(void *p, size_t n)
+{
+	free(p);
+}
+
+PUBLIC void free_aligned_sized(void *p, size_t align, size_t n)
+{
+	free(p);
+}
+
+/* glibc's own names, called directly by a few programs and libraries. */
+PUBLIC void *__libc_malloc(size_t n) { return malloc(n); }
+PUBLIC void *__libc_calloc(size_t n, size_t s) { return calloc(n, s); }
+PUBLIC void *__libc_realloc(void *p, size_t n) { return realloc(p, n); }
+PUBLIC void __libc_free(void *p) { free(p); }
+PUBLIC void *__libc_memalign(size_t a, size_t n) { return memalign(a, n); }
+PUBLIC void *__libc_valloc(size_t n) { return valloc(n); }
+PUBLIC void *__libc_pvalloc(size_t n) { return pvalloc(n); }

@@ -1,0 +1,291 @@
+/* The options table and its parser. Everything configurable is a row here;
+ * cxlmu-run builds its getopt table and --help from it, the man pages take
+ * their OPTIONS and ENVIRONMENT sections from it, and the preloaded library
+ * reads the CXLMU_* twins from environ (never getenv: this runs from the
+ * first malloc, before libc is fully up). */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "options.h"
+
+#define BOOL_ACCEPTED "1, 0, yes, no, on, off, true, false"
+
+/* ----------------------------------------------------------------------- */
+/* Value parsers                                                             */
+/* ----------------------------------------------------------------------- */
+
+int cxlmu_parse_size(const char *text, uint64_t *out)
+{
+	uint64_t v = 0, mult = 1;
+	const char *s = text;
+
+	if (!s || *s < '0' || *s > '9')
+		return -EINVAL;
+	for (; *s >= '0' && *s <= '9'; s++) {
+		if (v > (UINT64_MAX - 9) / 10)
+			return -EINVAL;
+		v = v * 10 + (uint64_t)(*s - '0');
+	}
+	switch (*s) {
+	case '\0': break;
+	case 'k': case 'K': mult = CXLMU_KiB; s++; break;
+	case 'm': case 'M': mult = CXLMU_MiB; s++; break;
+	case 'g': case 'G': mult = CXLMU_GiB; s++; break;
+	default: return -EINVAL;
+	}
+	/* Accept an optional trailing 'B' or "iB" after the unit: 64KiB, 2MB. */
+	if (mult > 1 && (*s == 'i' || *s == 'I') && (s[1] == 'b' || s[1] == 'B'))
+		s += 2;
+	else if (mult > 1 && (*s == 'b' || *s == 'B'))
+		s++;
+	if (*s != '\0' || v > UINT64_MAX / mult)
+		return -EINVAL;
+	*out = v * mult;
+	return 0;
+}
+
+int cxlmu_parse_bool(const char *text, bool *out)
+{
+	static const char *const yes[] = { "1", "yes", "on", "true" };
+	static const char *const no[] = { "0", "no", "off", "false" };
+
+	if (!text)
+		return -EINVAL;
+	for (size_t i = 0; i < CXLMU_ARRAY_SIZE(yes); i++) {
+		if (!strcasecmp(text, yes[i])) { *out = true; return 0; }
+		if (!strcasecmp(text, no[i])) { *out = false; return 0; }
+	}
+	return -EINVAL;
+}
+
+static int parse_node(const char **sp, unsigned *out)
+{
+	const char *s = *sp;
+	unsigned v = 0;
+
+	if (*s < '0' || *s > '9')
+		return -EINVAL;
+	for (; *s >= '0' && *s <= '9'; s++) {
+		v = v * 10 + (unsigned)(*s - '0');
+		if (v >= CXLMU_MAX_NODES)
+			return -EINVAL;
+	}
+	*sp = s;
+	*out = v;
+	return 0;
+}
+
+int cxlmu_parse_nodelist(const char *text, cxlmu_nodemask_t *out)
+{
+	cxlmu_nodemask_t mask = 0;
+	const char *s = text;
+
+	if (!s || !*s)
+		return -EINVAL;
+	for (;;) {
+		unsigned lo, hi;
+		if (parse_node(&s, &lo))
+			return -EINVAL;
+		hi = lo;
+		if (*s == '-') {
+			s++;
+			if (parse_node(&s, &hi) || hi < lo)
+				return -EINVAL;
+		}
+		for (unsigned n = lo; n <= hi; n++)
+			mask |= 1ull << n;
+		if (*s == '\0')
+			break;
+		if (*s != ',')
+			return -EINVAL;
+		s++;
+	}
+	*out = mask;
+	return 0;
+}
+
+/* ----------------------------------------------------------------------- */
+/* Per-option appliers                                                       */
+/* ----------------------------------------------------------------------- */
+
+static int set_policy(const char *v, struct cxlmu_config *cfg)
+{
+	return cxlmu_policy_parse(v, &cfg->policy);
+}
+
+static int set_cxl_nodes(const char *v, struct cxlmu_config *cfg)
+{
+	if (v && !strcmp(v, "auto")) {
+		cfg->cxl_nodes_set = false;
+		cfg->cxl_nodes = 0;
+		return 0;
+	}
+	if (cxlmu_parse_nodelist(v, &cfg->cxl_nodes))
+		return -EINVAL;
+	cfg->cxl_nodes_set = true;
+	return 0;
+}
+
+/* A flag given bare (--strict) is on; its twin takes a boolean. */
+#define FLAG_SETTER(fn, field)						\
+	static int fn(const char *v, struct cxlmu_config *cfg)		\
+	{								\
+		if (!v) { cfg->field = true; return 0; }		\
+		return cxlmu_parse_bool(v, &cfg->field);		\
+	}
+FLAG_SETTER(set_strict, strict)
+FLAG_SETTER(set_no_mmap, no_mmap)
+FLAG_SETTER(set_log, log)
+
+static int set_stats(const char *v, struct cxlmu_config *cfg)
+{
+	bool on;
+
+	cfg->stats_path[0] = '\0';
+	if (!v || !strcmp(v, "stderr") || !strcmp(v, "-")) {
+		cfg->stats = true;
+		return 0;
+	}
+	if (!cxlmu_parse_bool(v, &on)) {
+		cfg->stats = on;
+		return 0;
+	}
+	if (!*v || strlen(v) >= sizeof(cfg->stats_path))
+		return -EINVAL;
+	strcpy(cfg->stats_path, v);
+	cfg->stats = true;
+	return 0;
+}
+
+static int set_stats_format(const char *v, struct cxlmu_config *cfg)
+{
+	if (v && !strcmp(v, "text"))
+		cfg->stats_format = CXLMU_STATS_TEXT;
+	else if (v && !strcmp(v, "json"))
+		cfg->stats_format = CXLMU_STATS_JSON;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+/* ----------------------------------------------------------------------- */
+/* The table                                                                 */
+/* ----------------------------------------------------------------------- */
+
+const struct cxlmu_option cxlmu_options[] = {
+	{ "policy", CXLMU_ARG_REQUIRED, "POLICY", "cxl", "a policy",
+	  CXLMU_POLICY_ACCEPTED,
+	  "Where heap blocks go. local: no placement. cxl: every block on CXL "
+	  "memory. size:N: blocks of N bytes or more on CXL, smaller ones local. "
+	  "interleave:D:C: pages split D on DRAM for every C on CXL, in 2 MiB units. "
+	  "budget:N: DRAM until N live heap bytes are on DRAM, then CXL.",
+	  set_policy },
+	{ "cxl-nodes", CXLMU_ARG_REQUIRED, "LIST", "auto", "a node list",
+	  "auto, or node numbers and ranges such as 1 or 2,4-5 (below 64)",
+	  "The NUMA nodes that count as CXL memory. auto: the nodes that have "
+	  "memory and no CPUs. On a one-node machine, 0 emulates CXL on node 0: "
+	  "placement is applied and can be checked, the memory is the same.",
+	  set_cxl_nodes },
+	{ "strict", CXLMU_ARG_NONE, NULL, "off", "a boolean", BOOL_ACCEPTED,
+	  "Bind CXL placement hard: when the CXL nodes are full, allocation fails "
+	  "with ENOMEM instead of falling back to DRAM.",
+	  set_strict },
+	{ "no-mmap", CXLMU_ARG_NONE, NULL, "off", "a boolean", BOOL_ACCEPTED,
+	  "Leave the application's own anonymous mmap calls alone. By default "
+	  "private anonymous mappings of 1 MiB or more follow the policy too.",
+	  set_no_mmap },
+	{ "stats", CXLMU_ARG_OPTIONAL, "FILE", "off", "a file name or boolean",
+	  "a file name, stderr, or " BOOL_ACCEPTED,
+	  "At exit, write per-node live, peak and total bytes and allocation "
+	  "counts, the policy, and a move_pages check of where sampled pages "
+	  "really are, to stderr or FILE.",
+	  set_stats },
+	{ "stats-format", CXLMU_ARG_REQUIRED, "FORMAT", "text", "a stats format",
+	  "text, json",
+	  "Format of the --stats report: text for people, json for programs.",
+	  set_stats_format },
+	{ "log", CXLMU_ARG_NONE, NULL, "off", "a boolean", BOOL_ACCEPTED,
+	  "Say on stderr what the runtime decided at start: topology, policy, "
+	  "fallbacks.",
+	  set_log },
+};
+const size_t cxlmu_options_count = CXLMU_ARRAY_SIZE(cxlmu_options);
+
+void cxlmu_config_defaults(struct cxlmu_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	for (size_t i = 0; i < cxlmu_options_count; i++) {
+		const struct cxlmu_option *o = &cxlmu_options[i];
+		o->parse(o->arg == CXLMU_ARG_NONE ? "0" : o->def, cfg);
+	}
+}
+
+const struct cxlmu_option *cxlmu_option_find(const char *name)
+{
+	for (size_t i = 0; i < cxlmu_options_count; i++)
+		if (!strcmp(cxlmu_options[i].name, name))
+			return &cxlmu_options[i];
+	return NULL;
+}
+
+void cxlmu_option_envname(const struct cxlmu_option *opt, char *buf, size_t size)
+{
+	size_t n = (size_t)snprintf(buf, size, "CXLMU_");
+
+	for (const char *s = opt->name; *s && n + 1 < size; s++)
+		buf[n++] = *s == '-' ? '_' : (char)(*s >= 'a' && *s <= 'z' ? *s - 32 : *s);
+	buf[n < size ? n : size - 1] = '\0';
+}
+
+int cxlmu_option_apply(const struct cxlmu_option *opt, const char *value,
+		       struct cxlmu_config *cfg, char *err, size_t errsize)
+{
+	struct cxlmu_config tmp = *cfg;
+
+	if (opt->parse(value, &tmp)) {
+		if (err)
+			snprintf(err, errsize, "'%s' is not %s (accepted: %s)",
+				 value ? value : "", opt->what, opt->accepted);
+		return -EINVAL;
+	}
+	*cfg = tmp;
+	return 0;
+}
+
+int cxlmu_config_from_env(struct cxlmu_config *cfg, char *const *envp,
+			  void (*warn)(const char *fmt, ...))
+{
+	char name[64], err[256];
+	int bad = 0;
+
+	if (!envp)
+		return 0;
+	for (char *const *e = envp; *e; e++) {
+		const char *eq;
+		const struct cxlmu_option *opt = NULL;
+
+		if (strncmp(*e, "CXLMU_", 6) || !(eq = strchr(*e, '=')))
+			continue;
+		for (size_t i = 0; i < cxlmu_options_count; i++) {
+			cxlmu_option_envname(&cxlmu_options[i], name, sizeof(name));
+			if (strlen(name) == (size_t)(eq - *e) && !strncmp(*e, name, (size_t)(eq - *e))) {
+				opt = &cxlmu_options[i];
+				break;
+			}
+		}
+		if (!opt) {
+			if (warn)
+				warn("%.*s is not a cxlmu option; ignored", (int)(eq - *e), *e);
+			continue;
+		}
+		if (cxlmu_option_apply(opt, eq + 1, cfg, err, sizeof(err))) {
+			if (warn)
+				warn("%s=%s", name, err);
+			bad++;
+		}
+	}
+	return bad;
+}

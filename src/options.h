@@ -1,0 +1,66 @@
+/* Runtime configuration: one table of options, each with a command-line
+ * form (--name[=VALUE], used by cxlmu-run) and an environment twin
+ * (CXLMU_NAME, used by the preloaded library). One parser for both. */
+#ifndef CXLMU_SRC_OPTIONS_H
+#define CXLMU_SRC_OPTIONS_H
+
+#include <limits.h>
+#include "internal.h"
+#include "policy.h"
+
+enum cxlmu_stats_format { CXLMU_STATS_TEXT, CXLMU_STATS_JSON };
+
+struct cxlmu_config {
+	struct cxlmu_policy policy;
+	cxlmu_nodemask_t cxl_nodes;      /* valid when cxl_nodes_set */
+	bool cxl_nodes_set;
+	bool strict;
+	bool no_mmap;
+	bool log;
+	bool stats;                      /* write a report at exit */
+	char stats_path[PATH_MAX];       /* empty: stderr */
+	enum cxlmu_stats_format stats_format;
+};
+
+enum cxlmu_option_arg {
+	CXLMU_ARG_NONE,      /* a flag: --strict, CXLMU_STRICT=1 */
+	CXLMU_ARG_REQUIRED,  /* --policy=cxl */
+	CXLMU_ARG_OPTIONAL,  /* --stats or --stats=FILE */
+};
+
+struct cxlmu_option {
+	const char *name;        /* "cxl-nodes": --cxl-nodes, CXLMU_CXL_NODES */
+	enum cxlmu_option_arg arg;
+	const char *metavar;     /* "LIST" */
+	const char *def;         /* default, as text */
+	const char *what;        /* "a node list": for "'x' is not a node list" */
+	const char *accepted;    /* accepted values, for errors and the manual */
+	const char *help;        /* one or two sentences for --help and the manual */
+	int (*parse)(const char *value, struct cxlmu_config *cfg);
+};
+
+extern const struct cxlmu_option cxlmu_options[];
+extern const size_t cxlmu_options_count;
+
+void cxlmu_config_defaults(struct cxlmu_config *cfg);
+const struct cxlmu_option *cxlmu_option_find(const char *name);
+/* "cxl-nodes" -> "CXLMU_CXL_NODES" into buf. */
+void cxlmu_option_envname(const struct cxlmu_option *opt, char *buf, size_t size);
+
+/* Apply one option. value is NULL for a flag or an optional argument given
+ * bare. On -EINVAL, err (if given) holds "'VALUE' is not WHAT (accepted: ...)". */
+int cxlmu_option_apply(const struct cxlmu_option *opt, const char *value,
+		       struct cxlmu_config *cfg, char *err, size_t errsize);
+
+/* Read every CXLMU_* variable from envp into cfg. Bad values and unknown
+ * CXLMU_ names are reported through warn (one line each). Returns the
+ * number of bad values; unknown names alone do not count. */
+int cxlmu_config_from_env(struct cxlmu_config *cfg, char *const *envp,
+			  void (*warn)(const char *fmt, ...));
+
+/* Shared value parsers. */
+int cxlmu_parse_size(const char *text, uint64_t *out);   /* 64K, 2M, 1G, 123 */
+int cxlmu_parse_bool(const char *text, bool *out);       /* 1/0 yes/no on/off true/false */
+int cxlmu_parse_nodelist(const char *text, cxlmu_nodemask_t *out); /* 0,2-3 */
+
+#endif

@@ -1,0 +1,36 @@
+/* Raw system interfaces: every syscall the runtime makes on a hot or early
+ * path lives behind these, so nothing here can re-enter malloc or mmap hooks.
+ * Functions return 0 / a value on success and -errno on failure. */
+#ifndef CXLMU_SRC_PRIM_H
+#define CXLMU_SRC_PRIM_H
+
+#include <sys/types.h>
+#include "internal.h"
+
+/* mmap and mremap return the address, or (void *)-errno: test with
+ * cxlmu_prim_failed(), which gives the errno (0 on success). */
+static inline int cxlmu_prim_failed(const void *p)
+{
+	return (uintptr_t)p > (uintptr_t)-4096 ? -(int)(intptr_t)p : 0;
+}
+void *cxlmu_prim_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off);
+int cxlmu_prim_munmap(void *addr, size_t len);
+int cxlmu_prim_mprotect(void *addr, size_t len, int prot);
+int cxlmu_prim_madvise(void *addr, size_t len, int advice);
+void *cxlmu_prim_mremap(void *old, size_t old_len, size_t new_len, int flags, void *new_addr);
+
+/* mbind the range to mask with mode (MPOL_*); -errno on failure. */
+int cxlmu_prim_mbind(void *addr, size_t len, int mode, cxlmu_nodemask_t mask);
+/* Node of each page (status[i] >= 0) or -errno per page; returns 0 or -errno. */
+int cxlmu_prim_page_nodes(size_t count, void **pages, int *status);
+/* Policy mode and mask applying at addr (MPOL_F_ADDR); returns 0 or -errno. */
+int cxlmu_prim_policy_at(void *addr, int *mode, cxlmu_nodemask_t *mask);
+
+/* 0 when the NUMA system calls work here, else -errno (ENOSYS, EPERM). */
+int cxlmu_prim_numa_probe(void);
+
+/* Read a small file whole into buf (NUL-terminated); returns length or -errno. */
+ssize_t cxlmu_prim_read_file(const char *path, char *buf, size_t size);
+size_t cxlmu_prim_page_size(void);
+
+#endif

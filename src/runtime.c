@@ -1,0 +1,191 @@
+/* Runtime start-up and exit report. cxlmu_runtime_start is idempotent and
+ * safe from any thread; it never fails the program: every problem ends in
+ * one warning and the local policy. */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <numaif.h>
+
+#include "heap.h"
+#include "log.h"
+#include "mapping.h"
+#include "prim.h"
+#include "runtime.h"
+#include "stats.h"
+
+_Atomic int cxlmu_runtime_state;
+static CXLMU_TLS bool starting;
+static struct cxlmu_config cfg;
+static struct cxlmu_topology topo;
+static bool any_bad;
+
+extern char **environ;
+
+const struct cxlmu_config *cxlmu_runtime_config(void)
+{
+	return &cfg;
+}
+
+const struct cxlmu_topology *cxlmu_runtime_topology(void)
+{
+	return &topo;
+}
+
+static void warn_option(const char *fmt, ...)
+{
+	char line[400];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	/* Unknown names are worth a word but do not change the policy. */
+	if (strstr(line, "is not a cxlmu option")) {
+		cxlmu_log_warn("%s", line);
+		return;
+	}
+	any_bad = true;
+	cxlmu_log_warn("%s; running with the local policy", line);
+}
+
+static void go_local(void)
+{
+	cfg.policy.kind = CXLMU_POLICY_LOCAL;
+}
+
+static void after_fork_child(void)
+{
+	cxlmu_mapping_after_fork();
+}
+
+static void start(void)
+{
+	struct cxlmu_heap_config hc;
+	char list[96];
+	unsigned bad = 0;
+	int r;
+
+	cxlmu_config_defaults(&cfg);
+	cxlmu_config_from_env(&cfg, environ, warn_option);
+	if (any_bad) {
+		/* Any bad value: the whole configuration falls back to safe defaults. */
+		cxlmu_config_defaults(&cfg);
+		go_local();
+	}
+	cxlmu_log_enable(cfg.log);
+
+	r = cxlmu_topology_read("/sys", &topo);
+	if (r) {
+		cxlmu_log_warn("cannot read the NUMA topology from /sys/devices/system/node (%s); "
+			       "running with the local policy", strerrordesc_np(-r));
+		topo.online = topo.has_memory = 1;
+		go_local();
+	} else if (cxlmu_topology_pick_cxl(&topo, cfg.cxl_nodes_set, cfg.cxl_nodes, &bad)) {
+		cxlmu_nodemask_format(topo.has_memory, list, sizeof(list));
+		cxlmu_log_warn("CXLMU_CXL_NODES names node %u, which is not a node with memory "
+			       "here (nodes with memory: %s); running with the local policy", bad, list);
+		go_local();
+	} else if (!topo.cxl && cfg.policy.kind != CXLMU_POLICY_LOCAL) {
+		cxlmu_log_warn("no CXL node found (no node has memory and no CPUs); running with "
+			       "the local policy (--cxl-nodes=LIST or CXLMU_CXL_NODES names them)");
+		go_local();
+	}
+	if (cfg.policy.kind != CXLMU_POLICY_LOCAL && (r = cxlmu_prim_numa_probe())) {
+		cxlmu_log_warn("NUMA system calls are not available (%s); running with the "
+			       "local policy", strerrordesc_np(-r));
+		go_local();
+	}
+
+	hc.policy = cfg.policy;
+	hc.strict = cfg.strict;
+	hc.cxl = topo.cxl;
+	hc.dram = cxlmu_topology_dram(&topo);
+	hc.topo = &topo;
+	cxlmu_stats_set_dram_mask(hc.dram ? hc.dram : topo.has_memory);
+	r = cxlmu_heap_init(&hc);
+	if (r)
+		cxlmu_log_warn("cannot set up CXL arenas (%s); running with the local policy",
+			       strerrordesc_np(-r));
+	cxlmu_mapping_enable(!cfg.no_mmap);
+	pthread_atfork(NULL, NULL, after_fork_child);
+
+	cxlmu_nodemask_format(topo.cxl, list, sizeof(list));
+	{
+		char pol[64];
+		cxlmu_policy_format(cxlmu_heap_policy(), pol, sizeof(pol));
+		cxlmu_log_info("policy %s, cxl nodes %s (%s), %s binding", pol,
+			       *list ? list : "none", topo.cxl_from_user ? "given" : "detected",
+			       cfg.strict ? "strict" : "preferred");
+	}
+}
+
+void cxlmu_runtime_start(void)
+{
+	int expect = 0;
+
+	/* The first allocations can come from ld.so before libc has set
+	 * environ; serve them unplaced and start on a later call. */
+	if (starting || !environ)
+		return;
+	if (!atomic_compare_exchange_strong(&cxlmu_runtime_state, &expect, 1)) {
+		while (atomic_load_explicit(&cxlmu_runtime_state, memory_order_acquire) == 1)
+			sched_yield();
+		return;
+	}
+	starting = true;
+	start();
+	starting = false;
+	atomic_store_explicit(&cxlmu_runtime_state, 2, memory_order_release);
+}
+
+int cxlmu_runtime_report(int fd, enum cxlmu_stats_format fmt)
+{
+	cxlmu_runtime_ensure();
+	return cxlmu_stats_report(fd, &cfg, &topo, fmt);
+}
+
+/* "%p" in the stats file name becomes the process id. */
+static void expand_path(const char *in, char *outp, size_t size)
+{
+	size_t n = 0;
+
+	for (; *in && n + 24 < size; in++) {
+		if (in[0] == '%' && in[1] == 'p') {
+			n += (size_t)snprintf(outp + n, size - n, "%d", (int)getpid());
+			in++;
+		} else {
+			outp[n++] = *in;
+		}
+	}
+	outp[n] = '\0';
+}
+
+__attribute__((constructor)) static void cxlmu_ctor(void)
+{
+	cxlmu_runtime_ensure();
+}
+
+__attribute__((destructor)) static void cxlmu_dtor(void)
+{
+	char path[PATH_MAX];
+	int fd = STDERR_FILENO;
+
+	if (atomic_load(&cxlmu_runtime_state) != 2 || !cfg.stats)
+		return;
+	if (cfg.stats_path[0]) {
+		expand_path(cfg.stats_path, path, sizeof(path));
+		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (fd < 0) {
+			cxlmu_log_warn("cannot write the stats report to %s (%s)", path, strerrordesc_np(errno));
+			return;
+		}
+	}
+	cxlmu_stats_report(fd, &cfg, &topo, cfg.stats_format);
+	if (fd != STDERR_FILENO)
+		close(fd);
+}

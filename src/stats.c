@@ -1,0 +1,332 @@
+/* Counters and the exit report.
+ *
+ * Each thread batches its counts per node and merges them into global
+ * atomics when a batch grows past CXLMU_STATS_FLUSH_BYTES or _EVENTS, so
+ * the allocation path touches only thread-local memory. Peaks are taken at
+ * merge time: exact to within one batch per thread.
+ * The report is formatted into a static buffer and written with write(2). */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "heap.h"
+#include "log.h"
+#include "prim.h"
+#include "stats.h"
+
+struct global_node {
+	_Atomic int64_t live;
+	_Atomic int64_t peak;
+	_Atomic uint64_t bytes;
+	_Atomic uint64_t allocs;
+	_Atomic uint64_t frees;
+};
+
+struct batch {
+	int64_t live;
+	uint64_t bytes;
+	uint32_t allocs;
+	uint32_t frees;
+};
+
+static struct global_node g[CXLMU_MAX_NODES];
+static _Atomic int64_t g_dram_live;
+static cxlmu_nodemask_t dram_mask = ~0ull;
+static _Atomic uint64_t g_fallbacks, g_bind_errors;
+static CXLMU_TLS struct batch tb[CXLMU_MAX_NODES];
+static CXLMU_TLS int64_t tb_dram_live;
+
+static struct {
+	_Atomic unsigned head;
+	_Atomic uintptr_t addr[CXLMU_STATS_SAMPLE_SLOTS];
+	_Atomic cxlmu_nodemask_t meant[CXLMU_STATS_SAMPLE_SLOTS];
+} samples;
+
+void cxlmu_stats_set_dram_mask(cxlmu_nodemask_t mask)
+{
+	dram_mask = mask;
+}
+
+static void flush_node(unsigned n)
+{
+	struct batch *b = &tb[n];
+	int64_t now;
+
+	if (b->live) {
+		now = atomic_fetch_add_explicit(&g[n].live, b->live, memory_order_relaxed) + b->live;
+		int64_t peak = atomic_load_explicit(&g[n].peak, memory_order_relaxed);
+		while (now > peak && !atomic_compare_exchange_weak_explicit(&g[n].peak,
+				&peak, now, memory_order_relaxed, memory_order_relaxed))
+			;
+		if (dram_mask & (1ull << n)) {
+			atomic_fetch_add_explicit(&g_dram_live, b->live, memory_order_relaxed);
+			tb_dram_live -= b->live;
+		}
+	}
+	if (b->bytes)
+		atomic_fetch_add_explicit(&g[n].bytes, b->bytes, memory_order_relaxed);
+	if (b->allocs)
+		atomic_fetch_add_explicit(&g[n].allocs, b->allocs, memory_order_relaxed);
+	if (b->frees)
+		atomic_fetch_add_explicit(&g[n].frees, b->frees, memory_order_relaxed);
+	memset(b, 0, sizeof(*b));
+}
+
+static inline void maybe_flush(unsigned n)
+{
+	struct batch *b = &tb[n];
+	int64_t l = b->live < 0 ? -b->live : b->live;
+
+	if (unlikely(l >= (int64_t)CXLMU_STATS_FLUSH_BYTES ||
+		     b->allocs + b->frees >= CXLMU_STATS_FLUSH_EVENTS))
+		flush_node(n);
+}
+
+void cxlmu_stats_alloc(unsigned node, size_t bytes, unsigned count)
+{
+	struct batch *b = &tb[node];
+
+	b->live += (int64_t)bytes;
+	b->bytes += bytes;
+	b->allocs += count;
+	if (dram_mask & (1ull << node))
+		tb_dram_live += (int64_t)bytes;
+	maybe_flush(node);
+}
+
+void cxlmu_stats_free(unsigned node, size_t bytes, unsigned count)
+{
+	struct batch *b = &tb[node];
+
+	b->live -= (int64_t)bytes;
+	b->frees += count;
+	if (dram_mask & (1ull << node))
+		tb_dram_live -= (int64_t)bytes;
+	maybe_flush(node);
+}
+
+void cxlmu_stats_flush(void)
+{
+	for (unsigned n = 0; n < CXLMU_MAX_NODES; n++)
+		if (tb[n].live || tb[n].bytes || tb[n].allocs || tb[n].frees)
+			flush_node(n);
+}
+
+uint64_t cxlmu_stats_dram_live(void)
+{
+	int64_t v = atomic_load_explicit(&g_dram_live, memory_order_relaxed) + tb_dram_live;
+	return v > 0 ? (uint64_t)v : 0;
+}
+
+void cxlmu_stats_node(unsigned node, struct cxlmu_node_totals *out)
+{
+	out->bytes_live = atomic_load(&g[node].live);
+	out->bytes_peak = atomic_load(&g[node].peak);
+	out->bytes_total = atomic_load(&g[node].bytes);
+	out->allocations = atomic_load(&g[node].allocs);
+	out->frees = atomic_load(&g[node].frees);
+	/* Frees of blocks made before start-up can push a count below zero. */
+	if (out->bytes_live < 0)
+		out->bytes_live = 0;
+}
+
+void cxlmu_stats_sample(const void *addr, cxlmu_nodemask_t meant)
+{
+	unsigned i = atomic_fetch_add_explicit(&samples.head, 1, memory_order_relaxed)
+		     % CXLMU_STATS_SAMPLE_SLOTS;
+	atomic_store_explicit(&samples.meant[i], meant, memory_order_relaxed);
+	atomic_store_explicit(&samples.addr[i], (uintptr_t)addr, memory_order_relaxed);
+}
+
+void cxlmu_stats_count_fallback(void)
+{
+	atomic_fetch_add_explicit(&g_fallbacks, 1, memory_order_relaxed);
+}
+
+void cxlmu_stats_count_bind_error(void)
+{
+	atomic_fetch_add_explicit(&g_bind_errors, 1, memory_order_relaxed);
+}
+
+/* ----------------------------------------------------------------------- */
+/* The placement check                                                       */
+/* ----------------------------------------------------------------------- */
+
+struct placement {
+	unsigned sampled, as_meant, elsewhere, not_resident;
+	unsigned by_node[CXLMU_MAX_NODES];
+};
+
+static void check_placement(struct placement *pl)
+{
+	static void *pages[CXLMU_STATS_SAMPLE_SLOTS];
+	static cxlmu_nodemask_t meant[CXLMU_STATS_SAMPLE_SLOTS];
+	static int status[CXLMU_STATS_SAMPLE_SLOTS];
+	uintptr_t mask = ~(uintptr_t)(cxlmu_prim_page_size() - 1);
+	size_t n = 0;
+
+	memset(pl, 0, sizeof(*pl));
+	for (unsigned i = 0; i < CXLMU_STATS_SAMPLE_SLOTS; i++) {
+		uintptr_t a = atomic_load_explicit(&samples.addr[i], memory_order_relaxed);
+		if (!a)
+			continue;
+		pages[n] = (void *)(a & mask);
+		meant[n] = atomic_load_explicit(&samples.meant[i], memory_order_relaxed);
+		n++;
+	}
+	if (!n || cxlmu_prim_page_nodes(n, pages, status)) {
+		pl->sampled = (unsigned)n;
+		pl->not_resident = (unsigned)n;
+		return;
+	}
+	pl->sampled = (unsigned)n;
+	for (size_t i = 0; i < n; i++) {
+		int s = status[i];
+		if (s < 0 || s >= CXLMU_MAX_NODES) {
+			pl->not_resident++;   /* freed, purged, or never touched */
+			continue;
+		}
+		pl->by_node[s]++;
+		if (meant[i] & (1ull << s))
+			pl->as_meant++;
+		else
+			pl->elsewhere++;
+	}
+}
+
+/* ----------------------------------------------------------------------- */
+/* Report writer: a static buffer, flushed to fd as it fills                 */
+/* ----------------------------------------------------------------------- */
+
+static struct {
+	int fd;
+	size_t len;
+	char buf[16384];
+} out;
+
+static void emit(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void emit(const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (out.len > sizeof(out.buf) - 1024) {
+		cxlmu_write_all(out.fd, out.buf, out.len);
+		out.len = 0;
+	}
+	va_start(ap, fmt);
+	n = vsnprintf(out.buf + out.len, sizeof(out.buf) - out.len, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		out.len += (size_t)n < sizeof(out.buf) - out.len ? (size_t)n : sizeof(out.buf) - out.len - 1;
+}
+
+static void report_text(const struct cxlmu_config *cfg, const struct cxlmu_topology *t,
+			cxlmu_nodemask_t shown, const struct placement *pl)
+{
+	char pol[64], want[64], nodes[96];
+
+	cxlmu_policy_format(cxlmu_heap_policy(), pol, sizeof(pol));
+	cxlmu_policy_format(&cfg->policy, want, sizeof(want));
+	cxlmu_nodemask_format(t->cxl, nodes, sizeof(nodes));
+	emit("cxlmu: policy %s", pol);
+	if (strcmp(pol, want))
+		emit(" (asked: %s)", want);
+	emit(", cxl nodes %s, %s binding, application mmap %s\n",
+	     *nodes ? nodes : "none", cfg->strict ? "strict" : "preferred",
+	     cfg->no_mmap ? "left alone" : "placed");
+	emit("cxlmu: %4s %4s %14s %14s %14s %12s %12s\n",
+	     "node", "cxl", "bytes_live", "bytes_peak", "bytes_total", "allocations", "frees");
+	for (unsigned n = 0; n < CXLMU_MAX_NODES; n++) {
+		struct cxlmu_node_totals s;
+		if (!(shown & (1ull << n)))
+			continue;
+		cxlmu_stats_node(n, &s);
+		emit("cxlmu: %4u %4s %14lld %14lld %14llu %12llu %12llu\n", n,
+		     (t->cxl & (1ull << n)) ? "yes" : "no",
+		     (long long)s.bytes_live, (long long)s.bytes_peak,
+		     (unsigned long long)s.bytes_total, (unsigned long long)s.allocations,
+		     (unsigned long long)s.frees);
+	}
+	emit("cxlmu: placement check (move_pages): %u sampled pages, %u where the policy "
+	     "meant, %u elsewhere, %u not resident\n",
+	     pl->sampled, pl->as_meant, pl->elsewhere, pl->not_resident);
+	emit("cxlmu: sampled pages by node:");
+	for (unsigned n = 0; n < CXLMU_MAX_NODES; n++)
+		if (shown & (1ull << n))
+			emit(" %u:%u", n, pl->by_node[n]);
+	emit("\ncxlmu: fallbacks to DRAM %llu, bind errors %llu\n",
+	     (unsigned long long)atomic_load(&g_fallbacks),
+	     (unsigned long long)atomic_load(&g_bind_errors));
+}
+
+static void report_json(const struct cxlmu_config *cfg, const struct cxlmu_topology *t,
+			cxlmu_nodemask_t shown, const struct placement *pl)
+{
+	char pol[64], want[64];
+	const char *sep = "";
+
+	cxlmu_policy_format(cxlmu_heap_policy(), pol, sizeof(pol));
+	cxlmu_policy_format(&cfg->policy, want, sizeof(want));
+	emit("{\"version\":\"%s\",\"policy\":\"%s\",\"policy_asked\":\"%s\","
+	     "\"strict\":%s,\"mmap\":%s,\"cxl_nodes\":[", PACKAGE_VERSION, pol, want,
+	     cfg->strict ? "true" : "false", cfg->no_mmap ? "false" : "true");
+	for (unsigned n = 0; n < CXLMU_MAX_NODES; n++)
+		if (t->cxl & (1ull << n)) {
+			emit("%s%u", sep, n);
+			sep = ",";
+		}
+	emit("],\"nodes\":[");
+	sep = "";
+	for (unsigned n = 0; n < CXLMU_MAX_NODES; n++) {
+		struct cxlmu_node_totals s;
+		if (!(shown & (1ull << n)))
+			continue;
+		cxlmu_stats_node(n, &s);
+		emit("%s{\"node\":%u,\"cxl\":%s,\"bytes_live\":%lld,\"bytes_peak\":%lld,"
+		     "\"bytes_total\":%llu,\"allocations\":%llu,\"frees\":%llu}", sep, n,
+		     (t->cxl & (1ull << n)) ? "true" : "false",
+		     (long long)s.bytes_live, (long long)s.bytes_peak,
+		     (unsigned long long)s.bytes_total, (unsigned long long)s.allocations,
+		     (unsigned long long)s.frees);
+		sep = ",";
+	}
+	emit("],\"placement\":{\"sampled\":%u,\"as_meant\":%u,\"elsewhere\":%u,"
+	     "\"not_resident\":%u,\"pages_by_node\":[",
+	     pl->sampled, pl->as_meant, pl->elsewhere, pl->not_resident);
+	sep = "";
+	for (unsigned n = 0; n < CXLMU_MAX_NODES; n++)
+		if (shown & (1ull << n)) {
+			emit("%s{\"node\":%u,\"pages\":%u}", sep, n, pl->by_node[n]);
+			sep = ",";
+		}
+	emit("]},\"fallbacks\":%llu,\"bind_errors\":%llu}\n",
+	     (unsigned long long)atomic_load(&g_fallbacks),
+	     (unsigned long long)atomic_load(&g_bind_errors));
+}
+
+int cxlmu_stats_report(int fd, const struct cxlmu_config *cfg,
+		       const struct cxlmu_topology *topo, enum cxlmu_stats_format fmt)
+{
+	struct placement pl;
+	cxlmu_nodemask_t shown = topo->has_memory | topo->cxl;
+	int ret;
+
+	cxlmu_stats_flush();
+	for (unsigned n = 0; n < CXLMU_MAX_NODES; n++)
+		if (atomic_load(&g[n].allocs))
+			shown |= 1ull << n;
+	check_placement(&pl);
+	out.fd = fd;
+	out.len = 0;
+	if (fmt == CXLMU_STATS_JSON)
+		report_json(cfg, topo, shown, &pl);
+	else
+		report_text(cfg, topo, shown, &pl);
+	ret = cxlmu_write_all(fd, out.buf, out.len);
+	out.len = 0;
+	return ret;
+}

@@ -1,0 +1,47 @@
+/* Allocation counters per node, kept per thread and merged into global
+ * atomics in batches, and the exit report (text or JSON) with a move_pages
+ * check of where sampled pages really are. */
+#ifndef CXLMU_SRC_STATS_H
+#define CXLMU_SRC_STATS_H
+
+#include "internal.h"
+#include "options.h"
+#include "topology.h"
+
+/* Per-thread batch: flushed when this much has changed on one node. */
+#define CXLMU_STATS_FLUSH_BYTES  (256 * CXLMU_KiB)
+#define CXLMU_STATS_FLUSH_EVENTS 1024
+
+struct cxlmu_node_totals {
+	int64_t bytes_live;
+	int64_t bytes_peak;
+	uint64_t bytes_total;
+	uint64_t allocations;
+	uint64_t frees;
+};
+
+/* bytes on node; count is 1 for a block, 0 for a further part of one. */
+void cxlmu_stats_alloc(unsigned node, size_t bytes, unsigned count);
+void cxlmu_stats_free(unsigned node, size_t bytes, unsigned count);
+/* Flush the calling thread's batch (thread exit, report). */
+void cxlmu_stats_flush(void);
+/* Live bytes on DRAM nodes as the budget policy sees them: the merged
+ * total plus the calling thread's unflushed part. */
+uint64_t cxlmu_stats_dram_live(void);
+void cxlmu_stats_set_dram_mask(cxlmu_nodemask_t mask);
+void cxlmu_stats_node(unsigned node, struct cxlmu_node_totals *out);
+
+/* Remember an address whose page should be on a node of `meant`; the heap
+ * calls this for one block in CXLMU_STATS_SAMPLE_EVERY and for every
+ * placed mmap region. The newest CXLMU_STATS_SAMPLE_SLOTS are kept. */
+#define CXLMU_STATS_SAMPLE_EVERY 64
+#define CXLMU_STATS_SAMPLE_SLOTS 1024
+void cxlmu_stats_sample(const void *addr, cxlmu_nodemask_t meant);
+void cxlmu_stats_count_fallback(void);
+void cxlmu_stats_count_bind_error(void);
+
+/* Write the report for cfg to fd. */
+int cxlmu_stats_report(int fd, const struct cxlmu_config *cfg,
+		       const struct cxlmu_topology *topo, enum cxlmu_stats_format fmt);
+
+#endif

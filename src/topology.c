@@ -1,0 +1,169 @@
+/* Topology discovery from sysfs (the same files libnuma reads), done with
+ * raw reads so it can run inside the first malloc of the process. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "options.h"
+#include "prim.h"
+#include "topology.h"
+
+static uint64_t parse_u64(const char *s, const char **end)
+{
+	uint64_t v = 0;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	for (; *s >= '0' && *s <= '9'; s++)
+		v = v * 10 + (uint64_t)(*s - '0');
+	if (end)
+		*end = s;
+	return v;
+}
+
+/* A sysfs cpulist/nodelist ("0-3,8\n") as a count, for CPUs, or a mask. */
+static unsigned list_count(const char *s)
+{
+	unsigned n = 0;
+
+	while (*s >= '0' && *s <= '9') {
+		uint64_t lo = parse_u64(s, &s), hi = lo;
+		if (*s == '-')
+			hi = parse_u64(s + 1, &s);
+		n += (unsigned)(hi - lo + 1);
+		if (*s != ',')
+			break;
+		s++;
+	}
+	return n;
+}
+
+static void chomp(char *s)
+{
+	size_t n = strlen(s);
+	while (n && (s[n - 1] == '\n' || s[n - 1] == ' '))
+		s[--n] = '\0';
+}
+
+/* meminfo: "Node 0 MemTotal:       16314324 kB" */
+static uint64_t meminfo_field(const char *text, const char *field)
+{
+	const char *p = strstr(text, field);
+	return p ? parse_u64(p + strlen(field), NULL) * 1024 : 0;
+}
+
+static void read_tiers(const char *root, struct cxlmu_topology *t)
+{
+	char path[256], buf[256];
+
+	/* Tier ids are abstract distances >> 7; scan the plausible range. */
+	for (int id = 0; id < 64; id++) {
+		cxlmu_nodemask_t mask;
+		snprintf(path, sizeof(path),
+			 "%s/devices/virtual/memory_tiering/memory_tier%d/nodelist", root, id);
+		if (cxlmu_prim_read_file(path, buf, sizeof(buf)) <= 0)
+			continue;
+		chomp(buf);
+		if (cxlmu_parse_nodelist(buf, &mask))
+			continue;
+		t->tiers_known = true;
+		for (unsigned n = 0; n < CXLMU_MAX_NODES; n++)
+			if (mask & (1ull << n))
+				t->node[n].tier = id;
+	}
+}
+
+int cxlmu_topology_read(const char *root, struct cxlmu_topology *t)
+{
+	char path[256], buf[4096];
+	ssize_t len;
+
+	memset(t, 0, sizeof(*t));
+	for (unsigned n = 0; n < CXLMU_MAX_NODES; n++)
+		t->node[n].tier = -1;
+
+	snprintf(path, sizeof(path), "%s/devices/system/node/online", root);
+	len = cxlmu_prim_read_file(path, buf, sizeof(buf));
+	if (len < 0)
+		return (int)len;
+	chomp(buf);
+	if (cxlmu_parse_nodelist(buf, &t->online))
+		return -EINVAL;
+
+	for (unsigned n = 0; n < CXLMU_MAX_NODES; n++) {
+		struct cxlmu_node *node = &t->node[n];
+		const char *s;
+
+		if (!(t->online & (1ull << n)))
+			continue;
+		snprintf(path, sizeof(path), "%s/devices/system/node/node%u/cpulist", root, n);
+		if (cxlmu_prim_read_file(path, node->cpulist, sizeof(node->cpulist)) > 0) {
+			chomp(node->cpulist);
+			node->ncpus = list_count(node->cpulist);
+		}
+		if (node->ncpus)
+			t->has_cpu |= 1ull << n;
+
+		snprintf(path, sizeof(path), "%s/devices/system/node/node%u/meminfo", root, n);
+		if (cxlmu_prim_read_file(path, buf, sizeof(buf)) > 0) {
+			node->mem_total = meminfo_field(buf, "MemTotal:");
+			node->mem_free = meminfo_field(buf, "MemFree:");
+		}
+		if (node->mem_total)
+			t->has_memory |= 1ull << n;
+
+		snprintf(path, sizeof(path), "%s/devices/system/node/node%u/distance", root, n);
+		if (cxlmu_prim_read_file(path, buf, sizeof(buf)) > 0) {
+			/* One entry per online node, in node order. */
+			s = buf;
+			for (unsigned m = 0; m < CXLMU_MAX_NODES; m++) {
+				if (!(t->online & (1ull << m)))
+					continue;
+				uint64_t d = parse_u64(s, &s);
+				node->distance[m] = d > 255 ? 255 : (uint8_t)d;
+			}
+		}
+	}
+	read_tiers(root, t);
+	return 0;
+}
+
+int cxlmu_topology_pick_cxl(struct cxlmu_topology *t, bool user_set,
+			    cxlmu_nodemask_t user_mask, unsigned *bad)
+{
+	if (user_set) {
+		cxlmu_nodemask_t missing = user_mask & ~t->has_memory;
+		if (missing) {
+			if (bad)
+				*bad = (unsigned)__builtin_ctzll(missing);
+			t->cxl = 0;
+			return -ENODEV;
+		}
+		t->cxl = user_mask;
+		t->cxl_from_user = true;
+		return 0;
+	}
+	t->cxl = t->has_memory & ~t->has_cpu;
+	t->cxl_from_user = false;
+	return 0;
+}
+
+int cxlmu_nodemask_format(cxlmu_nodemask_t mask, char *buf, size_t size)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (unsigned i = 0; i < CXLMU_MAX_NODES && n < size; i++) {
+		unsigned j = i;
+		if (!(mask & (1ull << i)))
+			continue;
+		while (j + 1 < CXLMU_MAX_NODES && (mask & (1ull << (j + 1))))
+			j++;
+		if (j == i)
+			n += (size_t)snprintf(buf + n, size - n, "%s%u", n ? "," : "", i);
+		else
+			n += (size_t)snprintf(buf + n, size - n, "%s%u-%u", n ? "," : "", i, j);
+		i = j;
+	}
+	return (int)n;
+}

@@ -1,0 +1,280 @@
+/* cxlmu-run: run a program under libcxlmu.so.
+ *
+ *   cxlmu-run [OPTIONS] [--] PROGRAM [ARGS...]
+ *   cxlmu-run --topology [--json]
+ *
+ * Every runtime option comes from src/options.c's table; each is checked
+ * here before anything runs (exit 2 on a bad value, naming the option and
+ * what it accepts), then passed to the program as its CXLMU_* twin with
+ * LD_PRELOAD set to the library. */
+#include <errno.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
+#include <numa.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "options.h"
+#include "topology.h"
+
+enum { OPT_HELP = 1000, OPT_VERSION, OPT_TOPOLOGY, OPT_JSON };
+
+static const char *prog = "cxlmu-run";
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: %s [OPTIONS] [--] PROGRAM [ARGS...]\n"
+		"       %s --topology [--json]\n"
+		"Run PROGRAM with its heap placed on CXL memory by policy (libcxlmu.so).\n\n"
+		"Options (each also set by its environment variable):\n", prog, prog);
+	for (size_t i = 0; i < cxlmu_options_count; i++) {
+		const struct cxlmu_option *o = &cxlmu_options[i];
+		char env[64], left[64];
+
+		cxlmu_option_envname(o, env, sizeof(env));
+		if (o->arg == CXLMU_ARG_NONE)
+			snprintf(left, sizeof(left), "--%s", o->name);
+		else if (o->arg == CXLMU_ARG_OPTIONAL)
+			snprintf(left, sizeof(left), "--%s[=%s]", o->name, o->metavar);
+		else
+			snprintf(left, sizeof(left), "--%s=%s", o->name, o->metavar);
+		fprintf(f, "  %-22s %s\n  %-22s (%s; default %s)\n", left, o->help, "", env, o->def);
+	}
+	fprintf(f,
+		"  %-22s print the NUMA topology and which nodes count as CXL\n"
+		"  %-22s with --topology: print it as JSON\n"
+		"  %-22s this text\n  %-22s the version\n",
+		"--topology", "--json", "--help", "--version");
+}
+
+static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+static void fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(2);
+}
+
+/* ----------------------------------------------------------------------- */
+/* --topology                                                                */
+/* ----------------------------------------------------------------------- */
+
+static void print_topology(const struct cxlmu_topology *t, bool json)
+{
+	char list[128];
+	const char *sep = "";
+
+	cxlmu_nodemask_format(t->cxl, list, sizeof(list));
+	if (json) {
+		printf("{\"nodes\":[");
+		for (unsigned n = 0; n < CXLMU_MAX_NODES; n++) {
+			const struct cxlmu_node *nd = &t->node[n];
+			const char *s2 = "";
+			if (!(t->online & (1ull << n)))
+				continue;
+			printf("%s{\"node\":%u,\"cpus\":\"%s\",\"ncpus\":%u,\"mem_total\":%llu,"
+			       "\"mem_free\":%llu,\"cxl\":%s,\"tier\":%d,\"distances\":[", sep, n,
+			       nd->cpulist, nd->ncpus, (unsigned long long)nd->mem_total,
+			       (unsigned long long)nd->mem_free,
+			       (t->cxl & (1ull << n)) ? "true" : "false", nd->tier);
+			for (unsigned m = 0; m < CXLMU_MAX_NODES; m++)
+				if (t->online & (1ull << m)) {
+					printf("%s%u", s2, nd->distance[m]);
+					s2 = ",";
+				}
+			printf("]}");
+			sep = ",";
+		}
+		printf("],\"cxl_nodes\":[");
+		sep = "";
+		for (unsigned n = 0; n < CXLMU_MAX_NODES; n++)
+			if (t->cxl & (1ull << n)) {
+				printf("%s%u", sep, n);
+				sep = ",";
+			}
+		printf("],\"cxl_source\":\"%s\",\"tiers_known\":%s,\"libnuma\":%s}\n",
+		       t->cxl_from_user ? "given" : "detected", t->tiers_known ? "true" : "false",
+		       numa_available() >= 0 ? "true" : "false");
+		return;
+	}
+	printf("%-5s %-12s %12s %12s %-4s %-5s %s\n", "node", "cpus", "memory", "free",
+	       "cxl", "tier", "distances");
+	for (unsigned n = 0; n < CXLMU_MAX_NODES; n++) {
+		const struct cxlmu_node *nd = &t->node[n];
+		if (!(t->online & (1ull << n)))
+			continue;
+		printf("%-5u %-12s %8.1f GiB %8.1f GiB %-4s ", n, nd->ncpus ? nd->cpulist : "-",
+		       nd->mem_total / 1073741824.0, nd->mem_free / 1073741824.0,
+		       (t->cxl & (1ull << n)) ? "yes" : "no");
+		if (nd->tier >= 0)
+			printf("%-5d", nd->tier);
+		else
+			printf("%-5s", "-");
+		for (unsigned m = 0; m < CXLMU_MAX_NODES; m++)
+			if (t->online & (1ull << m))
+				printf(" %u", nd->distance[m]);
+		printf("\n");
+	}
+	printf("CXL nodes: %s (%s)\n", *list ? list : "none",
+	       t->cxl_from_user ? "given by --cxl-nodes" : "nodes with memory and no CPUs");
+	printf("memory tiers: %s\n", t->tiers_known ? "from /sys/devices/virtual/memory_tiering"
+	       : "not exposed by this kernel");
+	if (numa_available() >= 0)
+		printf("libnuma: %d configured nodes, highest node %d\n",
+		       numa_num_configured_nodes(), numa_max_node());
+	else
+		printf("libnuma: NUMA system calls unavailable\n");
+}
+
+/* ----------------------------------------------------------------------- */
+/* Finding the library                                                       */
+/* ----------------------------------------------------------------------- */
+
+static void find_library(char *out, size_t size)
+{
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+	/* From the build tree, use the library built beside us. */
+	if (n > 0) {
+		exe[n] = '\0';
+		snprintf(out, size, "%s/.libs/libcxlmu.so", dirname(exe));
+		if (!access(out, R_OK))
+			return;
+	}
+	snprintf(out, size, "%s/libcxlmu.so", CXLMU_LIBDIR);
+}
+
+int main(int argc, char **argv)
+{
+	struct option longopts[64];
+	const char *given[64] = { 0 };
+	bool is_given[64] = { 0 };
+	struct cxlmu_config cfg;
+	struct cxlmu_topology topo;
+	bool topology = false, json = false;
+	char err[512], env[64], lib[PATH_MAX];
+	size_t nl = 0;
+	int c;
+
+	/* Inherited CXLMU_* variables are checked like options. */
+	cxlmu_config_defaults(&cfg);
+	for (char **e = environ; *e; e++) {
+		char *eq = strchr(*e, '=');
+		if (strncmp(*e, "CXLMU_", 6) || !eq)
+			continue;
+		bool known = false;
+		for (size_t i = 0; i < cxlmu_options_count; i++) {
+			cxlmu_option_envname(&cxlmu_options[i], env, sizeof(env));
+			if (strlen(env) == (size_t)(eq - *e) && !strncmp(*e, env, strlen(env))) {
+				known = true;
+				if (cxlmu_option_apply(&cxlmu_options[i], eq + 1, &cfg, err, sizeof(err)))
+					fail("%s=%s", env, err);
+			}
+		}
+		if (!known)
+			fail("%.*s in the environment is not a cxlmu option (run %s --help)",
+			     (int)(eq - *e), *e, prog);
+	}
+
+	for (size_t i = 0; i < cxlmu_options_count; i++) {
+		const struct cxlmu_option *o = &cxlmu_options[i];
+		longopts[nl++] = (struct option){ o->name,
+			o->arg == CXLMU_ARG_NONE ? no_argument :
+			o->arg == CXLMU_ARG_OPTIONAL ? optional_argument : required_argument,
+			NULL, (int)i + 1 };
+	}
+	longopts[nl++] = (struct option){ "help", no_argument, NULL, OPT_HELP };
+	longopts[nl++] = (struct option){ "version", no_argument, NULL, OPT_VERSION };
+	longopts[nl++] = (struct option){ "topology", no_argument, NULL, OPT_TOPOLOGY };
+	longopts[nl++] = (struct option){ "json", no_argument, NULL, OPT_JSON };
+	longopts[nl] = (struct option){ 0 };
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+		case OPT_HELP:
+			usage(stdout);
+			return 0;
+		case OPT_VERSION:
+			printf("cxlmu-run %s\n", PACKAGE_VERSION);
+			return 0;
+		case OPT_TOPOLOGY:
+			topology = true;
+			break;
+		case OPT_JSON:
+			json = true;
+			break;
+		case '?':
+			if (optopt > 0 && optopt <= (int)cxlmu_options_count)
+				fail("--%s needs a value (accepted: %s)",
+				     cxlmu_options[optopt - 1].name, cxlmu_options[optopt - 1].accepted);
+			fail("unknown option '%s' (run %s --help)", argv[optind - 1], prog);
+		default: {
+			const struct cxlmu_option *o = &cxlmu_options[c - 1];
+			if (cxlmu_option_apply(o, optarg, &cfg, err, sizeof(err)))
+				fail("--%s=%s", o->name, err);
+			given[c - 1] = optarg;
+			is_given[c - 1] = true;
+		}
+		}
+	}
+
+	if (topology || cfg.cxl_nodes_set) {
+		unsigned bad = 0;
+		int r = cxlmu_topology_read("/sys", &topo);
+		if (r)
+			fail("cannot read the NUMA topology from /sys/devices/system/node: %s",
+			     strerror(-r));
+		if (cxlmu_topology_pick_cxl(&topo, cfg.cxl_nodes_set, cfg.cxl_nodes, &bad)) {
+			char list[128];
+			cxlmu_nodemask_format(topo.has_memory, list, sizeof(list));
+			fail("--cxl-nodes: node %u is not a node with memory here (nodes with memory: %s)",
+			     bad, list);
+		}
+	}
+	if (topology) {
+		print_topology(&topo, json);
+		return 0;
+	}
+	if (json)
+		fail("--json goes with --topology (for the stats report use --stats-format=json)");
+	if (optind >= argc)
+		fail("no program to run (usage: %s [OPTIONS] [--] PROGRAM [ARGS...])", prog);
+
+	for (size_t i = 0; i < cxlmu_options_count; i++) {
+		if (!is_given[i])
+			continue;
+		cxlmu_option_envname(&cxlmu_options[i], env, sizeof(env));
+		setenv(env, given[i] ? given[i] : "1", 1);
+	}
+
+	find_library(lib, sizeof(lib));
+	if (access(lib, R_OK))
+		fail("cannot find the runtime library %s: %s", lib, strerror(errno));
+	{
+		const char *old = getenv("LD_PRELOAD");
+		char *v;
+		if (old && *old) {
+			if (asprintf(&v, "%s:%s", lib, old) < 0)
+				fail("out of memory");
+			setenv("LD_PRELOAD", v, 1);
+		} else {
+			setenv("LD_PRELOAD", lib, 1);
+		}
+	}
+	execvp(argv[optind], argv + optind);
+	fprintf(stderr, "%s: cannot run %s: %s\n", prog, argv[optind], strerror(errno));
+	return errno == ENOENT ? 127 : 126;
+}
