@@ -440,9 +440,9 @@ static void account_interleave(uintptr_t origin, uintptr_t a, size_t len, bool a
 		unsigned n = cxl ? (unsigned)node : th.home;
 
 		if (alloc)
-			cxlmu_stats_alloc(n, part, events);
+			cxlmu_stats_alloc(n, CXLMU_TIER_INTERLEAVE, part, events);
 		else
-			cxlmu_stats_free(n, part, events);
+			cxlmu_stats_free(n, CXLMU_TIER_INTERLEAVE, part, events);
 		events = 0;
 		a += part;
 	}
@@ -474,9 +474,9 @@ void cxlmu_heap_account_range(const void *addr, size_t len, enum cxlmu_tier tier
 	if (tier == CXLMU_TIER_DRAM)
 		node = th.home;
 	if (alloc)
-		cxlmu_stats_alloc(node, len, 1);
+		cxlmu_stats_alloc(node, tier, len, 1);
 	else
-		cxlmu_stats_free(node, len, 1);
+		cxlmu_stats_free(node, tier, len, 1);
 	if (alloc)
 		cxlmu_stats_sample(addr, tier == CXLMU_TIER_DRAM ? heap.dram_meant :
 			tier == CXLMU_TIER_CXL ? 1ull << node :
@@ -489,10 +489,11 @@ static inline void account(const void *p, int ai, size_t usable, bool alloc)
 		account_interleave(heap.arena[ai].base, (uintptr_t)p, usable, alloc);
 	} else {
 		unsigned n = ai < 0 ? th.home : heap.arena[ai].node;
+		enum cxlmu_tier t = ai < 0 ? CXLMU_TIER_DRAM : CXLMU_TIER_CXL;
 		if (alloc)
-			cxlmu_stats_alloc(n, usable, 1);
+			cxlmu_stats_alloc(n, t, usable, 1);
 		else
-			cxlmu_stats_free(n, usable, 1);
+			cxlmu_stats_free(n, t, usable, 1);
 	}
 	/* One block in CXLMU_STATS_SAMPLE_EVERY is kept for the page check. */
 	if (alloc && unlikely(++th.sample_tick % CXLMU_STATS_SAMPLE_EVERY == 0))

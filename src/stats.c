@@ -32,11 +32,15 @@ struct batch {
 	uint32_t frees;
 };
 
-static struct global_node g[CXLMU_MAX_NODES];
+/* Slots: one per node, then one per tier (CXLMU_TIER_*). */
+#define TIER_SLOT(t) (CXLMU_MAX_NODES + (unsigned)(t))
+#define NSLOTS       (CXLMU_MAX_NODES + 3)
+
+static struct global_node g[NSLOTS];
 static _Atomic int64_t g_dram_live;
 static cxlmu_nodemask_t dram_mask = ~0ull;
 static _Atomic uint64_t g_fallbacks, g_bind_errors;
-static CXLMU_TLS struct batch tb[CXLMU_MAX_NODES];
+static CXLMU_TLS struct batch tb[NSLOTS];
 static CXLMU_TLS int64_t tb_dram_live;
 
 static struct {
@@ -61,7 +65,7 @@ static void flush_node(unsigned n)
 		while (now > peak && !atomic_compare_exchange_weak_explicit(&g[n].peak,
 				&peak, now, memory_order_relaxed, memory_order_relaxed))
 			;
-		if (dram_mask & (1ull << n)) {
+		if (n < CXLMU_MAX_NODES && (dram_mask & (1ull << n))) {
 			atomic_fetch_add_explicit(&g_dram_live, b->live, memory_order_relaxed);
 			tb_dram_live -= b->live;
 		}
@@ -85,32 +89,39 @@ static inline void maybe_flush(unsigned n)
 		flush_node(n);
 }
 
-void cxlmu_stats_alloc(unsigned node, size_t bytes, unsigned count)
+void cxlmu_stats_alloc(unsigned node, enum cxlmu_tier tier, size_t bytes, unsigned count)
 {
-	struct batch *b = &tb[node];
+	struct batch *b = &tb[node], *t = &tb[TIER_SLOT(tier)];
 
 	b->live += (int64_t)bytes;
 	b->bytes += bytes;
 	b->allocs += count;
+	t->live += (int64_t)bytes;
+	t->bytes += bytes;
+	t->allocs += count;
 	if (dram_mask & (1ull << node))
 		tb_dram_live += (int64_t)bytes;
 	maybe_flush(node);
+	maybe_flush(TIER_SLOT(tier));
 }
 
-void cxlmu_stats_free(unsigned node, size_t bytes, unsigned count)
+void cxlmu_stats_free(unsigned node, enum cxlmu_tier tier, size_t bytes, unsigned count)
 {
-	struct batch *b = &tb[node];
+	struct batch *b = &tb[node], *t = &tb[TIER_SLOT(tier)];
 
 	b->live -= (int64_t)bytes;
 	b->frees += count;
+	t->live -= (int64_t)bytes;
+	t->frees += count;
 	if (dram_mask & (1ull << node))
 		tb_dram_live -= (int64_t)bytes;
 	maybe_flush(node);
+	maybe_flush(TIER_SLOT(tier));
 }
 
 void cxlmu_stats_flush(void)
 {
-	for (unsigned n = 0; n < CXLMU_MAX_NODES; n++)
+	for (unsigned n = 0; n < NSLOTS; n++)
 		if (tb[n].live || tb[n].bytes || tb[n].allocs || tb[n].frees)
 			flush_node(n);
 }
@@ -119,6 +130,11 @@ uint64_t cxlmu_stats_dram_live(void)
 {
 	int64_t v = atomic_load_explicit(&g_dram_live, memory_order_relaxed) + tb_dram_live;
 	return v > 0 ? (uint64_t)v : 0;
+}
+
+void cxlmu_stats_tier(enum cxlmu_tier tier, struct cxlmu_node_totals *out)
+{
+	cxlmu_stats_node(TIER_SLOT(tier), out);
 }
 
 void cxlmu_stats_node(unsigned node, struct cxlmu_node_totals *out)
@@ -224,6 +240,8 @@ static void emit(const char *fmt, ...)
 		out.len += (size_t)n < sizeof(out.buf) - out.len ? (size_t)n : sizeof(out.buf) - out.len - 1;
 }
 
+static const char *const tier_names[] = { "dram", "cxl", "interleave" };
+
 static void report_text(const struct cxlmu_config *cfg, const struct cxlmu_topology *t,
 			cxlmu_nodemask_t shown, const struct placement *pl)
 {
@@ -247,6 +265,16 @@ static void report_text(const struct cxlmu_config *cfg, const struct cxlmu_topol
 		cxlmu_stats_node(n, &s);
 		emit("cxlmu: %4u %4s %14lld %14lld %14llu %12llu %12llu\n", n,
 		     (t->cxl & (1ull << n)) ? "yes" : "no",
+		     (long long)s.bytes_live, (long long)s.bytes_peak,
+		     (unsigned long long)s.bytes_total, (unsigned long long)s.allocations,
+		     (unsigned long long)s.frees);
+	}
+	for (unsigned i = 0; i < CXLMU_ARRAY_SIZE(tier_names); i++) {
+		struct cxlmu_node_totals s;
+		cxlmu_stats_tier((enum cxlmu_tier)i, &s);
+		if (!s.allocations)
+			continue;
+		emit("cxlmu: %9s %14lld %14lld %14llu %12llu %12llu\n", tier_names[i],
 		     (long long)s.bytes_live, (long long)s.bytes_peak,
 		     (unsigned long long)s.bytes_total, (unsigned long long)s.allocations,
 		     (unsigned long long)s.frees);
@@ -290,6 +318,18 @@ static void report_json(const struct cxlmu_config *cfg, const struct cxlmu_topol
 		     "\"bytes_total\":%llu,\"allocations\":%llu,\"frees\":%llu}", sep, n,
 		     (t->cxl & (1ull << n)) ? "true" : "false",
 		     (long long)s.bytes_live, (long long)s.bytes_peak,
+		     (unsigned long long)s.bytes_total, (unsigned long long)s.allocations,
+		     (unsigned long long)s.frees);
+		sep = ",";
+	}
+	emit("],\"tiers\":[");
+	sep = "";
+	for (unsigned i = 0; i < CXLMU_ARRAY_SIZE(tier_names); i++) {
+		struct cxlmu_node_totals s;
+		cxlmu_stats_tier((enum cxlmu_tier)i, &s);
+		emit("%s{\"tier\":\"%s\",\"bytes_live\":%lld,\"bytes_peak\":%lld,"
+		     "\"bytes_total\":%llu,\"allocations\":%llu,\"frees\":%llu}", sep,
+		     tier_names[i], (long long)s.bytes_live, (long long)s.bytes_peak,
 		     (unsigned long long)s.bytes_total, (unsigned long long)s.allocations,
 		     (unsigned long long)s.frees);
 		sep = ",";

@@ -6,6 +6,7 @@
 
 #include "internal.h"
 #include "options.h"
+#include "policy.h"
 #include "topology.h"
 
 /* Per-thread batch: flushed when this much has changed on one node. */
@@ -20,9 +21,10 @@ struct cxlmu_node_totals {
 	uint64_t frees;
 };
 
-/* bytes on node; count is 1 for a block, 0 for a further part of one. */
-void cxlmu_stats_alloc(unsigned node, size_t bytes, unsigned count);
-void cxlmu_stats_free(unsigned node, size_t bytes, unsigned count);
+/* bytes on node, from tier; count is 1 for a block, 0 for a further part
+ * of one (an interleaved block spans nodes). */
+void cxlmu_stats_alloc(unsigned node, enum cxlmu_tier tier, size_t bytes, unsigned count);
+void cxlmu_stats_free(unsigned node, enum cxlmu_tier tier, size_t bytes, unsigned count);
 /* Flush the calling thread's batch (thread exit, report). */
 void cxlmu_stats_flush(void);
 /* Live bytes on DRAM nodes as the budget policy sees them: the merged
@@ -30,6 +32,7 @@ void cxlmu_stats_flush(void);
 uint64_t cxlmu_stats_dram_live(void);
 void cxlmu_stats_set_dram_mask(cxlmu_nodemask_t mask);
 void cxlmu_stats_node(unsigned node, struct cxlmu_node_totals *out);
+void cxlmu_stats_tier(enum cxlmu_tier tier, struct cxlmu_node_totals *out);
 
 /* Remember an address whose page should be on a node of `meant`; the heap
  * calls this for one block in CXLMU_STATS_SAMPLE_EVERY and for every
