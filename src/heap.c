@@ -14,6 +14,8 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <numaif.h>
@@ -58,6 +60,7 @@ struct thread_heap {
 	bool exiting;                /* caches returned: use none from now on */
 	uint8_t home;                /* home DRAM node */
 	unsigned sample_tick;
+	unsigned exit_rounds;
 	unsigned tcache[MAX_ARENAS]; /* explicit tcache id + 1; 0: none yet */
 };
 static CXLMU_TLS struct thread_heap th;
@@ -127,6 +130,24 @@ static int bind_arena_piece(struct arena *ar, uintptr_t a, size_t len)
 /* Extent hooks: jemalloc asks our arenas for memory here                   */
 /* ----------------------------------------------------------------------- */
 
+/* Whether node has size bytes free beyond a small reserve (1/64 of it),
+ * by its meminfo; raw reads, as everywhere on this path. */
+static bool node_can_hold(unsigned node, size_t size)
+{
+	char path[64], buf[2048];
+	const char *p;
+	uint64_t total = 0, free_kb = 0;
+
+	snprintf(path, sizeof(path), "/sys/devices/system/node/node%u/meminfo", node);
+	if (cxlmu_prim_read_file(path, buf, sizeof(buf)) <= 0)
+		return true;   /* cannot tell: let the kernel decide */
+	if ((p = strstr(buf, "MemTotal:")))
+		total = strtoull(p + 9, NULL, 10);
+	if ((p = strstr(buf, "MemFree:")))
+		free_kb = strtoull(p + 8, NULL, 10);
+	return free_kb * 1024 >= size + total * 1024 / 64;
+}
+
 static void *hook_alloc(extent_hooks_t *h, void *new_addr, size_t size,
 			size_t alignment, bool *zero, bool *commit, unsigned ind)
 {
@@ -155,8 +176,11 @@ static void *hook_alloc(extent_hooks_t *h, void *new_addr, size_t size,
 		if (heap.strict)
 			goto fail;
 	}
-	/* A strict bind must fail here, at allocation, not with SIGBUS or the
-	 * OOM killer at first touch: fault the pages in now. */
+	/* A strict bind must fail here, at allocation, not with the OOM killer
+	 * at first touch: refuse what the node cannot hold, then fault the pages
+	 * in now (MADV_POPULATE_WRITE, Linux 5.14; older kernels skip it). */
+	if (heap.strict && ar->tier == CXLMU_TIER_CXL && !node_can_hold(ar->node, size))
+		goto fail;
 	if (heap.strict && cxlmu_prim_madvise((void *)start, size, MADV_POPULATE_WRITE) == -ENOMEM)
 		goto fail;
 	*zero = true;
@@ -397,6 +421,11 @@ static int arena_flags(unsigned ai)
 static void thread_exit_cb(void *unused)
 {
 	cxlmu_heap_thread_exit();
+	/* Destructors that run after ours may still allocate and free: ask to
+	 * be called again in glibc's next round (it makes up to
+	 * PTHREAD_DESTRUCTOR_ITERATIONS) so their counts are merged too. */
+	if (++th.exit_rounds < 3)
+		pthread_setspecific(exit_key, (void *)1);
 }
 
 void cxlmu_heap_thread_exit(void)
