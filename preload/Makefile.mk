@@ -3,12 +3,11 @@ lib_LTLIBRARIES += libcxlmu.la
 libcxlmu_la_SOURCES = \
 	preload/malloc.c \
 	preload/mmap.c \
-	preload/new.cc
+	preload/new.c
 libcxlmu_la_CFLAGS = $(AM_CFLAGS) -fno-builtin -fno-tree-loop-distribute-patterns
-libcxlmu_la_CXXFLAGS = $(AM_CXXFLAGS) -fno-builtin -fvisibility=hidden
-libcxlmu_la_LIBADD = libcxlmu-core.la
+libcxlmu_la_LIBADD = $(CXLMU_CORE_LIBS)
 libcxlmu_la_LDFLAGS = -avoid-version -shared \
 	-Wl,--version-script=$(top_srcdir)/preload/libcxlmu.map \
 	-Wl,-z,nodelete
-EXTRA_libcxlmu_la_DEPENDENCIES = $(top_srcdir)/preload/libcxlmu.map
+EXTRA_libcxlmu_la_DEPENDENCIES = $(top_srcdir)/preload/libcxlmu.map $(noinst_DATA)
 EXTRA_DIST += preload/libcxlmu.map

@@ -28,4 +28,27 @@ libcxlmu_core_la_SOURCES = \
 	src/stats.h
 libcxlmu_core_la_CFLAGS = $(AM_CFLAGS) -fno-builtin-malloc -fno-builtin-free \
 	$(NUMA_CFLAGS) $(JEMALLOC_CFLAGS)
-libcxlmu_core_la_LIBADD = libcxlmu-base.la $(JEMALLOC_LIBS) -lpthread
+libcxlmu_core_la_LIBADD = libcxlmu-base.la -lpthread
+if JEMALLOC_STATIC
+# jemalloc's own malloc, free... would clash with ours: rename them.
+jemalloc_renames = \
+	aligned_alloc \
+	calloc \
+	free \
+	malloc \
+	malloc_usable_size \
+	memalign \
+	posix_memalign \
+	realloc \
+	valloc
+libcxlmu-je.a: $(JEMALLOC_PIC)
+	$(AM_V_GEN)$(OBJCOPY) $(foreach s,$(jemalloc_renames),--redefine-sym $(s)=cxlmu_je_$(s)) $< $@
+noinst_DATA = libcxlmu-je.a
+CLEANFILES += libcxlmu-je.a
+# libtool will not put a plain archive into a convenience library, so
+# whatever links the core links this too: use $(CXLMU_CORE_LIBS).
+JEMALLOC_LINK = libcxlmu-je.a -lm -ldl -lgcc_s
+else
+JEMALLOC_LINK = $(JEMALLOC_LIBS)
+endif
+CXLMU_CORE_LIBS = libcxlmu-core.la $(JEMALLOC_LINK)
