@@ -31,6 +31,9 @@ int cxlmu_prim_numa_probe(void);
 
 /* Read a small file whole into buf (NUL-terminated); returns length or -errno. */
 ssize_t cxlmu_prim_read_file(const char *path, char *buf, size_t size);
+/* Names in a directory (not . or ..), NUL-separated into buf; returns the
+ * bytes used or -errno. Names that do not fit are left out. */
+ssize_t cxlmu_prim_list_dir(const char *path, char *buf, size_t size);
 size_t cxlmu_prim_page_size(void);
 
 #endif

@@ -52,24 +52,40 @@ static uint64_t meminfo_field(const char *text, const char *field)
 	return p ? parse_u64(p + strlen(field), NULL) * 1024 : 0;
 }
 
-static void read_tiers(const char *root, struct cxlmu_topology *t)
+static void read_tier(const char *root, int id, struct cxlmu_topology *t)
 {
 	char path[256], buf[256];
+	cxlmu_nodemask_t mask;
 
-	/* Tier ids are abstract distances >> 7; scan the plausible range. */
-	for (int id = 0; id < 64; id++) {
-		cxlmu_nodemask_t mask;
-		snprintf(path, sizeof(path),
-			 "%s/devices/virtual/memory_tiering/memory_tier%d/nodelist", root, id);
-		if (cxlmu_prim_read_file(path, buf, sizeof(buf)) <= 0)
+	snprintf(path, sizeof(path),
+		 "%s/devices/virtual/memory_tiering/memory_tier%d/nodelist", root, id);
+	if (cxlmu_prim_read_file(path, buf, sizeof(buf)) <= 0)
+		return;
+	chomp(buf);
+	if (cxlmu_parse_nodelist(buf, &mask))
+		return;
+	t->tiers_known = true;
+	for (unsigned n = 0; n < CXLMU_MAX_NODES; n++)
+		if (mask & (1ull << n))
+			t->node[n].tier = id;
+}
+
+/* Tier ids are abstract distances >> 7 (DRAM is 4): list the directory
+ * rather than probe every id. */
+static void read_tiers(const char *root, struct cxlmu_topology *t)
+{
+	char path[256], names[4096];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "%s/devices/virtual/memory_tiering", root);
+	n = cxlmu_prim_list_dir(path, names, sizeof(names));
+	for (const char *s = names; n > 0 && s < names + n; s += strlen(s) + 1) {
+		int id = 0;
+		if (strncmp(s, "memory_tier", 11) || !s[11])
 			continue;
-		chomp(buf);
-		if (cxlmu_parse_nodelist(buf, &mask))
-			continue;
-		t->tiers_known = true;
-		for (unsigned n = 0; n < CXLMU_MAX_NODES; n++)
-			if (mask & (1ull << n))
-				t->node[n].tier = id;
+		for (const char *d = s + 11; *d >= '0' && *d <= '9'; d++)
+			id = id * 10 + (*d - '0');
+		read_tier(root, id, t);
 	}
 }
 

@@ -1,7 +1,9 @@
 /* Linux implementations of src/prim.h, made with syscall(2) directly so that
  * neither the interposed mmap nor any libc allocation is reached. */
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -100,4 +102,33 @@ int cxlmu_prim_numa_probe(void)
 	int mode;
 	/* The process policy: works wherever the NUMA syscalls are allowed. */
 	return (int)KEEP_ERRNO(syscall(SYS_get_mempolicy, &mode, NULL, 0, NULL, 0));
+}
+
+ssize_t cxlmu_prim_list_dir(const char *path, char *buf, size_t size)
+{
+	int saved = errno;
+	char ents[4096];
+	size_t used = 0;
+	long n;
+	int fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0) {
+		int e = errno;
+		errno = saved;
+		return -e;
+	}
+	while ((n = syscall(SYS_getdents64, fd, ents, sizeof(ents))) > 0) {
+		for (long off = 0; off < n;) {
+			struct dirent64 *d = (struct dirent64 *)(ents + off);
+			size_t len = strlen(d->d_name) + 1;
+			off += d->d_reclen;
+			if (d->d_name[0] == '.' || used + len > size)
+				continue;
+			memcpy(buf + used, d->d_name, len);
+			used += len;
+		}
+	}
+	syscall(SYS_close, fd);
+	errno = saved;
+	return (ssize_t)used;
 }
