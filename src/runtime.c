@@ -106,7 +106,6 @@ static void start(void)
 	hc.cxl = topo.cxl;
 	hc.dram = cxlmu_topology_dram(&topo);
 	hc.topo = &topo;
-	cxlmu_stats_set_dram_mask(hc.dram ? hc.dram : topo.has_memory);
 	r = cxlmu_heap_init(&hc);
 	if (r)
 		cxlmu_log_warn("cannot set up CXL arenas (%s); running with the local policy",

@@ -37,22 +37,14 @@ struct batch {
 #define NSLOTS       (CXLMU_MAX_NODES + 3)
 
 static struct global_node g[NSLOTS];
-static _Atomic int64_t g_dram_live;
-static cxlmu_nodemask_t dram_mask = ~0ull;
 static _Atomic uint64_t g_fallbacks, g_bind_errors;
 static CXLMU_TLS struct batch tb[NSLOTS];
-static CXLMU_TLS int64_t tb_dram_live;
 
 static struct {
 	_Atomic unsigned head;
 	_Atomic uintptr_t addr[CXLMU_STATS_SAMPLE_SLOTS];
 	_Atomic cxlmu_nodemask_t meant[CXLMU_STATS_SAMPLE_SLOTS];
 } samples;
-
-void cxlmu_stats_set_dram_mask(cxlmu_nodemask_t mask)
-{
-	dram_mask = mask;
-}
 
 static void flush_node(unsigned n)
 {
@@ -65,10 +57,6 @@ static void flush_node(unsigned n)
 		while (now > peak && !atomic_compare_exchange_weak_explicit(&g[n].peak,
 				&peak, now, memory_order_relaxed, memory_order_relaxed))
 			;
-		if (n < CXLMU_MAX_NODES && (dram_mask & (1ull << n))) {
-			atomic_fetch_add_explicit(&g_dram_live, b->live, memory_order_relaxed);
-			tb_dram_live -= b->live;
-		}
 	}
 	if (b->bytes)
 		atomic_fetch_add_explicit(&g[n].bytes, b->bytes, memory_order_relaxed);
@@ -99,8 +87,6 @@ void cxlmu_stats_alloc(unsigned node, enum cxlmu_tier tier, size_t bytes, unsign
 	t->live += (int64_t)bytes;
 	t->bytes += bytes;
 	t->allocs += count;
-	if (dram_mask & (1ull << node))
-		tb_dram_live += (int64_t)bytes;
 	maybe_flush(node);
 	maybe_flush(TIER_SLOT(tier));
 }
@@ -113,8 +99,6 @@ void cxlmu_stats_free(unsigned node, enum cxlmu_tier tier, size_t bytes, unsigne
 	b->frees += count;
 	t->live -= (int64_t)bytes;
 	t->frees += count;
-	if (dram_mask & (1ull << node))
-		tb_dram_live -= (int64_t)bytes;
 	maybe_flush(node);
 	maybe_flush(TIER_SLOT(tier));
 }
@@ -128,7 +112,8 @@ void cxlmu_stats_flush(void)
 
 uint64_t cxlmu_stats_dram_live(void)
 {
-	int64_t v = atomic_load_explicit(&g_dram_live, memory_order_relaxed) + tb_dram_live;
+	unsigned slot = TIER_SLOT(CXLMU_TIER_DRAM);
+	int64_t v = atomic_load_explicit(&g[slot].live, memory_order_relaxed) + tb[slot].live;
 	return v > 0 ? (uint64_t)v : 0;
 }
 

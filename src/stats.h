@@ -27,10 +27,9 @@ void cxlmu_stats_alloc(unsigned node, enum cxlmu_tier tier, size_t bytes, unsign
 void cxlmu_stats_free(unsigned node, enum cxlmu_tier tier, size_t bytes, unsigned count);
 /* Flush the calling thread's batch (thread exit, report). */
 void cxlmu_stats_flush(void);
-/* Live bytes on DRAM nodes as the budget policy sees them: the merged
+/* Live bytes of the DRAM tier as the budget policy sees them: the merged
  * total plus the calling thread's unflushed part. */
 uint64_t cxlmu_stats_dram_live(void);
-void cxlmu_stats_set_dram_mask(cxlmu_nodemask_t mask);
 void cxlmu_stats_node(unsigned node, struct cxlmu_node_totals *out);
 void cxlmu_stats_tier(enum cxlmu_tier tier, struct cxlmu_node_totals *out);
 
