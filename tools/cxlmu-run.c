@@ -144,15 +144,24 @@ static void find_library(char *out, size_t size)
 {
 	char exe[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	const char *dir;
 
-	/* From the build tree, use the library built beside us. */
-	if (n > 0) {
-		exe[n] = '\0';
-		snprintf(out, size, "%s/.libs/libcxlmu.so", dirname(exe));
-		if (!access(out, R_OK))
-			return;
-	}
 	snprintf(out, size, "%s/libcxlmu.so", CXLMU_LIBDIR);
+	if (n <= 0)
+		return;
+	exe[n] = '\0';
+	dir = dirname(exe);
+	/* From the build tree, the library built beside us; from an install
+	 * that was moved, ../lib next to bin. */
+	snprintf(out, size, "%s/.libs/libcxlmu.so", dir);
+	if (!access(out, R_OK))
+		return;
+	snprintf(out, size, "%s/libcxlmu.so", CXLMU_LIBDIR);
+	if (!access(out, R_OK))
+		return;
+	snprintf(out, size, "%s/../lib/libcxlmu.so", dir);
+	if (access(out, R_OK))
+		snprintf(out, size, "%s/libcxlmu.so", CXLMU_LIBDIR);
 }
 
 int main(int argc, char **argv)
