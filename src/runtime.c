@@ -23,6 +23,7 @@ static CXLMU_TLS bool starting;
 static struct cxlmu_config cfg;
 static struct cxlmu_topology topo;
 static bool any_bad;
+static int report_fd = -1;   /* stderr, duplicated at start-up */
 
 extern char **environ;
 
@@ -112,6 +113,10 @@ static void start(void)
 			       strerrordesc_np(-r));
 	cxlmu_mapping_enable(!cfg.no_mmap);
 	pthread_atfork(NULL, NULL, after_fork_child);
+	/* Programs may close stderr in their own exit handlers (coreutils'
+	 * close_stdout does) before our destructor writes the report. */
+	if (cfg.stats && !cfg.stats_path[0])
+		report_fd = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
 
 	cxlmu_nodemask_format(topo.cxl, list, sizeof(list));
 	{
@@ -172,7 +177,7 @@ __attribute__((constructor)) static void cxlmu_ctor(void)
 __attribute__((destructor)) static void cxlmu_dtor(void)
 {
 	char path[PATH_MAX];
-	int fd = STDERR_FILENO;
+	int fd = report_fd >= 0 ? report_fd : STDERR_FILENO;
 
 	if (atomic_load(&cxlmu_runtime_state) != 2 || !cfg.stats)
 		return;
@@ -187,4 +192,5 @@ __attribute__((destructor)) static void cxlmu_dtor(void)
 	cxlmu_stats_report(fd, &cfg, &topo, cfg.stats_format);
 	if (fd != STDERR_FILENO)
 		close(fd);
+	report_fd = -1;
 }
