@@ -28,6 +28,7 @@
 
 #define MAX_ARENAS  (CXLMU_MAX_NODES + 1)
 #define MAX_CPUS    1024
+#define STRICT_GROW_LIMIT (16 * CXLMU_MiB)
 
 struct arena {
 	extent_hooks_t hooks;        /* first: the hook gets a pointer to it */
@@ -130,8 +131,10 @@ static int bind_arena_piece(struct arena *ar, uintptr_t a, size_t len)
 /* Extent hooks: jemalloc asks our arenas for memory here                   */
 /* ----------------------------------------------------------------------- */
 
-/* Whether node has size bytes free beyond a small reserve (1/64 of it),
- * by its meminfo; raw reads, as everywhere on this path. */
+/* Whether node has size bytes free beyond a reserve of 1/16 of it (at
+ * least 16 MiB), by its meminfo; raw reads, as everywhere on this path.
+ * The reserve keeps a bound allocation away from the node's watermarks,
+ * where the kernel would call the OOM killer rather than fail the fault. */
 static bool node_can_hold(unsigned node, size_t size)
 {
 	char path[64], buf[2048];
@@ -145,7 +148,10 @@ static bool node_can_hold(unsigned node, size_t size)
 		total = strtoull(p + 9, NULL, 10);
 	if ((p = strstr(buf, "MemFree:")))
 		free_kb = strtoull(p + 8, NULL, 10);
-	return free_kb * 1024 >= size + total * 1024 / 64;
+	uint64_t reserve = total * 1024 / 16;
+	if (reserve < 16 * CXLMU_MiB)
+		reserve = 16 * CXLMU_MiB;
+	return free_kb * 1024 >= size + reserve;
 }
 
 static void *hook_alloc(extent_hooks_t *h, void *new_addr, size_t size,
@@ -260,6 +266,15 @@ static int add_arena(enum cxlmu_tier tier, unsigned node)
 	if (r)
 		return -r;
 	ar->je_index = ind;
+	if (heap.strict) {
+		/* jemalloc grows its requests geometrically; under a hard bind
+		 * that would refuse a large extent while the node still has
+		 * room for the blocks asked for. Keep requests small. */
+		char name[64];
+		size_t limit = STRICT_GROW_LIMIT;
+		snprintf(name, sizeof(name), "arena.%u.retain_grow_limit", ind);
+		mallctl(name, NULL, NULL, &limit, sizeof(limit));
+	}
 	return (int)heap.narenas++;
 }
 
@@ -524,8 +539,10 @@ static inline void account(const void *p, int ai, size_t usable, bool alloc)
 		else
 			cxlmu_stats_free(n, t, usable, 1);
 	}
-	/* One block in CXLMU_STATS_SAMPLE_EVERY is kept for the page check. */
-	if (alloc && unlikely(++th.sample_tick % CXLMU_STATS_SAMPLE_EVERY == 0))
+	/* Kept for the page check: a thread's first block, then one block in
+	 * CXLMU_STATS_SAMPLE_EVERY, and every large one. */
+	if (alloc && unlikely(th.sample_tick++ % CXLMU_STATS_SAMPLE_EVERY == 0 ||
+			      usable >= CXLMU_STATS_SAMPLE_LARGE))
 		cxlmu_stats_sample(p, meant_nodes(p, ai, ai >= 0 ? heap.arena[ai].base : 0));
 }
 

@@ -54,9 +54,12 @@ static void warn_option(const char *fmt, ...)
 	cxlmu_log_warn("%s; running with the local policy", line);
 }
 
+/* The policy in force; cfg.policy keeps what was asked, for the report. */
+static struct cxlmu_policy policy;
+
 static void go_local(void)
 {
-	cfg.policy.kind = CXLMU_POLICY_LOCAL;
+	policy.kind = CXLMU_POLICY_LOCAL;
 }
 
 static void after_fork_child(void)
@@ -73,11 +76,11 @@ static void start(void)
 
 	cxlmu_config_defaults(&cfg);
 	cxlmu_config_from_env(&cfg, environ, warn_option);
-	if (any_bad) {
-		/* Any bad value: the whole configuration falls back to safe defaults. */
-		cxlmu_config_defaults(&cfg);
-		go_local();
-	}
+	/* A bad value is never applied (the other options are); whatever it
+	 * was, the program runs with the local policy. */
+	if (any_bad)
+		cfg.policy.kind = CXLMU_POLICY_LOCAL;
+	policy = cfg.policy;
 	cxlmu_log_enable(cfg.log);
 
 	r = cxlmu_topology_read("/sys", &topo);
@@ -91,18 +94,18 @@ static void start(void)
 		cxlmu_log_warn("CXLMU_CXL_NODES names node %u, which is not a node with memory "
 			       "here (nodes with memory: %s); running with the local policy", bad, list);
 		go_local();
-	} else if (!topo.cxl && cfg.policy.kind != CXLMU_POLICY_LOCAL) {
+	} else if (!topo.cxl && policy.kind != CXLMU_POLICY_LOCAL) {
 		cxlmu_log_warn("no CXL node found (no node has memory and no CPUs); running with "
 			       "the local policy (--cxl-nodes=LIST or CXLMU_CXL_NODES names them)");
 		go_local();
 	}
-	if (cfg.policy.kind != CXLMU_POLICY_LOCAL && (r = cxlmu_prim_numa_probe())) {
+	if (policy.kind != CXLMU_POLICY_LOCAL && (r = cxlmu_prim_numa_probe())) {
 		cxlmu_log_warn("NUMA system calls are not available (%s); running with the "
 			       "local policy", strerrordesc_np(-r));
 		go_local();
 	}
 
-	hc.policy = cfg.policy;
+	hc.policy = policy;
 	hc.strict = cfg.strict;
 	hc.cxl = topo.cxl;
 	hc.dram = cxlmu_topology_dram(&topo);

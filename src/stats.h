@@ -37,6 +37,7 @@ void cxlmu_stats_tier(enum cxlmu_tier tier, struct cxlmu_node_totals *out);
  * calls this for one block in CXLMU_STATS_SAMPLE_EVERY and for every
  * placed mmap region. The newest CXLMU_STATS_SAMPLE_SLOTS are kept. */
 #define CXLMU_STATS_SAMPLE_EVERY 64
+#define CXLMU_STATS_SAMPLE_LARGE (64 * CXLMU_KiB)
 #define CXLMU_STATS_SAMPLE_SLOTS 1024
 void cxlmu_stats_sample(const void *addr, cxlmu_nodemask_t meant);
 void cxlmu_stats_count_fallback(void);
