@@ -32,17 +32,17 @@ libcxlmu_core_la_LIBADD = libcxlmu-base.la -lpthread
 if JEMALLOC_STATIC
 # jemalloc's own malloc, free... would clash with ours: rename them.
 jemalloc_renames = \
-	aligned_alloc \
-	calloc \
-	free \
-	malloc \
-	malloc_usable_size \
-	memalign \
-	posix_memalign \
-	realloc \
-	valloc
+	--redefine-sym aligned_alloc=cxlmu_je_aligned_alloc \
+	--redefine-sym calloc=cxlmu_je_calloc \
+	--redefine-sym free=cxlmu_je_free \
+	--redefine-sym malloc=cxlmu_je_malloc \
+	--redefine-sym malloc_usable_size=cxlmu_je_malloc_usable_size \
+	--redefine-sym memalign=cxlmu_je_memalign \
+	--redefine-sym posix_memalign=cxlmu_je_posix_memalign \
+	--redefine-sym realloc=cxlmu_je_realloc \
+	--redefine-sym valloc=cxlmu_je_valloc
 libcxlmu-je.a: $(JEMALLOC_PIC)
-	$(AM_V_GEN)$(OBJCOPY) $(foreach s,$(jemalloc_renames),--redefine-sym $(s)=cxlmu_je_$(s)) $< $@
+	$(AM_V_GEN)$(OBJCOPY) $(jemalloc_renames) $(JEMALLOC_PIC) $@
 noinst_DATA = libcxlmu-je.a
 CLEANFILES += libcxlmu-je.a
 # libtool will not put a plain archive into a convenience library, so
