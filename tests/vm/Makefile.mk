@@ -1,1 +1,18 @@
-# tests/vm/
+# tests/vm/: the emulated-CXL test bed. A QEMU guest whose node 1 has memory
+# and no CPUs runs the placement helper under each policy (tests/vm/README.md).
+check_PROGRAMS += tests/vm/helpers/placement
+tests_vm_helpers_placement_SOURCES = tests/vm/helpers/placement.c
+
+TESTS += tests/vm/placement.sh
+
+EXTRA_DIST += \
+	tests/vm/README.md \
+	tests/vm/guest.sh \
+	tests/vm/mkinitrd.sh \
+	tests/vm/placement.sh
+
+# The fetched kernel, the initramfs and the guests' serial logs. A directory,
+# so CLEANFILES cannot take it: the top Makefile.am hooks this into clean-local.
+clean-local-vm:
+	-rm -rf tests/vm/build
+.PHONY: clean-local-vm

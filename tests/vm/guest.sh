@@ -1,0 +1,68 @@
+# Sourced by the guest's /init (tests/vm/mkinitrd.sh): runs the VM test cases
+# and prints each one's output between markers for tests/vm/placement.sh:
+#   @@case NAME / output lines / @@rc NAME STATUS
+# The set of cases comes from the kernel command line (cxlmu_set=main|hmat|shell).
+# Runs under busybox sh. Assertions are made on the host, not here.
+
+RUN=/cxlmu/cxlmu-run
+P=/cxlmu/placement
+LIB=/cxlmu/.libs/libcxlmu.so
+
+run() {
+	name=$1
+	shift
+	echo "@@case $name"
+	"$@" 2>&1
+	echo "@@rc $name $?"
+}
+
+set_main() {
+	run node1-cpulist cat /sys/devices/system/node/node1/cpulist
+	run topology $RUN --topology --json
+	run cxl $RUN --policy=cxl -- $P malloc:64M:1 calloc:8M:2 realloc:8M:2 \
+		memalign:8M:2 malloc:4K:256 mmap:4M:1
+	run local $RUN --policy=local -- $P malloc:64M:1 calloc:8M:2 realloc:8M:2 \
+		memalign:8M:2 malloc:4K:256 mmap:4M:1
+	run size $RUN --policy=size:1M -- $P malloc:4M:4 calloc:4M:1 realloc:4M:1 \
+		memalign:4M:1 malloc:512K:4 malloc:4K:256
+	run interleave-1-1 $RUN --policy=interleave:1:1 -- $P malloc:64M:1
+	run interleave-3-1 $RUN --policy=interleave:3:1 -- $P malloc:64M:1
+	run budget $RUN --policy=budget:36M -- $P malloc:8M:8
+	run mmap-cxl $RUN --policy=cxl -- $P mmap:8M:1 mmap:512K:1
+	# The environment twins under bare LD_PRELOAD, as a user would set them.
+	run mmap-off env LD_PRELOAD=$LIB CXLMU_POLICY=cxl CXLMU_NO_MMAP=1 \
+		$P mmap:8M:1 malloc:8M:1
+	# The report samples one block in 64 and every placed mmap region.
+	run stats-json $RUN --policy=cxl --stats --stats-format=json -- $P \
+		malloc:16M:1 malloc:64K:256 mmap:4M:1
+	# Node 1 is 256 MiB: ask for more than it holds.
+	run strict-full $RUN --policy=cxl --strict -- $P fill:16M:32
+	# Small blocks: the runtime gets small extents and comes near the node's
+	# watermarks before refusing one.
+	run strict-small $RUN --policy=cxl --strict -- $P fill:1M:400
+	run preferred-full $RUN --policy=cxl -- $P fill:16M:24
+	# The console shows only critical kernel messages; OOM kills are read here.
+	run oom-kills sh -c 'dmesg | grep "Killed process" || true'
+}
+
+set_hmat() {
+	run topology $RUN --topology --json
+	run tiers sh -c 'for d in /sys/devices/virtual/memory_tiering/memory_tier*; do
+		echo "$(basename $d) nodes=$(cat $d/nodelist)"; done'
+	run hmat-latency cat /sys/devices/system/node/node1/access0/initiators/read_latency
+}
+
+# An interactive shell on the console; leaving it powers the guest off.
+set_shell() {
+	echo "cxlmu guest: programs in /cxlmu (cxlmu-run, placement); exit to power off"
+	setsid cttyhack sh
+}
+
+set=main
+for arg in $(cat /proc/cmdline); do
+	case $arg in
+	cxlmu_set=*) set=${arg#cxlmu_set=} ;;
+	esac
+done
+echo "@@set $set"
+set_$set
