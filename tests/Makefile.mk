@@ -3,8 +3,8 @@
 AM_TESTS_ENVIRONMENT = \
 	top_builddir='$(abs_top_builddir)'; export top_builddir; \
 	top_srcdir='$(abs_top_srcdir)'; export top_srcdir; \
-	CXLMU_LIB='$(abs_top_builddir)/.libs/libcxlmu.so'; export CXLMU_LIB; \
-	CXLMU_RUN='$(abs_top_builddir)/cxlmu-run'; export CXLMU_RUN; \
+	LIBCXLMU='$(abs_top_builddir)/.libs/libcxlmu.so'; export LIBCXLMU; \
+	CXLMURUN='$(abs_top_builddir)/cxlmu-run'; export CXLMURUN; \
 	QEMU='$(QEMU)'; export QEMU;
 
 include tests/unit/Makefile.mk

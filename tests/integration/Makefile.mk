@@ -1,1 +1,103 @@
-# tests/integration/
+# tests/integration/: programs run under the preload (LD_PRELOAD=libcxlmu.so
+# or cxlmu-run). The helpers never link libcxlmu: they reach its public API
+# through dlsym. Each .sh says on its first line what it proves.
+integration_tests = \
+	tests/integration/bad-environment.sh \
+	tests/integration/cxlmu-run-options.sh \
+	tests/integration/cxx-new-delete.sh \
+	tests/integration/dlopen.sh \
+	tests/integration/exec.sh \
+	tests/integration/fork-while-allocating.sh \
+	tests/integration/lifetime.sh \
+	tests/integration/malloc-family.sh \
+	tests/integration/placement.sh \
+	tests/integration/real-gcc.sh \
+	tests/integration/real-git.sh \
+	tests/integration/real-perl.sh \
+	tests/integration/real-python3.sh \
+	tests/integration/real-sqlite3.sh \
+	tests/integration/stats.sh \
+	tests/integration/threads.sh
+
+TESTS += $(integration_tests)
+EXTRA_DIST += \
+	$(integration_tests) \
+	tests/integration/checkjson.py \
+	tests/integration/lib.sh
+
+integration_cppflags = $(AM_CPPFLAGS) -I$(top_srcdir)/tests/integration
+# -fno-builtin: the helpers test malloc's contract, so the compiler must not
+# fold or drop the calls.
+integration_cflags = $(AM_CFLAGS) -fno-builtin -pthread
+integration_cxxflags = $(AM_CXXFLAGS) -fno-builtin -pthread
+
+check_PROGRAMS += \
+	tests/integration/helpers/cxxnew \
+	tests/integration/helpers/dlhost \
+	tests/integration/helpers/execer \
+	tests/integration/helpers/family \
+	tests/integration/helpers/forkstress \
+	tests/integration/helpers/lifetime \
+	tests/integration/helpers/placement \
+	tests/integration/helpers/statsprog \
+	tests/integration/helpers/threads
+
+tests_integration_helpers_cxxnew_SOURCES = \
+	tests/integration/common.h \
+	tests/integration/helpers/cxxnew.cc
+tests_integration_helpers_cxxnew_CPPFLAGS = $(integration_cppflags)
+tests_integration_helpers_cxxnew_CXXFLAGS = $(integration_cxxflags)
+
+tests_integration_helpers_execer_SOURCES = \
+	tests/integration/common.h \
+	tests/integration/helpers/execer.c
+tests_integration_helpers_execer_CPPFLAGS = $(integration_cppflags)
+tests_integration_helpers_execer_CFLAGS = $(integration_cflags)
+
+tests_integration_helpers_family_SOURCES = \
+	tests/integration/common.h \
+	tests/integration/helpers/family.c
+tests_integration_helpers_family_CPPFLAGS = $(integration_cppflags)
+tests_integration_helpers_family_CFLAGS = $(integration_cflags)
+
+tests_integration_helpers_forkstress_SOURCES = \
+	tests/integration/common.h \
+	tests/integration/helpers/forkstress.c
+tests_integration_helpers_forkstress_CPPFLAGS = $(integration_cppflags)
+tests_integration_helpers_forkstress_CFLAGS = $(integration_cflags)
+
+tests_integration_helpers_lifetime_SOURCES = \
+	tests/integration/common.h \
+	tests/integration/helpers/lifetime.cc
+tests_integration_helpers_lifetime_CPPFLAGS = $(integration_cppflags)
+tests_integration_helpers_lifetime_CXXFLAGS = $(integration_cxxflags)
+
+tests_integration_helpers_threads_SOURCES = \
+	tests/integration/common.h \
+	tests/integration/helpers/threads.c
+tests_integration_helpers_threads_CPPFLAGS = $(integration_cppflags)
+tests_integration_helpers_threads_CFLAGS = $(integration_cflags)
+
+tests_integration_helpers_dlhost_SOURCES = \
+	tests/integration/common.h \
+	tests/integration/helpers/dlhost.c
+tests_integration_helpers_dlhost_CPPFLAGS = $(integration_cppflags)
+tests_integration_helpers_dlhost_CFLAGS = $(integration_cflags)
+
+# The module dlhost loads: a libtool module, built to .libs/dlmod.so.
+check_LTLIBRARIES += tests/integration/helpers/dlmod.la
+tests_integration_helpers_dlmod_la_SOURCES = tests/integration/helpers/dlmod.cc
+tests_integration_helpers_dlmod_la_CXXFLAGS = $(integration_cxxflags)
+tests_integration_helpers_dlmod_la_LDFLAGS = -module -avoid-version -rpath /nowhere
+
+tests_integration_helpers_placement_SOURCES = \
+	tests/integration/common.h \
+	tests/integration/helpers/placement.c
+tests_integration_helpers_placement_CPPFLAGS = $(integration_cppflags)
+tests_integration_helpers_placement_CFLAGS = $(integration_cflags)
+
+tests_integration_helpers_statsprog_SOURCES = \
+	tests/integration/common.h \
+	tests/integration/helpers/statsprog.c
+tests_integration_helpers_statsprog_CPPFLAGS = $(integration_cppflags)
+tests_integration_helpers_statsprog_CFLAGS = $(integration_cflags)
