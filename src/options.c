@@ -25,9 +25,10 @@ int cxlmu_parse_size(const char *text, uint64_t *out)
 	if (!s || *s < '0' || *s > '9')
 		return -EINVAL;
 	for (; *s >= '0' && *s <= '9'; s++) {
-		if (v > (UINT64_MAX - 9) / 10)
+		uint64_t digit = (uint64_t)(*s - '0');
+		if (v > (UINT64_MAX - digit) / 10)
 			return -EINVAL;
-		v = v * 10 + (uint64_t)(*s - '0');
+		v = v * 10 + digit;
 	}
 	switch (*s) {
 	case '\0': break;
