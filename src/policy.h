@@ -46,7 +46,9 @@ static inline enum cxlmu_tier cxlmu_policy_tier(const struct cxlmu_policy *p,
 	case CXLMU_POLICY_INTERLEAVE:
 		return CXLMU_TIER_INTERLEAVE;
 	case CXLMU_POLICY_BUDGET:
-		return dram_live + size <= p->bytes ? CXLMU_TIER_DRAM : CXLMU_TIER_CXL;
+		/* Written so that a huge size cannot wrap the sum around. */
+		return size <= p->bytes && dram_live <= p->bytes - size ?
+		       CXLMU_TIER_DRAM : CXLMU_TIER_CXL;
 	case CXLMU_POLICY_LOCAL:
 	default:
 		return CXLMU_TIER_DRAM;
