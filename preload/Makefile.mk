@@ -4,7 +4,11 @@ libcxlmu_la_SOURCES = \
 	preload/malloc.c \
 	preload/mmap.c \
 	preload/new.c
-libcxlmu_la_CFLAGS = $(AM_CFLAGS) -fno-builtin -fno-tree-loop-distribute-patterns
+libcxlmu_la_CFLAGS = $(AM_CFLAGS) -fno-builtin -fno-tree-loop-distribute-patterns \
+	$(JEMALLOC_CFLAGS)
+if JEMALLOC_STATIC
+libcxlmu_la_CFLAGS += -DCXLMU_JEMALLOC_STATIC
+endif
 libcxlmu_la_LIBADD = $(CXLMU_CORE_LIBS)
 libcxlmu_la_LDFLAGS = -avoid-version -shared \
 	-Wl,--version-script=$(top_srcdir)/preload/libcxlmu.map \

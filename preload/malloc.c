@@ -2,6 +2,7 @@
  * the libc contract of the call it replaces (errno exactly as glibc sets
  * it, and untouched on success). Allocation itself happens in src/heap.c. */
 #include <errno.h>
+#include <stdlib.h>
 #include <stdint.h>
 #include <unistd.h>
 
@@ -28,19 +29,43 @@ static inline void *alloc(size_t n, size_t align, bool zero)
 /* For preload/new.cc: the same paths, reached without the PLT. */
 void *cxlmu_preload_alloc(size_t n, size_t align)
 {
+	if (!align)
+		return malloc(n);
 	return alloc(n, align, false);
 }
 
-void cxlmu_preload_free(void *p)
+static cxlmu_noinline void free_slow(void *p)
 {
-	int saved = errno;
+	int saved;
+
+	if (!p || cxlmu_heap_free_bound(p))
+		return;
+	saved = errno;
 	cxlmu_heap_free(p);
 	errno = saved;
 }
 
+void cxlmu_preload_free(void *p)
+{
+	if (cxlmu_heap_fast_free_ok(p)) {
+		cxlmu_je_fast_free(p);
+		return;
+	}
+	free_slow(p);
+}
+
+static cxlmu_noinline void *malloc_slow(size_t n)
+{
+	void *p = cxlmu_heap_malloc_bound(n);
+
+	return p ? p : alloc(n, 0, false);
+}
+
 PUBLIC void *malloc(size_t n)
 {
-	return alloc(n, 0, false);
+	if (cxlmu_heap_fast_malloc_ok(n))
+		return cxlmu_je_fast_malloc(n);
+	return malloc_slow(n);
 }
 
 PUBLIC void *calloc(size_t n, size_t size)

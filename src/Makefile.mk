@@ -28,6 +28,9 @@ libcxlmu_core_la_SOURCES = \
 	src/stats.h
 libcxlmu_core_la_CFLAGS = $(AM_CFLAGS) -fno-builtin-malloc -fno-builtin-free \
 	$(NUMA_CFLAGS) $(JEMALLOC_CFLAGS)
+if JEMALLOC_STATIC
+libcxlmu_core_la_CFLAGS += -DCXLMU_JEMALLOC_STATIC
+endif
 libcxlmu_core_la_LIBADD = libcxlmu-base.la -lpthread
 if JEMALLOC_STATIC
 # jemalloc's own malloc, free... would clash with ours: rename them.

@@ -1,13 +1,20 @@
 /* The heap: tier choice per block and the jemalloc arenas behind each tier.
  *
- * DRAM tier: jemalloc's automatic arenas and thread cache, untouched, so the
- * local policy runs at the backend's own speed.
- * CXL tier: one arena per CXL node. Interleave tier: one arena whose memory
+ * DRAM tier: jemalloc's automatic arenas. CXL tier: a few arenas per CXL
+ * node (one per CPU, up to 16). Interleave tier: one arena whose memory
  * alternates D units on DRAM and C units on CXL by address.
  * Our arenas take memory only from their slice of one PROT_NONE reservation
  * (the span); the extent hook makes a piece read-write and mbinds it before
- * jemalloc ever touches it. Each thread uses an explicit jemalloc tcache per
- * arena of ours, so cached blocks never cross tiers.
+ * jemalloc ever touches it, and a pointer's slice names its arena.
+ *
+ * Fast path. Each thread is bound to one tier: DRAM, or under the cxl
+ * policy its CXL arena (jemalloc's thread.arena). Blocks of the bound tier
+ * go through jemalloc's own malloc and free with its thread cache, and
+ * their bytes are taken from jemalloc's per-thread allocated/deallocated
+ * counters when the thread's batch is merged: the hot path adds only an
+ * event count. Blocks of any other tier take the explicit path: mallocx
+ * with the arena and a per-thread explicit tcache for that arena (so cached
+ * blocks never cross tiers), and exact per-block accounting.
  *
  * Main entry points: cxlmu_heap_alloc, cxlmu_heap_free, cxlmu_heap_realloc. */
 #include <errno.h>
@@ -26,7 +33,10 @@
 #include "prim.h"
 #include "stats.h"
 
-#define MAX_ARENAS  (CXLMU_MAX_NODES + 1)
+#define MAX_ARENAS  CXLMU_HEAP_MAX_ARENAS  /* CXL arenas over all nodes, + interleave */
+#define MAX_PER_NODE 16
+#define MERGE_EVENTS CXLMU_HEAP_MERGE_EVENTS
+#define SAMPLE_BATCH CXLMU_STATS_SAMPLE_EVERY  /* inline events per countdown */
 #define MAX_CPUS    1024
 #define STRICT_GROW_LIMIT (16 * CXLMU_MiB)
 
@@ -42,31 +52,30 @@ struct arena {
 static struct {
 	struct cxlmu_policy policy;  /* in force */
 	bool strict;
+	bool bind_threads;           /* cxl policy: threads bound to CXL arenas */
 	cxlmu_nodemask_t cxl, dram;
 	cxlmu_nodemask_t dram_meant;  /* where DRAM-tier pages may be */
 	unsigned cxl_nodes[CXLMU_MAX_NODES];
 	unsigned ncxl;
+	unsigned per_node;           /* CXL arenas per CXL node */
 	uintptr_t span_base, span_end;
 	unsigned span_shift;
 	unsigned narenas;
 	struct arena arena[MAX_ARENAS];
 	int interleave_arena;        /* index, -1 when none */
-	int cxl_arena_of_node[CXLMU_MAX_NODES];
+	int first_arena_of_node[CXLMU_MAX_NODES];
 	uint8_t cpu_node[MAX_CPUS];
-	uint8_t nearest_cxl[CXLMU_MAX_NODES];  /* arena index per home node */
-} heap;
+	uint8_t nearest_cxl[CXLMU_MAX_NODES];  /* CXL node per home node */
+	size_t oversize;             /* jemalloc sends these to its huge arena */
+	_Atomic unsigned thread_seq;
+} heap = { .oversize = SIZE_MAX };
 
-struct thread_heap {
-	bool ready;
-	bool exiting;                /* caches returned: use none from now on */
-	uint8_t home;                /* home DRAM node */
-	unsigned sample_tick;
-	unsigned exit_rounds;
-	unsigned tcache[MAX_ARENAS]; /* explicit tcache id + 1; 0: none yet */
-};
-static CXLMU_TLS struct thread_heap th;
+CXLMU_TLS struct cxlmu_thread_heap cxlmu_heap_th;
+struct cxlmu_heap_fast cxlmu_heap_fast;
+#define th cxlmu_heap_th
 static pthread_key_t exit_key;   /* its destructor returns a thread's caches */
 static bool exit_key_ok;
+
 
 /* ----------------------------------------------------------------------- */
 /* Binding                                                                   */
@@ -278,7 +287,7 @@ static int add_arena(enum cxlmu_tier tier, unsigned node)
 	return (int)heap.narenas++;
 }
 
-static int reserve_span(unsigned narenas, const struct cxlmu_topology *t)
+static int reserve_span(unsigned narenas)
 {
 	/* Virtual space is cheap; physical pages come only on touch. Start at
 	 * 1 TiB per arena and halve while the kernel (or RLIMIT_AS) refuses. */
@@ -291,6 +300,8 @@ static int reserve_span(unsigned narenas, const struct cxlmu_topology *t)
 		heap.span_base = (uintptr_t)p;
 		heap.span_end = heap.span_base + len;
 		heap.span_shift = shift;
+		cxlmu_heap_fast.span_base = heap.span_base;
+		cxlmu_heap_fast.span_len = len;
 		for (unsigned i = 0; i < narenas; i++) {
 			heap.arena[i].base = heap.span_base + ((uintptr_t)i << shift);
 			heap.arena[i].end = heap.arena[i].base + ((uintptr_t)1 << shift);
@@ -323,21 +334,36 @@ static void map_cpus(const struct cxlmu_topology *t)
 	}
 }
 
+static unsigned count_cpus(const struct cxlmu_topology *t)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < CXLMU_MAX_NODES; i++)
+		n += t->node[i].ncpus;
+	return n ? n : 1;
+}
+
 int cxlmu_heap_init(const struct cxlmu_heap_config *cfg)
 {
 	const struct cxlmu_topology *t = cfg->topo;
-	unsigned want;
+	size_t sz = sizeof(heap.oversize);
+	unsigned want, per_node;
 	int r;
 
 	heap.policy.kind = CXLMU_POLICY_LOCAL;
 	heap.interleave_arena = -1;
-	exit_key_ok = pthread_key_create(&exit_key, thread_exit_cb) == 0;
 	heap.strict = cfg->strict;
 	heap.cxl = cfg->cxl;
 	heap.dram = cfg->dram;
 	/* Emulation on a one-node machine: DRAM and "CXL" are the same node. */
 	heap.dram_meant = cfg->dram ? cfg->dram : t->has_memory;
+	if (mallctl("opt.oversize_threshold", &heap.oversize, &sz, NULL, 0) || !heap.oversize)
+		heap.oversize = SIZE_MAX;
 	map_cpus(t);
+	exit_key_ok = pthread_key_create(&exit_key, thread_exit_cb) == 0;
+	/* The calling thread may have allocated before start-up: set it up
+	 * again now that the tiers are known. */
+	th.ready = false;
+	th.fast_limit = th.fast_small = 0;
 	/* CXL arenas exist whenever CXL nodes do, so cxlmu_malloc_on() can
 	 * place blocks even under the local policy. */
 	if (!cfg->cxl)
@@ -346,18 +372,31 @@ int cxlmu_heap_init(const struct cxlmu_heap_config *cfg)
 	for (unsigned n = 0; n < CXLMU_MAX_NODES; n++)
 		if (cfg->cxl & (1ull << n))
 			heap.cxl_nodes[heap.ncxl++] = n;
-	want = heap.ncxl + (cfg->policy.kind == CXLMU_POLICY_INTERLEAVE);
-	r = reserve_span(want, t);
+	/* Several arenas per node, as jemalloc has several automatic ones, so
+	 * threads do not queue on one arena's locks. */
+	per_node = count_cpus(t);
+	if (per_node > MAX_PER_NODE)
+		per_node = MAX_PER_NODE;
+	if (per_node > (MAX_ARENAS - 1) / heap.ncxl)
+		per_node = (MAX_ARENAS - 1) / heap.ncxl;
+	if (!per_node)
+		return -E2BIG;
+	heap.per_node = per_node;
+	want = heap.ncxl * per_node + (cfg->policy.kind == CXLMU_POLICY_INTERLEAVE);
+	r = reserve_span(want);
 	if (r)
 		return r;
 	/* Interleave needs the policy's weights before its first extent. */
 	heap.policy = cfg->policy;
 	heap.policy.kind = CXLMU_POLICY_LOCAL;
 	for (unsigned i = 0; i < heap.ncxl; i++) {
-		r = add_arena(CXLMU_TIER_CXL, heap.cxl_nodes[i]);
-		if (r < 0)
-			return r;
-		heap.cxl_arena_of_node[heap.cxl_nodes[i]] = r;
+		for (unsigned k = 0; k < per_node; k++) {
+			r = add_arena(CXLMU_TIER_CXL, heap.cxl_nodes[i]);
+			if (r < 0)
+				return r;
+			if (!k)
+				heap.first_arena_of_node[heap.cxl_nodes[i]] = r;
+		}
 	}
 	if (cfg->policy.kind == CXLMU_POLICY_INTERLEAVE) {
 		r = add_arena(CXLMU_TIER_INTERLEAVE, 0);
@@ -372,8 +411,9 @@ int cxlmu_heap_init(const struct cxlmu_heap_config *cfg)
 			if (t->node[h].distance[heap.cxl_nodes[i]] <
 			    t->node[h].distance[heap.cxl_nodes[best]])
 				best = i;
-		heap.nearest_cxl[h] = (uint8_t)heap.cxl_arena_of_node[heap.cxl_nodes[best]];
+		heap.nearest_cxl[h] = (uint8_t)heap.cxl_nodes[best];
 	}
+	heap.bind_threads = cfg->policy.kind == CXLMU_POLICY_CXL;
 	heap.policy = cfg->policy;
 	return 0;
 }
@@ -397,10 +437,59 @@ static cxlmu_noinline void thread_setup(void)
 {
 	int cpu = sched_getcpu();
 	unsigned home = cpu >= 0 && cpu < MAX_CPUS ? heap.cpu_node[cpu] : 0;
+	size_t sz = sizeof(th.je_alloc);
 
 	if (!(heap.dram & (1ull << home)) && heap.dram)
 		home = (unsigned)__builtin_ctzll(heap.dram);
 	th.home = (uint8_t)home;
+	th.cxl_ai = -1;
+	th.bound_ai = -1;
+	th.bound_tier = CXLMU_TIER_DRAM;
+	th.bound_node = home;
+	if (heap.ncxl) {
+		unsigned node = heap.nearest_cxl[home];
+		unsigned seq = atomic_fetch_add_explicit(&heap.thread_seq, 1, memory_order_relaxed);
+		th.cxl_ai = heap.first_arena_of_node[node] + (int)(seq % heap.per_node);
+	}
+	if (heap.bind_threads && th.cxl_ai >= 0) {
+		unsigned ind = heap.arena[th.cxl_ai].je_index;
+		if (!mallctl("thread.arena", NULL, NULL, &ind, sizeof(ind))) {
+			/* Blocks cached before the binding are DRAM blocks. */
+			mallctl("thread.tcache.flush", NULL, NULL, NULL, 0);
+			th.bound_ai = th.cxl_ai;
+			th.bound_tier = CXLMU_TIER_CXL;
+			th.bound_node = heap.arena[th.cxl_ai].node;
+		}
+	}
+	th.counted = !mallctl("thread.allocatedp", &th.je_alloc, &sz, NULL, 0) &&
+		     !mallctl("thread.deallocatedp", &th.je_dealloc, &sz, NULL, 0);
+	if (th.counted) {
+		th.last_alloc = *th.je_alloc;
+		th.last_dealloc = *th.je_dealloc;
+	}
+	th.fast_allocs = th.fast_frees = 0;
+	th.x_alloc = th.x_free = 0;
+	th.errno_p = &errno;
+	/* The first block takes the bound path, so it is sampled. */
+	th.alloc_left = th.alloc_batch = 1;
+	th.free_left = th.free_batch = SAMPLE_BATCH;
+	/* Every block of a local thread is DRAM; every block of a cxl thread
+	 * is CXL below jemalloc's oversize threshold. Other policies decide
+	 * per block. Counts need jemalloc's counters. */
+	th.fast_limit = 0;
+	if (th.counted && heap.policy.kind == CXLMU_POLICY_LOCAL)
+		th.fast_limit = SIZE_MAX;
+	else if (th.counted && heap.policy.kind == CXLMU_POLICY_CXL && th.bound_ai >= 0)
+		th.fast_limit = heap.oversize;
+	/* Blocks free() may hand to the thread cache: for a CXL thread, those
+	 * of its node's arenas, which are adjacent slices of the span. */
+	if (th.bound_ai >= 0) {
+		int first = heap.first_arena_of_node[th.bound_node];
+		th.fast_lo = heap.arena[first].base;
+		th.fast_len = (uintptr_t)heap.per_node << heap.span_shift;
+	}
+	th.fast_small = th.fast_limit < CXLMU_STATS_SAMPLE_LARGE ? th.fast_limit
+								  : CXLMU_STATS_SAMPLE_LARGE;
 	th.ready = true;
 	/* Keys below PTHREAD_KEY_2NDLEVEL_SIZE need no allocation to set, and
 	 * ours is made before the application can make any. */
@@ -415,11 +504,19 @@ unsigned cxlmu_heap_home_node(void)
 	return th.home;
 }
 
-/* jemalloc flags selecting arena ai with this thread's own cache for it. */
-static int arena_flags(unsigned ai)
+/* jemalloc flags for an explicit-path call on arena ai: the arena, and this
+ * thread's own cache for it (none for its bound arena's oversize blocks,
+ * which no cache holds). ai < 0: an automatic DRAM arena, uncached, for a
+ * thread bound elsewhere. */
+static int arena_flags(int ai)
 {
-	int flags = MALLOCX_ARENA(heap.arena[ai].je_index);
+	int flags;
 
+	if (ai < 0)
+		return MALLOCX_ARENA(0) | MALLOCX_TCACHE_NONE;
+	flags = MALLOCX_ARENA(heap.arena[ai].je_index);
+	if (ai == th.bound_ai)
+		return flags | MALLOCX_TCACHE_NONE;
 	if (likely(th.tcache[ai]))
 		return flags | MALLOCX_TCACHE(th.tcache[ai] - 1);
 	if (!th.exiting) {
@@ -431,6 +528,51 @@ static int arena_flags(unsigned ai)
 		}
 	}
 	return flags | MALLOCX_TCACHE_NONE;
+}
+
+/* Merge the fast path's counts: bytes are what jemalloc counted for this
+ * thread since the last merge, less what the explicit path counted itself. */
+static void merge(void)
+{
+	uint64_t a, d, da, dd;
+
+	/* Inline events of the countdowns in progress. */
+	th.fast_allocs += th.alloc_batch - th.alloc_left;
+	th.fast_frees += th.free_batch - th.free_left;
+	th.alloc_batch = th.alloc_left;
+	th.free_batch = th.free_left;
+
+	if (th.counted) {
+		a = *th.je_alloc;
+		d = *th.je_dealloc;
+		/* jemalloc restarts its counters when a thread's state is rebuilt
+		 * after its own exit cleanup. */
+		if (a < th.last_alloc)
+			th.last_alloc = 0;
+		if (d < th.last_dealloc)
+			th.last_dealloc = 0;
+		da = a - th.last_alloc;
+		dd = d - th.last_dealloc;
+		da = da > th.x_alloc ? da - th.x_alloc : 0;
+		dd = dd > th.x_free ? dd - th.x_free : 0;
+		th.last_alloc = a;
+		th.last_dealloc = d;
+	} else {
+		da = dd = 0;
+	}
+	if (da || th.fast_allocs)
+		cxlmu_stats_alloc(th.bound_node, th.bound_tier, da, th.fast_allocs);
+	if (dd || th.fast_frees)
+		cxlmu_stats_free(th.bound_node, th.bound_tier, dd, th.fast_frees);
+	th.x_alloc = th.x_free = 0;
+	th.fast_allocs = th.fast_frees = 0;
+}
+
+void cxlmu_heap_merge(void)
+{
+	if (th.ready)
+		merge();
+	cxlmu_stats_flush();
 }
 
 static void thread_exit_cb(void *unused)
@@ -453,7 +595,7 @@ void cxlmu_heap_thread_exit(void)
 			mallctl("tcache.destroy", NULL, NULL, &tc, sizeof(tc));
 		}
 	}
-	cxlmu_stats_flush();
+	cxlmu_heap_merge();
 }
 
 /* ----------------------------------------------------------------------- */
@@ -506,6 +648,15 @@ static cxlmu_nodemask_t meant_nodes(const void *p, int ai, uintptr_t origin)
 	return cxl ? 1ull << node : heap.dram_meant;
 }
 
+static inline void maybe_sample(const void *p, int ai, size_t size)
+{
+	/* Kept for the page check: a thread's first block, then one block in
+	 * CXLMU_STATS_SAMPLE_EVERY, and every large one. */
+	if (unlikely(th.sample_tick++ % CXLMU_STATS_SAMPLE_EVERY == 0 ||
+		     size >= CXLMU_STATS_SAMPLE_LARGE))
+		cxlmu_stats_sample(p, meant_nodes(p, ai, ai >= 0 ? heap.arena[ai].base : 0));
+}
+
 void cxlmu_heap_account_range(const void *addr, size_t len, enum cxlmu_tier tier,
 			      unsigned node, bool alloc)
 {
@@ -527,7 +678,9 @@ void cxlmu_heap_account_range(const void *addr, size_t len, enum cxlmu_tier tier
 			meant_nodes(addr, heap.interleave_arena, (uintptr_t)addr));
 }
 
-static inline void account(const void *p, int ai, size_t usable, bool alloc)
+/* Exact accounting of an explicit-path block (also counted by jemalloc's
+ * thread counters, hence x_alloc / x_free). */
+static void account(const void *p, int ai, size_t usable, bool alloc)
 {
 	if (ai >= 0 && heap.arena[ai].tier == CXLMU_TIER_INTERLEAVE) {
 		account_interleave(heap.arena[ai].base, (uintptr_t)p, usable, alloc);
@@ -539,11 +692,40 @@ static inline void account(const void *p, int ai, size_t usable, bool alloc)
 		else
 			cxlmu_stats_free(n, t, usable, 1);
 	}
-	/* Kept for the page check: a thread's first block, then one block in
-	 * CXLMU_STATS_SAMPLE_EVERY, and every large one. */
-	if (alloc && unlikely(th.sample_tick++ % CXLMU_STATS_SAMPLE_EVERY == 0 ||
-			      usable >= CXLMU_STATS_SAMPLE_LARGE))
-		cxlmu_stats_sample(p, meant_nodes(p, ai, ai >= 0 ? heap.arena[ai].base : 0));
+	if (alloc) {
+		th.x_alloc += usable;
+		maybe_sample(p, ai, usable);
+	} else {
+		th.x_free += usable;
+	}
+}
+
+/* One counter per direction, each checked on its own: a shared event
+ * count made the compiler pair the updates into a vector op that stalls on
+ * store forwarding. */
+static inline void fast_event(bool alloc)
+{
+	if (alloc) {
+		if (unlikely(++th.fast_allocs >= MERGE_EVENTS))
+			merge();
+	} else {
+		if (unlikely(++th.fast_frees >= MERGE_EVENTS))
+			merge();
+	}
+}
+
+/* Live bytes of the DRAM tier, including this thread's unmerged part. */
+static uint64_t dram_live(void)
+{
+	uint64_t v = cxlmu_stats_dram_live();
+
+	if (th.bound_ai < 0 && th.counted) {
+		int64_t a = (int64_t)(*th.je_alloc - th.last_alloc - th.x_alloc);
+		int64_t d = (int64_t)(*th.je_dealloc - th.last_dealloc - th.x_free);
+		int64_t w = (int64_t)v + a - d;
+		v = w > 0 ? (uint64_t)w : 0;
+	}
+	return v;
 }
 
 /* ----------------------------------------------------------------------- */
@@ -558,13 +740,72 @@ static inline int align_flags(size_t align, bool zero)
 	return f;
 }
 
-static int tier_arena(enum cxlmu_tier tier)
+static inline int tier_arena(enum cxlmu_tier tier)
 {
-	if (tier == CXLMU_TIER_CXL && heap.ncxl)
-		return heap.nearest_cxl[th.home];
+	if (tier == CXLMU_TIER_CXL)
+		return th.cxl_ai;
 	if (tier == CXLMU_TIER_INTERLEAVE)
 		return heap.interleave_arena;
 	return -1;
+}
+
+/* Whether a block of arena ai may take this thread's fast path: its bound
+ * tier, and (for CXL) not oversize, which jemalloc would send elsewhere. */
+static inline bool fast_alloc_ok(int ai, size_t size)
+{
+	return ai == th.bound_ai && (ai < 0 || size < heap.oversize);
+}
+
+/* Whether freeing a block of arena ai through the thread cache keeps it on
+ * its node: DRAM for DRAM-bound threads, same-node CXL for CXL-bound ones. */
+static inline bool fast_free_ok(int ai)
+{
+	if (ai == th.bound_ai)
+		return true;
+	return ai >= 0 && th.bound_ai >= 0 && heap.arena[ai].tier == CXLMU_TIER_CXL &&
+	       heap.arena[ai].node == th.bound_node;
+}
+
+void *cxlmu_heap_malloc_bound(size_t size)
+{
+	bool large = size >= th.fast_small;
+	int saved;
+	void *p;
+
+	if (large && size >= th.fast_limit)
+		return NULL;   /* not a bound-tier block: the caller's slow path */
+	if (!large) {
+		/* The countdown expired: the inline blocks before this one. */
+		th.fast_allocs += th.alloc_batch - 1;
+		th.alloc_left = th.alloc_batch = SAMPLE_BATCH;
+	}
+	saved = *th.errno_p;
+	p = cxlmu_je_fast_malloc(size);
+	*th.errno_p = saved;
+	if (!p)
+		return NULL;
+	th.fast_allocs++;
+	cxlmu_stats_sample(p, meant_nodes(p, th.bound_ai,
+		th.bound_ai >= 0 ? heap.arena[th.bound_ai].base : 0));
+	if (th.fast_allocs >= MERGE_EVENTS)
+		merge();
+	return p;
+}
+
+bool cxlmu_heap_free_bound(void *p)
+{
+	int saved;
+
+	if (!th.fast_limit || !fast_free_ok(owner(p)))
+		return false;
+	saved = *th.errno_p;
+	cxlmu_je_fast_free(p);
+	*th.errno_p = saved;
+	th.fast_frees += th.free_batch;
+	th.free_left = th.free_batch = SAMPLE_BATCH;
+	if (th.fast_frees >= MERGE_EVENTS)
+		merge();
+	return true;
 }
 
 void *cxlmu_heap_alloc_tier(size_t size, size_t align, bool zero, enum cxlmu_tier tier)
@@ -579,18 +820,35 @@ void *cxlmu_heap_alloc_tier(size_t size, size_t align, bool zero, enum cxlmu_tie
 	if (unlikely(size == 0))
 		size = 1;
 	ai = tier_arena(tier);
-	if (ai >= 0) {
-		p = mallocx(size, f | arena_flags((unsigned)ai));
+	if (likely(fast_alloc_ok(ai, size))) {
+		p = f ? mallocx(size, f) : cxlmu_je_fast_malloc(size);
+		if (likely(p)) {
+			fast_event(true);
+			maybe_sample(p, ai, size);
+			return p;
+		}
+	} else {
+		/* Not this thread's bound tier (or an oversize CXL block). */
+		p = mallocx(size, f | arena_flags(ai));
 		if (likely(p)) {
 			account(p, ai, nallocx(size, f), true);
 			return p;
 		}
-		if (heap.strict)
-			return NULL;
-		cxlmu_stats_count_fallback();
 	}
-	p = mallocx(size, f);
-	if (likely(p))
+	if (ai < 0)
+		return NULL;   /* DRAM itself is out of memory */
+	if (heap.strict)
+		return NULL;
+	/* The CXL arena is out of address space: fall back to DRAM. */
+	cxlmu_stats_count_fallback();
+	if (th.bound_ai < 0) {
+		p = f ? mallocx(size, f) : cxlmu_je_fast_malloc(size);
+		if (p)
+			fast_event(true);
+		return p;
+	}
+	p = mallocx(size, f | arena_flags(-1));
+	if (p)
 		account(p, -1, nallocx(size, f), true);
 	return p;
 }
@@ -599,9 +857,12 @@ void *cxlmu_heap_alloc(size_t size, size_t align, bool zero)
 {
 	enum cxlmu_tier tier = CXLMU_TIER_DRAM;
 
-	if (heap.policy.kind != CXLMU_POLICY_LOCAL)
+	if (heap.policy.kind != CXLMU_POLICY_LOCAL) {
+		if (unlikely(!th.ready))
+			thread_setup();
 		tier = cxlmu_policy_tier(&heap.policy, size,
-			heap.policy.kind == CXLMU_POLICY_BUDGET ? cxlmu_stats_dram_live() : 0);
+			heap.policy.kind == CXLMU_POLICY_BUDGET ? dram_live() : 0);
+	}
 	return cxlmu_heap_alloc_tier(size, align, zero, tier);
 }
 
@@ -615,9 +876,14 @@ void cxlmu_heap_free(void *p)
 	if (unlikely(!th.ready))
 		thread_setup();
 	ai = owner(p);
+	if (likely(fast_free_ok(ai))) {
+		cxlmu_je_fast_free(p);
+		fast_event(false);
+		return;
+	}
 	usable = sallocx(p, 0);
 	account(p, ai, usable, false);
-	sdallocx(p, usable, ai < 0 ? 0 : arena_flags((unsigned)ai));
+	sdallocx(p, usable, arena_flags(ai));
 }
 
 size_t cxlmu_heap_usable_size(const void *p)
@@ -639,12 +905,22 @@ void *cxlmu_heap_realloc(void *p, size_t size)
 	ai = owner(p);
 	if (heap.policy.kind != CXLMU_POLICY_LOCAL)
 		want = cxlmu_policy_tier(&heap.policy, size,
-			heap.policy.kind == CXLMU_POLICY_BUDGET ? cxlmu_stats_dram_live() : 0);
+			heap.policy.kind == CXLMU_POLICY_BUDGET ? dram_live() : 0);
 	wai = tier_arena(want);
+	if (fast_free_ok(ai) && fast_alloc_ok(wai, size)) {
+		/* Bound tier to bound tier: jemalloc grows in place or moves
+		 * within the thread's arena, and counts the bytes itself. */
+		q = rallocx(p, size, 0);
+		if (!q)
+			return NULL;
+		fast_event(false);
+		fast_event(true);
+		return q;
+	}
 	old = sallocx(p, 0);
 	if (wai == ai) {
-		/* Same tier: let jemalloc grow or shrink in place where it can. */
-		q = rallocx(p, size, ai < 0 ? 0 : arena_flags((unsigned)ai));
+		/* Same tier, explicit path. */
+		q = rallocx(p, size, arena_flags(ai));
 		if (!q)
 			return NULL;
 		account(p, ai, old, false);
@@ -670,8 +946,8 @@ int cxlmu_heap_bind_range(void *addr, size_t len, enum cxlmu_tier tier, unsigned
 		*node = cxl ? (unsigned)n : th.home;
 		return bind_interleave((uintptr_t)addr, (uintptr_t)addr, len);
 	}
-	if (tier == CXLMU_TIER_CXL && heap.ncxl) {
-		*node = heap.arena[heap.nearest_cxl[th.home]].node;
+	if (tier == CXLMU_TIER_CXL && th.cxl_ai >= 0) {
+		*node = heap.arena[th.cxl_ai].node;
 		return cxlmu_prim_mbind(addr, len, bind_mode(), 1ull << *node);
 	}
 	*node = th.home;

@@ -153,6 +153,7 @@ void cxlmu_runtime_start(void)
 int cxlmu_runtime_report(int fd, enum cxlmu_stats_format fmt)
 {
 	cxlmu_runtime_ensure();
+	cxlmu_heap_merge();
 	return cxlmu_stats_report(fd, &cfg, &topo, fmt);
 }
 
@@ -192,6 +193,7 @@ __attribute__((destructor)) static void cxlmu_dtor(void)
 			return;
 		}
 	}
+	cxlmu_heap_merge();
 	cxlmu_stats_report(fd, &cfg, &topo, cfg.stats_format);
 	if (fd != STDERR_FILENO)
 		close(fd);
