@@ -1,1 +1,48 @@
-# tests/unit/
+# tests/unit/: Check unit tests, one program per core module. Each links the
+# core like libcxlmu.so does (no LD_PRELOAD) and shares tests/unit/main.c,
+# compiled per program with -DSUITE=suite_<module>.
+unit_tests = \
+	tests/unit/check_heap \
+	tests/unit/check_mapping \
+	tests/unit/check_options \
+	tests/unit/check_policy \
+	tests/unit/check_stats \
+	tests/unit/check_topology
+
+check_PROGRAMS += $(unit_tests)
+TESTS += $(unit_tests)
+
+unit_common = tests/unit/main.c tests/unit/unit.h
+unit_cppflags = $(AM_CPPFLAGS) -I$(top_srcdir)/tests/unit
+unit_cflags = $(AM_CFLAGS) $(CHECK_CFLAGS)
+unit_ldadd = $(CXLMU_CORE_LIBS) $(CHECK_LIBS)
+
+tests_unit_check_heap_SOURCES = $(unit_common) tests/unit/check_heap.c
+tests_unit_check_heap_CPPFLAGS = $(unit_cppflags) -DSUITE=suite_heap
+tests_unit_check_heap_CFLAGS = $(unit_cflags)
+tests_unit_check_heap_LDADD = $(unit_ldadd)
+
+tests_unit_check_mapping_SOURCES = $(unit_common) tests/unit/check_mapping.c
+tests_unit_check_mapping_CPPFLAGS = $(unit_cppflags) -DSUITE=suite_mapping
+tests_unit_check_mapping_CFLAGS = $(unit_cflags)
+tests_unit_check_mapping_LDADD = $(unit_ldadd)
+
+tests_unit_check_options_SOURCES = $(unit_common) tests/unit/check_options.c
+tests_unit_check_options_CPPFLAGS = $(unit_cppflags) -DSUITE=suite_options
+tests_unit_check_options_CFLAGS = $(unit_cflags)
+tests_unit_check_options_LDADD = $(unit_ldadd)
+
+tests_unit_check_policy_SOURCES = $(unit_common) tests/unit/check_policy.c
+tests_unit_check_policy_CPPFLAGS = $(unit_cppflags) -DSUITE=suite_policy
+tests_unit_check_policy_CFLAGS = $(unit_cflags)
+tests_unit_check_policy_LDADD = $(unit_ldadd)
+
+tests_unit_check_stats_SOURCES = $(unit_common) tests/unit/check_stats.c
+tests_unit_check_stats_CPPFLAGS = $(unit_cppflags) -DSUITE=suite_stats
+tests_unit_check_stats_CFLAGS = $(unit_cflags)
+tests_unit_check_stats_LDADD = $(unit_ldadd)
+
+tests_unit_check_topology_SOURCES = $(unit_common) tests/unit/check_topology.c
+tests_unit_check_topology_CPPFLAGS = $(unit_cppflags) -DSUITE=suite_topology
+tests_unit_check_topology_CFLAGS = $(unit_cflags)
+tests_unit_check_topology_LDADD = $(unit_ldadd)
