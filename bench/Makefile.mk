@@ -1,1 +1,41 @@
-# bench/: filled in below
+# bench/: measurements, not tests (timings never go into `make check`).
+# The programs are built by `make` (and so compiled by distcheck); the
+# scripts run them and print tables. See bench/README.md.
+
+# The allocation workload with plain malloc/free: run under glibc, under
+# LD_PRELOAD'ed jemalloc and under libcxlmu by bench/run-alloc.sh.
+noinst_PROGRAMS += cxlmu-bench-alloc
+cxlmu_bench_alloc_SOURCES = bench/alloc.c
+cxlmu_bench_alloc_CFLAGS = $(AM_CFLAGS) $(NUMA_CFLAGS)
+cxlmu_bench_alloc_LDADD = $(NUMA_LIBS) -lpthread
+
+# The same workload on node-bound arenas of each candidate backend
+# (bench/run-backend.sh): jemalloc arena with mbind'ing extent hooks and
+# explicit tcache, against jemalloc's default path.
+noinst_PROGRAMS += cxlmu-bench-je
+cxlmu_bench_je_SOURCES = bench/alloc.c
+cxlmu_bench_je_CPPFLAGS = $(AM_CPPFLAGS) -DBENCH_JE
+cxlmu_bench_je_CFLAGS = $(AM_CFLAGS) $(NUMA_CFLAGS) $(JEMALLOC_CFLAGS)
+cxlmu_bench_je_LDADD = $(JEMALLOC_LIBS) $(NUMA_LIBS) -lpthread
+
+if HAVE_MIMALLOC
+# mimalloc exclusive arena over an mbind'ed reservation, heap per thread,
+# against mimalloc's default path.
+noinst_PROGRAMS += cxlmu-bench-mi
+cxlmu_bench_mi_SOURCES = bench/alloc.c
+cxlmu_bench_mi_CPPFLAGS = $(AM_CPPFLAGS) -DBENCH_MI
+cxlmu_bench_mi_CFLAGS = $(AM_CFLAGS) $(NUMA_CFLAGS)
+cxlmu_bench_mi_LDADD = -lmimalloc $(NUMA_LIBS) -lpthread
+endif
+
+# Start-up cost of cxlmu-run and of the bare preload (bench/run-startup.sh).
+noinst_PROGRAMS += cxlmu-bench-startup
+cxlmu_bench_startup_SOURCES = bench/startup.c
+
+EXTRA_DIST += \
+	bench/README.md \
+	bench/lib.sh \
+	bench/run-all.sh \
+	bench/run-alloc.sh \
+	bench/run-backend.sh \
+	bench/run-startup.sh
