@@ -41,10 +41,15 @@ static _Atomic uint64_t g_fallbacks, g_bind_errors;
 static CXLMU_TLS struct batch tb[NSLOTS];
 
 static struct {
-	_Atomic unsigned head;
+	_Atomic unsigned threads;    /* seeds each thread's cursor */
 	_Atomic uintptr_t addr[CXLMU_STATS_SAMPLE_SLOTS];
 	_Atomic cxlmu_nodemask_t meant[CXLMU_STATS_SAMPLE_SLOTS];
 } samples;
+/* Each thread writes its own run of slots (no shared index to bounce
+ * between cores); runs of different threads start 1/8 of the ring apart
+ * and overwrite each other only when the ring wraps. */
+static CXLMU_TLS unsigned sample_cursor;
+static CXLMU_TLS bool sample_seeded;
 
 static void flush_node(unsigned n)
 {
@@ -136,8 +141,14 @@ void cxlmu_stats_node(unsigned node, struct cxlmu_node_totals *out)
 
 void cxlmu_stats_sample(const void *addr, cxlmu_nodemask_t meant)
 {
-	unsigned i = atomic_fetch_add_explicit(&samples.head, 1, memory_order_relaxed)
-		     % CXLMU_STATS_SAMPLE_SLOTS;
+	unsigned i;
+
+	if (unlikely(!sample_seeded)) {
+		sample_cursor = atomic_fetch_add_explicit(&samples.threads, 1, memory_order_relaxed)
+				* (CXLMU_STATS_SAMPLE_SLOTS / 8);
+		sample_seeded = true;
+	}
+	i = sample_cursor++ % CXLMU_STATS_SAMPLE_SLOTS;
 	atomic_store_explicit(&samples.meant[i], meant, memory_order_relaxed);
 	atomic_store_explicit(&samples.addr[i], (uintptr_t)addr, memory_order_relaxed);
 }
