@@ -47,7 +47,7 @@ static cxlmu_noinline void free_slow(void *p)
 
 void cxlmu_preload_free(void *p)
 {
-	if (cxlmu_heap_fast_free_ok(p)) {
+	if (likely(p) && cxlmu_heap_fast_free_ok(p)) {
 		cxlmu_je_fast_free(p);
 		return;
 	}

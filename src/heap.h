@@ -69,7 +69,9 @@ struct cxlmu_thread_heap {
 	uint32_t alloc_batch, free_batch;  /* ...counted down from these */
 	uint32_t fast_allocs, fast_frees;  /* bound-tier events since the merge */
 	int bound_ai;                /* fast-path arena: -1 DRAM, else cxl_ai */
-	uintptr_t fast_lo, fast_len; /* CXL thread: its node's arenas' slices */
+	uintptr_t fast_lo, fast_len; /* free's fast range test: a block is the */
+	bool fast_outside;           /* thread's when (p - lo < len) != outside;
+				      * all zero (a new thread): never */
 	bool ready;
 	bool exiting;                /* caches returned: use none from now on */
 	bool counted;                /* jemalloc's thread counters are readable */
@@ -85,9 +87,6 @@ struct cxlmu_thread_heap {
 	unsigned tcache[CXLMU_HEAP_MAX_ARENAS]; /* explicit tcache id + 1 */
 };
 extern CXLMU_TLS struct cxlmu_thread_heap cxlmu_heap_th;
-extern struct cxlmu_heap_fast {
-	uintptr_t span_base, span_len;   /* 0, 0 until arenas exist */
-} cxlmu_heap_fast;
 
 
 /* jemalloc's own malloc and free (renamed when it is linked in). */
@@ -128,16 +127,15 @@ static inline bool cxlmu_heap_fast_malloc_ok(size_t size)
 }
 
 /* Whether free(p) may tail-call jemalloc's free: a block of this thread's
- * bound tier (DRAM thread: outside our span; CXL thread: its node's). */
+ * bound tier. p is not NULL. */
 static inline bool cxlmu_heap_fast_free_ok(void *p)
 {
 	struct cxlmu_thread_heap *t = &cxlmu_heap_th;
 	uintptr_t a = (uintptr_t)p;
 
-	if (unlikely(!t->fast_limit))
-		return false;
-	if (t->bound_ai < 0 ? a - cxlmu_heap_fast.span_base < cxlmu_heap_fast.span_len
-			    : a - t->fast_lo >= t->fast_len)
+	/* DRAM thread: outside our span; CXL thread: inside its node's
+	 * arenas' slices; a thread not set up or without a fast path: never. */
+	if (unlikely((a - t->fast_lo < t->fast_len) == t->fast_outside))
 		return false;
 	return likely(--t->free_left != 0);
 }
