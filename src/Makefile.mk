@@ -33,7 +33,8 @@ libcxlmu_core_la_CFLAGS += -DCXLMU_JEMALLOC_STATIC
 endif
 libcxlmu_core_la_LIBADD = libcxlmu-base.la -lpthread
 if JEMALLOC_STATIC
-# jemalloc's own malloc, free... would clash with ours: rename them.
+# jemalloc's own malloc, free... would clash with ours: rename them. Its
+# system calls go to errno-neutral wrappers (src/jeos.c).
 jemalloc_renames = \
 	--redefine-sym aligned_alloc=cxlmu_je_aligned_alloc \
 	--redefine-sym calloc=cxlmu_je_calloc \
@@ -43,15 +44,23 @@ jemalloc_renames = \
 	--redefine-sym memalign=cxlmu_je_memalign \
 	--redefine-sym posix_memalign=cxlmu_je_posix_memalign \
 	--redefine-sym realloc=cxlmu_je_realloc \
-	--redefine-sym valloc=cxlmu_je_valloc
-libcxlmu-je.a: $(JEMALLOC_PIC)
+	--redefine-sym valloc=cxlmu_je_valloc \
+	--redefine-sym madvise=cxlmu_je_madvise \
+	--redefine-sym mmap=cxlmu_je_mmap \
+	--redefine-sym mprotect=cxlmu_je_mprotect \
+	--redefine-sym munmap=cxlmu_je_munmap
+libcxlmu-je.a: $(JEMALLOC_PIC) $(top_srcdir)/src/Makefile.mk
 	$(AM_V_GEN)$(OBJCOPY) $(jemalloc_renames) $(JEMALLOC_PIC) $@
 noinst_DATA = libcxlmu-je.a
 CLEANFILES += libcxlmu-je.a
 # libtool will not put a plain archive into a convenience library, so
-# whatever links the core links this too: use $(CXLMU_CORE_LIBS).
-JEMALLOC_LINK = libcxlmu-je.a -lm -ldl -lgcc_s
+# whatever links the core links this too: use $(CXLMU_CORE_LIBS). The
+# archive's system-call wrappers come after it, for static links.
+noinst_LTLIBRARIES += libcxlmu-jeos.la
+libcxlmu_jeos_la_SOURCES = src/jeos.c
+JEMALLOC_LINK = libcxlmu-je.a libcxlmu-jeos.la -lm -ldl -lgcc_s
 else
 JEMALLOC_LINK = $(JEMALLOC_LIBS)
 endif
 CXLMU_CORE_LIBS = libcxlmu-core.la $(JEMALLOC_LINK)
+EXTRA_DIST += src/jeos.c
