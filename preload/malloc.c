@@ -41,6 +41,8 @@ static cxlmu_noinline void free_slow(void *p)
 	if (!p || cxlmu_heap_free_bound(p))
 		return;
 	saved = errno;
+	/* A thread that frees before start-up has finished waits for it. */
+	cxlmu_runtime_ensure();
 	cxlmu_heap_free(p);
 	errno = saved;
 }
@@ -63,8 +65,13 @@ static cxlmu_noinline void *malloc_slow(size_t n)
 
 PUBLIC void *malloc(size_t n)
 {
-	if (cxlmu_heap_fast_malloc_ok(n))
-		return cxlmu_je_fast_malloc(n);
+	if (cxlmu_heap_fast_malloc_ok(n)) {
+		void *p;
+		if (likely(cxlmu_heap_th.fast_tail))
+			return cxlmu_je_fast_malloc(n);
+		p = cxlmu_heap_malloc_cxl(n);
+		return likely(p) ? p : alloc(n, 0, false);
+	}
 	return malloc_slow(n);
 }
 

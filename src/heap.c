@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <numaif.h>
 #include <jemalloc/jemalloc.h>
 
@@ -268,6 +269,7 @@ static const extent_hooks_t hooks_template = {
 /* ----------------------------------------------------------------------- */
 
 static void thread_exit_cb(void *unused);
+static void make_exit_key(void);
 
 static int add_arena(enum cxlmu_tier tier, unsigned node)
 {
@@ -298,10 +300,18 @@ static int add_arena(enum cxlmu_tier tier, unsigned node)
 
 static int reserve_span(unsigned narenas)
 {
+	struct rlimit as;
+	size_t cap = SIZE_MAX;
+
 	/* Virtual space is cheap; physical pages come only on touch. Start at
-	 * 1 TiB per arena and halve while the kernel (or RLIMIT_AS) refuses. */
+	 * 1 TiB per arena and halve while the kernel refuses. Under an
+	 * address-space limit, take at most a quarter of it. */
+	if (!getrlimit(RLIMIT_AS, &as) && as.rlim_cur != RLIM_INFINITY)
+		cap = as.rlim_cur / 4;
 	for (unsigned shift = 40; shift >= 26; shift--) {
 		size_t len = (size_t)narenas << shift;
+		if (len > cap && shift > 26)
+			continue;
 		void *p = cxlmu_prim_mmap(NULL, len, PROT_NONE,
 				MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 		if (cxlmu_prim_failed(p))
@@ -356,6 +366,7 @@ int cxlmu_heap_init(const struct cxlmu_heap_config *cfg)
 	unsigned want, per_node;
 	int r;
 
+	make_exit_key();   /* before anything calls into jemalloc */
 	heap.policy.kind = CXLMU_POLICY_LOCAL;
 	heap.interleave_arena = -1;
 	heap.strict = cfg->strict;
@@ -366,7 +377,6 @@ int cxlmu_heap_init(const struct cxlmu_heap_config *cfg)
 	if (mallctl("opt.oversize_threshold", &heap.oversize, &sz, NULL, 0) || !heap.oversize)
 		heap.oversize = SIZE_MAX;
 	map_cpus(t);
-	exit_key_ok = pthread_key_create(&exit_key, thread_exit_cb) == 0;
 	/* The calling thread may have allocated before start-up: set it up
 	 * again now that the tiers are known. */
 	th.ready = false;
@@ -394,7 +404,7 @@ int cxlmu_heap_init(const struct cxlmu_heap_config *cfg)
 	want = heap.ncxl * per_node + (cfg->policy.kind == CXLMU_POLICY_INTERLEAVE);
 	r = reserve_span(want);
 	if (r)
-		return r;
+		goto fail;
 	/* Interleave needs the policy's weights before its first extent. */
 	heap.policy = cfg->policy;
 	heap.policy.kind = CXLMU_POLICY_LOCAL;
@@ -402,7 +412,7 @@ int cxlmu_heap_init(const struct cxlmu_heap_config *cfg)
 		for (unsigned k = 0; k < per_node; k++) {
 			r = add_arena(CXLMU_TIER_CXL, heap.cxl_nodes[i]);
 			if (r < 0)
-				return r;
+				goto fail;
 			if (!k)
 				heap.first_arena_of_node[heap.cxl_nodes[i]] = r;
 		}
@@ -410,7 +420,7 @@ int cxlmu_heap_init(const struct cxlmu_heap_config *cfg)
 	if (cfg->policy.kind == CXLMU_POLICY_INTERLEAVE) {
 		r = add_arena(CXLMU_TIER_INTERLEAVE, 0);
 		if (r < 0)
-			return r;
+			goto fail;
 		heap.interleave_arena = r;
 	}
 	/* Each home node uses its nearest CXL node (ties: the lowest). */
@@ -425,6 +435,15 @@ int cxlmu_heap_init(const struct cxlmu_heap_config *cfg)
 	heap.bind_threads = cfg->policy.kind == CXLMU_POLICY_CXL;
 	heap.policy = cfg->policy;
 	return 0;
+fail:
+	/* No CXL tier at all rather than a half-built one: the span stays
+	 * reserved (nothing points into it) and the policy is local. */
+	heap.ncxl = 0;
+	heap.per_node = 0;
+	heap.interleave_arena = -1;
+	heap.policy.kind = CXLMU_POLICY_LOCAL;
+	heap.span_base = heap.span_end = 0;
+	return r;
 }
 
 const struct cxlmu_policy *cxlmu_heap_policy(void)
@@ -442,11 +461,34 @@ void cxlmu_heap_span(uintptr_t *base, uintptr_t *end)
 /* Per-thread state                                                          */
 /* ----------------------------------------------------------------------- */
 
+/* Our thread-exit key must come before jemalloc's, which jemalloc makes
+ * when it starts: glibc runs key destructors in key order, and ours has
+ * to drop the thread's CXL binding while jemalloc still serves the thread
+ * from it (after its own cleanup it serves arena 0). So it is made in the
+ * first allocation of the process, before jemalloc is first called. */
+static void make_exit_key(void)
+{
+	static _Atomic int state;   /* 0 none, 1 making, 2 made */
+	int expect = 0;
+
+	if (atomic_load_explicit(&state, memory_order_acquire) == 2)
+		return;
+	if (atomic_compare_exchange_strong(&state, &expect, 1)) {
+		exit_key_ok = pthread_key_create(&exit_key, thread_exit_cb) == 0;
+		atomic_store_explicit(&state, 2, memory_order_release);
+		return;
+	}
+	while (atomic_load_explicit(&state, memory_order_acquire) != 2)
+		sched_yield();
+}
+
 static cxlmu_noinline void thread_setup(void)
 {
 	int cpu = sched_getcpu();
 	unsigned home = cpu >= 0 && cpu < MAX_CPUS ? heap.cpu_node[cpu] : 0;
 	size_t sz = sizeof(th.je_alloc);
+
+	make_exit_key();
 
 	if (!(heap.dram & (1ull << home)) && heap.dram)
 		home = (unsigned)__builtin_ctzll(heap.dram);
@@ -508,6 +550,7 @@ static cxlmu_noinline void thread_setup(void)
 	}
 	th.fast_small = th.fast_limit < CXLMU_STATS_SAMPLE_LARGE ? th.fast_limit
 								  : CXLMU_STATS_SAMPLE_LARGE;
+	th.fast_tail = th.bound_ai < 0;
 	th.ready = true;
 	/* Keys below PTHREAD_KEY_2NDLEVEL_SIZE need no allocation to set, and
 	 * ours is made before the application can make any. */
@@ -605,6 +648,18 @@ static void thread_exit_cb(void *unused)
 
 void cxlmu_heap_thread_exit(void)
 {
+	/* Merge under the thread's binding, then drop the binding and the fast
+	 * path: once jemalloc has cleaned up this thread (its key destructor
+	 * runs before ours), it serves the thread from arena 0, so from now on
+	 * only DRAM blocks may take the thread-cache path. */
+	if (th.ready)
+		merge();
+	th.bound_ai = -1;
+	th.bound_tier = CXLMU_TIER_DRAM;
+	th.bound_node = th.home;
+	th.fast_limit = th.fast_small = 0;
+	th.fast_lo = th.fast_len = 0;
+	th.fast_outside = false;
 	th.exiting = true;
 	for (unsigned i = 0; i < heap.narenas; i++) {
 		if (th.tcache[i]) {
@@ -753,7 +808,9 @@ static uint64_t dram_live(void)
 static inline int align_flags(size_t align, bool zero)
 {
 	int f = zero ? MALLOCX_ZERO : 0;
-	if (align > 16)
+	/* Any alignment asked for is passed on: jemalloc's smallest size
+	 * class is only 8-aligned. */
+	if (align)
 		f |= MALLOCX_LG_ALIGN(__builtin_ctzl(align));
 	return f;
 }
@@ -810,6 +867,20 @@ void *cxlmu_heap_malloc_bound(size_t size)
 	return p;
 }
 
+void *cxlmu_heap_malloc_cxl(size_t size)
+{
+	int saved = *th.errno_p;
+	void *p = cxlmu_je_fast_malloc(size);
+
+	if (likely(p))
+		return p;
+	/* The arena is out of address space: the explicit path falls back to
+	 * DRAM (or fails, under strict binding). */
+	*th.errno_p = saved;
+	th.alloc_left++;
+	return NULL;
+}
+
 bool cxlmu_heap_free_bound(void *p)
 {
 	int saved;
@@ -846,10 +917,13 @@ void *cxlmu_heap_alloc_tier(size_t size, size_t align, bool zero, enum cxlmu_tie
 			return p;
 		}
 	} else {
-		/* Not this thread's bound tier (or an oversize CXL block). */
+		/* Not this thread's bound tier (or an oversize CXL block). The
+		 * block is counted where it is: late in a thread's exit, after
+		 * jemalloc's own cleanup, jemalloc serves arena 0 whatever the
+		 * flags say. */
 		p = mallocx(size, f | arena_flags(ai));
 		if (likely(p)) {
-			account(p, ai, nallocx(size, f), true);
+			account(p, owner(p), nallocx(size, f), true);
 			return p;
 		}
 	}
@@ -942,7 +1016,7 @@ void *cxlmu_heap_realloc(void *p, size_t size)
 		if (!q)
 			return NULL;
 		account(p, ai, old, false);
-		account(q, ai, sallocx(q, 0), true);
+		account(q, owner(q), sallocx(q, 0), true);
 		return q;
 	}
 	/* The block changes tier: move it. */

@@ -72,6 +72,7 @@ struct cxlmu_thread_heap {
 	uintptr_t fast_lo, fast_len; /* free's fast range test: a block is the */
 	bool fast_outside;           /* thread's when (p - lo < len) != outside;
 				      * all zero (a new thread): never */
+	bool fast_tail;              /* DRAM thread: malloc may tail-call */
 	bool ready;
 	bool exiting;                /* caches returned: use none from now on */
 	bool counted;                /* jemalloc's thread counters are readable */
@@ -108,14 +109,18 @@ void cxlmu_je_free(void *p);
  * not for the bound tier; cxlmu_heap_free_bound returns false likewise. */
 void *cxlmu_heap_malloc_bound(size_t size);
 bool cxlmu_heap_free_bound(void *p);
+/* The inline path of a CXL-bound thread, whose NULL must reach the DRAM
+ * fallback: NULL (errno untouched) sends the caller to its slow path. */
+void *cxlmu_heap_malloc_cxl(size_t size);
 
 /* The inline paths end in a tail call to jemalloc's own malloc or free:
  * nothing of ours runs after it. That keeps the local policy within a few
  * per cent of jemalloc alone, and it is exact because jemalloc keeps the
  * libc contract there by itself: on failure it returns NULL with errno
- * ENOMEM, and its success paths make no failing system call (their mmap,
- * munmap and madvise calls succeed or are probed at start-up, and its mmap
- * reaches our hook, which keeps errno). */
+ * ENOMEM, and its system calls (mmap, munmap, madvise, mprotect) are
+ * redirected at link time to errno-neutral wrappers (src/jeos.c), so
+ * success leaves errno alone. Only DRAM-bound threads tail-call: a
+ * CXL-bound thread's NULL must reach the DRAM fallback. */
 
 /* malloc for a thread whose every block goes to its bound tier (local, or
  * cxl). Returns false when the block must take another path. */
