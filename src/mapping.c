@@ -53,7 +53,11 @@ static void unlock_table(void)
 
 void cxlmu_mapping_after_fork(void)
 {
+	int scanning = 1;
+
 	atomic_flag_clear(&lock);
+	/* A scan cut short by the fork: the child scans again. */
+	atomic_compare_exchange_strong(&own_state, &scanning, 0);
 }
 
 static int scan_object(struct dl_phdr_info *info, size_t size, void *data)
@@ -100,17 +104,23 @@ static bool from_runtime(const void *caller)
 	return false;
 }
 
+/* Count a placed region only if the table can follow it to its munmap:
+ * past CXLMU_MAPPING_SLOTS regions, placement goes on, counting does not. */
 static void track(uintptr_t start, size_t len, enum cxlmu_tier tier, unsigned node)
 {
+	bool tracked = false;
+
 	lock_table();
 	for (unsigned i = 0; i < CXLMU_MAPPING_SLOTS; i++) {
 		if (!regions[i].len) {
 			regions[i] = (struct region){ start, len, tier, node };
+			tracked = true;
 			break;
 		}
 	}
 	unlock_table();
-	cxlmu_heap_account_range((void *)start, len, tier, node, true);
+	if (tracked)
+		cxlmu_heap_account_range((void *)start, len, tier, node, true);
 }
 
 void *cxlmu_mapping_mmap(void *addr, size_t len, int prot, int flags, int fd,
@@ -163,13 +173,21 @@ static void forget(uintptr_t a, size_t len)
 		} else if (ce == re) {
 			r->len = cs - rs;
 		} else {
-			/* A hole in the middle: keep the head, move the tail to a slot. */
+			/* A hole in the middle: keep the head, move the tail to a
+			 * slot; with none free, stop counting the tail now. */
+			struct region tail = { ce, re - ce, r->tier, r->node };
+			unsigned j;
 			r->len = cs - rs;
-			for (unsigned j = 0; j < CXLMU_MAPPING_SLOTS; j++)
-				if (!regions[j].len) {
-					regions[j] = (struct region){ ce, re - ce, r->tier, r->node };
-					break;
-				}
+			for (j = 0; j < CXLMU_MAPPING_SLOTS && regions[j].len; j++)
+				;
+			if (j < CXLMU_MAPPING_SLOTS) {
+				regions[j] = tail;
+			} else {
+				unlock_table();
+				cxlmu_heap_account_range((void *)tail.start, tail.len,
+							 tail.tier, tail.node, false);
+				lock_table();
+			}
 		}
 	}
 	unlock_table();
