@@ -6,6 +6,7 @@
  * merge time: exact to within one batch per thread.
  * The report is formatted into a static buffer and written with write(2). */
 #include <errno.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -347,10 +348,13 @@ static void report_json(const struct cxlmu_config *cfg, const struct cxlmu_topol
 int cxlmu_stats_report(int fd, const struct cxlmu_config *cfg,
 		       const struct cxlmu_topology *topo, enum cxlmu_stats_format fmt)
 {
+	static atomic_flag busy = ATOMIC_FLAG_INIT;   /* one report at a time */
 	struct placement pl;
 	cxlmu_nodemask_t shown = topo->has_memory | topo->cxl;
 	int ret;
 
+	while (atomic_flag_test_and_set_explicit(&busy, memory_order_acquire))
+		sched_yield();
 	cxlmu_stats_flush();
 	for (unsigned n = 0; n < CXLMU_MAX_NODES; n++)
 		if (atomic_load(&g[n].allocs))
@@ -364,5 +368,6 @@ int cxlmu_stats_report(int fd, const struct cxlmu_config *cfg,
 		report_text(cfg, topo, shown, &pl);
 	ret = cxlmu_write_all(fd, out.buf, out.len);
 	out.len = 0;
+	atomic_flag_clear_explicit(&busy, memory_order_release);
 	return ret;
 }
