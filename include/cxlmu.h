@@ -21,9 +21,9 @@ typedef enum cxlmu_place {
 /* The library's version, "MAJOR.MINOR.PATCH". */
 const char *cxlmu_version(void);
 
-/* Allocate size bytes on place, whatever the policy says. Free with free().
- * Returns NULL with errno ENOMEM on failure, EINVAL for an unknown place.
- * Without a CXL node (or under the local policy), CXL requests get DRAM. */
+/* Allocate size bytes on place, whatever the policy says (the local policy
+ * included). Free with free(). Returns NULL with errno ENOMEM on failure,
+ * EINVAL for an unknown place. Without a CXL node, CXL requests get DRAM. */
 void *cxlmu_malloc_on(size_t size, cxlmu_place_t place);
 
 /* NUMA node of the page holding addr, or -errno: -ENOENT when the page is
