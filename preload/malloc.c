@@ -63,14 +63,27 @@ static cxlmu_noinline void *malloc_slow(size_t n)
 	return p ? p : alloc(n, 0, false);
 }
 
+/* A CXL-bound thread's inline path, out of line so that malloc itself
+ * needs no stack frame: a NULL (the arena's range used up) must reach the
+ * DRAM fallback of the slow path, with errno as it was. */
+static cxlmu_noinline void *malloc_cxl(size_t n)
+{
+	int saved = *cxlmu_heap_th.errno_p;
+	void *p = cxlmu_je_fast_malloc(n);
+
+	if (likely(p))
+		return p;
+	*cxlmu_heap_th.errno_p = saved;
+	cxlmu_heap_th.alloc_left++;
+	return alloc(n, 0, false);
+}
+
 PUBLIC void *malloc(size_t n)
 {
 	if (cxlmu_heap_fast_malloc_ok(n)) {
-		void *p;
 		if (likely(cxlmu_heap_th.fast_tail))
 			return cxlmu_je_fast_malloc(n);
-		p = cxlmu_heap_malloc_cxl(n);
-		return likely(p) ? p : alloc(n, 0, false);
+		return malloc_cxl(n);
 	}
 	return malloc_slow(n);
 }

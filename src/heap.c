@@ -867,20 +867,6 @@ void *cxlmu_heap_malloc_bound(size_t size)
 	return p;
 }
 
-void *cxlmu_heap_malloc_cxl(size_t size)
-{
-	int saved = *th.errno_p;
-	void *p = cxlmu_je_fast_malloc(size);
-
-	if (likely(p))
-		return p;
-	/* The arena is out of address space: the explicit path falls back to
-	 * DRAM (or fails, under strict binding). */
-	*th.errno_p = saved;
-	th.alloc_left++;
-	return NULL;
-}
-
 bool cxlmu_heap_free_bound(void *p)
 {
 	int saved;

@@ -109,9 +109,7 @@ void cxlmu_je_free(void *p);
  * not for the bound tier; cxlmu_heap_free_bound returns false likewise. */
 void *cxlmu_heap_malloc_bound(size_t size);
 bool cxlmu_heap_free_bound(void *p);
-/* The inline path of a CXL-bound thread, whose NULL must reach the DRAM
- * fallback: NULL (errno untouched) sends the caller to its slow path. */
-void *cxlmu_heap_malloc_cxl(size_t size);
+
 
 /* The inline paths end in a tail call to jemalloc's own malloc or free:
  * nothing of ours runs after it. That keeps the local policy within a few
