@@ -222,6 +222,28 @@ static void check_aligned(void)
 		T_CHECK(((uintptr_t)p & (a - 1)) == 0, "memalign(%zu) gave %p", a, p);
 		free(p);
 	}
+
+	/* Tiny blocks, many live at once: an allocator's smallest size class
+	 * may be only 8-aligned, and the alignment asked for must still hold. */
+	for (size_t a = 16; a <= 32; a *= 2) {
+		for (size_t n = 1; n <= 8; n++) {
+			void *keep[3][64];
+			for (int k = 0; k < 64; k++) {
+				keep[0][k] = memalign(a, n);
+				keep[1][k] = aligned_alloc(a, n);
+				if (posix_memalign(&keep[2][k], a, n))
+					keep[2][k] = NULL;
+				for (int f = 0; f < 3; f++)
+					T_CHECK(keep[f][k] && ((uintptr_t)keep[f][k] & (a - 1)) == 0,
+						"%s(%zu, %zu) gave %p",
+						f == 0 ? "memalign" : f == 1 ? "aligned_alloc" : "posix_memalign",
+						a, n, keep[f][k]);
+			}
+			for (int f = 0; f < 3; f++)
+				for (int k = 0; k < 64; k++)
+					free(keep[f][k]);
+		}
+	}
 	/* posix_memalign: EINVAL for a bad alignment, errno and *out untouched. */
 	static const size_t bad[] = { 0, 1, 2, 4, 3, 24, 100, 4097 };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
