@@ -96,17 +96,20 @@ static int bind_mode(void)
 	return heap.strict ? MPOL_BIND : MPOL_PREFERRED;
 }
 
-/* Node of interleave unit u (global unit index from the span slice base). */
+/* Node of interleave unit u (global unit index from the span slice base):
+ * the policy says whether the unit is CXL; CXL units rotate over the CXL
+ * nodes in the order they come. */
 static int unit_node(uint64_t u, bool *is_cxl)
 {
 	const struct cxlmu_policy *p = &heap.policy;
 	unsigned period = p->dram_weight + p->cxl_weight;
-	unsigned pos = (unsigned)(u % period);
+	uint64_t j;
 
-	*is_cxl = pos >= p->dram_weight;
+	*is_cxl = cxlmu_policy_unit_is_cxl(p, u);
 	if (!*is_cxl)
 		return -1;   /* DRAM: wherever the faulting thread is local */
-	uint64_t j = (u / period) * p->cxl_weight + (pos - p->dram_weight);
+	/* The index of this unit among CXL units. */
+	j = (u / period) * p->cxl_weight + (u % period - p->dram_weight);
 	return (int)heap.cxl_nodes[j % heap.ncxl];
 }
 
