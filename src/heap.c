@@ -272,6 +272,7 @@ static const extent_hooks_t hooks_template = {
 /* ----------------------------------------------------------------------- */
 
 static void thread_exit_cb(void *unused);
+static void thread_exit(void);
 static void make_exit_key(void);
 
 static int add_arena(enum cxlmu_tier tier, unsigned node)
@@ -561,13 +562,6 @@ static cxlmu_noinline void thread_setup(void)
 		pthread_setspecific(exit_key, (void *)1);
 }
 
-unsigned cxlmu_heap_home_node(void)
-{
-	if (unlikely(!th.ready))
-		thread_setup();
-	return th.home;
-}
-
 /* jemalloc flags for an explicit-path call on arena ai: the arena, and this
  * thread's own cache for it (none for its bound arena's oversize blocks,
  * which no cache holds). ai < 0: an automatic DRAM arena, uncached, for a
@@ -641,7 +635,7 @@ void cxlmu_heap_merge(void)
 
 static void thread_exit_cb(void *unused)
 {
-	cxlmu_heap_thread_exit();
+	thread_exit();
 	/* Destructors that run after ours may still allocate and free: ask to
 	 * be called again in glibc's next round (it makes up to
 	 * PTHREAD_DESTRUCTOR_ITERATIONS) so their counts are merged too. */
@@ -649,7 +643,7 @@ static void thread_exit_cb(void *unused)
 		pthread_setspecific(exit_key, (void *)1);
 }
 
-void cxlmu_heap_thread_exit(void)
+static void thread_exit(void)
 {
 	/* Merge under the thread's binding, then drop the binding and the fast
 	 * path: once jemalloc has cleaned up this thread (its key destructor

@@ -39,16 +39,12 @@ size_t cxlmu_heap_usable_size(const void *p);
 
 /* Merge the calling thread's counts into the totals (before a report). */
 void cxlmu_heap_merge(void);
-/* Thread exit: return thread caches, flush counters. */
-void cxlmu_heap_thread_exit(void);
 /* Bind [addr, addr+len) as the tier asks (used for the application's own
  * mmap regions); returns the node counted for it (interleave: first unit's). */
 int cxlmu_heap_bind_range(void *addr, size_t len, enum cxlmu_tier tier, unsigned *node);
 /* Count or uncount len bytes of a bound range (mmap regions) per node. */
 void cxlmu_heap_account_range(const void *addr, size_t len, enum cxlmu_tier tier,
 			      unsigned node, bool alloc);
-/* Thread's home DRAM node (node of the CPU it first allocated on). */
-unsigned cxlmu_heap_home_node(void);
 /* Ranges of span: for the stats page sampler. */
 void cxlmu_heap_span(uintptr_t *base, uintptr_t *end);
 

@@ -23,8 +23,6 @@ void *cxlmu_prim_mremap(void *old, size_t old_len, size_t new_len, int flags, vo
 int cxlmu_prim_mbind(void *addr, size_t len, int mode, cxlmu_nodemask_t mask);
 /* Node of each page (status[i] >= 0) or -errno per page; returns 0 or -errno. */
 int cxlmu_prim_page_nodes(size_t count, void **pages, int *status);
-/* Policy mode and mask applying at addr (MPOL_F_ADDR); returns 0 or -errno. */
-int cxlmu_prim_policy_at(void *addr, int *mode, cxlmu_nodemask_t *mask);
 
 /* 0 when the NUMA system calls work here, else -errno (ENOSYS, EPERM). */
 int cxlmu_prim_numa_probe(void);

@@ -27,16 +27,6 @@ static int report_fd = -1;   /* stderr, duplicated at start-up */
 
 extern char **environ;
 
-const struct cxlmu_config *cxlmu_runtime_config(void)
-{
-	return &cfg;
-}
-
-const struct cxlmu_topology *cxlmu_runtime_topology(void)
-{
-	return &topo;
-}
-
 static void warn_option(const char *fmt, ...)
 {
 	char line[400];

@@ -19,8 +19,6 @@ static inline void cxlmu_runtime_ensure(void)
 		cxlmu_runtime_start();
 }
 
-const struct cxlmu_config *cxlmu_runtime_config(void);
-const struct cxlmu_topology *cxlmu_runtime_topology(void);
 /* Write the stats report now (also done at exit when --stats is on). */
 int cxlmu_runtime_report(int fd, enum cxlmu_stats_format fmt);
 

@@ -55,15 +55,6 @@ int cxlmu_prim_page_nodes(size_t count, void **pages, int *status)
 	return (int)KEEP_ERRNO(syscall(SYS_move_pages, 0, count, pages, NULL, status, 0));
 }
 
-int cxlmu_prim_policy_at(void *addr, int *mode, cxlmu_nodemask_t *mask)
-{
-	unsigned long m[16] = { 0 };   /* the kernel writes up to its MAX_NUMNODES */
-	int r = (int)KEEP_ERRNO(syscall(SYS_get_mempolicy, mode, m, 1024, addr, MPOL_F_ADDR));
-	if (r == 0)
-		*mask = m[0];
-	return r;
-}
-
 ssize_t cxlmu_prim_read_file(const char *path, char *buf, size_t size)
 {
 	int saved = errno;
