@@ -22,12 +22,16 @@ libcxlmu_core_la_SOURCES = \
 	src/heap.h \
 	src/mapping.c \
 	src/mapping.h \
+	src/ring.c \
+	src/ring.h \
 	src/runtime.c \
 	src/runtime.h \
 	src/stats.c \
-	src/stats.h
+	src/stats.h \
+	src/wait.c \
+	src/wait.h
 libcxlmu_core_la_CFLAGS = $(AM_CFLAGS) -fno-builtin-malloc -fno-builtin-free \
-	$(NUMA_CFLAGS) $(JEMALLOC_CFLAGS)
+	$(NUMA_CFLAGS) $(JEMALLOC_CFLAGS) $(URING_CFLAGS)
 if JEMALLOC_STATIC
 libcxlmu_core_la_CFLAGS += -DCXLMU_JEMALLOC_STATIC
 endif
@@ -48,7 +52,8 @@ jemalloc_renames = \
 	--redefine-sym madvise=cxlmu_je_madvise \
 	--redefine-sym mmap=cxlmu_je_mmap \
 	--redefine-sym mprotect=cxlmu_je_mprotect \
-	--redefine-sym munmap=cxlmu_je_munmap
+	--redefine-sym munmap=cxlmu_je_munmap \
+	--redefine-sym sched_yield=cxlmu_je_sched_yield
 libcxlmu-je.a: $(JEMALLOC_PIC) $(top_srcdir)/src/Makefile.mk
 	$(AM_V_GEN)$(OBJCOPY) $(jemalloc_renames) $(JEMALLOC_PIC) $@
 noinst_DATA = libcxlmu-je.a
@@ -62,5 +67,5 @@ JEMALLOC_LINK = libcxlmu-je.a libcxlmu-jeos.la -lm -ldl -lgcc_s
 else
 JEMALLOC_LINK = $(JEMALLOC_LIBS)
 endif
-CXLMU_CORE_LIBS = libcxlmu-core.la $(JEMALLOC_LINK)
+CXLMU_CORE_LIBS = libcxlmu-core.la $(JEMALLOC_LINK) $(URING_LINK)
 EXTRA_DIST += src/jeos.c
