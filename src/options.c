@@ -172,6 +172,30 @@ static int set_stats_format(const char *v, struct cxlmu_config *cfg)
 	return 0;
 }
 
+static int set_sched(const char *v, struct cxlmu_config *cfg)
+{
+	if (v && !strcmp(v, "off"))
+		cfg->sched = CXLMU_SCHED_OFF;
+	else if (v && !strcmp(v, "threads"))
+		cfg->sched = CXLMU_SCHED_THREADS;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+static int set_wait(const char *v, struct cxlmu_config *cfg)
+{
+	static const char *const names[] = { CXLMU_WAIT_PATH_NAMES };
+
+	for (size_t i = 0; v && i < CXLMU_ARRAY_SIZE(names); i++) {
+		if (!strcmp(v, names[i])) {
+			cfg->wait = (enum cxlmu_wait_path)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
 /* ----------------------------------------------------------------------- */
 /* The table                                                                 */
 /* ----------------------------------------------------------------------- */
@@ -212,6 +236,22 @@ const struct cxlmu_option cxlmu_options[] = {
 	  "Say on stderr what the runtime decided at start: topology, policy, "
 	  "fallbacks.",
 	  set_log },
+	{ "sched", CXLMU_ARG_REQUIRED, "MODE", "threads", "a scheduling mode",
+	  "off, threads",
+	  "What happens to sleeping and yielding calls (usleep, nanosleep, "
+	  "sched_yield...). off: nothing, they go to libc. threads: a short sleep "
+	  "repeated from one call site is a poll, which waits in io_uring and ends "
+	  "early when another thread of the program makes progress; other sleeps "
+	  "keep their exact meaning.",
+	  set_sched },
+	{ "wait", CXLMU_ARG_REQUIRED, "PATH", "auto", "a wait path",
+	  "auto, futex, msg_ring, eventfd, syscall",
+	  "How a poll waits for its deadline or a wake-up. auto: the first the "
+	  "kernel offers of futex (io_uring futex wait), msg_ring (io_uring "
+	  "message from the waker's ring) and eventfd (io_uring read of an "
+	  "eventfd), else syscall (plain futex calls, no io_uring, timer slack "
+	  "1 ns). A path the kernel lacks falls back down that list.",
+	  set_wait },
 };
 const size_t cxlmu_options_count = CXLMU_ARRAY_SIZE(cxlmu_options);
 

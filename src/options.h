@@ -10,6 +10,20 @@
 
 enum cxlmu_stats_format { CXLMU_STATS_TEXT, CXLMU_STATS_JSON };
 
+/* What happens to the sleeping and yielding calls (src/wait.c). */
+enum cxlmu_sched { CXLMU_SCHED_OFF, CXLMU_SCHED_THREADS };
+
+/* How a poll waits: the wake channel next to its deadline. auto takes the
+ * first of futex, msg_ring, eventfd the kernel offers, then syscall. */
+enum cxlmu_wait_path {
+	CXLMU_WAIT_AUTO,
+	CXLMU_WAIT_FUTEX,      /* io_uring FUTEX_WAIT (6.7+) */
+	CXLMU_WAIT_MSG_RING,   /* io_uring MSG_RING from the waker's ring (5.18+) */
+	CXLMU_WAIT_EVENTFD,    /* io_uring read of an eventfd */
+	CXLMU_WAIT_SYSCALL,    /* no io_uring: futex(2) with timer slack 1 ns */
+};
+#define CXLMU_WAIT_PATH_NAMES "auto", "futex", "msg_ring", "eventfd", "syscall"
+
 struct cxlmu_config {
 	struct cxlmu_policy policy;
 	cxlmu_nodemask_t cxl_nodes;      /* valid when cxl_nodes_set */
@@ -20,6 +34,8 @@ struct cxlmu_config {
 	bool stats;                      /* write a report at exit */
 	char stats_path[PATH_MAX];       /* empty: stderr */
 	enum cxlmu_stats_format stats_format;
+	enum cxlmu_sched sched;
+	enum cxlmu_wait_path wait;
 };
 
 enum cxlmu_option_arg {

@@ -182,6 +182,8 @@ static const struct { const char *name, *env; enum cxlmu_option_arg arg; } expec
 	{ "stats", "CXLMU_STATS", CXLMU_ARG_OPTIONAL },
 	{ "stats-format", "CXLMU_STATS_FORMAT", CXLMU_ARG_REQUIRED },
 	{ "log", "CXLMU_LOG", CXLMU_ARG_NONE },
+	{ "sched", "CXLMU_SCHED", CXLMU_ARG_REQUIRED },
+	{ "wait", "CXLMU_WAIT", CXLMU_ARG_REQUIRED },
 };
 
 START_TEST(table_complete)
@@ -284,6 +286,8 @@ START_TEST(defaults_match_table)
 	c.strict = c.no_mmap = c.log = c.stats = true;
 	strcpy(c.stats_path, "/x");
 	c.stats_format = CXLMU_STATS_JSON;
+	c.sched = CXLMU_SCHED_OFF;
+	c.wait = CXLMU_WAIT_SYSCALL;
 	for (size_t i = 0; i < cxlmu_options_count; i++) {
 		const struct cxlmu_option *o = &cxlmu_options[i];
 		ck_assert_msg(cxlmu_option_apply(o, o->def, &c, err, sizeof(err)) == 0,
@@ -299,6 +303,10 @@ START_TEST(defaults_match_table)
 	ck_assert_msg(c.stats == d.stats && !strcmp(c.stats_path, d.stats_path),
 		      "stats default differs");
 	ck_assert_msg(c.stats_format == d.stats_format, "stats-format default differs");
+	ck_assert_msg(c.sched == d.sched && d.sched == CXLMU_SCHED_THREADS,
+		      "sched default differs or is not threads");
+	ck_assert_msg(c.wait == d.wait && d.wait == CXLMU_WAIT_AUTO,
+		      "wait default differs or is not auto");
 }
 END_TEST
 
@@ -337,6 +345,15 @@ static const struct { const char *name, *value, *err; } bad_values[] = {
 	{ "stats", "", "'' is not a file name or boolean (accepted: a file name, stderr, or "
 	  "1, 0, yes, no, on, off, true, false)" },
 	{ "stats-format", "xml", "'xml' is not a stats format (accepted: text, json)" },
+	{ "sched", "fibers", "'fibers' is not a scheduling mode (accepted: off, threads)" },
+	{ "sched", "Threads", NULL },
+	{ "sched", "", NULL },
+	{ "sched", NULL, NULL },
+	{ "wait", "uring", "'uring' is not a wait path (accepted: auto, futex, msg_ring, eventfd, syscall)" },
+	{ "wait", "msg-ring", NULL },
+	{ "wait", "FUTEX", NULL },
+	{ "wait", "", NULL },
+	{ "wait", NULL, NULL },
 	{ "stats-format", "JSON", NULL },
 	{ "stats-format", "", NULL },
 	{ "stats-format", NULL, NULL },
@@ -472,6 +489,29 @@ START_TEST(apply_stats)
 }
 END_TEST
 
+START_TEST(apply_sched_wait)
+{
+	static const struct { const char *v; enum cxlmu_wait_path p; } paths[] = {
+		{ "auto", CXLMU_WAIT_AUTO }, { "futex", CXLMU_WAIT_FUTEX },
+		{ "msg_ring", CXLMU_WAIT_MSG_RING }, { "eventfd", CXLMU_WAIT_EVENTFD },
+		{ "syscall", CXLMU_WAIT_SYSCALL },
+	};
+	char err[256] = "";
+
+	ck_assert_msg(apply("sched", "off", err, sizeof(err)) == 0 &&
+		      cfg.sched == CXLMU_SCHED_OFF, "sched=off: %s", err);
+	ck_assert_msg(apply("sched", "threads", err, sizeof(err)) == 0 &&
+		      cfg.sched == CXLMU_SCHED_THREADS, "sched=threads: %s", err);
+	for (size_t i = 0; i < CXLMU_ARRAY_SIZE(paths); i++) {
+		/* From a different value each time, so the assignment shows. */
+		cfg.wait = paths[(i + 1) % CXLMU_ARRAY_SIZE(paths)].p;
+		ck_assert_msg(apply("wait", paths[i].v, err, sizeof(err)) == 0 &&
+			      cfg.wait == paths[i].p, "wait=%s gave %d: %s", paths[i].v,
+			      cfg.wait, err);
+	}
+}
+END_TEST
+
 START_TEST(apply_stats_format)
 {
 	char err[256] = "";
@@ -511,7 +551,7 @@ START_TEST(env_good)
 	char *env[] = {
 		"PATH=/usr/bin", "CXLMU_POLICY=size:1M", "CXLMU_CXL_NODES=2,4", "CXLMU_STRICT=yes",
 		"CXLMU_NO_MMAP=on", "CXLMU_LOG=1", "CXLMU_STATS=/tmp/s", "CXLMU_STATS_FORMAT=json",
-		"HOME=/root", NULL,
+		"CXLMU_SCHED=off", "CXLMU_WAIT=eventfd", "HOME=/root", NULL,
 	};
 	int bad = cxlmu_config_from_env(&cfg, env, record);
 
@@ -524,6 +564,8 @@ START_TEST(env_good)
 	ck_assert_msg(cfg.strict && cfg.no_mmap && cfg.log, "CXLMU_STRICT/NO_MMAP/LOG not applied");
 	ck_assert_msg(cfg.stats && !strcmp(cfg.stats_path, "/tmp/s"), "CXLMU_STATS=/tmp/s not applied");
 	ck_assert_msg(cfg.stats_format == CXLMU_STATS_JSON, "CXLMU_STATS_FORMAT=json not applied");
+	ck_assert_msg(cfg.sched == CXLMU_SCHED_OFF, "CXLMU_SCHED=off not applied");
+	ck_assert_msg(cfg.wait == CXLMU_WAIT_EVENTFD, "CXLMU_WAIT=eventfd not applied");
 }
 END_TEST
 
@@ -655,6 +697,7 @@ Suite *suite_options(void)
 	tcase_add_loop_test(tc, apply_flags, 0, CXLMU_ARRAY_SIZE(flags));
 	tcase_add_test(tc, apply_stats);
 	tcase_add_test(tc, apply_stats_format);
+	tcase_add_test(tc, apply_sched_wait);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("environment");
