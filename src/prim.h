@@ -34,4 +34,22 @@ ssize_t cxlmu_prim_read_file(const char *path, char *buf, size_t size);
 ssize_t cxlmu_prim_list_dir(const char *path, char *buf, size_t size);
 size_t cxlmu_prim_page_size(void);
 
+/* Waiting (src/wait.c). futex_wait waits while *word == val, until
+ * deadline (CLOCK_MONOTONIC ns; 0: none); 0 when woken or the word had
+ * changed (-EAGAIN is folded into 0), -ETIMEDOUT, -EINTR. */
+int cxlmu_prim_futex_wait(const void *word, uint32_t val, uint64_t deadline);
+int cxlmu_prim_futex_wake(const void *word, int count);
+int cxlmu_prim_sched_yield(void);
+/* The calling thread's timer slack (ns), and setting it (1: as precise as
+ * the kernel allows; 0 would mean "the default"). */
+long cxlmu_prim_timerslack(void);
+int cxlmu_prim_set_timerslack(unsigned long ns);
+/* CPUs the calling thread may run on. */
+int cxlmu_prim_cpus_allowed(void);
+int cxlmu_prim_eventfd(void);                 /* blocking, close-on-exec, fd >= 512 */
+int cxlmu_prim_eventfd_signal(int fd);
+int cxlmu_prim_close(int fd);
+/* CLOCK_MONOTONIC in ns (vDSO; never fails). */
+uint64_t cxlmu_prim_now(void);
+
 #endif

@@ -4,7 +4,12 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sched.h>
+#include <time.h>
+#include <linux/futex.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <numaif.h>
@@ -122,4 +127,86 @@ ssize_t cxlmu_prim_list_dir(const char *path, char *buf, size_t size)
 	syscall(SYS_close, fd);
 	errno = saved;
 	return (ssize_t)used;
+}
+
+int cxlmu_prim_futex_wait(const void *word, uint32_t val, uint64_t deadline)
+{
+	struct timespec ts = { (time_t)(deadline / 1000000000u), (long)(deadline % 1000000000u) };
+	/* BITSET takes an absolute CLOCK_MONOTONIC deadline, so a wait resumed
+	 * after EINTR or a spurious wake-up never extends it. */
+	long r = KEEP_ERRNO(syscall(SYS_futex, word, FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG,
+				    val, deadline ? &ts : NULL, NULL, FUTEX_BITSET_MATCH_ANY));
+	return r == -EAGAIN ? 0 : (int)r;
+}
+
+int cxlmu_prim_futex_wake(const void *word, int count)
+{
+	return (int)KEEP_ERRNO(syscall(SYS_futex, word, FUTEX_WAKE | FUTEX_PRIVATE_FLAG,
+				       count, NULL, NULL, 0));
+}
+
+int cxlmu_prim_sched_yield(void)
+{
+	return (int)KEEP_ERRNO(syscall(SYS_sched_yield));
+}
+
+long cxlmu_prim_timerslack(void)
+{
+	return KEEP_ERRNO(syscall(SYS_prctl, PR_GET_TIMERSLACK, 0, 0, 0, 0));
+}
+
+int cxlmu_prim_set_timerslack(unsigned long ns)
+{
+	return (int)KEEP_ERRNO(syscall(SYS_prctl, PR_SET_TIMERSLACK, ns, 0, 0, 0));
+}
+
+int cxlmu_prim_cpus_allowed(void)
+{
+	cpu_set_t set;
+	long n = KEEP_ERRNO(syscall(SYS_sched_getaffinity, 0, sizeof(set), &set));
+
+	/* The raw call returns the bytes it wrote; the rest is ours to clear. */
+	if (n < 0)
+		return (int)n;
+	memset((char *)&set + n, 0, sizeof(set) - (size_t)n);
+	return CPU_COUNT(&set);
+}
+
+int cxlmu_prim_eventfd(void)
+{
+	int fd = (int)KEEP_ERRNO(syscall(SYS_eventfd2, 0, EFD_CLOEXEC));
+	int high;
+
+	if (fd < 0)
+		return fd;
+	/* Out of the way of the program's own low numbers: one that closes
+	 * what it did not open and reuses the number is then unlikely to get
+	 * a waker's 8 bytes written into its file. */
+	high = (int)KEEP_ERRNO(syscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, 512));
+	if (high >= 0) {
+		syscall(SYS_close, fd);
+		fd = high;
+	}
+	return fd;
+}
+
+int cxlmu_prim_eventfd_signal(int fd)
+{
+	uint64_t one = 1;
+	long r = KEEP_ERRNO(syscall(SYS_write, fd, &one, sizeof(one)));
+	return r < 0 ? (int)r : 0;
+}
+
+int cxlmu_prim_close(int fd)
+{
+	return (int)KEEP_ERRNO(syscall(SYS_close, fd));
+}
+
+uint64_t cxlmu_prim_now(void)
+{
+	struct timespec ts;
+
+	/* Through the vDSO: no system call, and it cannot fail for MONOTONIC. */
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
