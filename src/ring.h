@@ -1,0 +1,54 @@
+/* A thread's small io_uring for waiting: set-up with the best flags the
+ * kernel takes, the opcode probe, and the one wait that covers a deadline
+ * and a wake channel. Debian's liburing 2.3 predates the futex opcodes:
+ * they are defined here and probed for. */
+#ifndef CXLMU_SRC_RING_H
+#define CXLMU_SRC_RING_H
+
+#include <stdatomic.h>
+#include <liburing.h>
+
+#include "internal.h"
+#include "options.h"
+
+struct cxlmu_ring {
+	struct io_uring uring;
+	uint64_t efd_buf;              /* target of the eventfd read */
+	bool armed;                    /* a futex wait or eventfd read is queued */
+	bool live;
+};
+
+/* What the kernel offers, probed once on a throw-away ring. */
+struct cxlmu_ring_caps {
+	int setup_err;       /* 0, or -errno from io_uring_setup (no io_uring) */
+	bool futex;          /* IORING_OP_FUTEX_WAIT (6.7) */
+	bool msg_ring;       /* IORING_OP_MSG_RING (5.18) */
+	bool read;           /* IORING_OP_READ (5.6) */
+	bool timeout;        /* IORING_OP_TIMEOUT (5.4) */
+	bool reg_ring;       /* registered ring fds (5.18) */
+	unsigned flags;      /* setup flags that worked */
+};
+void cxlmu_ring_probe(struct cxlmu_ring_caps *caps);
+
+/* A ring for path. The ring's own fd is closed at once where the path
+ * does not need it (futex, eventfd: the ring is then reached through its
+ * registered index only), so the program never sees our descriptors.
+ * Returns 0 or -errno. */
+int cxlmu_ring_init(struct cxlmu_ring *r, const struct cxlmu_ring_caps *caps,
+		    enum cxlmu_wait_path path);
+/* Unmap and close; also right in a forked child, where the ring belongs
+ * to the parent. */
+void cxlmu_ring_exit(struct cxlmu_ring *r);
+int cxlmu_ring_fd(const struct cxlmu_ring *r);
+
+/* Wait until deadline (CLOCK_MONOTONIC ns) or a wake on the channel:
+ * futex (word changes from val, or a FUTEX_WAKE), eventfd (efd becomes
+ * readable), msg_ring (a message arrives). Returns 1 woken, 0 deadline
+ * reached, -EINTR on a signal, another -errno when the ring is unusable. */
+int cxlmu_ring_wait(struct cxlmu_ring *r, enum cxlmu_wait_path path,
+		    _Atomic uint32_t *word, uint32_t val, int efd, uint64_t deadline);
+
+/* Post a wake-up message into the ring whose fd is target, from r. */
+int cxlmu_ring_message(struct cxlmu_ring *r, int target);
+
+#endif
