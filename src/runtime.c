@@ -17,6 +17,7 @@
 #include "prim.h"
 #include "runtime.h"
 #include "stats.h"
+#include "wait.h"
 
 _Atomic int cxlmu_runtime_state;
 static CXLMU_TLS bool starting;
@@ -55,6 +56,7 @@ static void go_local(void)
 static void after_fork_child(void)
 {
 	cxlmu_mapping_after_fork();
+	cxlmu_wait_after_fork();
 }
 
 static void start(void)
@@ -105,6 +107,7 @@ static void start(void)
 		cxlmu_log_warn("cannot set up CXL arenas (%s); running with the local policy",
 			       strerrordesc_np(-r));
 	cxlmu_mapping_enable(!cfg.no_mmap);
+	cxlmu_wait_init(&cfg);
 	pthread_atfork(NULL, NULL, after_fork_child);
 	/* Programs may close stderr in their own exit handlers (coreutils'
 	 * close_stdout does) before our destructor writes the report. */
