@@ -3,9 +3,10 @@ lib_LTLIBRARIES += libcxlmu.la
 libcxlmu_la_SOURCES = \
 	preload/malloc.c \
 	preload/mmap.c \
-	preload/new.c
+	preload/new.c \
+	preload/sleep.c
 libcxlmu_la_CFLAGS = $(AM_CFLAGS) -fno-builtin -fno-tree-loop-distribute-patterns \
-	$(JEMALLOC_CFLAGS)
+	$(JEMALLOC_CFLAGS) $(URING_CFLAGS)
 if JEMALLOC_STATIC
 libcxlmu_la_CFLAGS += -DCXLMU_JEMALLOC_STATIC
 endif

@@ -1,0 +1,363 @@
+/* The sleeping and yielding calls: usleep, nanosleep, clock_nanosleep,
+ * sleep, thrd_sleep, sched_yield, pthread_yield, thrd_yield, and poll,
+ * ppoll, select, pselect called with no descriptors. Each turns its
+ * arguments into a duration and asks src/wait.c whether the call is a
+ * poll; a poll waits in the runtime, anything else goes to libc's own
+ * function, so its exact meaning (EINTR and the time left, TIMER_ABSTIME,
+ * cancellation, errno) is libc's. glibc's usleep and sleep call its
+ * internal nanosleep, which no hook sees: every entry point has its own. */
+#include <dlfcn.h>
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/select.h>
+#include <threads.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "runtime.h"
+#include "wait.h"
+
+#define SITE __builtin_return_address(0)
+
+/* libc's own functions: the exported aliases where glibc has them, the
+ * rest looked up once (at load, or on first use if a hook runs first). */
+extern int __nanosleep(const struct timespec *req, struct timespec *rem);
+extern int __poll(struct pollfd *fds, nfds_t nfds, int timeout);
+extern int __select(int nfds, fd_set *r, fd_set *w, fd_set *e, struct timeval *tv);
+extern int __sched_yield(void);
+
+static struct {
+	int (*clock_nanosleep)(clockid_t, int, const struct timespec *, struct timespec *);
+	int (*usleep)(useconds_t);
+	unsigned (*sleep)(unsigned);
+	int (*thrd_sleep)(const struct timespec *, struct timespec *);
+	int (*ppoll)(struct pollfd *, nfds_t, const struct timespec *, const sigset_t *);
+	int (*pselect)(int, fd_set *, fd_set *, fd_set *, const struct timespec *,
+		       const sigset_t *);
+} real;
+static pthread_once_t real_once = PTHREAD_ONCE_INIT;
+
+static void resolve(void)
+{
+	real.clock_nanosleep = dlsym(RTLD_NEXT, "clock_nanosleep");
+	real.usleep = dlsym(RTLD_NEXT, "usleep");
+	real.sleep = dlsym(RTLD_NEXT, "sleep");
+	real.thrd_sleep = dlsym(RTLD_NEXT, "thrd_sleep");
+	real.ppoll = dlsym(RTLD_NEXT, "ppoll");
+	real.pselect = dlsym(RTLD_NEXT, "pselect");
+}
+
+__attribute__((constructor)) static void sleep_init(void)
+{
+	pthread_once(&real_once, resolve);
+}
+
+#define REAL(fn) (likely(real.fn) ? real.fn : (pthread_once(&real_once, resolve), real.fn))
+
+/* Off until the runtime runs with --sched other than off. */
+static inline bool on(void)
+{
+	if (likely(cxlmu_wait_on))
+		return true;
+	cxlmu_runtime_ensure();
+	return cxlmu_wait_on;
+}
+
+/* A duration libc would accept, in ns (capped: long ones are never polls). */
+static bool ts_ns(const struct timespec *ts, uint64_t *ns)
+{
+	if (!ts || ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000)
+		return false;
+	*ns = ts->tv_sec >= INT32_MAX ? (uint64_t)INT32_MAX * 1000000000u
+		: (uint64_t)ts->tv_sec * 1000000000u + (uint64_t)ts->tv_nsec;
+	return true;
+}
+
+static void ns_ts(uint64_t ns, struct timespec *ts)
+{
+	ts->tv_sec = (time_t)(ns / 1000000000u);
+	ts->tv_nsec = (long)(ns % 1000000000u);
+}
+
+/* A poll's wait, a cancellation point like the call it stands for: it is
+ * short (at most a millisecond and the timer slack), so a cancellation
+ * pending at entry or arriving during it acts when it ends, within the
+ * call. 0, or -EINTR with *left. */
+static int poll_wait(struct cxlmu_idle *idle, uint64_t *left)
+{
+	int r;
+
+	r = cxlmu_wait_poll(idle, left);
+	cxlmu_wait_end(idle);
+	pthread_testcancel();
+	return r;
+}
+
+/* The end of an idle point passed on to libc, which has set errno. */
+static void end(struct cxlmu_idle *idle)
+{
+	int saved = errno;
+
+	cxlmu_wait_end(idle);
+	errno = saved;
+}
+
+cxlmu_export int nanosleep(const struct timespec *req, struct timespec *rem)
+{
+	struct cxlmu_idle idle;
+	uint64_t ns, left;
+	int r;
+
+	if (!on() || !ts_ns(req, &ns))
+		return __nanosleep(req, rem);
+	if (cxlmu_wait_begin(&idle, CXLMU_IDLE_SLEEP, ns, SITE)) {
+		if (!poll_wait(&idle, &left))
+			return 0;
+		if (rem)
+			ns_ts(left, rem);
+		errno = EINTR;
+		return -1;
+	}
+	r = __nanosleep(req, rem);
+	end(&idle);
+	return r;
+}
+
+static bool clock_handled(clockid_t clock)
+{
+	return clock == CLOCK_REALTIME || clock == CLOCK_MONOTONIC || clock == CLOCK_BOOTTIME;
+}
+
+cxlmu_export int clock_nanosleep(clockid_t clock, int flags, const struct timespec *req,
+				 struct timespec *rem)
+{
+	struct cxlmu_idle idle;
+	struct timespec now;
+	uint64_t ns, left;
+	int r;
+
+	if (!on() || !clock_handled(clock) || (flags & ~TIMER_ABSTIME) || !ts_ns(req, &ns))
+		return REAL(clock_nanosleep)(clock, flags, req, rem);
+	if (flags & TIMER_ABSTIME) {
+		/* A point in time, not a re-check: never a poll. */
+		uint64_t at = ns, t = 0;
+		clock_gettime(clock, &now);
+		ts_ns(&now, &t);
+		cxlmu_wait_begin(&idle, CXLMU_IDLE_ABSOLUTE, at > t ? at - t : 0, SITE);
+	} else if (cxlmu_wait_begin(&idle, CXLMU_IDLE_SLEEP, ns, SITE)) {
+		/* Relative on any of the three clocks: a poll is far shorter than
+		 * anything that tells them apart. */
+		if (!poll_wait(&idle, &left))
+			return 0;
+		if (rem)
+			ns_ts(left, rem);
+		return EINTR;
+	}
+	r = REAL(clock_nanosleep)(clock, flags, req, rem);
+	end(&idle);
+	return r;
+}
+
+cxlmu_export int usleep(useconds_t us)
+{
+	struct cxlmu_idle idle;
+	uint64_t left;
+	int r;
+
+	if (!on())
+		return REAL(usleep)(us);
+	if (cxlmu_wait_begin(&idle, CXLMU_IDLE_SLEEP, (uint64_t)us * 1000u, SITE)) {
+		if (!poll_wait(&idle, &left))
+			return 0;
+		errno = EINTR;
+		return -1;
+	}
+	r = REAL(usleep)(us);
+	end(&idle);
+	return r;
+}
+
+cxlmu_export unsigned sleep(unsigned seconds)
+{
+	struct cxlmu_idle idle;
+	unsigned r;
+
+	if (!on())
+		return REAL(sleep)(seconds);
+	cxlmu_wait_begin(&idle, CXLMU_IDLE_ABSOLUTE, (uint64_t)seconds * 1000000000u, SITE);
+	r = REAL(sleep)(seconds);
+	end(&idle);
+	return r;
+}
+
+cxlmu_export int thrd_sleep(const struct timespec *dur, struct timespec *rem)
+{
+	struct cxlmu_idle idle;
+	uint64_t ns, left;
+	int r;
+
+	if (!on() || !ts_ns(dur, &ns))
+		return REAL(thrd_sleep)(dur, rem);
+	if (cxlmu_wait_begin(&idle, CXLMU_IDLE_SLEEP, ns, SITE)) {
+		if (!poll_wait(&idle, &left))
+			return 0;
+		if (rem)
+			ns_ts(left, rem);
+		return -1;
+	}
+	r = REAL(thrd_sleep)(dur, rem);
+	end(&idle);
+	return r;
+}
+
+/* ----------------------------------------------------------------------- */
+/* Yields                                                                    */
+/* ----------------------------------------------------------------------- */
+
+static int yield(void)
+{
+	struct cxlmu_idle idle;
+	int r;
+
+	if (!on())
+		return __sched_yield();
+	cxlmu_wait_begin(&idle, CXLMU_IDLE_YIELD, 0, NULL);
+	r = __sched_yield();
+	end(&idle);
+	return r;
+}
+
+cxlmu_export int sched_yield(void)
+{
+	return yield();
+}
+
+/* Only old binaries bind it (glibc keeps it as a compatibility symbol);
+ * an unversioned definition serves their pthread_yield@GLIBC_2.2.5.
+ * glibc's pthread.h redirects the name to sched_yield, hence the label. */
+cxlmu_export int cxlmu_pthread_yield(void) __asm__("pthread_yield");
+cxlmu_export int cxlmu_pthread_yield(void)
+{
+	return yield();
+}
+
+cxlmu_export void thrd_yield(void)
+{
+	yield();
+}
+
+/* ----------------------------------------------------------------------- */
+/* poll, ppoll, select, pselect with no descriptors                          */
+/* ----------------------------------------------------------------------- */
+
+/* A timed wait on nothing: begin an idle point for ns. A zero timeout
+ * returns at once in the kernel too: an idle point that does not sleep. */
+static bool nothing_begin(struct cxlmu_idle *idle, uint64_t ns, const void *site)
+{
+	if (!ns) {
+		cxlmu_wait_begin(idle, CXLMU_IDLE_YIELD, 0, NULL);
+		return false;
+	}
+	return cxlmu_wait_begin(idle, CXLMU_IDLE_SLEEP, ns, site);
+}
+
+cxlmu_export int poll(struct pollfd *fds, nfds_t nfds, int timeout)
+{
+	struct cxlmu_idle idle;
+	uint64_t left;
+	int r;
+
+	if (nfds || timeout < 0 || !on())
+		return __poll(fds, nfds, timeout);
+	if (nothing_begin(&idle, (uint64_t)timeout * 1000000u, SITE)) {
+		if (!poll_wait(&idle, &left))
+			return 0;
+		errno = EINTR;
+		return -1;
+	}
+	r = __poll(fds, nfds, timeout);
+	end(&idle);
+	return r;
+}
+
+cxlmu_export int ppoll(struct pollfd *fds, nfds_t nfds, const struct timespec *ts,
+		       const sigset_t *sigmask)
+{
+	struct cxlmu_idle idle;
+	uint64_t ns, left;
+	int r;
+
+	/* With a signal mask the wait must run under it: libc's business. */
+	if (nfds || sigmask || !on() || !ts_ns(ts, &ns))
+		return REAL(ppoll)(fds, nfds, ts, sigmask);
+	if (nothing_begin(&idle, ns, SITE)) {
+		if (!poll_wait(&idle, &left))
+			return 0;
+		errno = EINTR;
+		return -1;
+	}
+	r = REAL(ppoll)(fds, nfds, ts, sigmask);
+	end(&idle);
+	return r;
+}
+
+static bool no_sets(int nfds, fd_set *r, fd_set *w, fd_set *e)
+{
+	return nfds == 0 || (!r && !w && !e);
+}
+
+static bool tv_ns(const struct timeval *tv, uint64_t *ns)
+{
+	if (!tv || tv->tv_sec < 0 || tv->tv_usec < 0 || tv->tv_usec >= 1000000)
+		return false;
+	*ns = tv->tv_sec >= INT32_MAX ? (uint64_t)INT32_MAX * 1000000000u
+		: (uint64_t)tv->tv_sec * 1000000000u + (uint64_t)tv->tv_usec * 1000u;
+	return true;
+}
+
+cxlmu_export int select(int nfds, fd_set *rd, fd_set *wr, fd_set *ex, struct timeval *tv)
+{
+	struct cxlmu_idle idle;
+	uint64_t ns, left;
+	int r;
+
+	if (nfds < 0 || !no_sets(nfds, rd, wr, ex) || !on() || !tv_ns(tv, &ns))
+		return __select(nfds, rd, wr, ex, tv);
+	if (nothing_begin(&idle, ns, SITE)) {
+		r = poll_wait(&idle, &left);
+		/* Linux's select leaves the time not slept in the timeout. */
+		tv->tv_sec = (time_t)(r ? left / 1000000000u : 0);
+		tv->tv_usec = (suseconds_t)(r ? left % 1000000000u / 1000u : 0);
+		if (!r)
+			return 0;
+		errno = EINTR;
+		return -1;
+	}
+	r = __select(nfds, rd, wr, ex, tv);
+	end(&idle);
+	return r;
+}
+
+cxlmu_export int pselect(int nfds, fd_set *rd, fd_set *wr, fd_set *ex,
+			 const struct timespec *ts, const sigset_t *sigmask)
+{
+	struct cxlmu_idle idle;
+	uint64_t ns, left;
+	int r;
+
+	if (nfds < 0 || sigmask || !no_sets(nfds, rd, wr, ex) || !on() || !ts_ns(ts, &ns))
+		return REAL(pselect)(nfds, rd, wr, ex, ts, sigmask);
+	if (nothing_begin(&idle, ns, SITE)) {
+		if (!poll_wait(&idle, &left))
+			return 0;
+		errno = EINTR;
+		return -1;
+	}
+	r = REAL(pselect)(nfds, rd, wr, ex, ts, sigmask);
+	end(&idle);
+	return r;
+}
