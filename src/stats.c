@@ -17,6 +17,7 @@
 #include "log.h"
 #include "prim.h"
 #include "stats.h"
+#include "wait.h"
 
 struct global_node {
 	_Atomic int64_t live;
@@ -239,6 +240,36 @@ static void emit(const char *fmt, ...)
 
 static const char *const tier_names[] = { "dram", "cxl", "interleave" };
 
+static void report_wait_text(void)
+{
+	struct cxlmu_wait_totals w;
+
+	cxlmu_wait_totals(&w);
+	emit("cxlmu: wait: sched %s, path %s, %llu threads; %llu sleeps (%llu polls, "
+	     "%llu ended early by a wake-up), %llu yields, %llu wake-ups sent\n",
+	     cxlmu_wait_sched_name(), cxlmu_wait_path_name(), (unsigned long long)w.threads,
+	     (unsigned long long)w.sleeps, (unsigned long long)w.polls,
+	     (unsigned long long)w.early, (unsigned long long)w.yields,
+	     (unsigned long long)w.wakeups);
+	emit("cxlmu: wait: slept %.3f ms of %.3f ms asked\n",
+	     (double)w.slept_ns / 1e6, (double)w.asked_ns / 1e6);
+}
+
+static void report_wait_json(void)
+{
+	struct cxlmu_wait_totals w;
+
+	cxlmu_wait_totals(&w);
+	emit("\"wait\":{\"sched\":\"%s\",\"path\":\"%s\",\"threads\":%llu,"
+	     "\"sleeps\":%llu,\"yields\":%llu,\"polls\":%llu,\"early_wakeups\":%llu,"
+	     "\"wakeups_sent\":%llu,\"asked_ns\":%llu,\"slept_ns\":%llu}",
+	     cxlmu_wait_sched_name(), cxlmu_wait_path_name(), (unsigned long long)w.threads,
+	     (unsigned long long)w.sleeps, (unsigned long long)w.yields,
+	     (unsigned long long)w.polls, (unsigned long long)w.early,
+	     (unsigned long long)w.wakeups, (unsigned long long)w.asked_ns,
+	     (unsigned long long)w.slept_ns);
+}
+
 static void report_text(const struct cxlmu_config *cfg, const struct cxlmu_topology *t,
 			cxlmu_nodemask_t shown, const struct placement *pl)
 {
@@ -286,6 +317,7 @@ static void report_text(const struct cxlmu_config *cfg, const struct cxlmu_topol
 	emit("\ncxlmu: fallbacks to DRAM %llu, bind errors %llu\n",
 	     (unsigned long long)atomic_load(&g_fallbacks),
 	     (unsigned long long)atomic_load(&g_bind_errors));
+	report_wait_text();
 }
 
 static void report_json(const struct cxlmu_config *cfg, const struct cxlmu_topology *t,
@@ -340,9 +372,11 @@ static void report_json(const struct cxlmu_config *cfg, const struct cxlmu_topol
 			emit("%s{\"node\":%u,\"pages\":%u}", sep, n, pl->by_node[n]);
 			sep = ",";
 		}
-	emit("]},\"fallbacks\":%llu,\"bind_errors\":%llu}\n",
+	emit("]},\"fallbacks\":%llu,\"bind_errors\":%llu,",
 	     (unsigned long long)atomic_load(&g_fallbacks),
 	     (unsigned long long)atomic_load(&g_bind_errors));
+	report_wait_json();
+	emit("}\n");
 }
 
 int cxlmu_stats_report(int fd, const struct cxlmu_config *cfg,

@@ -392,7 +392,10 @@ START_TEST(json_report)
 		"\"placement\":{\"sampled\":0,\"as_meant\":0,\"elsewhere\":0,\"not_resident\":0,",
 		"\"pages_by_node\":[{\"node\":0,\"pages\":0},{\"node\":1,\"pages\":0},"
 		"{\"node\":5,\"pages\":0}]",
-		"\"fallbacks\":3,\"bind_errors\":2}\n",
+		"\"fallbacks\":3,\"bind_errors\":2,",
+		/* No sleep went through the wait module in this program. */
+		"\"wait\":{\"sched\":\"off\",\"path\":\"none\",\"threads\":0,\"sleeps\":0,",
+		"\"slept_ns\":0}}\n",
 	};
 
 	check_json_shape(j);
@@ -419,7 +422,7 @@ START_TEST(json_report_all_nodes)
 	ck_assert_msg(strstr(j, "{\"node\":63,\"pages\":0}]"), "last node missing:\n%.3000s", j);
 	free(j);
 	t = report_pipe(CXLMU_STATS_TEXT);
-	ck_assert_msg(count(t, "\n") == 2 + 64 + 2 + 3, "%u lines in the text report, want 71:\n%.3000s",
+	ck_assert_msg(count(t, "\n") == 2 + 64 + 2 + 3 + 2, "%u lines in the text report, want 73:\n%.3000s",
 		      count(t, "\n"), t);
 	ck_assert_msg(strstr(t, "cxl nodes 16-31,"), "CXL nodes not listed:\n%.3000s", t);
 	free(t);
