@@ -32,10 +32,22 @@ endif
 noinst_PROGRAMS += cxlmu-bench-startup
 cxlmu_bench_startup_SOURCES = bench/startup.c
 
+# The founding experiment: two threads polling each other over rings with
+# usleep(1) and kin (bench/run-seedpoll.sh), and its C++ twin with
+# std::this_thread::sleep_for.
+noinst_PROGRAMS += cxlmu-bench-seedpoll
+cxlmu_bench_seedpoll_SOURCES = bench/seedpoll.c
+cxlmu_bench_seedpoll_LDADD = -lpthread
+
+noinst_PROGRAMS += cxlmu-bench-seedpoll-cxx
+cxlmu_bench_seedpoll_cxx_SOURCES = bench/seedpoll-cxx.cc
+cxlmu_bench_seedpoll_cxx_LDADD = -lpthread
+
 EXTRA_DIST += \
 	bench/README.md \
 	bench/lib.sh \
 	bench/run-all.sh \
 	bench/run-alloc.sh \
 	bench/run-backend.sh \
+	bench/run-seedpoll.sh \
 	bench/run-startup.sh

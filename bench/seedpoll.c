@@ -1,0 +1,442 @@
+/* The founding experiment: a local thread sends chunks of an indirect-access
+ * kernel (sum of a[b[a[i]]]) to a remote thread over single-producer,
+ * single-consumer rings, and both sides poll with a 1 µs wait in
+ * `while (!cond) WAIT();` loops, as the seed program did. Under plain libc a
+ * 1 µs usleep lasts a timer round trip (about 60 µs with the default 50 µs
+ * timer slack), and a request pays for several; libcxlmu's sched=threads is
+ * meant to turn such polls into waits that end when the other side moves.
+ * bench/seedpoll-cxx.cc is the same experiment with std::this_thread.
+ *
+ * Modes (see --help):
+ *   default          the experiment; prints the checksum and µs per request
+ *   --idle=SECONDS   two threads poll with the wait call on a flag that is set
+ *                    only after SECONDS; prints the CPU time they took (ms)
+ *   --sleep=MS       -n sleeps (default 20) of MS ms each from one call site;
+ *                    prints mean, min and max elapsed ms per sleep
+ * The checksum is recomputed on one thread after the timed part: exit 1 if
+ * the two differ, 2 on a bad option.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PROG "cxlmu-bench-seedpoll"
+
+enum wait_call { W_USLEEP, W_NANOSLEEP, W_CLOCK_NANOSLEEP, W_YIELD };
+static const char *const wait_names[] = { "usleep", "nanosleep", "clock_nanosleep", "yield" };
+
+static enum wait_call wait_call = W_USLEEP;
+static const struct timespec one_us = { 0, 1000 };
+
+/* A macro, not a function: every polling loop gets call sites of its own, as
+ * in the seed, and libcxlmu tells a poll from a sleep by its call site. */
+#define WAIT() do {								\
+	switch (wait_call) {							\
+	case W_USLEEP: usleep(1); break;					\
+	case W_NANOSLEEP: nanosleep(&one_us, NULL); break;			\
+	case W_CLOCK_NANOSLEEP: clock_nanosleep(CLOCK_MONOTONIC, 0, &one_us, NULL); break; \
+	case W_YIELD: sched_yield(); break;					\
+	}									\
+} while (0)
+
+/* A request is {start, len}; a response carries the sum in x. len 0 stops
+ * the remote thread. */
+struct msg {
+	uint64_t x;
+	uint32_t len;
+};
+
+/* Single producer, single consumer. Each index is written by one side only
+ * and sits on its own cache line, so the two sides do not bounce one line
+ * for every message. */
+struct ring {
+	_Alignas(64) _Atomic uint32_t head;	/* next slot to read: consumer's */
+	_Alignas(64) _Atomic uint32_t tail;	/* next slot to write: producer's */
+	_Alignas(64) uint32_t mask;
+	struct msg *slot;
+};
+
+static bool ring_push(struct ring *r, struct msg m)
+{
+	uint32_t t = atomic_load_explicit(&r->tail, memory_order_relaxed);
+	/* Acquire: the consumer's read of a slot happens before we reuse it. */
+	uint32_t h = atomic_load_explicit(&r->head, memory_order_acquire);
+
+	if (t - h > r->mask)
+		return false;
+	r->slot[t & r->mask] = m;
+	/* Release: the slot's contents are visible before the new tail. */
+	atomic_store_explicit(&r->tail, t + 1, memory_order_release);
+	return true;
+}
+
+static bool ring_pop(struct ring *r, struct msg *m)
+{
+	uint32_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
+	/* Acquire: pairs with the producer's release of tail. */
+	uint32_t t = atomic_load_explicit(&r->tail, memory_order_acquire);
+
+	if (h == t)
+		return false;
+	*m = r->slot[h & r->mask];
+	/* Release: we are done reading the slot before the producer reuses it. */
+	atomic_store_explicit(&r->head, h + 1, memory_order_release);
+	return true;
+}
+
+static void ring_init(struct ring *r, uint32_t window)
+{
+	uint32_t cap = 1;
+
+	while (cap < window)
+		cap <<= 1;
+	r->mask = cap - 1;
+	r->slot = calloc(cap, sizeof(*r->slot));
+	if (!r->slot) {
+		perror(PROG);
+		exit(1);
+	}
+}
+
+static struct {
+	uint64_t requests;
+	uint32_t window, chunk, elements;
+	uint32_t *a, *b;
+	struct ring req, resp;
+	_Atomic bool idle_done;
+} cfg = { .requests = 20000, .window = 1, .chunk = 64, .elements = 1u << 20 };
+
+static double now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec * 1e-3;
+}
+
+/* Fixed-seed xorshift64, so the arrays and the checksum are the same in
+ * every run, every mode and in the C++ twin. */
+static void fill(void)
+{
+	uint64_t s = 0x9e3779b97f4a7c15ull;
+
+	cfg.a = malloc(sizeof(*cfg.a) * cfg.elements);
+	cfg.b = malloc(sizeof(*cfg.b) * cfg.elements);
+	if (!cfg.a || !cfg.b) {
+		perror(PROG);
+		exit(1);
+	}
+	for (uint32_t i = 0; i < cfg.elements; i++) {
+		s ^= s << 13, s ^= s >> 7, s ^= s << 17;
+		cfg.a[i] = (uint32_t)(s % cfg.elements);
+		s ^= s << 13, s ^= s >> 7, s ^= s << 17;
+		cfg.b[i] = (uint32_t)(s % cfg.elements);
+	}
+}
+
+/* Every value of a and b is below elements, so both lookups stay in range;
+ * the chunk wraps at the end of a. */
+static uint64_t kernel(uint64_t start, uint32_t len)
+{
+	uint64_t sum = 0, i = start;
+
+	for (uint32_t j = 0; j < len; j++) {
+		sum += cfg.a[cfg.b[cfg.a[i]]];
+		if (++i == cfg.elements)
+			i = 0;
+	}
+	return sum;
+}
+
+/* Reduced first: chunk and elements are both below 2^28, so no overflow. */
+static uint64_t start_of(uint64_t k)
+{
+	return k % cfg.elements * cfg.chunk % cfg.elements;
+}
+
+static void *remote(void *arg)
+{
+	struct msg m;
+
+	for (;;) {
+		while (!ring_pop(&cfg.req, &m))
+			WAIT();
+		if (!m.len)
+			return NULL;
+		m.x = kernel(m.x, m.len);
+		while (!ring_push(&cfg.resp, m))
+			WAIT();
+	}
+}
+
+/* The local side: at most window requests in flight, one response awaited
+ * at a time. Returns the checksum; *us gets µs per request. */
+static uint64_t local(double *us)
+{
+	uint64_t sent = 0, done = 0, sum = 0;
+	struct msg m;
+	double t0 = now_us();
+
+	while (done < cfg.requests) {
+		while (sent < cfg.requests && sent - done < cfg.window) {
+			m = (struct msg){ start_of(sent), cfg.chunk };
+			while (!ring_push(&cfg.req, m))
+				WAIT();
+			sent++;
+		}
+		while (!ring_pop(&cfg.resp, &m))
+			WAIT();
+		sum += m.x;
+		done++;
+	}
+	*us = (now_us() - t0) / (double)cfg.requests;
+	m = (struct msg){ 0, 0 };
+	while (!ring_push(&cfg.req, m))
+		WAIT();
+	return sum;
+}
+
+static int experiment(bool quiet)
+{
+	uint64_t sum, check = 0;
+	pthread_t tid;
+	double us;
+
+	fill();
+	ring_init(&cfg.req, cfg.window);
+	ring_init(&cfg.resp, cfg.window);
+	if (pthread_create(&tid, NULL, remote, NULL)) {
+		fprintf(stderr, PROG ": pthread_create failed\n");
+		return 1;
+	}
+	sum = local(&us);
+	pthread_join(tid, NULL);
+	for (uint64_t k = 0; k < cfg.requests; k++)
+		check += kernel(start_of(k), cfg.chunk);
+	if (sum != check) {
+		fprintf(stderr, PROG ": checksum %llu from the remote thread, %llu on one thread\n",
+			(unsigned long long)sum, (unsigned long long)check);
+		return 1;
+	}
+	if (quiet)
+		printf("%llu %.3f\n", (unsigned long long)sum, us);
+	else
+		printf("%s requests %llu window %u chunk %u elements %u: checksum %llu, %.3f us/request\n",
+		       wait_names[wait_call], (unsigned long long)cfg.requests, cfg.window,
+		       cfg.chunk, cfg.elements, (unsigned long long)sum, us);
+	return 0;
+}
+
+static void *idler(void *arg)
+{
+	while (!atomic_load_explicit(&cfg.idle_done, memory_order_acquire))
+		WAIT();
+	return NULL;
+}
+
+static double cpu_ms(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
+	       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-3;
+}
+
+/* Two pollers wait for something that does not happen for `seconds`; the
+ * main thread sleeps that long in one call. CPU time is taken from just
+ * before the threads start to just after they end, so start-up (the loader,
+ * libcxlmu's set-up) is not in it: bench/run-startup.sh measures that. */
+static int idle(double seconds, bool quiet)
+{
+	struct timespec ts = { (time_t)seconds, (long)((seconds - (double)(time_t)seconds) * 1e9) };
+	pthread_t tid[2];
+	double c0, w0, c1, w1;
+
+	c0 = cpu_ms();
+	w0 = now_us();
+	for (int i = 0; i < 2; i++)
+		if (pthread_create(&tid[i], NULL, idler, NULL)) {
+			fprintf(stderr, PROG ": pthread_create failed\n");
+			return 1;
+		}
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+	atomic_store_explicit(&cfg.idle_done, true, memory_order_release);
+	for (int i = 0; i < 2; i++)
+		pthread_join(tid[i], NULL);
+	c1 = cpu_ms();
+	w1 = now_us();
+	if (quiet)
+		printf("%.2f\n", c1 - c0);
+	else
+		printf("idle: 2 threads polling with %s for %.3f s: cpu %.2f ms\n",
+		       wait_names[wait_call], (w1 - w0) * 1e-6, c1 - c0);
+	return 0;
+}
+
+/* Sleeps of `ms` from one call site, each timed: a sleep this long must
+ * keep its meaning even when repeated from one place. */
+static int sleeps(uint32_t ms, uint64_t count, bool quiet)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
+	double sum = 0, min = 1e300, max = 0;
+
+	for (uint64_t i = 0; i < count; i++) {
+		double t0 = now_us(), t;
+
+		switch (wait_call) {
+		case W_USLEEP: usleep(ms * 1000); break;
+		case W_NANOSLEEP: nanosleep(&ts, NULL); break;
+		case W_CLOCK_NANOSLEEP: clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, NULL); break;
+		case W_YIELD: break;
+		}
+		t = (now_us() - t0) * 1e-3;
+		sum += t;
+		min = t < min ? t : min;
+		max = t > max ? t : max;
+	}
+	if (quiet)
+		printf("%.3f %.3f %.3f\n", sum / (double)count, min, max);
+	else
+		printf("sleep: %llu x %s %u ms: mean %.3f min %.3f max %.3f ms\n",
+		       (unsigned long long)count, wait_names[wait_call], ms,
+		       sum / (double)count, min, max);
+	return 0;
+}
+
+static void usage(void)
+{
+	printf(
+		"Usage: " PROG " [OPTIONS]\n"
+		"A local thread sends chunks of sum(a[b[a[i]]]) to a remote thread over\n"
+		"single-producer rings; both poll with a 1 us wait. Prints the checksum\n"
+		"and us per request.\n"
+		"  -n, --requests=N     requests (default 20000); with --sleep, sleeps (default 20)\n"
+		"  -w, --window=N       requests in flight, 1-65536 (default 1)\n"
+		"  -c, --chunk=N        elements per request, 1-16777216 (default 64)\n"
+		"  -m, --elements=N     elements of a and of b, 1-268435456 (default 1048576)\n"
+		"      --wait=CALL      usleep (usleep(1), default), nanosleep (1 us),\n"
+		"                       clock_nanosleep (CLOCK_MONOTONIC, relative, 1 us), yield\n"
+		"                       (sched_yield)\n"
+		"      --idle=SECONDS   instead: two threads poll with CALL on a flag set only\n"
+		"                       after SECONDS (0.001-3600); print their CPU time in ms\n"
+		"      --sleep=MS       instead: sleep MS ms (1-1000) with CALL, -n times from\n"
+		"                       one call site; print mean, min and max ms per sleep\n"
+		"  -q, --quiet          print numbers only: CHECKSUM US_PER_REQUEST, or CPU_MS,\n"
+		"                       or MEAN MIN MAX\n"
+		"  -h, --help           this text\n"
+		"Exit status: 0 done, 1 checksum mismatch or failure, 2 bad option.\n");
+}
+
+static void bad(const char *opt, const char *val, const char *accepted)
+{
+	fprintf(stderr, PROG ": %s='%s' is not %s\n", opt, val, accepted);
+	exit(2);
+}
+
+static uint64_t number(const char *opt, const char *val, uint64_t lo, uint64_t hi)
+{
+	char *end, accepted[64];
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(val, &end, 10);
+	if (errno || end == val || *end || *val == '-' || v < lo || v > hi) {
+		snprintf(accepted, sizeof(accepted), "a number from %llu to %llu",
+			 (unsigned long long)lo, (unsigned long long)hi);
+		bad(opt, val, accepted);
+	}
+	return v;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "requests", required_argument, NULL, 'n' },
+		{ "window", required_argument, NULL, 'w' },
+		{ "chunk", required_argument, NULL, 'c' },
+		{ "elements", required_argument, NULL, 'm' },
+		{ "wait", required_argument, NULL, 'W' },
+		{ "idle", required_argument, NULL, 'I' },
+		{ "sleep", required_argument, NULL, 'S' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	bool quiet = false, have_n = false;
+	double idle_s = 0;
+	uint32_t sleep_ms = 0;
+	char *end;
+	int c, w;
+
+	while ((c = getopt_long(argc, argv, "n:w:c:m:qh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'n':
+			cfg.requests = number("--requests", optarg, 1, UINT64_MAX / 2);
+			have_n = true;
+			break;
+		case 'w':
+			cfg.window = (uint32_t)number("--window", optarg, 1, 65536);
+			break;
+		case 'c':
+			cfg.chunk = (uint32_t)number("--chunk", optarg, 1, 1u << 24);
+			break;
+		case 'm':
+			cfg.elements = (uint32_t)number("--elements", optarg, 1, 1u << 28);
+			break;
+		case 'W':
+			for (w = 0; w < 4 && strcmp(optarg, wait_names[w]); w++)
+				;
+			if (w == 4)
+				bad("--wait", optarg, "a wait call (usleep, nanosleep, clock_nanosleep, yield)");
+			wait_call = (enum wait_call)w;
+			break;
+		case 'I':
+			errno = 0;
+			idle_s = strtod(optarg, &end);
+			if (errno || end == optarg || *end || !(idle_s >= 0.001 && idle_s <= 3600))
+				bad("--idle", optarg, "a number of seconds from 0.001 to 3600");
+			break;
+		case 'S':
+			sleep_ms = (uint32_t)number("--sleep", optarg, 1, 1000);
+			break;
+		case 'q':
+			quiet = true;
+			break;
+		case 'h':
+			usage();
+			return 0;
+		default:
+			fprintf(stderr, "Try '" PROG " --help'.\n");
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, PROG ": unexpected argument '%s'; try --help\n", argv[optind]);
+		return 2;
+	}
+	if (idle_s && sleep_ms) {
+		fprintf(stderr, PROG ": --idle and --sleep are two modes; give one\n");
+		return 2;
+	}
+	if (sleep_ms) {
+		if (wait_call == W_YIELD)
+			bad("--wait", "yield", "a sleeping call with --sleep (usleep, nanosleep, clock_nanosleep)");
+		return sleeps(sleep_ms, have_n ? cfg.requests : 20, quiet);
+	}
+	if (idle_s)
+		return idle(idle_s, quiet);
+	return experiment(quiet);
+}
