@@ -16,6 +16,11 @@ integration_tests = \
 	tests/integration/real-perl.sh \
 	tests/integration/real-python3.sh \
 	tests/integration/real-sqlite3.sh \
+	tests/integration/sleep-fallbacks.sh \
+	tests/integration/sleep-fork.sh \
+	tests/integration/sleep-many.sh \
+	tests/integration/sleep-polling.sh \
+	tests/integration/sleep-semantics.sh \
 	tests/integration/stats.sh \
 	tests/integration/threads.sh
 
@@ -38,7 +43,13 @@ check_PROGRAMS += \
 	tests/integration/helpers/family \
 	tests/integration/helpers/forkstress \
 	tests/integration/helpers/lifetime \
+	tests/integration/helpers/noiouring \
 	tests/integration/helpers/placement \
+	tests/integration/helpers/pollpair \
+	tests/integration/helpers/sleepcxx \
+	tests/integration/helpers/sleepfork \
+	tests/integration/helpers/sleepmany \
+	tests/integration/helpers/sleepsem \
 	tests/integration/helpers/statsprog \
 	tests/integration/helpers/threads
 
@@ -101,3 +112,43 @@ tests_integration_helpers_statsprog_SOURCES = \
 	tests/integration/helpers/statsprog.c
 tests_integration_helpers_statsprog_CPPFLAGS = $(integration_cppflags)
 tests_integration_helpers_statsprog_CFLAGS = $(integration_cflags)
+
+tests_integration_helpers_noiouring_SOURCES = \
+	tests/integration/common.h \
+	tests/integration/helpers/noiouring.c
+tests_integration_helpers_noiouring_CPPFLAGS = $(integration_cppflags)
+tests_integration_helpers_noiouring_CFLAGS = $(integration_cflags)
+
+tests_integration_helpers_pollpair_SOURCES = \
+	tests/integration/common.h \
+	tests/integration/helpers/pollpair.c \
+	tests/integration/sleep.h
+tests_integration_helpers_pollpair_CPPFLAGS = $(integration_cppflags)
+tests_integration_helpers_pollpair_CFLAGS = $(integration_cflags)
+
+tests_integration_helpers_sleepcxx_SOURCES = \
+	tests/integration/common.h \
+	tests/integration/helpers/sleepcxx.cc
+tests_integration_helpers_sleepcxx_CPPFLAGS = $(integration_cppflags)
+tests_integration_helpers_sleepcxx_CXXFLAGS = $(integration_cxxflags)
+
+tests_integration_helpers_sleepfork_SOURCES = \
+	tests/integration/common.h \
+	tests/integration/helpers/sleepfork.c \
+	tests/integration/sleep.h
+tests_integration_helpers_sleepfork_CPPFLAGS = $(integration_cppflags)
+tests_integration_helpers_sleepfork_CFLAGS = $(integration_cflags)
+
+tests_integration_helpers_sleepmany_SOURCES = \
+	tests/integration/common.h \
+	tests/integration/helpers/sleepmany.c \
+	tests/integration/sleep.h
+tests_integration_helpers_sleepmany_CPPFLAGS = $(integration_cppflags)
+tests_integration_helpers_sleepmany_CFLAGS = $(integration_cflags)
+
+tests_integration_helpers_sleepsem_SOURCES = \
+	tests/integration/common.h \
+	tests/integration/helpers/sleepsem.c \
+	tests/integration/sleep.h
+tests_integration_helpers_sleepsem_CPPFLAGS = $(integration_cppflags)
+tests_integration_helpers_sleepsem_CFLAGS = $(integration_cflags)

@@ -1,6 +1,6 @@
 # Checks a cxlmu stats JSON report: python3 checkjson.py FILE EXPR...
-# Each EXPR is evaluated with r (the report) and n0 (node 0's entry) and
-# must be true. Exit 0 when all hold, 1 otherwise, naming the first false.
+# Each EXPR is evaluated with r (the report), n0 (node 0's entry) and w
+# (the "wait" object, {} when absent) and must be true. Exit 0 when all hold, 1 otherwise, naming the first false.
 import json
 import sys
 
@@ -10,6 +10,8 @@ NODE_KEYS = ["node", "cxl", "bytes_live", "bytes_peak", "bytes_total",
              "allocations", "frees"]
 PLACEMENT_KEYS = ["sampled", "as_meant", "elsewhere", "not_resident",
                   "pages_by_node"]
+WAIT_KEYS = ["sched", "path", "sleeps", "yields", "polls", "early_wakeups",
+             "wakeups_sent", "asked_ns", "slept_ns", "threads"]
 
 text = open(sys.argv[1]).read()
 try:
@@ -19,9 +21,11 @@ except ValueError as e:
 missing = [k for k in KEYS if k not in r]
 missing += ["nodes[].%s" % k for n in r.get("nodes", []) for k in NODE_KEYS if k not in n]
 missing += ["placement.%s" % k for k in PLACEMENT_KEYS if k not in r.get("placement", {})]
+if "wait" in r:
+    missing += ["wait.%s" % k for k in WAIT_KEYS if k not in r["wait"]]
 if missing:
     sys.exit("report lacks %s: %s" % (", ".join(sorted(set(missing))), text[:300]))
 n0 = next((n for n in r["nodes"] if n["node"] == 0), None)
 for expr in sys.argv[2:]:
-    if not eval(expr, {"r": r, "n0": n0, "MiB": 1 << 20}):
+    if not eval(expr, {"r": r, "n0": n0, "w": r.get("wait", {}), "MiB": 1 << 20}):
         sys.exit("false: %s\nreport: %s" % (expr, text.strip()))

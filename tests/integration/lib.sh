@@ -105,3 +105,32 @@ same_as_plain() {
 	rm -f "$WORK"/stats.*
 	unset RUNDIR
 }
+
+# The waiting tests. A hang fails (timeout's status 124) instead of
+# stalling the suite.
+HANG_LIMIT=120
+
+# plain CMD...: CMD without the preload.
+plain() {
+	timeout "$HANG_LIMIT" "$@"
+}
+
+# prel [VAR=VALUE...] CMD...: CMD under a bare LD_PRELOAD, CXL emulated on
+# node 0, with the extra CXLMU_* settings given.
+prel() {
+	timeout "$HANG_LIMIT" env LD_PRELOAD="$CXLMU_LIB" CXLMU_CXL_NODES=0 "$@"
+}
+
+# json_ok NAME FILE EXPR...: the JSON report in FILE has the documented
+# keys and each EXPR holds (python: r the report, w its "wait" object).
+json_ok() {
+	_n=$1
+	shift
+	/usr/bin/python3 "$top_srcdir/tests/integration/checkjson.py" "$@" 2>"$WORK/why" ||
+		fail "$_n: $(cat "$WORK/why")"
+}
+
+# field NAME FILE: the number after NAME= in FILE (a helper's output line).
+field() {
+	sed -n "s/.*\\<$1=\\([0-9][0-9]*\\).*/\\1/p" "$2" | head -1
+}

@@ -1,0 +1,113 @@
+#!/bin/sh
+# Proves each CXLMU_WAIT path (and cxlmu-run --wait, --sched) is the one the report names and serves a polling pair correctly with early wake-ups, syscall without any io_uring, and that with io_uring_setup denied by seccomp (EPERM or ENOSYS) the runtime uses the syscall path, works, and says so once under CXLMU_LOG=1.
+. "${top_srcdir:-.}/tests/integration/lib.sh"
+
+[ -x /usr/bin/python3 ] || skip "python3 (/usr/bin/python3) is needed to read the JSON report"
+CHAIN="futex msg_ring eventfd syscall"
+
+# What the kernel offers decides what each request must give: with
+# io_uring usable and futex waits in io_uring (6.7+), exactly the path
+# asked for (auto: futex); without io_uring, syscall.
+probe=$("$H/noiouring" probe) || fail "noiouring probe: exit $?"
+kver=$(uname -r | sed -n 's/^\([0-9]*\)\.\([0-9]*\).*/\1 \2/p')
+set -- $kver
+exact=no
+if [ "$probe" = io_uring=usable ] && { [ "${1:-0}" -gt 6 ] || { [ "${1:-0}" -eq 6 ] && [ "${2:-0}" -ge 7 ]; }; }; then
+	exact=yes
+fi
+
+# allowed ASKED: the paths the report may name.
+allowed() {
+	if [ "$probe" != io_uring=usable ]; then
+		echo syscall
+	elif [ $exact = yes ]; then
+		[ "$1" = auto ] && echo futex || echo "$1"
+	else
+		[ "$1" = auto ] && echo "$CHAIN" || echo "$CHAIN" | sed "s/.*\\<$1\\>/$1/"
+	fi
+}
+
+# pair NAME JSON EXPECT CMD...: CMD runs a polling pair (pollpair pre pair)
+# writing its report to JSON; the pair is right, the report names one of
+# EXPECT, polls ended early; syscall holds no io_uring, the others do.
+pair() {
+	_n=$1
+	_j=$2
+	_want=$3
+	shift 3
+	"$@" >"$WORK/out" 2>"$WORK/err"
+	_st=$?
+	if [ $_st -ne 0 ] || ! grep -q '^pollpair: ok$' "$WORK/out"; then
+		fail "$_n: exit status $_st: $(cat "$WORK/out" "$WORK/err")"
+		return 1
+	fi
+	_expr=$(for p in $_want; do printf 'w["path"] == "%s" or ' "$p"; done)
+	json_ok "$_n" "$_j" '"wait" in r' 'w["sched"] == "threads"' "${_expr% or }" \
+		'w["polls"] > 0' 'w["early_wakeups"] > 0'
+	_fds=$(field io_uring_fds "$WORK/out")
+	_maps=$(field io_uring_maps "$WORK/out")
+	_got=$(/usr/bin/python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["wait"]["path"])' "$_j" 2>/dev/null)
+	if [ "$_got" = syscall ]; then
+		[ "$_fds" = 0 ] && [ "$_maps" = 0 ] ||
+			fail "$_n: path syscall, yet a polling thread holds $_fds io_uring descriptors, $_maps mappings"
+	elif [ -n "$_got" ]; then
+		[ $((_fds + _maps)) -gt 0 ] ||
+			fail "$_n: path $_got, yet a polling thread holds no io_uring descriptor or mapping"
+	fi
+	return 0
+}
+
+# denied HOW [VAR=VALUE...] CMD...: CMD under the preload where
+# io_uring_setup fails (HOW: eperm, enosys) or kills (kill).
+denied() {
+	_how=$1
+	shift
+	timeout "$HANG_LIMIT" "$H/noiouring" "$_how" env LD_PRELOAD="$CXLMU_LIB" CXLMU_CXL_NODES=0 "$@"
+}
+
+for w in auto $CHAIN; do
+	pair "CXLMU_WAIT=$w" "$WORK/$w.json" "$(allowed $w)" \
+		prel CXLMU_WAIT=$w CXLMU_STATS="$WORK/$w.json" CXLMU_STATS_FORMAT=json "$H/pollpair" pre pair 200 50
+done
+# The cxlmu-run twins.
+pair "cxlmu-run --wait=syscall" "$WORK/run.json" syscall timeout "$HANG_LIMIT" "$CXLMU_RUN" --cxl-nodes=0 \
+	--wait=syscall --sched=threads --stats="$WORK/run.json" --stats-format=json "$H/pollpair" pre pair 200 50
+timeout "$HANG_LIMIT" "$CXLMU_RUN" --cxl-nodes=0 --sched=off --stats="$WORK/runoff.json" --stats-format=json \
+	"$H/pollpair" pre pair 50 50 >"$WORK/out" 2>&1 || fail "cxlmu-run --sched=off: exit $?: $(cat "$WORK/out")"
+json_ok "cxlmu-run --sched=off" "$WORK/runoff.json" '"wait" in r' 'w["sched"] == "off"' 'w["sleeps"] == 0'
+
+# io_uring denied by seccomp: the syscall path, whatever was asked.
+"$H/noiouring" eperm true
+seccomp=$?
+if [ $seccomp -eq 77 ]; then
+	echo "note: seccomp filters unavailable; the io_uring-denied checks did not run" >&2
+elif [ $seccomp -ne 0 ]; then
+	fail "noiouring eperm true: exit $seccomp"
+else
+	# Asked for syscall, the runtime never calls io_uring_setup at all.
+	pair "syscall under a filter killing io_uring_setup" "$WORK/k.json" syscall \
+		denied kill CXLMU_WAIT=syscall CXLMU_STATS="$WORK/k.json" CXLMU_STATS_FORMAT=json \
+		"$H/pollpair" pre pair 200 50
+	for how in eperm enosys; do
+		for w in auto futex eventfd; do
+			n="io_uring denied ($how), CXLMU_WAIT=$w"
+			pair "$n" "$WORK/d.json" syscall denied $how CXLMU_WAIT=$w CXLMU_STATS="$WORK/d.json" \
+				CXLMU_STATS_FORMAT=json "$H/pollpair" pre pair 200 50 &&
+				{ [ -s "$WORK/err" ] && fail "$n: stderr without CXLMU_LOG: $(cat "$WORK/err")"; }
+		done
+		# Said once, naming io_uring and the path, however many threads wait.
+		n="io_uring denied ($how), CXLMU_LOG=1"
+		pair "$n" "$WORK/l.json" syscall denied $how CXLMU_LOG=1 CXLMU_STATS="$WORK/l.json" \
+			CXLMU_STATS_FORMAT=json "$H/pollpair" pre pair 200 50 && {
+			c=$(grep -c io_uring "$WORK/err")
+			[ "$c" -eq 1 ] || fail "$n: $c stderr lines name io_uring, want 1: $(cat "$WORK/err")"
+			grep io_uring "$WORK/err" | grep -q syscall || fail "$n: the line does not name the syscall path: $(cat "$WORK/err")"
+		}
+		n="io_uring denied ($how), 200 threads, CXLMU_LOG=1"
+		denied $how CXLMU_LOG=1 "$H/sleepmany" pre pairs 100 50 >"$WORK/out" 2>"$WORK/err" ||
+			fail "$n: exit $?: $(cat "$WORK/out" "$WORK/err")"
+		c=$(grep -c io_uring "$WORK/err")
+		[ "$c" -eq 1 ] || fail "$n: $c stderr lines name io_uring, want 1: $(head -5 "$WORK/err")"
+	done
+fi
+finish
