@@ -79,6 +79,7 @@ struct cxlmu_waiter {
 	_Atomic int cpu;
 	_Atomic int hop_in;          /* hop count of the wake-up that came */
 	_Atomic int waker_cpu;       /* CPU it came from */
+	_Atomic uint64_t woken_at;   /* when the waker sent it */
 	_Atomic int ring_fd;         /* msg_ring path: the target */
 	int efd;                     /* eventfd path */
 	_Atomic int inflight;        /* wakers between reading state and done */
@@ -98,6 +99,7 @@ struct cxlmu_waiter {
 	uint8_t yield_credit;        /* polls that may still yield first */
 	int cpu_now;                 /* CPU at this idle point, as a waker */
 	uint64_t late_ns;            /* how late timed-out polls return */
+	uint64_t idle_at;            /* when the current idle point began */
 	uint8_t last_end, hop;
 	struct counters c;
 };
@@ -373,6 +375,7 @@ static bool wake(struct cxlmu_waiter *me, struct cxlmu_waiter *w, int hop)
 		return false;
 	atomic_store_explicit(&w->hop_in, hop, memory_order_relaxed);
 	atomic_store_explicit(&w->waker_cpu, me->cpu_now, memory_order_relaxed);
+	atomic_store_explicit(&w->woken_at, me->idle_at, memory_order_relaxed);
 	if (!atomic_compare_exchange_strong(&w->state, &st, ST_WOKEN))
 		return false;
 	atomic_fetch_add_explicit(&w->word, 1, memory_order_release);
@@ -496,7 +499,7 @@ bool cxlmu_wait_begin(struct cxlmu_idle *idle, enum cxlmu_idle_kind kind,
 	if (!w)
 		return false;
 	now = cxlmu_prim_now();
-	idle->start = now;
+	idle->start = w->idle_at = now;
 	w->used = true;
 	if (kind == CXLMU_IDLE_YIELD) {
 		bump(&w->c.yields, 1);
@@ -662,13 +665,20 @@ int cxlmu_wait_poll(struct cxlmu_idle *idle, uint64_t *left)
 	t1 = cxlmu_prim_now();
 
 	/* Spin next time about twice as long as a wake-up from another CPU
-	 * took to come, when that is short; halve it when none came. */
+	 * took to be sent (by the waker's clock: how long we slept after it
+	 * does not count), when that is short; halve it when none came. */
 	if (woken && atomic_load_explicit(&w->waker_cpu, memory_order_relaxed) ==
 	    atomic_load_explicit(&w->cpu, memory_order_relaxed)) {
 		/* From this CPU: spinning would not have helped. */
-	} else if (woken && t1 - t0 <= SPIN_MAX_NS) {
-		uint64_t want = 2 * (t1 - t0) + 1000;
-		w->spin_ns = (3 * w->spin_ns + (want < SPIN_MAX_NS ? want : SPIN_MAX_NS)) / 4;
+	} else if (woken) {
+		uint64_t at = atomic_load_explicit(&w->woken_at, memory_order_relaxed);
+		uint64_t took = at > t0 ? at - t0 : 0;
+		if (took <= SPIN_MAX_NS) {
+			uint64_t want = 2 * took + 1000;
+			w->spin_ns = (3 * w->spin_ns + (want < SPIN_MAX_NS ? want : SPIN_MAX_NS)) / 4;
+		} else {
+			w->spin_ns /= 2;
+		}
 	} else {
 		w->spin_ns /= 2;
 	}
