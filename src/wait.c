@@ -411,6 +411,16 @@ static bool wake(struct cxlmu_waiter *me, struct cxlmu_waiter *w, int hop)
 /* Wake up to WAKE_MAX waiting pollers (one when passing a wake-up on),
  * those on this CPU first: there the wake-up hands the CPU over as this
  * thread goes idle, elsewhere it costs an interrupt. */
+static bool any_waiting(void)
+{
+	unsigned words = (atomic_load_explicit(&slots_hi, memory_order_relaxed) + 63) / 64;
+
+	for (unsigned i = 0; i < words; i++)
+		if (atomic_load_explicit(&waiting[i], memory_order_relaxed))
+			return true;
+	return false;
+}
+
 static void wake_pollers(struct cxlmu_waiter *me, int hop)
 {
 	unsigned words = (atomic_load_explicit(&slots_hi, memory_order_relaxed) + 63) / 64;
@@ -498,9 +508,18 @@ bool cxlmu_wait_begin(struct cxlmu_idle *idle, enum cxlmu_idle_kind kind,
 	idle->poll = false;
 	if (!w)
 		return false;
+	w->used = true;
+	if (kind == CXLMU_IDLE_YIELD && !any_waiting()) {
+		/* Nobody to wake: a yield costs a count. Its time is unknown, so
+		 * the next idle point counts as after progress (a wake-up then
+		 * costs a look at the registry). */
+		bump(&w->c.yields, 1);
+		w->last_return = 0;
+		idle->w = NULL;
+		return false;
+	}
 	now = cxlmu_prim_now();
 	idle->start = w->idle_at = now;
-	w->used = true;
 	if (kind == CXLMU_IDLE_YIELD) {
 		bump(&w->c.yields, 1);
 	} else {
