@@ -97,6 +97,7 @@ struct cxlmu_waiter {
 	bool used;                   /* had an idle point (for "threads") */
 	bool slack_lowered;          /* timer slack set to 1 ns (fallback) */
 	uint8_t yield_credit;        /* polls that may still yield first */
+	volatile bool busy;          /* inside an idle point (signal handlers) */
 	int cpu_now;                 /* CPU at this idle point, as a waker */
 	uint64_t late_ns;            /* how late timed-out polls return */
 	uint64_t idle_at;            /* when the current idle point began */
@@ -257,6 +258,7 @@ static void slot_setup(struct cxlmu_waiter *w)
 	w->last_end = END_NONE;
 	w->hop = 0;
 	w->used = false;
+	w->busy = false;
 	w->slack_lowered = false;
 	/* A poll returns no later than plain would: at the time asked plus the
 	 * thread's slack, which is what the kernel's own sleep allows itself. */
@@ -506,8 +508,15 @@ bool cxlmu_wait_begin(struct cxlmu_idle *idle, enum cxlmu_idle_kind kind,
 	idle->kind = kind;
 	idle->asked = ns;
 	idle->poll = false;
-	if (!w)
+	/* A signal handler sleeping while this thread is inside an idle point
+	 * (libc's sleep, or our own wait with its ring half prepared) gets
+	 * libc's sleep, untracked. A cancelled thread unwinds from libc's
+	 * sleep with busy set: it is on its way out. */
+	if (!w || w->busy) {
+		idle->w = NULL;
 		return false;
+	}
+	w->busy = true;
 	w->used = true;
 	if (kind == CXLMU_IDLE_YIELD && !any_waiting()) {
 		/* Nobody to wake: a yield costs a count. Its time is unknown, so
@@ -515,6 +524,7 @@ bool cxlmu_wait_begin(struct cxlmu_idle *idle, enum cxlmu_idle_kind kind,
 		 * costs a look at the registry). */
 		bump(&w->c.yields, 1);
 		w->last_return = 0;
+		w->busy = false;
 		idle->w = NULL;
 		return false;
 	}
@@ -765,6 +775,7 @@ void cxlmu_wait_end(struct cxlmu_idle *idle)
 		s->plain_ns = s->plain_ns ? (s->plain_ns + took) / 2 : took;
 	}
 	w->last_return = now;
+	w->busy = false;
 }
 
 /* ----------------------------------------------------------------------- */
