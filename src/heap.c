@@ -941,6 +941,22 @@ void *cxlmu_heap_alloc(size_t size, size_t align, bool zero)
 	return cxlmu_heap_alloc_tier(size, align, zero, tier);
 }
 
+/* A free from a thread with no heap state yet. glibc's last act in an
+ * exiting thread is to free the TLS of threads that exited before it
+ * (__nptl_free_stacks). If jemalloc initialises that thread's data in full
+ * then (any mallctl, sallocx or malloc_usable_size does), the thread joins
+ * jemalloc's list of live threads after its destructors have run, never
+ * leaves it, and the next thread to join writes into its freed TLS: a
+ * crash. jemalloc's own free takes its minimal path for such a thread and
+ * returns the block to whichever arena owns it, as it would without us.
+ * The size is not to be had safely, so the free is counted without bytes
+ * (these are glibc's few hundred bytes of a dead thread's DTV). */
+static void free_unset(void *p)
+{
+	account(p, owner(p), 0, false);
+	cxlmu_je_fast_free(p);
+}
+
 void cxlmu_heap_free(void *p)
 {
 	int ai;
@@ -948,8 +964,10 @@ void cxlmu_heap_free(void *p)
 
 	if (unlikely(!p))
 		return;
-	if (unlikely(!th.ready))
-		thread_setup();
+	if (unlikely(!th.ready)) {
+		free_unset(p);
+		return;
+	}
 	ai = owner(p);
 	if (likely(fast_free_ok(ai))) {
 		cxlmu_je_fast_free(p);

@@ -22,6 +22,7 @@ integration_tests = \
 	tests/integration/sleep-polling.sh \
 	tests/integration/sleep-semantics.sh \
 	tests/integration/stats.sh \
+	tests/integration/thread-churn.sh \
 	tests/integration/threads.sh
 
 TESTS += $(integration_tests)
@@ -37,6 +38,7 @@ integration_cflags = $(AM_CFLAGS) -fno-builtin -pthread
 integration_cxxflags = $(AM_CXXFLAGS) -fno-builtin -pthread
 
 check_PROGRAMS += \
+	tests/integration/helpers/churn \
 	tests/integration/helpers/cxxnew \
 	tests/integration/helpers/dlhost \
 	tests/integration/helpers/execer \
@@ -58,6 +60,12 @@ tests_integration_helpers_cxxnew_SOURCES = \
 	tests/integration/helpers/cxxnew.cc
 tests_integration_helpers_cxxnew_CPPFLAGS = $(integration_cppflags)
 tests_integration_helpers_cxxnew_CXXFLAGS = $(integration_cxxflags)
+
+tests_integration_helpers_churn_SOURCES = \
+	tests/integration/common.h \
+	tests/integration/helpers/churn.c
+tests_integration_helpers_churn_CPPFLAGS = $(integration_cppflags)
+tests_integration_helpers_churn_CFLAGS = $(integration_cflags)
 
 tests_integration_helpers_execer_SOURCES = \
 	tests/integration/common.h \
