@@ -155,14 +155,16 @@ int cxlmu_ring_wait(struct cxlmu_ring *r, enum cxlmu_wait_path path,
 	if (ret != -1)
 		return ret;
 	if (!r->armed && path == CXLMU_WAIT_FUTEX) {
-		sqe = io_uring_get_sqe(&r->uring);
+		if (!(sqe = io_uring_get_sqe(&r->uring)))
+			return -EBUSY;
 		io_uring_prep_rw(OP_FUTEX_WAIT, sqe, FUTEX2_SIZE_U32 | FUTEX2_PRIVATE,
 				 (void *)word, 0, val);
 		sqe->addr3 = FUTEX_MATCH_ANY;
 		sqe->user_data = TAG_WAKE;
 		r->armed = true;
 	} else if (!r->armed && path == CXLMU_WAIT_EVENTFD) {
-		sqe = io_uring_get_sqe(&r->uring);
+		if (!(sqe = io_uring_get_sqe(&r->uring)))
+			return -EBUSY;
 		io_uring_prep_read(sqe, efd, &r->efd_buf, sizeof(r->efd_buf), 0);
 		sqe->user_data = TAG_WAKE;
 		r->armed = true;

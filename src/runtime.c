@@ -134,7 +134,7 @@ void cxlmu_runtime_start(void)
 		return;
 	if (!atomic_compare_exchange_strong(&cxlmu_runtime_state, &expect, 1)) {
 		while (atomic_load_explicit(&cxlmu_runtime_state, memory_order_acquire) == 1)
-			sched_yield();
+			cxlmu_prim_sched_yield();
 		return;
 	}
 	starting = true;

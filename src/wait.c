@@ -54,7 +54,7 @@
 /* How often (polls) a thread re-reads its CPU affinity. */
 #define AFFINITY_EVERY 256
 
-enum { ST_FREE, ST_RUNNING, ST_SPINNING, ST_SLEEPING, ST_WOKEN };
+enum { ST_FREE, ST_RUNNING, ST_SPINNING, ST_SLEEPING, ST_WOKEN, ST_EXITING };
 enum { END_NONE, END_OTHER, END_TIMEOUT, END_WOKEN };
 
 struct site {
@@ -97,7 +97,6 @@ struct cxlmu_waiter {
 	bool used;                   /* had an idle point (for "threads") */
 	bool slack_lowered;          /* timer slack set to 1 ns (fallback) */
 	uint8_t yield_credit;        /* polls that may still yield first */
-	volatile bool busy;          /* inside an idle point (signal handlers) */
 	int cpu_now;                 /* CPU at this idle point, as a waker */
 	uint64_t late_ns;            /* how late timed-out polls return */
 	uint64_t idle_at;            /* when the current idle point began */
@@ -120,6 +119,11 @@ static struct counters retired;                /* of threads gone */
 static _Atomic uint64_t retired_threads;
 
 static CXLMU_TLS struct cxlmu_waiter *self;
+/* While the runtime does its own part of an idle point (not while libc
+ * sleeps), the frame address of the hook's entry; 0 otherwise. */
+static CXLMU_TLS uintptr_t hook_frame;
+
+static void registry(struct cxlmu_waiter *w, bool on);
 
 /* Descriptors the wait paths hold (msg_ring: a ring each; eventfd: an
  * eventfd each), at most a quarter of RLIMIT_NOFILE: the program's own
@@ -229,12 +233,15 @@ static void thread_exit(void *arg)
 	counters_move(&w->c, &retired);
 	atomic_fetch_add_explicit(&retired_threads, w->used, memory_order_relaxed);
 	/* No waker may be between its state check and its system call on our
-	 * descriptors when they close (see wake()). */
-	atomic_store(&w->state, ST_FREE);
+	 * descriptors when they close (see wake()), and no new thread may take
+	 * the slot before they are closed. */
+	atomic_store(&w->state, ST_EXITING);
+	registry(w, false);
 	while (atomic_load(&w->inflight))
 		cxlmu_prim_sched_yield();
 	drop_fds(w);
 	self = NULL;
+	atomic_store_explicit(&w->state, ST_FREE, memory_order_release);
 }
 
 static void global_init(void)
@@ -258,7 +265,6 @@ static void slot_setup(struct cxlmu_waiter *w)
 	w->last_end = END_NONE;
 	w->hop = 0;
 	w->used = false;
-	w->busy = false;
 	w->slack_lowered = false;
 	/* A poll returns no later than plain would: at the time asked plus the
 	 * thread's slack, which is what the kernel's own sleep allows itself. */
@@ -373,13 +379,16 @@ static bool wake(struct cxlmu_waiter *me, struct cxlmu_waiter *w, int hop)
 	int st = atomic_load_explicit(&w->state, memory_order_acquire);
 	int fd;
 
-	if (st != ST_SPINNING && st != ST_SLEEPING)
-		return false;
-	atomic_store_explicit(&w->hop_in, hop, memory_order_relaxed);
-	atomic_store_explicit(&w->waker_cpu, me->cpu_now, memory_order_relaxed);
-	atomic_store_explicit(&w->woken_at, me->idle_at, memory_order_relaxed);
-	if (!atomic_compare_exchange_strong(&w->state, &st, ST_WOKEN))
-		return false;
+	/* Retried while the poller only moves from spinning to sleeping. What
+	 * the poller reads after WOKEN is written before: a waker that then
+	 * loses the race may overwrite it, which costs only accuracy. */
+	do {
+		if (st != ST_SPINNING && st != ST_SLEEPING)
+			return false;
+		atomic_store_explicit(&w->hop_in, hop, memory_order_relaxed);
+		atomic_store_explicit(&w->waker_cpu, me->cpu_now, memory_order_relaxed);
+		atomic_store_explicit(&w->woken_at, me->idle_at, memory_order_relaxed);
+	} while (!atomic_compare_exchange_strong(&w->state, &st, ST_WOKEN));
 	atomic_fetch_add_explicit(&w->word, 1, memory_order_release);
 	if (st == ST_SPINNING)
 		return true;
@@ -388,7 +397,8 @@ static bool wake(struct cxlmu_waiter *me, struct cxlmu_waiter *w, int hop)
 	 * descriptor we are about to use. The count goes up before the state
 	 * is read again (both seq_cst, as in the exit path). */
 	atomic_fetch_add(&w->inflight, 1);
-	if (atomic_load(&w->state) == ST_FREE) {
+	st = atomic_load(&w->state);
+	if (st == ST_EXITING || st == ST_FREE) {
 		atomic_fetch_sub(&w->inflight, 1);
 		return true;
 	}
@@ -477,6 +487,7 @@ static bool classify(struct cxlmu_waiter *w, uintptr_t ra, bool short_sleep, str
 	if (!short_sleep) {
 		s->streak = 0;
 		s->poll = false;
+		s->plain_ns = 0;
 		return false;
 	}
 	s->streak = again ? s->streak + 1 : 1;
@@ -496,27 +507,48 @@ static void registry(struct cxlmu_waiter *w, bool on)
 		atomic_fetch_and_explicit(&waiting[k / 64], ~bit, memory_order_relaxed);
 }
 
+/* A hook found hook_frame set but no deeper frame than the hook that set
+ * it: that hook was left by siglongjmp from a signal handler. Undo what it
+ * left behind. */
+static void recover(void)
+{
+	struct cxlmu_waiter *w = self;
+
+	hook_frame = 0;
+	if (!w)
+		return;
+	atomic_store(&w->state, ST_RUNNING);
+	registry(w, false);
+}
+
 bool cxlmu_wait_begin(struct cxlmu_idle *idle, enum cxlmu_idle_kind kind,
 		      uint64_t ns, const void *site)
 {
-	struct cxlmu_waiter *w = slot_get();
+	uintptr_t frame = (uintptr_t)__builtin_frame_address(0);
+	struct cxlmu_waiter *w;
 	uint64_t now;
 	bool poll = false;
 
-	idle->w = w;
+	idle->w = NULL;
 	idle->site = NULL;
 	idle->kind = kind;
 	idle->asked = ns;
 	idle->poll = false;
-	/* A signal handler sleeping while this thread is inside an idle point
-	 * (libc's sleep, or our own wait with its ring half prepared) gets
-	 * libc's sleep, untracked. A cancelled thread unwinds from libc's
-	 * sleep with busy set: it is on its way out. */
-	if (!w || w->busy) {
-		idle->w = NULL;
+	/* A signal handler's sleep while this thread is inside the runtime's
+	 * part of an idle point (its set-up, its registry, its ring with a
+	 * submission half prepared) goes to libc, untracked. */
+	if (hook_frame) {
+		if (frame < hook_frame)
+			return false;
+		recover();
+	}
+	hook_frame = frame;
+	w = slot_get();
+	if (!w) {
+		hook_frame = 0;
 		return false;
 	}
-	w->busy = true;
+	idle->w = w;
 	w->used = true;
 	if (kind == CXLMU_IDLE_YIELD && !any_waiting()) {
 		/* Nobody to wake: a yield costs a count. Its time is unknown, so
@@ -524,7 +556,7 @@ bool cxlmu_wait_begin(struct cxlmu_idle *idle, enum cxlmu_idle_kind kind,
 		 * costs a look at the registry). */
 		bump(&w->c.yields, 1);
 		w->last_return = 0;
-		w->busy = false;
+		hook_frame = 0;
 		idle->w = NULL;
 		return false;
 	}
@@ -560,6 +592,9 @@ bool cxlmu_wait_begin(struct cxlmu_idle *idle, enum cxlmu_idle_kind kind,
 	else if (w->last_end == END_WOKEN && w->hop + 1 < HOP_MAX)
 		wake_pollers(w, w->hop + 1);
 	idle->poll = poll;
+	/* libc's own sleep runs outside: a handler may sleep in it. */
+	if (!poll)
+		hook_frame = 0;
 	return poll;
 }
 
@@ -579,7 +614,7 @@ static bool spin(struct cxlmu_waiter *w, uint64_t until)
 }
 
 /* Wait on the thread's channel; 1 woken, 0 deadline, -EINTR. */
-static int channel_wait(struct cxlmu_waiter *w, uint32_t val, uint64_t deadline)
+static int channel_wait_once(struct cxlmu_waiter *w, uint32_t val, uint64_t deadline)
 {
 	int r;
 
@@ -606,6 +641,21 @@ static int channel_wait(struct cxlmu_waiter *w, uint32_t val, uint64_t deadline)
 	if (r == -EINTR)
 		return r;
 	return atomic_load_explicit(&w->word, memory_order_relaxed) != val ? 1 : 0;
+}
+
+static int channel_wait(struct cxlmu_waiter *w, uint32_t val, uint64_t deadline)
+{
+	for (;;) {
+		int r = channel_wait_once(w, val, deadline);
+		/* A wake-up meant for an earlier poll (it came after that one
+		 * had timed out) leaves this poll SLEEPING: wait on, on the
+		 * word as it is now. */
+		if (r != 1 || atomic_load_explicit(&w->state, memory_order_acquire) != ST_SLEEPING)
+			return r;
+		if (cxlmu_prim_now() >= deadline)
+			return 0;
+		val = atomic_load_explicit(&w->word, memory_order_acquire);
+	}
 }
 
 /* Yield to the threads that share this CPU: the waker, if it is here,
@@ -725,7 +775,8 @@ int cxlmu_wait_poll(struct cxlmu_idle *idle, uint64_t *left)
 		return 0;
 	}
 	if (!woken && t1 >= deadline) {
-		uint64_t late = t1 - deadline;
+		/* One preemption must not make every later poll short. */
+		uint64_t late = t1 - deadline < w->slack ? t1 - deadline : w->slack;
 		w->late_ns = w->late_ns ? (7 * w->late_ns + late) / 8 : late;
 	}
 	site->timeouts = woken ? 0 : site->timeouts + 1;
@@ -767,15 +818,21 @@ void cxlmu_wait_end(struct cxlmu_idle *idle)
 	}
 	if (idle->kind != CXLMU_IDLE_YIELD)
 		bump(&w->c.slept_ns, now - idle->start);
-	if (!idle->poll && idle->site && now - idle->start >= idle->asked) {
-		/* An exact sleep at a site that may become a poll: remember how
-		 * long libc took, for the poll's deadline. */
+	if (!idle->poll && idle->site && idle->asked <= CXLMU_POLL_MAX_NS &&
+	    now - idle->start >= idle->asked) {
+		/* An exact short sleep at a site that may become a poll: how long
+		 * libc took, for the poll's deadline. A preemption must not make
+		 * later polls long: at most the timer slack twice and 100 us. */
 		struct site *s = idle->site;
 		uint64_t took = now - idle->start;
+		uint64_t most = idle->asked + 2 * w->slack + 100000;
+		if (took > most)
+			took = most;
 		s->plain_ns = s->plain_ns ? (s->plain_ns + took) / 2 : took;
 	}
 	w->last_return = now;
-	w->busy = false;
+	if (idle->poll)
+		hook_frame = 0;
 }
 
 /* ----------------------------------------------------------------------- */
