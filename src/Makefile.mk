@@ -18,6 +18,9 @@ libcxlmu_base_la_CFLAGS = $(AM_CFLAGS) $(NUMA_CFLAGS)
 
 libcxlmu_core_la_SOURCES = \
 	src/api.c \
+	src/fiber.c \
+	src/fiber.h \
+	src/fiber_x86_64.S \
 	src/heap.c \
 	src/heap.h \
 	src/mapping.c \
