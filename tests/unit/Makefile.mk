@@ -2,6 +2,7 @@
 # core like libcxlmu.so does (no LD_PRELOAD) and shares tests/unit/main.c,
 # compiled per program with -DSUITE=suite_<module>.
 unit_tests = \
+	tests/unit/check_fiber \
 	tests/unit/check_heap \
 	tests/unit/check_mapping \
 	tests/unit/check_options \
@@ -16,6 +17,11 @@ unit_common = tests/unit/main.c tests/unit/unit.h
 unit_cppflags = $(AM_CPPFLAGS) -I$(top_srcdir)/tests/unit
 unit_cflags = $(AM_CFLAGS) $(CHECK_CFLAGS)
 unit_ldadd = $(CXLMU_CORE_LIBS) $(CHECK_LIBS)
+
+tests_unit_check_fiber_SOURCES = $(unit_common) tests/unit/check_fiber.c
+tests_unit_check_fiber_CPPFLAGS = $(unit_cppflags) -DSUITE=suite_fiber
+tests_unit_check_fiber_CFLAGS = $(unit_cflags)
+tests_unit_check_fiber_LDADD = $(unit_ldadd) -lm
 
 tests_unit_check_heap_SOURCES = $(unit_common) tests/unit/check_heap.c
 tests_unit_check_heap_CPPFLAGS = $(unit_cppflags) -DSUITE=suite_heap
