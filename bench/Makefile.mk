@@ -43,6 +43,13 @@ noinst_PROGRAMS += cxlmu-bench-seedpoll-cxx
 cxlmu_bench_seedpoll_cxx_SOURCES = bench/seedpoll-cxx.cc
 cxlmu_bench_seedpoll_cxx_LDADD = -lpthread
 
+# One fiber switch (bench/fiberswitch.c), against the 50 ns target.
+noinst_PROGRAMS += cxlmu-bench-fiberswitch
+cxlmu_bench_fiberswitch_SOURCES = bench/fiberswitch.c src/fiber.c src/fiber.h \
+	src/fiber_x86_64.S
+cxlmu_bench_fiberswitch_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src
+cxlmu_bench_fiberswitch_LDADD = libcxlmu-base.la
+
 EXTRA_DIST += \
 	bench/README.md \
 	bench/lib.sh \
