@@ -36,8 +36,9 @@ cxlmu_bench_startup_SOURCES = bench/startup.c
 # usleep(1) and kin (bench/run-seedpoll.sh), and its C++ twin with
 # std::this_thread::sleep_for.
 noinst_PROGRAMS += cxlmu-bench-seedpoll
-cxlmu_bench_seedpoll_SOURCES = bench/seedpoll.c
-cxlmu_bench_seedpoll_LDADD = -lpthread
+cxlmu_bench_seedpoll_SOURCES = bench/seedpoll.c src/fiber.c src/fiber.h src/fiber_x86_64.S
+cxlmu_bench_seedpoll_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src
+cxlmu_bench_seedpoll_LDADD = libcxlmu-base.la -lpthread
 
 noinst_PROGRAMS += cxlmu-bench-seedpoll-cxx
 cxlmu_bench_seedpoll_cxx_SOURCES = bench/seedpoll-cxx.cc

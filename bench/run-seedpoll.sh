@@ -96,6 +96,12 @@ for r in $(seq "$reps"); do
 			done
 		done
 	done
+	# The hand-written coroutine version, both sides on one thread: the
+	# limit for fibers. Same request count as yield, so same checksum.
+	res=$(run plain 0 "$cprog" --wait=coro -n "$n_yield")
+	read -r sum us <<<"$res"
+	echo "$n_yield $sum" >>"$out/checksums"
+	echo "$us" >>"$out/coro"
 	for w in $ways; do
 		run "$w" 0,1 "$cprog" --idle="$idle_s" >>"$out/idle.$w"
 		run "$w" 0,1 "$cprog" --sleep=10 --wait=usleep >>"$out/sleep-usleep.$w"
@@ -140,6 +146,11 @@ for row in "${rows[@]}"; do
 		printf '%-10s %5s %10s %10s %8s %7s %s\n' "$name" "$cores" "$p" "$x" "$s" "$t" "$v"
 	done
 done
+
+c=$(median <"$out/coro")
+u=$(median <"$out/usleep.1.cxlmu")
+echo "coro: the same program as two coroutines on one thread (the limit for fibers): $c us/request;"
+echo "      usleep(1) under libcxlmu on one core takes $(ratio "$u" "$c") x that"
 
 echo
 echo "Never slower than plain (median of $reps; 2 CPUs)"

@@ -31,10 +31,30 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fiber.h"
+
 #define PROG "cxlmu-bench-seedpoll"
 
-enum wait_call { W_USLEEP, W_NANOSLEEP, W_CLOCK_NANOSLEEP, W_YIELD };
-static const char *const wait_names[] = { "usleep", "nanosleep", "clock_nanosleep", "yield" };
+enum wait_call { W_USLEEP, W_NANOSLEEP, W_CLOCK_NANOSLEEP, W_YIELD, W_CORO };
+static const char *const wait_names[] = { "usleep", "nanosleep", "clock_nanosleep", "yield", "coro" };
+
+/* --wait=coro: the hand-written coroutine version of the same program, the
+ * limit for the fiber scheduler. Both sides run on one thread, the remote
+ * one on a fiber; a wait hands over to the other side with the runtime's
+ * own context switch (src/fiber_x86_64.S), no kernel at all. */
+static struct cxlmu_fiber_ctx coro_local, coro_remote;
+static bool coro_on_remote;
+
+static void coro_wait(void)
+{
+	if (coro_on_remote) {
+		coro_on_remote = false;
+		cxlmu_fiber_switch(&coro_remote, &coro_local);
+	} else {
+		coro_on_remote = true;
+		cxlmu_fiber_switch(&coro_local, &coro_remote);
+	}
+}
 
 static enum wait_call wait_call = W_USLEEP;
 static const struct timespec one_us = { 0, 1000 };
@@ -47,6 +67,7 @@ static const struct timespec one_us = { 0, 1000 };
 	case W_NANOSLEEP: nanosleep(&one_us, NULL); break;			\
 	case W_CLOCK_NANOSLEEP: clock_nanosleep(CLOCK_MONOTONIC, 0, &one_us, NULL); break; \
 	case W_YIELD: sched_yield(); break;					\
+	case W_CORO: coro_wait(); break;					\
 	}									\
 } while (0)
 
@@ -180,6 +201,14 @@ static void *remote(void *arg)
 	}
 }
 
+static void coro_remote_main(void *arg)
+{
+	remote(arg);
+	/* Stopped: hand back for good. */
+	for (;;)
+		coro_wait();
+}
+
 /* The local side: at most window requests in flight, one response awaited
  * at a time. Returns the checksum; *us gets µs per request. */
 static uint64_t local(double *us)
@@ -216,12 +245,24 @@ static int experiment(bool quiet)
 	fill();
 	ring_init(&cfg.req, cfg.window);
 	ring_init(&cfg.resp, cfg.window);
-	if (pthread_create(&tid, NULL, remote, NULL)) {
-		fprintf(stderr, PROG ": pthread_create failed\n");
-		return 1;
+	if (wait_call == W_CORO) {
+		struct cxlmu_fiber_stack st;
+		if (cxlmu_fiber_stack_alloc(&st, 256 * 1024, 4096)) {
+			fprintf(stderr, PROG ": cannot map the remote side's fiber stack\n");
+			return 1;
+		}
+		cxlmu_fiber_make(&coro_remote, st.stack, st.size, coro_remote_main, NULL);
+		sum = local(&us);
+		/* The remote side's last wait never returns: its stack goes. */
+		cxlmu_fiber_stack_free(&st);
+	} else {
+		if (pthread_create(&tid, NULL, remote, NULL)) {
+			fprintf(stderr, PROG ": pthread_create failed\n");
+			return 1;
+		}
+		sum = local(&us);
+		pthread_join(tid, NULL);
 	}
-	sum = local(&us);
-	pthread_join(tid, NULL);
 	for (uint64_t k = 0; k < cfg.requests; k++)
 		check += kernel(start_of(k), cfg.chunk);
 	if (sum != check) {
@@ -300,7 +341,7 @@ static int sleeps(uint32_t ms, uint64_t count, bool quiet)
 		case W_USLEEP: usleep(ms * 1000); break;
 		case W_NANOSLEEP: nanosleep(&ts, NULL); break;
 		case W_CLOCK_NANOSLEEP: clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, NULL); break;
-		case W_YIELD: break;
+		case W_YIELD: case W_CORO: break;
 		}
 		t = (now_us() - t0) * 1e-3;
 		sum += t;
@@ -329,7 +370,8 @@ static void usage(void)
 		"  -m, --elements=N     elements of a and of b, 1-268435456 (default 1048576)\n"
 		"      --wait=CALL      usleep (usleep(1), default), nanosleep (1 us),\n"
 		"                       clock_nanosleep (CLOCK_MONOTONIC, relative, 1 us), yield\n"
-		"                       (sched_yield)\n"
+		"                       (sched_yield), or coro: both sides as coroutines on one\n"
+		"                       thread, switching to each other (the hand-written limit)\n"
 		"      --idle=SECONDS   instead: two threads poll with CALL on a flag set only\n"
 		"                       after SECONDS (0.001-3600); print their CPU time in ms\n"
 		"      --sleep=MS       instead: sleep MS ms (1-1000) with CALL, -n times from\n"
@@ -397,10 +439,10 @@ int main(int argc, char **argv)
 			cfg.elements = (uint32_t)number("--elements", optarg, 1, 1u << 28);
 			break;
 		case 'W':
-			for (w = 0; w < 4 && strcmp(optarg, wait_names[w]); w++)
+			for (w = 0; w < 5 && strcmp(optarg, wait_names[w]); w++)
 				;
-			if (w == 4)
-				bad("--wait", optarg, "a wait call (usleep, nanosleep, clock_nanosleep, yield)");
+			if (w == 5)
+				bad("--wait", optarg, "a wait call (usleep, nanosleep, clock_nanosleep, yield, coro)");
 			wait_call = (enum wait_call)w;
 			break;
 		case 'I':
@@ -431,6 +473,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, PROG ": --idle and --sleep are two modes; give one\n");
 		return 2;
 	}
+	if ((sleep_ms || idle_s) && wait_call == W_CORO)
+		bad("--wait", "coro", "a call of the threads' own with --sleep or --idle (usleep, nanosleep, clock_nanosleep, yield)");
 	if (sleep_ms) {
 		if (wait_call == W_YIELD)
 			bad("--wait", "yield", "a sleeping call with --sleep (usleep, nanosleep, clock_nanosleep)");
