@@ -153,13 +153,16 @@ static inline void bump(_Atomic uint64_t *c, uint64_t v)
 			      memory_order_relaxed);
 }
 
-static void counters_move(struct counters *from, struct counters *to)
+/* A thread's counts join those of the threads gone (exit, or a fork that
+ * left it behind). */
+static void retire(struct cxlmu_waiter *w)
 {
-	_Atomic uint64_t *f = &from->sleeps, *t = &to->sleeps;
+	_Atomic uint64_t *f = &w->c.sleeps, *t = &retired.sleeps;
 
-	for (size_t i = 0; i < sizeof(*from) / sizeof(*f); i++)
+	for (size_t i = 0; i < sizeof(w->c) / sizeof(*f); i++)
 		atomic_fetch_add_explicit(&t[i], atomic_exchange_explicit(&f[i], 0,
 			memory_order_relaxed), memory_order_relaxed);
+	atomic_fetch_add_explicit(&retired_threads, w->used, memory_order_relaxed);
 }
 
 /* ----------------------------------------------------------------------- */
@@ -203,12 +206,17 @@ static void choose_path(void)
 		cxlmu_log_info("wait: poll waits use the io_uring %s path", path_names[p]);
 }
 
-static void drop_fds(struct cxlmu_waiter *w)
+static void drop_ring(struct cxlmu_waiter *w)
 {
 	if (cxlmu_ring_fd(&w->ring) >= 0)
 		fd_release();
 	cxlmu_ring_exit(&w->ring);
 	atomic_store_explicit(&w->ring_fd, -1, memory_order_relaxed);
+}
+
+static void drop_fds(struct cxlmu_waiter *w)
+{
+	drop_ring(w);
 	if (w->efd >= 0) {
 		cxlmu_prim_close(w->efd);
 		fd_release();
@@ -230,8 +238,7 @@ static void thread_exit(void *arg)
 {
 	struct cxlmu_waiter *w = arg;
 
-	counters_move(&w->c, &retired);
-	atomic_fetch_add_explicit(&retired_threads, w->used, memory_order_relaxed);
+	retire(w);
 	/* No waker may be between its state check and its system call on our
 	 * descriptors when they close (see wake()), and no new thread may take
 	 * the slot before they are closed. */
@@ -333,8 +340,7 @@ void cxlmu_wait_after_fork(void)
 			efd_setup(w);
 			continue;
 		}
-		counters_move(&w->c, &retired);
-		atomic_fetch_add_explicit(&retired_threads, w->used, memory_order_relaxed);
+		retire(w);
 		atomic_store_explicit(&w->state, ST_FREE, memory_order_relaxed);
 	}
 	for (unsigned i = 0; i < SLOTS / 64; i++)
@@ -624,10 +630,7 @@ static int channel_wait_once(struct cxlmu_waiter *w, uint32_t val, uint64_t dead
 		if (r >= 0 || r == -EINTR)
 			return r;
 		/* The ring failed under us: this thread goes on without it. */
-		if (cxlmu_ring_fd(&w->ring) >= 0)
-			fd_release();
-		cxlmu_ring_exit(&w->ring);
-		atomic_store_explicit(&w->ring_fd, -1, memory_order_relaxed);
+		drop_ring(w);
 		atomic_store_explicit(&w->path, CXLMU_WAIT_SYSCALL, memory_order_relaxed);
 	}
 	if (!w->slack_lowered) {
@@ -730,6 +733,8 @@ int cxlmu_wait_poll(struct cxlmu_idle *idle, uint64_t *left)
 	 * only while wake-ups keep coming; a poll that timed out sleeps. */
 	here = atomic_load_explicit(&w->waker_cpu, memory_order_relaxed) ==
 		atomic_load_explicit(&w->cpu, memory_order_relaxed);
+	/* Not idle->start: the wake-ups sent since (system calls) must not
+	 * eat into the spin. */
 	t0 = cxlmu_prim_now();
 	if (w->multi_cpu && w->spin_ns && !here)
 		woken = spin(w, t0 + w->spin_ns < deadline ? t0 + w->spin_ns : deadline);
@@ -784,15 +789,12 @@ int cxlmu_wait_poll(struct cxlmu_idle *idle, uint64_t *left)
 		uint64_t took = t1 - site->episode;
 		site->wake_ns = site->wake_ns ? (3 * site->wake_ns + took) / 4 : took;
 		site->episode = 0;
+		bump(&w->c.early, 1);
+		w->hop = (uint8_t)atomic_load_explicit(&w->hop_in, memory_order_relaxed);
 	} else {
 		/* The wake-up did not come in time: plain periods again until
 		 * one does. */
 		site->wake_ns = 0;
-	}
-	if (woken) {
-		bump(&w->c.early, 1);
-		w->hop = (uint8_t)atomic_load_explicit(&w->hop_in, memory_order_relaxed);
-	} else {
 		w->hop = 0;
 	}
 	w->last_end = woken ? END_WOKEN : END_TIMEOUT;
