@@ -7,12 +7,8 @@
  * registers need no saving: the switch is a call. */
 	.text
 
-	.globl	cxlmu_fiber_switch
-	.hidden	cxlmu_fiber_switch
-	.type	cxlmu_fiber_switch, @function
-	.p2align 4
-cxlmu_fiber_switch:
-	.cfi_startproc
+	/* Push the frame described above; then rsp is the context's sp. */
+	.macro SAVE_FRAME
 	pushq	%rbp
 	pushq	%rbx
 	pushq	%r12
@@ -22,8 +18,10 @@ cxlmu_fiber_switch:
 	subq	$8, %rsp
 	stmxcsr	(%rsp)
 	fnstcw	4(%rsp)
-	movq	%rsp, (%rdi)
-	movq	(%rsi), %rsp
+	.endm
+
+	/* Pop it from the new stack and return into the context resumed. */
+	.macro RESTORE_FRAME
 	ldmxcsr	(%rsp)
 	fldcw	4(%rsp)
 	addq	$8, %rsp
@@ -34,6 +32,18 @@ cxlmu_fiber_switch:
 	popq	%rbx
 	popq	%rbp
 	ret
+	.endm
+
+	.globl	cxlmu_fiber_switch
+	.hidden	cxlmu_fiber_switch
+	.type	cxlmu_fiber_switch, @function
+	.p2align 4
+cxlmu_fiber_switch:
+	.cfi_startproc
+	SAVE_FRAME
+	movq	%rsp, (%rdi)
+	movq	(%rsi), %rsp
+	RESTORE_FRAME
 	.cfi_endproc
 	.size	cxlmu_fiber_switch, .-cxlmu_fiber_switch
 
@@ -45,31 +55,14 @@ cxlmu_fiber_switch:
 	.p2align 4
 cxlmu_fiber_switch_fs:
 	.cfi_startproc
-	pushq	%rbp
-	pushq	%rbx
-	pushq	%r12
-	pushq	%r13
-	pushq	%r14
-	pushq	%r15
-	subq	$8, %rsp
-	stmxcsr	(%rsp)
-	fnstcw	4(%rsp)
+	SAVE_FRAME
 	rdfsbase %rax
 	movq	%rax, 8(%rdi)
 	movq	%rsp, (%rdi)
 	movq	8(%rsi), %rax
 	wrfsbase %rax
 	movq	(%rsi), %rsp
-	ldmxcsr	(%rsp)
-	fldcw	4(%rsp)
-	addq	$8, %rsp
-	popq	%r15
-	popq	%r14
-	popq	%r13
-	popq	%r12
-	popq	%rbx
-	popq	%rbp
-	ret
+	RESTORE_FRAME
 	.cfi_endproc
 	.size	cxlmu_fiber_switch_fs, .-cxlmu_fiber_switch_fs
 
