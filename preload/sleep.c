@@ -67,13 +67,19 @@ static inline bool on(void)
 	return cxlmu_wait_on;
 }
 
-/* A duration libc would accept, in ns (capped: long ones are never polls). */
+/* Seconds and nanoseconds in ns, capped: long sleeps are never polls. */
+static uint64_t dur_ns(time_t sec, uint64_t nsec)
+{
+	return sec >= INT32_MAX ? (uint64_t)INT32_MAX * 1000000000u
+		: (uint64_t)sec * 1000000000u + nsec;
+}
+
+/* A duration libc would accept, in ns. */
 static bool ts_ns(const struct timespec *ts, uint64_t *ns)
 {
 	if (!ts || ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000)
 		return false;
-	*ns = ts->tv_sec >= INT32_MAX ? (uint64_t)INT32_MAX * 1000000000u
-		: (uint64_t)ts->tv_sec * 1000000000u + (uint64_t)ts->tv_nsec;
+	*ns = dur_ns(ts->tv_sec, (uint64_t)ts->tv_nsec);
 	return true;
 }
 
@@ -314,8 +320,7 @@ static bool tv_ns(const struct timeval *tv, uint64_t *ns)
 {
 	if (!tv || tv->tv_sec < 0 || tv->tv_usec < 0 || tv->tv_usec >= 1000000)
 		return false;
-	*ns = tv->tv_sec >= INT32_MAX ? (uint64_t)INT32_MAX * 1000000000u
-		: (uint64_t)tv->tv_sec * 1000000000u + (uint64_t)tv->tv_usec * 1000u;
+	*ns = dur_ns(tv->tv_sec, (uint64_t)tv->tv_usec * 1000u);
 	return true;
 }
 
