@@ -59,6 +59,7 @@ enum { END_NONE, END_OTHER, END_TIMEOUT, END_WOKEN };
 
 struct site {
 	uintptr_t ra;
+	uint64_t asked;      /* what the last short sleep from here asked */
 	uint32_t streak;
 	uint32_t timeouts;   /* polls in a row that no wake-up ended */
 	uint64_t plain_ns;   /* how long libc's sleep took here, when exact */
@@ -477,26 +478,28 @@ static void wake_pollers(struct cxlmu_waiter *me, int hop)
 /* Idle points                                                               */
 /* ----------------------------------------------------------------------- */
 
-/* Is this short sleep from site a poll? The site's streak counts short
- * sleeps from it with no other sleep of this thread in between. */
-static bool classify(struct cxlmu_waiter *w, uintptr_t ra, bool short_sleep, struct site **out)
+/* Is this short sleep of ns from site a poll? The site's streak counts
+ * short sleeps from it with no other sleep of this thread in between, each
+ * asking within a factor of two of the one before: a poll loop asks the
+ * same (or backs off), while a helper that sleeps for whatever its callers
+ * ask (an out-of-line std::this_thread::sleep_for) is one site for sleeps
+ * that are no poll. A sleep that breaks the run starts the site afresh. */
+static bool classify(struct cxlmu_waiter *w, uintptr_t ra, uint64_t ns, struct site **out)
 {
 	struct site *s = &w->sites[(ra >> 4 ^ ra >> 12) % SITES];
 	bool again = w->last_site == ra;
+	bool alike = ns <= 2 * s->asked && s->asked <= 2 * ns;
 
 	w->last_site = ra;
 	*out = s;
-	if (s->ra != ra) {
+	if (s->ra != ra || ns > CXLMU_POLL_MAX_NS || !alike) {
 		memset(s, 0, sizeof(*s));
 		s->ra = ra;
+		if (ns > CXLMU_POLL_MAX_NS)
+			return false;
 	}
-	if (!short_sleep) {
-		s->streak = 0;
-		s->poll = false;
-		s->plain_ns = 0;
-		return false;
-	}
-	s->streak = again ? s->streak + 1 : 1;
+	s->asked = ns;
+	s->streak = again && alike ? s->streak + 1 : 1;
 	if (s->streak >= CXLMU_POLL_STREAK)
 		s->poll = true;
 	return s->poll;
@@ -574,8 +577,7 @@ bool cxlmu_wait_begin(struct cxlmu_idle *idle, enum cxlmu_idle_kind kind,
 		bump(&w->c.sleeps, 1);
 		bump(&w->c.asked_ns, ns);
 		if (kind == CXLMU_IDLE_SLEEP)
-			poll = classify(w, (uintptr_t)site, ns <= CXLMU_POLL_MAX_NS,
-					(struct site **)&idle->site);
+			poll = classify(w, (uintptr_t)site, ns, (struct site **)&idle->site);
 		else
 			w->last_site = 0;
 	}

@@ -45,6 +45,16 @@ else
 		"w['sleeps'] == $S" "w['yields'] == $Y" "w['asked_ns'] == $A" "w['slept_ns'] >= $A" \
 		'w["polls"] == 0' 'w["early_wakeups"] == 0'
 fi
+# Polls are runs of alike short sleeps from one site: a helper that sleeps
+# for what its callers ask makes polls only where the rule says.
+prel CXLMU_STATS="$WORK/sites.json" CXLMU_STATS_FORMAT=json "$H/sleepsem" pre sites >"$WORK/sites" 2>&1 ||
+	fail "sites: exit $?: $(cat "$WORK/sites")"
+P=$(field polls "$WORK/sites")
+if [ -z "$P" ]; then
+	fail "sites: no count printed: $(cat "$WORK/sites")"
+else
+	json_ok sites "$WORK/sites.json" "w['polls'] == $P" 'w["early_wakeups"] == 0'
+fi
 # Off: nothing goes through the runtime.
 prel CXLMU_SCHED=off CXLMU_STATS="$WORK/off.json" CXLMU_STATS_FORMAT=json "$H/sleepsem" pre count \
 	>"$WORK/count" 2>&1 || fail "count, off: exit $?: $(cat "$WORK/count")"

@@ -1,7 +1,9 @@
 // std::this_thread's sleeps under the runtime.
 //   sleepcxx pre|plain short
-//       sleep_for and sleep_until never return before the time asked: from
-//       distinct call sites, the 1st and 2nd call of a repeated site, and a
+//       sleep_for and sleep_until never return before the time asked: of
+//       sizes ten times apart (sleep_for<long, micro> may be one out-of-line
+//       function, so one call site for all), the 1st and 2nd call of a
+//       repeated site, and a
 //       200 ms sleep_for that a SIGALRM handler interrupts (sleep_for goes
 //       on with what nanosleep says is left); yield works; a background
 //       thread works, yields and polls all along.

@@ -19,6 +19,10 @@
  *   count   one of each sleep and yield, then prints
  *           "sleeps=S yields=Y asked_ns=A": what the program did, for the
  *           script to compare with the stats report
+ *   sites   short sleeps from one helper function, single-threaded: sizes
+ *           ten times apart (no poll), a doubling back-off and a run of
+ *           equal sleeps (polls from the third on); prints "polls=P", the
+ *           polls that rule makes, for the script to compare
  * Except in count, a background thread works and sleeps and yields all
  * along, so a runtime that wrongly ends sleeps on progress would show it. */
 #include <errno.h>
@@ -786,6 +790,39 @@ static void mode_count(void)
 	printf("sleeps=%d yields=%d asked_ns=%lld\n", sleeps, yields, asked);
 }
 
+/* ----------------------------------------------------------------------- */
+/* sites: which runs of sleeps from one call site are polls                  */
+/* ----------------------------------------------------------------------- */
+
+/* One call site for every sleep, as an out-of-line sleep_for is. */
+static __attribute__((noinline)) void nap(long ns)
+{
+	long long t0 = t_now();
+	T_CHECK(nanosleep(T_TS(ns), NULL) == 0, "nanosleep(%ld ns): %s", ns, strerror(errno));
+	T_CHECK(t_now() - t0 >= ns, "nanosleep(%ld ns) returned early", ns);
+	__asm__ volatile("" ::: "memory");
+}
+
+static void mode_sites(void)
+{
+	int polls = 0;
+
+	/* Each ten times the one before: never a poll. */
+	for (long ns = T_US; ns <= T_MS; ns *= 10)
+		nap(ns);
+	/* Doubling from 1 us: a back-off, a poll from the third sleep on. */
+	for (long ns = T_US, k = 1; ns <= 8 * T_US; ns *= 2, k++)
+		nap(ns), polls += k >= 3;
+	/* 50 us, five times: ten times what came before, so a new run. */
+	for (int k = 1; k <= 5; k++)
+		nap(50 * T_US), polls += k >= 3;
+	/* Over 1 ms: no poll, and the run after it starts afresh. */
+	nap(2 * T_MS);
+	for (int k = 1; k <= 2; k++)
+		nap(50 * T_US);
+	printf("polls=%d\n", polls);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct {
@@ -794,7 +831,7 @@ int main(int argc, char **argv)
 	} modes[] = {
 		{ "short", mode_short }, { "eintr", mode_eintr }, { "abstime", mode_abstime },
 		{ "cancel", mode_cancel }, { "einval", mode_einval }, { "clocks", mode_clocks },
-		{ "fds", mode_fds }, { "count", mode_count },
+		{ "fds", mode_fds }, { "count", mode_count }, { "sites", mode_sites },
 	};
 
 	if (argc != 3) {
@@ -806,7 +843,8 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
 		if (!strcmp(argv[2], modes[i].name)) {
 			modes[i].run();
-			if (!strcmp(argv[2], "clocks") || !strcmp(argv[2], "count"))
+			if (!strcmp(argv[2], "clocks") || !strcmp(argv[2], "count") ||
+			    !strcmp(argv[2], "sites"))
 				return t_failures ? 1 : 0;
 			return t_done(argv[2]);
 		}
