@@ -29,6 +29,8 @@ libcxlmu_core_la_SOURCES = \
 	src/ring.h \
 	src/runtime.c \
 	src/runtime.h \
+	src/scheduler.c \
+	src/scheduler.h \
 	src/stats.c \
 	src/stats.h \
 	src/wait.c \

@@ -16,6 +16,7 @@
 #include "mapping.h"
 #include "prim.h"
 #include "runtime.h"
+#include "scheduler.h"
 #include "stats.h"
 #include "wait.h"
 
@@ -57,6 +58,7 @@ static void after_fork_child(void)
 {
 	cxlmu_mapping_after_fork();
 	cxlmu_wait_after_fork();
+	cxlmu_sched_after_fork();
 }
 
 static void start(void)
@@ -108,6 +110,7 @@ static void start(void)
 			       strerrordesc_np(-r));
 	cxlmu_mapping_enable(!cfg.no_mmap);
 	cxlmu_wait_init(&cfg);
+	cxlmu_sched_init(&cfg);
 	pthread_atfork(NULL, NULL, after_fork_child);
 	/* Programs may close stderr in their own exit handlers (coreutils'
 	 * close_stdout does) before our destructor writes the report. */

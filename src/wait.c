@@ -29,7 +29,6 @@
 #define SLOTS          4096
 #define SITES          8
 /* A thread that ran this long since its previous idle point made progress. */
-#define WORK_NS        1000
 /* A thread woken by a wake-up that goes idle again at once passes the
  * wake-up on (it probably consumed something and produced the answer), but
  * a chain of such hops with no real work in between stops here: two pollers
@@ -595,7 +594,7 @@ bool cxlmu_wait_begin(struct cxlmu_idle *idle, enum cxlmu_idle_kind kind,
 	}
 	/* Progress: real work since the previous idle point (or none before),
 	 * or a wake-up just received and passed on, within the hop bound. */
-	if (!w->last_return || now - w->last_return >= WORK_NS)
+	if (!w->last_return || now - w->last_return >= CXLMU_WORK_NS)
 		wake_pollers(w, 0);
 	else if (w->last_end == END_WOKEN && w->hop + 1 < HOP_MAX)
 		wake_pollers(w, w->hop + 1);
@@ -876,5 +875,5 @@ const char *cxlmu_wait_path_name(void)
 
 const char *cxlmu_wait_sched_name(void)
 {
-	return g_sched == CXLMU_SCHED_OFF ? "off" : "threads";
+	return g_sched == CXLMU_SCHED_OFF ? "off" : g_sched == CXLMU_SCHED_FIBERS ? "fibers" : "threads";
 }

@@ -13,6 +13,8 @@
  * one call site make that site a poll site. */
 #define CXLMU_POLL_MAX_NS   1000000u
 #define CXLMU_POLL_STREAK   3
+/* A thread that ran this long between two idle points made progress. */
+#define CXLMU_WORK_NS       1000u
 
 enum cxlmu_idle_kind {
 	CXLMU_IDLE_SLEEP,      /* relative: may be a poll */

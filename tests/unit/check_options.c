@@ -345,7 +345,7 @@ static const struct { const char *name, *value, *err; } bad_values[] = {
 	{ "stats", "", "'' is not a file name or boolean (accepted: a file name, stderr, or "
 	  "1, 0, yes, no, on, off, true, false)" },
 	{ "stats-format", "xml", "'xml' is not a stats format (accepted: text, json)" },
-	{ "sched", "fibers", "'fibers' is not a scheduling mode (accepted: off, threads)" },
+	{ "sched", "auto", "'auto' is not a scheduling mode (accepted: off, threads, fibers)" },
 	{ "sched", "Threads", NULL },
 	{ "sched", "", NULL },
 	{ "sched", NULL, NULL },
@@ -502,6 +502,8 @@ START_TEST(apply_sched_wait)
 		      cfg.sched == CXLMU_SCHED_OFF, "sched=off: %s", err);
 	ck_assert_msg(apply("sched", "threads", err, sizeof(err)) == 0 &&
 		      cfg.sched == CXLMU_SCHED_THREADS, "sched=threads: %s", err);
+	ck_assert_msg(apply("sched", "fibers", err, sizeof(err)) == 0 &&
+		      cfg.sched == CXLMU_SCHED_FIBERS, "sched=fibers: %s", err);
 	for (size_t i = 0; i < CXLMU_ARRAY_SIZE(paths); i++) {
 		/* From a different value each time, so the assignment shows. */
 		cfg.wait = paths[(i + 1) % CXLMU_ARRAY_SIZE(paths)].p;

@@ -1,0 +1,814 @@
+/* The per-CPU fiber scheduler: see scheduler.h. */
+#include <errno.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fiber.h"
+#include "prim.h"
+#include "scheduler.h"
+#include "wait.h"
+
+#define MAX_CPUS        1024
+/* The kernel thread's stack while its fiber runs elsewhere: room for the
+ * signal handlers that still run there. */
+#define PARK_STACK      (64 * 1024)
+/* The monitor's tick, and how many ticks without a switch make a core
+ * stuck. */
+#define MONITOR_NS      1000000
+#define STUCK_TICKS     2
+/* A poll with nothing else runnable waits at least this long, as libc's
+ * short sleep does with the default timer slack. */
+#define POLL_MIN_NS     50000
+
+enum { OUT_YIELD = 1, OUT_SLEEP, OUT_LEAVE };
+
+struct cxlmu_host;
+
+struct cxlmu_fib {
+	struct cxlmu_fiber_ctx ctx;     /* the fiber, while it does not run */
+	struct cxlmu_fiber_ctx park;    /* its kernel thread, parked */
+	struct cxlmu_core *core;
+	struct cxlmu_host *host;        /* running it now */
+	struct cxlmu_fib *next;         /* run queue, polls; heap sibling */
+	struct cxlmu_fib *child;        /* sleeper heap */
+	uint64_t deadline;              /* sleeping: until then */
+	int out;                        /* why it switched out */
+	_Atomic uint32_t back;          /* 1: its kernel thread takes it back */
+	struct cxlmu_fiber_stack parkstack;
+	bool busy;                      /* inside a scheduler call */
+	bool polling;                   /* asleep in a poll: progress wakes it */
+	/* Poll detection: the last short sleep's site and length. */
+	uintptr_t ra;
+	uint64_t asked;
+	uint32_t streak;
+	uint64_t resumed;               /* when it last began to run */
+	pthread_t thread;
+	struct cxlmu_fib *all_next, **all_prev;  /* every fiber, under all_lock */
+	_Atomic bool cancel;            /* pthread_cancel came for it */
+	sigset_t mask;                  /* its kernel thread's signal mask */
+};
+
+struct cxlmu_host {
+	struct cxlmu_fiber_ctx ctx;     /* its loop, while a fiber runs */
+	struct cxlmu_core *core;
+	_Atomic uint32_t word;          /* a spare waits on it */
+	struct cxlmu_host *next_spare;
+	struct cxlmu_fib *prev;         /* switched away from, to dispose */
+};
+
+struct cxlmu_core {
+	int cpu;
+	_Atomic int lock;
+	struct cxlmu_fib *head, *tail;  /* runnable */
+	struct cxlmu_fib *sleepers;     /* pairing heap by deadline */
+	struct cxlmu_fib *polls;        /* sleeping polls, unordered */
+	uint64_t poll_min;              /* their earliest deadline */
+	_Atomic(struct cxlmu_host *) owner;
+	_Atomic uint32_t word;          /* bumped by every push from outside */
+	_Atomic int idle;               /* the owner waits on word */
+	_Atomic uint64_t switches;
+	_Atomic uint64_t progress;      /* when a fiber last did real work */
+	_Atomic int live;               /* fibers on this core */
+	struct cxlmu_host *spares;      /* under lock */
+	uint64_t seen;                  /* the monitor's */
+	int ticks;
+};
+
+int cxlmu_sched_on;
+static cxlmu_create_fn create_thread;
+static _Atomic(struct cxlmu_core *) cores[MAX_CPUS];
+static _Atomic int cores_lock;
+static _Atomic int monitor_started;
+static __thread struct cxlmu_fib *self_fib;
+static struct cxlmu_fib *all;
+static _Atomic int all_lock;
+static struct {
+	_Atomic uint64_t fibers, handoffs, cores;
+} totals;
+
+/* ----------------------------------------------------------------------- */
+/* Locks and queues                                                          */
+/* ----------------------------------------------------------------------- */
+
+static void spin_lock(_Atomic int *l)
+{
+	while (atomic_exchange_explicit(l, 1, memory_order_acquire))
+		while (atomic_load_explicit(l, memory_order_relaxed))
+			__builtin_ia32_pause();
+}
+
+static void spin_unlock(_Atomic int *l)
+{
+	atomic_store_explicit(l, 0, memory_order_release);
+}
+
+static void push(struct cxlmu_core *c, struct cxlmu_fib *f)
+{
+	f->next = NULL;
+	if (c->tail)
+		c->tail->next = f;
+	else
+		c->head = f;
+	c->tail = f;
+}
+
+static struct cxlmu_fib *pop(struct cxlmu_core *c)
+{
+	struct cxlmu_fib *f = c->head;
+
+	if (f) {
+		c->head = f->next;
+		if (!c->head)
+			c->tail = NULL;
+	}
+	return f;
+}
+
+/* Sleepers: a pairing heap (insert O(1), earliest out in O(log n)
+ * amortized), so 10 000 sleeping fibers cost no more per switch than ten.
+ * Sleeping polls are apart, in a list: progress wakes them all at once. */
+static struct cxlmu_fib *meld(struct cxlmu_fib *a, struct cxlmu_fib *b)
+{
+	struct cxlmu_fib *t;
+
+	if (!a)
+		return b;
+	if (!b)
+		return a;
+	if (b->deadline < a->deadline) {
+		t = a;
+		a = b;
+		b = t;
+	}
+	b->next = a->child;
+	a->child = b;
+	return a;
+}
+
+static struct cxlmu_fib *merge_pairs(struct cxlmu_fib *first)
+{
+	struct cxlmu_fib *pairs = NULL, *r = NULL;
+
+	while (first) {
+		struct cxlmu_fib *a = first, *b = a->next;
+		first = b ? b->next : NULL;
+		a->next = NULL;
+		if (b)
+			b->next = NULL;
+		a = meld(a, b);
+		a->next = pairs;
+		pairs = a;
+	}
+	while (pairs) {
+		struct cxlmu_fib *n = pairs->next;
+		pairs->next = NULL;
+		r = meld(r, pairs);
+		pairs = n;
+	}
+	return r;
+}
+
+static void add_sleeper(struct cxlmu_core *c, struct cxlmu_fib *f)
+{
+	if (f->polling) {
+		f->next = c->polls;
+		c->polls = f;
+		if (!c->poll_min || f->deadline < c->poll_min)
+			c->poll_min = f->deadline;
+		return;
+	}
+	f->child = NULL;
+	f->next = NULL;
+	c->sleepers = meld(c->sleepers, f);
+}
+
+/* Sleepers whose time has come join the run queue; the earliest deadline
+ * left, or 0. Under the lock. */
+static uint64_t expire(struct cxlmu_core *c, uint64_t now)
+{
+	uint64_t next;
+
+	while (c->sleepers && c->sleepers->deadline <= now) {
+		struct cxlmu_fib *f = c->sleepers;
+		c->sleepers = merge_pairs(f->child);
+		f->child = NULL;
+		push(c, f);
+	}
+	if (c->polls && c->poll_min <= now) {
+		struct cxlmu_fib **p = &c->polls;
+		c->poll_min = 0;
+		while (*p) {
+			struct cxlmu_fib *f = *p;
+			if (f->deadline <= now) {
+				*p = f->next;
+				f->polling = false;
+				push(c, f);
+			} else {
+				if (!c->poll_min || f->deadline < c->poll_min)
+					c->poll_min = f->deadline;
+				p = &f->next;
+			}
+		}
+	}
+	next = c->sleepers ? c->sleepers->deadline : 0;
+	if (c->polls && (!next || c->poll_min < next))
+		next = c->poll_min;
+	return next;
+}
+
+/* Progress on the core: its sleeping polls re-check now. Under the lock. */
+static void wake_polls(struct cxlmu_core *c)
+{
+	while (c->polls) {
+		struct cxlmu_fib *f = c->polls;
+		c->polls = f->next;
+		f->polling = false;
+		push(c, f);
+	}
+	c->poll_min = 0;
+}
+
+/* Tell the core's owner something changed, if it waits. */
+static void kick(struct cxlmu_core *c)
+{
+	atomic_fetch_add_explicit(&c->word, 1, memory_order_seq_cst);
+	if (atomic_load_explicit(&c->idle, memory_order_seq_cst))
+		cxlmu_prim_futex_wake(&c->word, 1);
+}
+
+/* A fiber becomes runnable from outside its host's loop. */
+static void push_from_outside(struct cxlmu_core *c, struct cxlmu_fib *f)
+{
+	spin_lock(&c->lock);
+	push(c, f);
+	spin_unlock(&c->lock);
+	kick(c);
+}
+
+/* ----------------------------------------------------------------------- */
+/* Hosts                                                                     */
+/* ----------------------------------------------------------------------- */
+
+static void pin_self(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	syscall(SYS_sched_setaffinity, 0, sizeof(set), &set);
+}
+
+/* The fiber is back from a run: where it goes next. */
+static void dispose(struct cxlmu_core *c, struct cxlmu_host *h, struct cxlmu_fib *f)
+{
+	bool owner = atomic_load_explicit(&c->owner, memory_order_acquire) == h;
+
+	switch (f->out) {
+	case OUT_YIELD:
+		spin_lock(&c->lock);
+		push(c, f);
+		spin_unlock(&c->lock);
+		if (!owner)
+			kick(c);
+		break;
+	case OUT_SLEEP:
+		spin_lock(&c->lock);
+		add_sleeper(c, f);
+		spin_unlock(&c->lock);
+		if (!owner)
+			kick(c);
+		break;
+	case OUT_LEAVE:
+		atomic_fetch_sub_explicit(&c->live, 1, memory_order_relaxed);
+		atomic_store_explicit(&f->back, 1, memory_order_release);
+		cxlmu_prim_futex_wake(&f->back, 1);
+		break;
+	}
+}
+
+/* The fiber a switch left, once its context is saved: only then may
+ * another host take it. Runs on whatever the switch resumed. */
+static void finish(struct cxlmu_host *h)
+{
+	struct cxlmu_fib *p = h->prev;
+
+	if (p) {
+		h->prev = NULL;
+		dispose(h->core, h, p);
+	}
+}
+
+static void count_switch(struct cxlmu_core *c)
+{
+	/* The owner's count; a second host's may be lost, no matter. */
+	atomic_store_explicit(&c->switches,
+			      atomic_load_explicit(&c->switches, memory_order_relaxed) + 1,
+			      memory_order_relaxed);
+}
+
+/* A host that is no longer its core's owner waits to be needed again. */
+static void spare(struct cxlmu_core *c, struct cxlmu_host *h)
+{
+	atomic_store_explicit(&h->word, 0, memory_order_relaxed);
+	spin_lock(&c->lock);
+	h->next_spare = c->spares;
+	c->spares = h;
+	spin_unlock(&c->lock);
+	while (!atomic_load_explicit(&h->word, memory_order_acquire))
+		cxlmu_prim_futex_wait(&h->word, 0, 0);
+}
+
+static void host_loop(struct cxlmu_host *h)
+{
+	struct cxlmu_core *c = h->core;
+
+	for (;;) {
+		struct cxlmu_fib *f;
+		uint64_t next;
+		uint32_t seen;
+
+		if (atomic_load_explicit(&c->owner, memory_order_acquire) != h) {
+			spare(c, h);
+			continue;
+		}
+		seen = atomic_load_explicit(&c->word, memory_order_seq_cst);
+		spin_lock(&c->lock);
+		next = c->sleepers || c->polls ? expire(c, cxlmu_prim_now()) : 0;
+		f = pop(c);
+		if (!f)
+			atomic_store_explicit(&c->idle, 1, memory_order_seq_cst);
+		spin_unlock(&c->lock);
+		if (!f) {
+			cxlmu_prim_futex_wait(&c->word, seen, next);
+			atomic_store_explicit(&c->idle, 0, memory_order_relaxed);
+			continue;
+		}
+		f->host = h;
+		count_switch(c);
+		cxlmu_fiber_switch_fs(&h->ctx, &f->ctx);
+		finish(h);
+	}
+}
+
+static void *host_main(void *arg)
+{
+	struct cxlmu_host *h = arg;
+	sigset_t all;
+
+	/* Signals go to the program's own threads (a parked fiber's kernel
+	 * thread has the fiber's identity), never to the loop. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	pin_self(h->core->cpu);
+	host_loop(h);
+	return NULL;
+}
+
+static int start_thread(void *(*fn)(void *), void *arg)
+{
+	pthread_attr_t attr;
+	pthread_t t;
+	sigset_t all, old;
+	int r;
+
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, 256 * 1024);
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	r = create_thread(&t, &attr, fn, arg);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&attr);
+	return -r;
+}
+
+/* A host for c: a spare if there is one, else a new thread; it becomes
+ * the owner. */
+static int add_host(struct cxlmu_core *c)
+{
+	struct cxlmu_host *h;
+	int r;
+
+	spin_lock(&c->lock);
+	h = c->spares;
+	if (h)
+		c->spares = h->next_spare;
+	spin_unlock(&c->lock);
+	if (h) {
+		atomic_store_explicit(&c->owner, h, memory_order_release);
+		atomic_store_explicit(&h->word, 1, memory_order_release);
+		cxlmu_prim_futex_wake(&h->word, 1);
+		return 0;
+	}
+	h = cxlmu_prim_mmap(NULL, sizeof(*h), PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if ((r = cxlmu_prim_failed(h)))
+		return -r;
+	h->core = c;
+	atomic_store_explicit(&c->owner, h, memory_order_release);
+	if ((r = start_thread(host_main, h))) {
+		atomic_store_explicit(&c->owner, NULL, memory_order_release);
+		cxlmu_prim_munmap(h, sizeof(*h));
+	}
+	return r;
+}
+
+/* ----------------------------------------------------------------------- */
+/* The monitor                                                               */
+/* ----------------------------------------------------------------------- */
+
+/* Does c have work its owner cannot get to? Under the lock. */
+static bool waiting_work(struct cxlmu_core *c, uint64_t now)
+{
+	return c->head || (c->sleepers && c->sleepers->deadline <= now) ||
+	       (c->polls && c->poll_min <= now);
+}
+
+static void *monitor_main(void *arg)
+{
+	sigset_t all;
+	(void)arg;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	for (;;) {
+		struct timespec ts = { 0, MONITOR_NS };
+		uint64_t now;
+
+		/* Not clock_nanosleep: the program's sleeps are hooked. */
+		syscall(SYS_clock_nanosleep, CLOCK_MONOTONIC, 0, &ts, NULL);
+		now = cxlmu_prim_now();
+		for (int cpu = 0; cpu < MAX_CPUS; cpu++) {
+			struct cxlmu_core *c = atomic_load_explicit(&cores[cpu], memory_order_acquire);
+			uint64_t sw;
+			bool work;
+
+			if (!c)
+				continue;
+			sw = atomic_load_explicit(&c->switches, memory_order_relaxed);
+			if (sw != c->seen) {
+				c->seen = sw;
+				c->ticks = 0;
+				continue;
+			}
+			spin_lock(&c->lock);
+			work = waiting_work(c, now);
+			spin_unlock(&c->lock);
+			if (!work || ++c->ticks < STUCK_TICKS)
+				continue;
+			/* Its host is stuck inside a fiber: another takes over. */
+			c->ticks = 0;
+			if (!add_host(c))
+				atomic_fetch_add_explicit(&totals.handoffs, 1, memory_order_relaxed);
+		}
+	}
+	return NULL;
+}
+
+/* ----------------------------------------------------------------------- */
+/* Cores                                                                     */
+/* ----------------------------------------------------------------------- */
+
+static struct cxlmu_core *core_get(int cpu)
+{
+	struct cxlmu_core *c = atomic_load_explicit(&cores[cpu], memory_order_acquire);
+	int r;
+
+	if (c)
+		return c;
+	spin_lock(&cores_lock);
+	c = atomic_load_explicit(&cores[cpu], memory_order_acquire);
+	if (!c) {
+		c = cxlmu_prim_mmap(NULL, sizeof(*c), PROT_READ | PROT_WRITE,
+				    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (cxlmu_prim_failed(c)) {
+			c = NULL;
+		} else {
+			c->cpu = cpu;
+			if ((r = add_host(c))) {
+				cxlmu_prim_munmap(c, sizeof(*c));
+				c = NULL;
+			} else {
+				atomic_store_explicit(&cores[cpu], c, memory_order_release);
+				atomic_fetch_add_explicit(&totals.cores, 1, memory_order_relaxed);
+			}
+		}
+	}
+	spin_unlock(&cores_lock);
+	if (c && !atomic_exchange(&monitor_started, 1) && start_thread(monitor_main, NULL))
+		atomic_store(&monitor_started, 0);
+	return c;
+}
+
+/* ----------------------------------------------------------------------- */
+/* Fibers                                                                    */
+/* ----------------------------------------------------------------------- */
+
+struct cxlmu_fib *cxlmu_sched_self(void)
+{
+	return self_fib;
+}
+
+bool cxlmu_sched_can_switch(struct cxlmu_fib *f)
+{
+	uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
+
+	/* Not inside the scheduler, and not on the parked kernel thread (a
+	 * signal handler there shares the fiber's identity, not its stack). */
+	return f && !f->busy &&
+	       (sp < (uintptr_t)f->parkstack.base ||
+		sp >= (uintptr_t)f->parkstack.base + f->parkstack.len);
+}
+
+void cxlmu_sched_mask(const struct cxlmu_fib *f, sigset_t *mask)
+{
+	*mask = f->mask;
+}
+
+int cxlmu_sched_pinned_cpu(void)
+{
+	cpu_set_t set;
+
+	if (sched_getaffinity(0, sizeof(set), &set) || CPU_COUNT(&set) != 1)
+		return -1;
+	for (int cpu = 0; cpu < MAX_CPUS && cpu < CPU_SETSIZE; cpu++)
+		if (CPU_ISSET(cpu, &set))
+			return cpu;
+	return -1;
+}
+
+/* The kernel thread's side while its fiber runs elsewhere: hand the fiber
+ * to the core, then wait until it comes back for good. */
+static void park_main(void *arg)
+{
+	struct cxlmu_fib *f = arg;
+	struct cxlmu_fiber_ctx scratch;
+
+	atomic_fetch_add_explicit(&f->core->live, 1, memory_order_relaxed);
+	push_from_outside(f->core, f);
+	while (!atomic_load_explicit(&f->back, memory_order_acquire))
+		cxlmu_prim_futex_wait(&f->back, 0, 0);
+	cxlmu_fiber_switch(&scratch, &f->ctx);
+	__builtin_unreachable();
+}
+
+int cxlmu_sched_adopt(int cpu)
+{
+	struct cxlmu_fiber_stack st;
+	struct cxlmu_fib *f;
+	struct cxlmu_core *c;
+	int saved = errno, r;
+
+	if (!cxlmu_sched_on || self_fib || cpu < 0 || cpu >= MAX_CPUS)
+		return -EINVAL;
+	c = core_get(cpu);
+	if (!c) {
+		errno = saved;
+		return -EAGAIN;
+	}
+	if ((r = cxlmu_fiber_stack_alloc(&st, PARK_STACK, 4096))) {
+		errno = saved;
+		return r;
+	}
+	/* The fiber's record sits at the top of its kernel thread's park
+	 * stack: it lives exactly as long as the fiber. */
+	f = (struct cxlmu_fib *)(((uintptr_t)st.stack + st.size - sizeof(*f)) & ~(uintptr_t)63);
+	memset(f, 0, sizeof(*f));
+	f->parkstack = st;
+	f->core = c;
+	f->busy = true;
+	pthread_sigmask(SIG_BLOCK, NULL, &f->mask);
+	f->thread = pthread_self();
+	f->ctx.fs = (uintptr_t)f->thread;
+	spin_lock(&all_lock);
+	f->all_next = all;
+	f->all_prev = &all;
+	if (all)
+		all->all_prev = &f->all_next;
+	all = f;
+	spin_unlock(&all_lock);
+	cxlmu_fiber_make(&f->park, st.stack, (size_t)((uintptr_t)f - (uintptr_t)st.stack),
+			 park_main, f);
+	self_fib = f;
+	atomic_fetch_add_explicit(&totals.fibers, 1, memory_order_relaxed);
+	/* From here on this is the fiber: it resumes on a host. */
+	cxlmu_fiber_switch(&f->ctx, &f->park);
+	finish(f->host);
+	f->resumed = cxlmu_prim_now();
+	f->busy = false;
+	errno = saved;
+	return 0;
+}
+
+/* A fiber reached an idle point at now: a poll (poll) or anything else.
+ * A run of real work since it last began to run, or any idle point but a
+ * poll, is progress, and the core's sleeping polls re-check. Before the
+ * poll decides how to wait: its own run counts. */
+static void reached(struct cxlmu_fib *f, uint64_t now, bool poll)
+{
+	struct cxlmu_core *c = f->core;
+
+	if (poll && now - f->resumed < CXLMU_WORK_NS)
+		return;
+	atomic_store_explicit(&c->progress, now, memory_order_relaxed);
+	if (c->polls) {
+		spin_lock(&c->lock);
+		wake_polls(c);
+		spin_unlock(&c->lock);
+	}
+}
+
+/* Switch away for the reason given; back when scheduled again. The next
+ * runnable fiber gets the CPU straight from this one; the host's loop
+ * only when there is none, or for the fiber's leaving. A yield with
+ * nobody else to run goes on at once. */
+static void out(struct cxlmu_fib *f, int why)
+{
+	struct cxlmu_host *h = f->host;
+	struct cxlmu_core *c = f->core;
+	struct cxlmu_fib *next = NULL;
+
+	f->out = why;
+	if (why != OUT_LEAVE &&
+	    atomic_load_explicit(&c->owner, memory_order_relaxed) == h) {
+		spin_lock(&c->lock);
+		if (c->sleepers || c->polls)
+			expire(c, cxlmu_prim_now());
+		next = pop(c);
+		spin_unlock(&c->lock);
+		if (!next && why == OUT_YIELD) {
+			f->resumed = cxlmu_prim_now();
+			return;
+		}
+	}
+	h->prev = f;
+	if (next) {
+		next->host = h;
+		count_switch(c);
+		cxlmu_fiber_switch_fs(&f->ctx, &next->ctx);
+	} else {
+		cxlmu_fiber_switch_fs(&f->ctx, &h->ctx);
+	}
+	if (why == OUT_LEAVE)
+		return;    /* on its own kernel thread now */
+	finish(f->host);
+	f->resumed = cxlmu_prim_now();
+}
+
+void cxlmu_sched_leave(void)
+{
+	struct cxlmu_fib *f = self_fib;
+	struct cxlmu_fiber_stack st;
+	int saved = errno;
+
+	if (!f)
+		return;
+	f->busy = true;
+	reached(f, cxlmu_prim_now(), false);
+	out(f, OUT_LEAVE);
+	/* On our own kernel thread again: the park stack is no longer in use. */
+	self_fib = NULL;
+	spin_lock(&all_lock);
+	*f->all_prev = f->all_next;
+	if (f->all_next)
+		f->all_next->all_prev = f->all_prev;
+	spin_unlock(&all_lock);
+	st = f->parkstack;
+	cxlmu_fiber_stack_free(&st);
+	errno = saved;
+}
+
+bool cxlmu_sched_mark_cancel(pthread_t t)
+{
+	struct cxlmu_fib *f;
+
+	spin_lock(&all_lock);
+	for (f = all; f && !pthread_equal(f->thread, t); f = f->all_next)
+		;
+	if (f)
+		atomic_store(&f->cancel, true);
+	spin_unlock(&all_lock);
+	return f != NULL;
+}
+
+bool cxlmu_sched_cancelled(const struct cxlmu_fib *f)
+{
+	return atomic_load_explicit(&f->cancel, memory_order_relaxed);
+}
+
+void cxlmu_sched_yield(void)
+{
+	struct cxlmu_fib *f = self_fib;
+
+	f->busy = true;
+	reached(f, cxlmu_prim_now(), false);
+	out(f, OUT_YIELD);
+	f->busy = false;
+}
+
+void cxlmu_sched_sleep_until(uint64_t deadline)
+{
+	struct cxlmu_fib *f = self_fib;
+
+	f->busy = true;
+	reached(f, cxlmu_prim_now(), false);
+	f->deadline = deadline;
+	out(f, OUT_SLEEP);
+	f->busy = false;
+}
+
+void cxlmu_sched_sleep(uint64_t ns, const void *site)
+{
+	struct cxlmu_fib *f = self_fib;
+	struct cxlmu_core *c = f->core;
+	uintptr_t ra = (uintptr_t)site;
+	uint64_t start = cxlmu_prim_now();
+	uint64_t plain = ns > POLL_MIN_NS ? ns : POLL_MIN_NS;
+	bool alike = ns <= 2 * f->asked && f->asked <= 2 * ns;
+
+	/* The poll rule of src/wait.c, for the fiber's last site only. */
+	if (ns > CXLMU_POLL_MAX_NS || ra != f->ra || !alike)
+		f->streak = 0;
+	f->ra = ra;
+	f->asked = ns;
+	if (ns > CXLMU_POLL_MAX_NS || ++f->streak < CXLMU_POLL_STREAK) {
+		f->busy = true;
+		reached(f, start, false);
+		f->deadline = start + ns;
+		out(f, OUT_SLEEP);
+		f->busy = false;
+		return;
+	}
+	/* A poll: while the core makes progress, the poll goes to the back
+	 * of the run queue and re-checks after the others ran. A core where
+	 * for a plain sleep's time only polls have run is idle: its polls
+	 * sleep as the plain sleep would have, or until progress. */
+	f->busy = true;
+	reached(f, start, true);
+	if (start - atomic_load_explicit(&c->progress, memory_order_relaxed) < plain) {
+		out(f, OUT_YIELD);
+	} else {
+		f->polling = true;
+		f->deadline = start + plain;
+		out(f, OUT_SLEEP);
+	}
+	f->busy = false;
+}
+
+/* ----------------------------------------------------------------------- */
+/* Set-up, fork, report                                                      */
+/* ----------------------------------------------------------------------- */
+
+static bool wanted;
+
+static void decide(void)
+{
+	cxlmu_sched_on = wanted && create_thread && cxlmu_fiber_fsgsbase();
+}
+
+void cxlmu_sched_init(const struct cxlmu_config *cfg)
+{
+	wanted = cfg->sched == CXLMU_SCHED_FIBERS;
+	decide();
+}
+
+void cxlmu_sched_set_create(cxlmu_create_fn create)
+{
+	create_thread = create;
+	decide();
+}
+
+void cxlmu_sched_after_fork(void)
+{
+	/* The child has one thread, the caller: no host, no monitor, no other
+	 * fiber. If the caller was a fiber it goes on as the child's kernel
+	 * thread, on the fiber's stack and with its identity. The parent's
+	 * records are left behind, unmapped never: they cost address space
+	 * only. */
+	for (int cpu = 0; cpu < MAX_CPUS; cpu++)
+		atomic_store_explicit(&cores[cpu], NULL, memory_order_relaxed);
+	atomic_store(&monitor_started, 0);
+	atomic_store(&cores_lock, 0);
+	atomic_store(&all_lock, 0);
+	all = NULL;
+	self_fib = NULL;
+}
+
+void cxlmu_sched_totals(struct cxlmu_sched_totals *out_)
+{
+	memset(out_, 0, sizeof(*out_));
+	out_->fibers = atomic_load_explicit(&totals.fibers, memory_order_relaxed);
+	out_->handoffs = atomic_load_explicit(&totals.handoffs, memory_order_relaxed);
+	out_->cores = atomic_load_explicit(&totals.cores, memory_order_relaxed);
+	for (int cpu = 0; cpu < MAX_CPUS; cpu++) {
+		struct cxlmu_core *c = atomic_load_explicit(&cores[cpu], memory_order_acquire);
+		if (c)
+			out_->switches += atomic_load_explicit(&c->switches, memory_order_relaxed);
+	}
+}

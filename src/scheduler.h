@@ -1,0 +1,82 @@
+/* The per-CPU fiber scheduler (--sched=fibers). A thread pinned to one CPU
+ * becomes a fiber of that CPU's scheduler: its kernel thread parks, and a
+ * host thread pinned to the CPU runs the fibers one after another, each
+ * with its own stack and thread control block (the FS base is switched
+ * with the stack, src/fiber.h), so __thread variables, errno, pthread_self
+ * and keys stay the thread's. Sleeps and yields in a fiber switch to the
+ * next runnable fiber instead of entering the kernel; when none is
+ * runnable the host waits for the earliest deadline or a new fiber. A
+ * fiber ends where it began: its own kernel thread takes it back and
+ * finishes the thread as glibc expects (return value, key destructors,
+ * pthread_exit's unwinding). A monitor thread gives a core whose host has
+ * not switched for a few milliseconds (a fiber blocked in the kernel or
+ * spinning) a second host, so its other fibers go on. */
+#ifndef CXLMU_SRC_SCHEDULER_H
+#define CXLMU_SRC_SCHEDULER_H
+
+#include <pthread.h>
+#include <signal.h>
+
+#include "internal.h"
+#include "options.h"
+
+struct cxlmu_fib;
+
+typedef int (*cxlmu_create_fn)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
+
+/* With the runtime's configuration, and libc's pthread_create (the
+ * runtime's own threads must not go through the hook), in either order:
+ * fibers are on once both came and wrfsbase is usable. */
+void cxlmu_sched_init(const struct cxlmu_config *cfg);
+void cxlmu_sched_set_create(cxlmu_create_fn create);
+void cxlmu_sched_after_fork(void);
+
+/* Nonzero once fibers may be made (--sched=fibers and wrfsbase usable). */
+extern int cxlmu_sched_on;
+
+/* The fiber running on this thread, or NULL for a kernel thread. */
+struct cxlmu_fib *cxlmu_sched_self(void);
+
+/* The one CPU the calling thread may run on, or -1. */
+int cxlmu_sched_pinned_cpu(void);
+
+/* Make the calling kernel thread a fiber of cpu's scheduler: returns once
+ * it runs as one (0), or -errno (it stays a kernel thread). */
+int cxlmu_sched_adopt(int cpu);
+/* Back to its own kernel thread, for good (a fiber only; else nothing). */
+void cxlmu_sched_leave(void);
+
+/* pthread_cancel for a fiber: noted, and true, when t is one. glibc's own
+ * cancellation would unwind the thread on the host running it; the fiber
+ * goes back to its kernel thread at its next cancellation point instead
+ * (cxlmu_sched_cancelled), and is cancelled there. */
+bool cxlmu_sched_mark_cancel(pthread_t t);
+bool cxlmu_sched_cancelled(const struct cxlmu_fib *f);
+
+/* In a fiber: let the core's other runnable fibers run first. */
+void cxlmu_sched_yield(void);
+/* In a fiber: run the others until the CLOCK_MONOTONIC deadline. */
+void cxlmu_sched_sleep_until(uint64_t deadline);
+/* In a fiber: a sleep of ns asked from site (return address); a run of
+ * alike short sleeps from one site is a poll (as src/wait.h says), which
+ * yields while other fibers are runnable and else waits at most until the
+ * plain sleep would have ended. Any other sleep lasts at least ns. */
+void cxlmu_sched_sleep(uint64_t ns, const void *site);
+
+/* The signal mask f's kernel thread had when it became a fiber. */
+void cxlmu_sched_mask(const struct cxlmu_fib *f, sigset_t *mask);
+
+/* False inside the scheduler's own part of a call (a signal handler that
+ * interrupted it): the caller must not switch, only do what a kernel thread
+ * does. */
+bool cxlmu_sched_can_switch(struct cxlmu_fib *f);
+
+struct cxlmu_sched_totals {
+	uint64_t fibers;       /* threads that ran as fibers */
+	uint64_t switches;     /* fiber switches */
+	uint64_t cores;        /* CPUs with a scheduler */
+	uint64_t handoffs;     /* times the monitor gave a core another host */
+};
+void cxlmu_sched_totals(struct cxlmu_sched_totals *out);
+
+#endif
