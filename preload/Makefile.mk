@@ -4,7 +4,8 @@ libcxlmu_la_SOURCES = \
 	preload/malloc.c \
 	preload/mmap.c \
 	preload/new.c \
-	preload/sleep.c
+	preload/sleep.c \
+	preload/thread.c
 libcxlmu_la_CFLAGS = $(AM_CFLAGS) -fno-builtin -fno-tree-loop-distribute-patterns \
 	$(JEMALLOC_CFLAGS) $(URING_CFLAGS)
 if JEMALLOC_STATIC

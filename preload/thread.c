@@ -1,0 +1,269 @@
+/* The thread calls fibers need (--sched=fibers): pthread_create makes a
+ * thread pinned to one CPU a fiber of that CPU's scheduler (and its pinned
+ * creator too); pthread_exit and the end of its start routine give the
+ * fiber back to its kernel thread, which finishes the thread as glibc
+ * expects; joins from a fiber wait by switching, not in the kernel. With
+ * fibers off, each forwards to libc and nothing else. */
+#include <dlfcn.h>
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "prim.h"
+#include "runtime.h"
+#include "scheduler.h"
+
+static struct {
+	cxlmu_create_fn create;
+	void (*exit)(void *);
+	int (*join)(pthread_t, void **);
+	int (*tryjoin)(pthread_t, void **);
+	int (*timedjoin)(pthread_t, void **, const struct timespec *);
+	int (*clockjoin)(pthread_t, void **, clockid_t, const struct timespec *);
+	int (*cancel)(pthread_t);
+	void (*testcancel)(void);
+} real;
+
+__attribute__((constructor)) static void thread_init(void)
+{
+	real.create = (cxlmu_create_fn)dlsym(RTLD_NEXT, "pthread_create");
+	real.exit = (void (*)(void *))dlsym(RTLD_NEXT, "pthread_exit");
+	real.join = (int (*)(pthread_t, void **))dlsym(RTLD_NEXT, "pthread_join");
+	real.tryjoin = (int (*)(pthread_t, void **))dlsym(RTLD_NEXT, "pthread_tryjoin_np");
+	real.timedjoin = (int (*)(pthread_t, void **, const struct timespec *))
+		dlsym(RTLD_NEXT, "pthread_timedjoin_np");
+	real.clockjoin = (int (*)(pthread_t, void **, clockid_t, const struct timespec *))
+		dlsym(RTLD_NEXT, "pthread_clockjoin_np");
+	real.cancel = (int (*)(pthread_t))dlsym(RTLD_NEXT, "pthread_cancel");
+	real.testcancel = (void (*)(void))dlsym(RTLD_NEXT, "pthread_testcancel");
+	cxlmu_sched_set_create(real.create);
+}
+
+static inline bool fibers(void)
+{
+	cxlmu_runtime_ensure();
+	return cxlmu_sched_on;
+}
+
+/* The calling fiber when it may switch, else NULL. */
+static inline struct cxlmu_fib *fiber(void)
+{
+	struct cxlmu_fib *f;
+
+	if (likely(!cxlmu_sched_on))
+		return NULL;
+	f = cxlmu_sched_self();
+	return cxlmu_sched_can_switch(f) ? f : NULL;
+}
+
+/* ----------------------------------------------------------------------- */
+/* Creation and the end of a thread                                          */
+/* ----------------------------------------------------------------------- */
+
+struct start {
+	void *(*fn)(void *);
+	void *arg;
+	int cpu;
+	bool set_mask;
+	sigset_t mask;
+};
+
+static void *fiber_start(void *p)
+{
+	struct start s = *(struct start *)p;
+	void *ret;
+
+	free(p);
+	/* Created from a fiber, the thread has its host's signal mask, not
+	 * the creator's. */
+	if (s.set_mask)
+		pthread_sigmask(SIG_SETMASK, &s.mask, NULL);
+	cxlmu_sched_adopt(s.cpu);
+	ret = s.fn(s.arg);
+	cxlmu_sched_leave();
+	return ret;
+}
+
+/* The one CPU a thread made with attr would be pinned to, or -1. */
+static int attr_cpu(const pthread_attr_t *attr, int mine)
+{
+	cpu_set_t set;
+	int cpu = -1;
+
+	if (!attr || pthread_attr_getaffinity_np(attr, sizeof(set), &set))
+		return mine;
+	/* No affinity in attr (glibc then gives every CPU): the creator's. */
+	if (CPU_COUNT(&set) == 0 || CPU_COUNT(&set) == CPU_SETSIZE)
+		return mine;
+	if (CPU_COUNT(&set) != 1)
+		return -1;
+	for (int i = 0; i < CPU_SETSIZE && cpu < 0; i++)
+		if (CPU_ISSET(i, &set))
+			cpu = i;
+	return cpu;
+}
+
+cxlmu_export int pthread_create(pthread_t *t, const pthread_attr_t *attr,
+				void *(*fn)(void *), void *arg)
+{
+	struct cxlmu_fib *f;
+	struct start *s;
+	int saved = errno, mine, cpu, r;
+
+	if (!real.create)
+		thread_init();
+	if (!fibers())
+		return real.create(t, attr, fn, arg);
+	mine = cxlmu_sched_pinned_cpu();
+	cpu = attr_cpu(attr, mine);
+	if (cpu < 0)
+		return real.create(t, attr, fn, arg);
+	s = malloc(sizeof(*s));
+	if (!s) {
+		errno = saved;
+		return real.create(t, attr, fn, arg);
+	}
+	/* A pinned kernel thread that makes a fiber of its own CPU shares
+	 * that CPU with it: it becomes a fiber too. */
+	if (cpu == mine && !cxlmu_sched_self())
+		cxlmu_sched_adopt(cpu);
+	f = fiber();
+	s->fn = fn;
+	s->arg = arg;
+	s->cpu = cpu;
+	s->set_mask = f != NULL;
+	if (f)
+		cxlmu_sched_mask(f, &s->mask);
+	r = real.create(t, attr, fiber_start, s);
+	if (r)
+		free(s);
+	errno = saved;
+	return r;
+}
+
+cxlmu_export __attribute__((noreturn)) void pthread_exit(void *ret)
+{
+	if (!real.exit)
+		thread_init();
+	/* Unwinding and the thread's end happen on its own kernel thread. */
+	if (cxlmu_sched_self())
+		cxlmu_sched_leave();
+	real.exit(ret);
+	__builtin_unreachable();
+}
+
+/* ----------------------------------------------------------------------- */
+/* Cancellation                                                              */
+/* ----------------------------------------------------------------------- */
+
+/* glibc acts on a cancellation by unwinding the thread and ending its
+ * kernel thread: in a fiber that would be the host. So a fiber's
+ * cancellation is only noted, and acted on at the fiber's next
+ * cancellation point that goes through the runtime (its sleeps, yields,
+ * joins, pthread_testcancel), back on its own kernel thread. */
+cxlmu_export int pthread_cancel(pthread_t t)
+{
+	if (!real.cancel)
+		thread_init();
+	if (cxlmu_sched_on && cxlmu_sched_mark_cancel(t))
+		return 0;
+	return real.cancel(t);
+}
+
+cxlmu_export void pthread_testcancel(void)
+{
+	struct cxlmu_fib *f;
+
+	if (!real.testcancel)
+		thread_init();
+	f = fiber();
+	if (f && cxlmu_sched_cancelled(f)) {
+		int saved = errno;
+		cxlmu_sched_leave();
+		real.cancel(pthread_self());
+		errno = saved;
+	}
+	real.testcancel();
+}
+
+/* ----------------------------------------------------------------------- */
+/* Joins                                                                     */
+/* ----------------------------------------------------------------------- */
+
+/* A fiber's join: try, and let the core's other fibers run in between,
+ * until the thread has ended or the deadline (CLOCK_MONOTONIC ns, 0:
+ * none) has passed. A cancellation point, as pthread_join is. */
+static int fiber_join(pthread_t t, void **ret, uint64_t deadline)
+{
+	uint64_t pause = 20000;
+	int r;
+
+	if (pthread_equal(t, pthread_self()))
+		return EDEADLK;
+	for (;;) {
+		r = real.tryjoin(t, ret);
+		if (r != EBUSY)
+			return r;
+		uint64_t now = cxlmu_prim_now();
+		if (deadline && now >= deadline)
+			return ETIMEDOUT;
+		uint64_t until = now + pause;
+		if (deadline && until > deadline)
+			until = deadline;
+		cxlmu_sched_sleep_until(until);
+		pthread_testcancel();
+		if (pause < 1000000)
+			pause *= 2;
+	}
+}
+
+/* abstime on clock as a CLOCK_MONOTONIC deadline; false when invalid. */
+static bool deadline_of(clockid_t clock, const struct timespec *abs, uint64_t *out)
+{
+	struct timespec now;
+	int64_t left;
+
+	if (!abs || abs->tv_nsec < 0 || abs->tv_nsec >= 1000000000 ||
+	    (clock != CLOCK_REALTIME && clock != CLOCK_MONOTONIC) || clock_gettime(clock, &now))
+		return false;
+	left = (int64_t)(abs->tv_sec - now.tv_sec) * 1000000000 + (abs->tv_nsec - now.tv_nsec);
+	*out = cxlmu_prim_now() + (left > 0 ? (uint64_t)left : 0);
+	if (!*out)
+		*out = 1;
+	return true;
+}
+
+cxlmu_export int pthread_join(pthread_t t, void **ret)
+{
+	if (!real.join)
+		thread_init();
+	if (fiber())
+		return fiber_join(t, ret, 0);
+	return real.join(t, ret);
+}
+
+cxlmu_export int pthread_timedjoin_np(pthread_t t, void **ret, const struct timespec *abs)
+{
+	uint64_t deadline;
+
+	if (!real.timedjoin)
+		thread_init();
+	if (fiber() && deadline_of(CLOCK_REALTIME, abs, &deadline))
+		return fiber_join(t, ret, deadline);
+	return real.timedjoin(t, ret, abs);
+}
+
+cxlmu_export int pthread_clockjoin_np(pthread_t t, void **ret, clockid_t clock,
+				      const struct timespec *abs)
+{
+	uint64_t deadline;
+
+	if (!real.clockjoin)
+		thread_init();
+	if (fiber() && deadline_of(clock, abs, &deadline))
+		return fiber_join(t, ret, deadline);
+	return real.clockjoin(t, ret, clock, abs);
+}
