@@ -19,6 +19,8 @@
 #include <unistd.h>
 
 #include "runtime.h"
+#include "prim.h"
+#include "scheduler.h"
 #include "wait.h"
 
 #define SITE __builtin_return_address(0)
@@ -89,6 +91,38 @@ static void ns_ts(uint64_t ns, struct timespec *ts)
 	ts->tv_nsec = (long)(ns % 1000000000u);
 }
 
+/* The calling fiber when it may switch (--sched=fibers), else NULL. */
+static inline bool in_fiber(void)
+{
+	return unlikely(cxlmu_sched_on) && cxlmu_sched_can_switch(cxlmu_sched_self());
+}
+
+/* A fiber's relative sleep: the core's other fibers run meanwhile. A
+ * cancellation point, as the call it stands for. */
+static int fiber_sleep(uint64_t ns, const void *site)
+{
+	cxlmu_sched_sleep(ns, site);
+	pthread_testcancel();
+	return 0;
+}
+
+/* A fiber's sleep until abs on clock: at or after it, never before. */
+static int fiber_sleep_abs(clockid_t clock, uint64_t abs)
+{
+	struct timespec now;
+	uint64_t t = 0;
+
+	for (;;) {
+		clock_gettime(clock, &now);
+		ts_ns(&now, &t);
+		if (t >= abs)
+			break;
+		cxlmu_sched_sleep_until(cxlmu_prim_now() + (abs - t));
+	}
+	pthread_testcancel();
+	return 0;
+}
+
 /* A poll's wait, a cancellation point like the call it stands for: it is
  * short (at most a millisecond and the timer slack), so a cancellation
  * pending at entry or arriving during it acts when it ends, within the
@@ -97,6 +131,8 @@ static int poll_wait(struct cxlmu_idle *idle, uint64_t *left)
 {
 	int r;
 
+	if (!idle->w)
+		return 0;    /* a fiber's, done in nothing_begin */
 	r = cxlmu_wait_poll(idle, left);
 	cxlmu_wait_end(idle);
 	pthread_testcancel();
@@ -120,6 +156,8 @@ cxlmu_export int nanosleep(const struct timespec *req, struct timespec *rem)
 
 	if (!on() || !ts_ns(req, &ns))
 		return __nanosleep(req, rem);
+	if (in_fiber())
+		return fiber_sleep(ns, SITE);
 	if (cxlmu_wait_begin(&idle, CXLMU_IDLE_SLEEP, ns, SITE)) {
 		if (!poll_wait(&idle, &left))
 			return 0;
@@ -148,6 +186,8 @@ cxlmu_export int clock_nanosleep(clockid_t clock, int flags, const struct timesp
 
 	if (!on() || !clock_handled(clock) || (flags & ~TIMER_ABSTIME) || !ts_ns(req, &ns))
 		return REAL(clock_nanosleep)(clock, flags, req, rem);
+	if (in_fiber())
+		return flags & TIMER_ABSTIME ? fiber_sleep_abs(clock, ns) : fiber_sleep(ns, SITE);
 	if (flags & TIMER_ABSTIME) {
 		/* A point in time, not a re-check: never a poll. */
 		uint64_t at = ns, t = 0;
@@ -176,6 +216,8 @@ cxlmu_export int usleep(useconds_t us)
 
 	if (!on())
 		return REAL(usleep)(us);
+	if (in_fiber())
+		return fiber_sleep((uint64_t)us * 1000u, SITE);
 	if (cxlmu_wait_begin(&idle, CXLMU_IDLE_SLEEP, (uint64_t)us * 1000u, SITE)) {
 		if (!poll_wait(&idle, &left))
 			return 0;
@@ -194,6 +236,8 @@ cxlmu_export unsigned sleep(unsigned seconds)
 
 	if (!on())
 		return REAL(sleep)(seconds);
+	if (in_fiber())
+		return fiber_sleep_abs(CLOCK_MONOTONIC, cxlmu_prim_now() + (uint64_t)seconds * 1000000000u);
 	cxlmu_wait_begin(&idle, CXLMU_IDLE_ABSOLUTE, (uint64_t)seconds * 1000000000u, SITE);
 	r = REAL(sleep)(seconds);
 	end(&idle);
@@ -208,6 +252,8 @@ cxlmu_export int thrd_sleep(const struct timespec *dur, struct timespec *rem)
 
 	if (!on() || !ts_ns(dur, &ns))
 		return REAL(thrd_sleep)(dur, rem);
+	if (in_fiber())
+		return fiber_sleep(ns, SITE);
 	if (cxlmu_wait_begin(&idle, CXLMU_IDLE_SLEEP, ns, SITE)) {
 		if (!poll_wait(&idle, &left))
 			return 0;
@@ -231,6 +277,10 @@ static int yield(void)
 
 	if (!on())
 		return __sched_yield();
+	if (in_fiber()) {
+		cxlmu_sched_yield();
+		return 0;
+	}
 	cxlmu_wait_begin(&idle, CXLMU_IDLE_YIELD, 0, NULL);
 	r = __sched_yield();
 	end(&idle);
@@ -264,6 +314,15 @@ cxlmu_export void thrd_yield(void)
  * returns at once in the kernel too: an idle point that does not sleep. */
 static bool nothing_begin(struct cxlmu_idle *idle, uint64_t ns, const void *site)
 {
+	if (in_fiber()) {
+		/* A fiber's: the core's other fibers run meanwhile. */
+		idle->w = NULL;
+		if (ns)
+			fiber_sleep(ns, site);
+		else
+			cxlmu_sched_yield();
+		return true;
+	}
 	if (!ns) {
 		cxlmu_wait_begin(idle, CXLMU_IDLE_YIELD, 0, NULL);
 		return false;
