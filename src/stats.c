@@ -17,6 +17,7 @@
 #include "log.h"
 #include "prim.h"
 #include "stats.h"
+#include "scheduler.h"
 #include "wait.h"
 
 struct global_node {
@@ -242,6 +243,7 @@ static const char *const tier_names[] = { "dram", "cxl", "interleave" };
 
 static void report_wait_text(void)
 {
+	struct cxlmu_sched_totals s;
 	struct cxlmu_wait_totals w;
 
 	cxlmu_wait_totals(&w);
@@ -253,21 +255,32 @@ static void report_wait_text(void)
 	     (unsigned long long)w.wakeups);
 	emit("cxlmu: wait: slept %.3f ms of %.3f ms asked\n",
 	     (double)w.slept_ns / 1e6, (double)w.asked_ns / 1e6);
+	cxlmu_sched_totals(&s);
+	if (s.fibers)
+		emit("cxlmu: wait: %llu threads ran as fibers on %llu CPUs; %llu switches, "
+		     "%llu hand-offs to another host\n", (unsigned long long)s.fibers,
+		     (unsigned long long)s.cores, (unsigned long long)s.switches,
+		     (unsigned long long)s.handoffs);
 }
 
 static void report_wait_json(void)
 {
+	struct cxlmu_sched_totals s;
 	struct cxlmu_wait_totals w;
 
 	cxlmu_wait_totals(&w);
+	cxlmu_sched_totals(&s);
 	emit("\"wait\":{\"sched\":\"%s\",\"path\":\"%s\",\"threads\":%llu,"
 	     "\"sleeps\":%llu,\"yields\":%llu,\"polls\":%llu,\"early_wakeups\":%llu,"
-	     "\"wakeups_sent\":%llu,\"asked_ns\":%llu,\"slept_ns\":%llu}",
+	     "\"wakeups_sent\":%llu,\"asked_ns\":%llu,\"slept_ns\":%llu,"
+	     "\"fibers\":%llu,\"fiber_cpus\":%llu,\"fiber_switches\":%llu,\"handoffs\":%llu}",
 	     cxlmu_wait_sched_name(), cxlmu_wait_path_name(), (unsigned long long)w.threads,
 	     (unsigned long long)w.sleeps, (unsigned long long)w.yields,
 	     (unsigned long long)w.polls, (unsigned long long)w.early,
 	     (unsigned long long)w.wakeups, (unsigned long long)w.asked_ns,
-	     (unsigned long long)w.slept_ns);
+	     (unsigned long long)w.slept_ns, (unsigned long long)s.fibers,
+	     (unsigned long long)s.cores, (unsigned long long)s.switches,
+	     (unsigned long long)s.handoffs);
 }
 
 static void report_text(const struct cxlmu_config *cfg, const struct cxlmu_topology *t,

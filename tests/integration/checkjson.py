@@ -11,7 +11,8 @@ NODE_KEYS = ["node", "cxl", "bytes_live", "bytes_peak", "bytes_total",
 PLACEMENT_KEYS = ["sampled", "as_meant", "elsewhere", "not_resident",
                   "pages_by_node"]
 WAIT_KEYS = ["sched", "path", "sleeps", "yields", "polls", "early_wakeups",
-             "wakeups_sent", "asked_ns", "slept_ns", "threads"]
+             "wakeups_sent", "asked_ns", "slept_ns", "threads", "fibers",
+             "fiber_cpus", "fiber_switches", "handoffs"]
 
 text = open(sys.argv[1]).read()
 try:

@@ -395,7 +395,8 @@ START_TEST(json_report)
 		"\"fallbacks\":3,\"bind_errors\":2,",
 		/* No sleep went through the wait module in this program. */
 		"\"wait\":{\"sched\":\"off\",\"path\":\"none\",\"threads\":0,\"sleeps\":0,",
-		"\"slept_ns\":0}}\n",
+		"\"slept_ns\":0,\"fibers\":0,\"fiber_cpus\":0,\"fiber_switches\":0,"
+		"\"handoffs\":0}}\n",
 	};
 
 	check_json_shape(j);
