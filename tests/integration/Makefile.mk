@@ -7,6 +7,7 @@ integration_tests = \
 	tests/integration/cxx-new-delete.sh \
 	tests/integration/dlopen.sh \
 	tests/integration/exec.sh \
+	tests/integration/fibers.sh \
 	tests/integration/fork-while-allocating.sh \
 	tests/integration/lifetime.sh \
 	tests/integration/malloc-family.sh \
@@ -43,6 +44,7 @@ check_PROGRAMS += \
 	tests/integration/helpers/dlhost \
 	tests/integration/helpers/execer \
 	tests/integration/helpers/family \
+	tests/integration/helpers/fibers \
 	tests/integration/helpers/forkstress \
 	tests/integration/helpers/lifetime \
 	tests/integration/helpers/noiouring \
@@ -60,6 +62,12 @@ tests_integration_helpers_cxxnew_SOURCES = \
 	tests/integration/helpers/cxxnew.cc
 tests_integration_helpers_cxxnew_CPPFLAGS = $(integration_cppflags)
 tests_integration_helpers_cxxnew_CXXFLAGS = $(integration_cxxflags)
+
+tests_integration_helpers_fibers_SOURCES = \
+	tests/integration/common.h \
+	tests/integration/helpers/fibers.c
+tests_integration_helpers_fibers_CPPFLAGS = $(integration_cppflags)
+tests_integration_helpers_fibers_CFLAGS = $(integration_cflags)
 
 tests_integration_helpers_churn_SOURCES = \
 	tests/integration/common.h \

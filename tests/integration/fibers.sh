@@ -1,0 +1,54 @@
+#!/bin/sh
+# Proves that under --sched=fibers, threads pinned to one CPU run as fibers and pthread programs give the same results as plain: thread identity (__thread, errno, pthread_self, keys and their destructors), join values, detach, pthread_exit with cleanup handlers, 10 000 threads at once, deep recursion in the stack size asked, a thread spinning or blocked in read() while the others go on (the monitor hands the CPU's other fibers to another host), a mutex and condition variable producer and consumer, cancellation, fork; and that seedpoll's checksum is the same in every mode.
+. "${top_srcdir:-.}/tests/integration/lib.sh"
+
+[ -x /usr/bin/python3 ] || skip "python3 (/usr/bin/python3) is needed to read the JSON report"
+command -v taskset >/dev/null || skip "taskset (util-linux) is needed to pin the program to one CPU"
+grep -qw fsgsbase /proc/cpuinfo || skip "the CPU does not let user code write the FS base (no fsgsbase in /proc/cpuinfo): fibers need it"
+
+# fib NAME MODE MIN [EXPR...]: MODE plain and as fibers on CPU 0, where at
+# least MIN threads ran as fibers and each EXPR holds in the report.
+fib() {
+	_n=$1 _m=$2 _min=$3
+	shift 3
+	run_ok "$_n, plain" plain taskset -c 0 "$H/fibers" "$_m"
+	run_ok "$_n, fibers" prel CXLMU_SCHED=fibers CXLMU_STATS="$WORK/$_m.json" \
+		CXLMU_STATS_FORMAT=json taskset -c 0 "$H/fibers" "$_m" &&
+		json_ok "$_n, fibers" "$WORK/$_m.json" 'w["sched"] == "fibers"' \
+			"w['fibers'] >= $_min" 'w["fiber_cpus"] == 1' "$@"
+}
+
+fib identity identity 10 'w["fiber_switches"] > 0'
+fib "pthread_exit" exit 7
+fib "10 000 threads" many 10001
+fib "deep recursion" deep 3
+# Nothing in the spinning or blocked thread switches: only the monitor can
+# let the others go on.
+fib "a spinning thread" spin 4 'w["handoffs"] >= 1'
+fib "a thread blocked in read" read 4 'w["handoffs"] >= 1'
+fib "producer and consumer" pc 3
+fib cancel cancel 2
+fib fork fork 3
+
+# Threads not pinned to one CPU stay kernel threads.
+if [ "$(nproc)" -gt 1 ]; then
+	run_ok "not pinned" prel CXLMU_SCHED=fibers CXLMU_STATS="$WORK/free.json" \
+		CXLMU_STATS_FORMAT=json "$H/fibers" identity &&
+		json_ok "not pinned" "$WORK/free.json" 'w["fibers"] == 0'
+fi
+
+# seedpoll computes the same checksum plain, with threads and as fibers.
+SP="$top_builddir/cxlmu-bench-seedpoll"
+if [ -x "$SP" ]; then
+	plain taskset -c 0 "$SP" -n 3000 >"$WORK/sp.plain" 2>&1 || fail "seedpoll, plain: exit $?"
+	for s in threads fibers; do
+		prel CXLMU_SCHED=$s taskset -c 0 "$SP" -n 3000 >"$WORK/sp.$s" 2>&1 ||
+			fail "seedpoll, $s: exit $?: $(cat "$WORK/sp.$s")"
+		a=$(sed -n 's/.*checksum \([0-9]*\).*/\1/p' "$WORK/sp.plain")
+		b=$(sed -n 's/.*checksum \([0-9]*\).*/\1/p' "$WORK/sp.$s")
+		[ -n "$a" ] && [ "$a" = "$b" ] || fail "seedpoll, $s: checksum '$b', plain gave '$a'"
+	done
+else
+	fail "seedpoll ($SP) is not built"
+fi
+finish

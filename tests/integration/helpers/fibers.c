@@ -1,0 +1,488 @@
+/* pthread programs that must give the same results whether their threads
+ * are kernel threads or fibers (run under `taskset -c 0` with
+ * CXLMU_SCHED=fibers, and plain). Run as `fibers MODE`:
+ *   identity  8 threads: each keeps a __thread counter, errno, its
+ *             pthread_self and a key's value across 200 sleeps and yields;
+ *             join values; key destructors run once per thread with the
+ *             thread's own value; a detached thread runs to its end
+ *   exit      threads end with pthread_exit from a nested call: join gets
+ *             the value, cleanup handlers and key destructors run
+ *   many      10 000 threads alive at once (64 KiB stacks): each counts
+ *             itself in, polls a few times, then sleeps 200 ms at a time
+ *             until every thread has been created, and returns its number
+ *   deep      recursion using most of a 1 MiB stack asked in the attributes
+ *   spin      one thread spins on a flag (no call at all) that another sets
+ *             after sleeping 2 ms; a third counts its sleeps meanwhile
+ *   read      one thread blocks in read() on a pipe; another writes to it
+ *             after sleeping 5 ms; a third keeps sleeping and counting
+ *   pc        producer and consumer over a 4-slot queue with a mutex and
+ *             two condition variables, 2000 items; the sum matches
+ *   cancel    a thread in a usleep(1) poll loop is cancelled: join gives
+ *             PTHREAD_CANCELED
+ *   fork      a thread forks while others poll; the child sleeps, polls
+ *             and exits 7; the parent's threads finish
+ * Prints "<mode>: ok" when every check held. */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "common.h"
+
+static long long now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static pthread_t start(void *(*fn)(void *), void *arg)
+{
+	pthread_t t;
+	int r = pthread_create(&t, NULL, fn, arg);
+
+	if (r) {
+		fprintf(stderr, "FAIL: pthread_create: %s\n", strerror(r));
+		exit(1);
+	}
+	return t;
+}
+
+/* ----------------------------------------------------------------------- */
+/* identity                                                                  */
+/* ----------------------------------------------------------------------- */
+
+static __thread long counter;
+static pthread_key_t key;
+static _Atomic int destructed;
+static _Atomic long destructed_sum;
+static _Atomic int detached_done;
+
+static void key_gone(void *v)
+{
+	destructed++;
+	destructed_sum += (long)(intptr_t)v;
+}
+
+static void *identity_thread(void *arg)
+{
+	long id = (long)(intptr_t)arg;
+	pthread_t me = pthread_self();
+
+	pthread_setspecific(key, (void *)(intptr_t)(id + 1));
+	for (int i = 0; i < 200; i++) {
+		counter++;
+		errno = (int)id + 1000;
+		if (i % 3)
+			usleep(1);
+		else
+			sched_yield();
+		T_CHECK(errno == (int)id + 1000, "thread %ld: errno %d after a sleep, want %ld",
+			id, errno, id + 1000);
+		T_CHECK(pthread_equal(pthread_self(), me), "thread %ld: pthread_self changed", id);
+		T_CHECK(pthread_getspecific(key) == (void *)(intptr_t)(id + 1),
+			"thread %ld: key value %p", id, pthread_getspecific(key));
+	}
+	T_CHECK(counter == 200, "thread %ld: __thread counter %ld, want 200", id, counter);
+	return (void *)(intptr_t)(id * 10);
+}
+
+static void *detached_thread(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < 20; i++)
+		usleep(1);
+	detached_done = 1;
+	return NULL;
+}
+
+static void mode_identity(void)
+{
+	enum { N = 8 };
+	pthread_t t[N], d;
+	long want = 0;
+
+	T_CHECK(!pthread_key_create(&key, key_gone), "pthread_key_create");
+	for (long i = 0; i < N; i++)
+		t[i] = start(identity_thread, (void *)(intptr_t)i);
+	d = start(detached_thread, NULL);
+	T_CHECK(!pthread_detach(d), "pthread_detach");
+	for (long i = 0; i < N; i++) {
+		void *ret = NULL;
+		T_CHECK(!pthread_join(t[i], &ret), "join %ld", i);
+		T_CHECK(ret == (void *)(intptr_t)(i * 10), "thread %ld returned %p", i, ret);
+		want += i + 1;
+	}
+	T_CHECK(destructed == N, "key destructor ran %d times, want %d", destructed, N);
+	T_CHECK(destructed_sum == want, "key destructors saw %ld, want %ld", destructed_sum, want);
+	for (int i = 0; i < 2000 && !detached_done; i++)
+		usleep(1000);
+	T_CHECK(detached_done, "the detached thread did not finish");
+	T_CHECK(counter == 0, "main's __thread counter is %ld, want 0", counter);
+}
+
+/* ----------------------------------------------------------------------- */
+/* exit                                                                      */
+/* ----------------------------------------------------------------------- */
+
+static _Atomic int cleanups;
+
+static void cleanup(void *arg)
+{
+	(void)arg;
+	cleanups++;
+}
+
+static void __attribute__((noinline)) leave_from_deep(long id, int depth)
+{
+	usleep(1);
+	if (depth > 0)
+		leave_from_deep(id, depth - 1);
+	else if (id >= 0)
+		pthread_exit((void *)(intptr_t)(id + 100));
+}
+
+static void *exit_thread(void *arg)
+{
+	long id = (long)(intptr_t)arg;
+
+	pthread_setspecific(key, (void *)(intptr_t)(id + 1));
+	pthread_cleanup_push(cleanup, NULL);
+	for (int i = 0; i < 10; i++)
+		usleep(1);
+	leave_from_deep(id, 5);
+	pthread_cleanup_pop(0);
+	return NULL;
+}
+
+static void mode_exit(void)
+{
+	enum { N = 6 };
+	pthread_t t[N];
+
+	T_CHECK(!pthread_key_create(&key, key_gone), "pthread_key_create");
+	for (long i = 0; i < N; i++)
+		t[i] = start(exit_thread, (void *)(intptr_t)i);
+	for (long i = 0; i < N; i++) {
+		void *ret = NULL;
+		T_CHECK(!pthread_join(t[i], &ret), "join %ld", i);
+		T_CHECK(ret == (void *)(intptr_t)(i + 100), "thread %ld exited with %p", i, ret);
+	}
+	T_CHECK(cleanups == N, "cleanup handlers ran %d times, want %d", cleanups, N);
+	T_CHECK(destructed == N, "key destructor ran %d times, want %d", destructed, N);
+}
+
+/* ----------------------------------------------------------------------- */
+/* many                                                                      */
+/* ----------------------------------------------------------------------- */
+
+static _Atomic int started, all_created;
+static int many_n;
+
+static void *many_thread(void *arg)
+{
+	started++;
+	for (int i = 0; i < 3; i++)
+		usleep(1);
+	while (!all_created)
+		usleep(200000);
+	return arg;
+}
+
+static void mode_many(void)
+{
+	pthread_attr_t attr;
+	pthread_t *t;
+	long sum = 0, want = 0;
+
+	many_n = 10000;
+	t = calloc((size_t)many_n, sizeof(*t));
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, 64 * 1024);
+	for (long i = 0; i < many_n; i++) {
+		int r = pthread_create(&t[i], &attr, many_thread, (void *)(intptr_t)i);
+		if (r) {
+			fprintf(stderr, "FAIL: pthread_create %ld of %d: %s\n", i, many_n, strerror(r));
+			exit(1);
+		}
+	}
+	/* None has returned yet: all are alive at once. */
+	all_created = 1;
+	for (long i = 0; i < many_n; i++) {
+		void *ret;
+		T_CHECK(!pthread_join(t[i], &ret), "join %ld", i);
+		sum += (long)(intptr_t)ret;
+		want += i;
+	}
+	T_CHECK(sum == want, "join values add up to %ld, want %ld", sum, want);
+	pthread_attr_destroy(&attr);
+	free(t);
+}
+
+/* ----------------------------------------------------------------------- */
+/* deep                                                                      */
+/* ----------------------------------------------------------------------- */
+
+static long __attribute__((noinline)) recurse(int n)
+{
+	volatile char pad[1000];
+
+	pad[0] = (char)n;
+	if (n % 64 == 0)
+		usleep(1);
+	return n ? recurse(n - 1) + pad[0] : 0;
+}
+
+static void *deep_thread(void *arg)
+{
+	(void)arg;
+	/* About 800 KiB of frames in a 1 MiB stack. */
+	return (void *)(intptr_t)recurse(800);
+}
+
+static void mode_deep(void)
+{
+	pthread_attr_t attr;
+	pthread_t t[2];
+	long want = 0;
+
+	for (int i = 800; i > 0; i--)
+		want += (char)i;
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, 1024 * 1024);
+	for (int i = 0; i < 2; i++)
+		T_CHECK(!pthread_create(&t[i], &attr, deep_thread, NULL), "pthread_create");
+	for (int i = 0; i < 2; i++) {
+		void *ret;
+		T_CHECK(!pthread_join(t[i], &ret), "join");
+		T_CHECK((long)(intptr_t)ret == want, "recursion gave %ld, want %ld",
+			(long)(intptr_t)ret, want);
+	}
+	pthread_attr_destroy(&attr);
+}
+
+/* ----------------------------------------------------------------------- */
+/* spin, read: a fiber that never switches must not stop the others          */
+/* ----------------------------------------------------------------------- */
+
+static volatile int flag;
+static _Atomic int stop_counting;
+static _Atomic long counted;
+static int pipe_fd[2];
+
+static void *spinner(void *arg)
+{
+	(void)arg;
+	while (!flag)
+		__asm__ volatile("" ::: "memory");
+	return (void *)1;
+}
+
+static void *setter(void *arg)
+{
+	(void)arg;
+	usleep(2000);
+	flag = 1;
+	return (void *)2;
+}
+
+static void *counting(void *arg)
+{
+	(void)arg;
+	while (!stop_counting) {
+		usleep(100);
+		counted++;
+	}
+	return (void *)3;
+}
+
+static void *reader(void *arg)
+{
+	char c = 0;
+
+	(void)arg;
+	T_CHECK(read(pipe_fd[0], &c, 1) == 1, "read: %s", strerror(errno));
+	return (void *)(intptr_t)c;
+}
+
+static void *writer(void *arg)
+{
+	long long t0 = now_ns();
+
+	(void)arg;
+	usleep(5000);
+	T_CHECK(now_ns() - t0 >= 5000000, "usleep(5000) returned early");
+	T_CHECK(write(pipe_fd[1], "x", 1) == 1, "write: %s", strerror(errno));
+	return (void *)2;
+}
+
+static void blocked_trio(void *(*blocked)(void *), void *(*freer)(void *), long want0)
+{
+	pthread_t a, b, c;
+	void *ra, *rb, *rc;
+
+	c = start(counting, NULL);
+	a = start(blocked, NULL);
+	b = start(freer, NULL);
+	T_CHECK(!pthread_join(a, &ra), "join the blocked thread");
+	T_CHECK(!pthread_join(b, &rb), "join the thread that frees it");
+	stop_counting = 1;
+	T_CHECK(!pthread_join(c, &rc), "join the counting thread");
+	T_CHECK((long)(intptr_t)ra == want0 && rb == (void *)2 && rc == (void *)3,
+		"join values %p %p %p", ra, rb, rc);
+	T_CHECK(counted > 0, "the counting thread made no progress while another was blocked");
+}
+
+static void mode_spin(void)
+{
+	blocked_trio(spinner, setter, 1);
+}
+
+static void mode_read(void)
+{
+	T_CHECK(!pipe(pipe_fd), "pipe");
+	blocked_trio(reader, writer, 'x');
+}
+
+/* ----------------------------------------------------------------------- */
+/* pc: producer and consumer with a mutex and condition variables            */
+/* ----------------------------------------------------------------------- */
+
+enum { SLOTS = 4, ITEMS = 2000 };
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t not_full = PTHREAD_COND_INITIALIZER, not_empty = PTHREAD_COND_INITIALIZER;
+static long queue[SLOTS];
+static int q_head, q_len;
+
+static void *producer(void *arg)
+{
+	(void)arg;
+	for (long i = 1; i <= ITEMS; i++) {
+		pthread_mutex_lock(&mu);
+		while (q_len == SLOTS)
+			pthread_cond_wait(&not_full, &mu);
+		queue[(q_head + q_len++) % SLOTS] = i;
+		pthread_cond_signal(&not_empty);
+		pthread_mutex_unlock(&mu);
+	}
+	return NULL;
+}
+
+static void *consumer(void *arg)
+{
+	long sum = 0;
+
+	(void)arg;
+	for (long i = 1; i <= ITEMS; i++) {
+		pthread_mutex_lock(&mu);
+		while (q_len == 0)
+			pthread_cond_wait(&not_empty, &mu);
+		sum += queue[q_head];
+		q_head = (q_head + 1) % SLOTS;
+		q_len--;
+		pthread_cond_signal(&not_full);
+		pthread_mutex_unlock(&mu);
+	}
+	return (void *)(intptr_t)sum;
+}
+
+static void mode_pc(void)
+{
+	pthread_t p = start(producer, NULL), c = start(consumer, NULL);
+	void *sum;
+
+	T_CHECK(!pthread_join(p, NULL), "join producer");
+	T_CHECK(!pthread_join(c, &sum), "join consumer");
+	T_CHECK((long)(intptr_t)sum == (long)ITEMS * (ITEMS + 1) / 2, "consumer summed %ld, want %ld",
+		(long)(intptr_t)sum, (long)ITEMS * (ITEMS + 1) / 2);
+}
+
+/* ----------------------------------------------------------------------- */
+/* cancel, fork                                                              */
+/* ----------------------------------------------------------------------- */
+
+static _Atomic int polling;
+
+static void *poller(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		polling = 1;
+		usleep(1);
+	}
+	return NULL;
+}
+
+static void mode_cancel(void)
+{
+	pthread_t t = start(poller, NULL);
+	void *ret = NULL;
+
+	while (!polling)
+		usleep(10);
+	T_CHECK(!pthread_cancel(t), "pthread_cancel");
+	T_CHECK(!pthread_join(t, &ret), "join");
+	T_CHECK(ret == PTHREAD_CANCELED, "join gave %p, want PTHREAD_CANCELED", ret);
+}
+
+static void *forker(void *arg)
+{
+	pid_t pid;
+	int st = 0;
+
+	(void)arg;
+	for (int i = 0; i < 10; i++)
+		usleep(1);
+	pid = fork();
+	if (pid == 0) {
+		long long t0 = now_ns();
+		for (int i = 0; i < 10; i++)
+			usleep(1);
+		usleep(3000);
+		_exit(now_ns() - t0 >= 3000000 ? 7 : 8);
+	}
+	T_CHECK(pid > 0, "fork: %s", strerror(errno));
+	T_CHECK(waitpid(pid, &st, 0) == pid, "waitpid: %s", strerror(errno));
+	T_CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 7, "child status %#x, want exit 7", st);
+	return (void *)5;
+}
+
+static void mode_fork(void)
+{
+	pthread_t a = start(forker, NULL), b = start(counting, NULL);
+	void *r;
+
+	T_CHECK(!pthread_join(a, &r) && r == (void *)5, "join the forking thread");
+	stop_counting = 1;
+	T_CHECK(!pthread_join(b, &r) && r == (void *)3, "join the counting thread");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct {
+		const char *name;
+		void (*run)(void);
+	} modes[] = {
+		{ "identity", mode_identity }, { "exit", mode_exit }, { "many", mode_many },
+		{ "deep", mode_deep }, { "spin", mode_spin }, { "read", mode_read },
+		{ "pc", mode_pc }, { "cancel", mode_cancel }, { "fork", mode_fork },
+	};
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: fibers MODE\n");
+		return 2;
+	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		if (!strcmp(argv[1], modes[i].name)) {
+			modes[i].run();
+			return t_done(argv[1]);
+		}
+	}
+	fprintf(stderr, "fibers: no mode '%s'\n", argv[1]);
+	return 2;
+}
