@@ -10,6 +10,8 @@
 #   never slower: two usleep(1) pollers waiting 1 s for nothing take no more
 #   CPU time than plain (ratio <= 1.00); a 10 ms sleep repeated from one call
 #   site still takes 10 ms (median mean within 1 ms, no sleep shorter)
+#   usleep(1) polling with --sched=fibers on one core: at most 2x the
+#   hand-written coroutine version of the same program (--wait=coro)
 # The nanosleep, sleep_for and yield rows are shown without a target.
 # Exit 1 if a run fails or the checksums of equal runs differ; MISS is not a
 # failure: this is a measurement.
@@ -62,6 +64,7 @@ run() {
 	local way=$1 cpus=$2 pre=()
 	shift 2
 	[ "$way" = cxlmu ] && pre=(LD_PRELOAD="$lib" CXLMU_CXL_NODES=0)
+	[ "$way" = fibers ] && pre=(LD_PRELOAD="$lib" CXLMU_CXL_NODES=0 CXLMU_SCHED=fibers)
 	if ! taskset -c "$cpus" "${base[@]}" "${pre[@]}" "$@" -q 2>>"$out/stderr"; then
 		echo "$0: failed ($way, CPUs $cpus): $*" >&2
 		[ -s "$out/stderr" ] && tail -5 "$out/stderr" >&2
@@ -102,6 +105,11 @@ for r in $(seq "$reps"); do
 	read -r sum us <<<"$res"
 	echo "$n_yield $sum" >>"$out/checksums"
 	echo "$us" >>"$out/coro"
+	# usleep(1) polling with both threads as fibers of CPU 0's scheduler.
+	res=$(run fibers 0 "$cprog" --wait=usleep -n "$n_yield")
+	read -r sum us <<<"$res"
+	echo "$n_yield $sum" >>"$out/checksums"
+	echo "$us" >>"$out/fibers"
 	for w in $ways; do
 		run "$w" 0,1 "$cprog" --idle="$idle_s" >>"$out/idle.$w"
 		run "$w" 0,1 "$cprog" --sleep=10 --wait=usleep >>"$out/sleep-usleep.$w"
@@ -151,6 +159,13 @@ c=$(median <"$out/coro")
 u=$(median <"$out/usleep.1.cxlmu")
 echo "coro: the same program as two coroutines on one thread (the limit for fibers): $c us/request;"
 echo "      usleep(1) under libcxlmu on one core takes $(ratio "$u" "$c") x that"
+f=$(median <"$out/fibers")
+p=$(median <"$out/usleep.1.plain")
+r=$(ratio "$f" "$c")
+v=$(at_least "$(ratio 2 "$r")" 1)
+tally "$v"
+echo "fibers: usleep(1) with --sched=fibers on one core: $f us/request, $r x coro (target <= 2) $v;"
+echo "        $(ratio "$p" "$f") x faster than plain usleep(1) polling"
 
 echo
 echo "Never slower than plain (median of $reps; 2 CPUs)"
