@@ -4,6 +4,8 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <linux/futex.h>
+#include <stdint.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -25,6 +27,8 @@
 /* A poll with nothing else runnable waits at least this long, as libc's
  * short sleep does with the default timer slack. */
 #define POLL_MIN_NS     50000
+/* A sleeping fiber looks for a cancellation this often. */
+#define CANCEL_SLICE_NS 20000000
 
 enum { OUT_YIELD = 1, OUT_SLEEP, OUT_LEAVE };
 
@@ -234,12 +238,29 @@ static void wake_polls(struct cxlmu_core *c)
 	c->poll_min = 0;
 }
 
-/* Tell the core's owner something changed, if it waits. */
+/* futex(2) that never touches errno or anything else in TLS: a parked
+ * kernel thread shares its thread control block, errno included, with
+ * its fiber running elsewhere. Returns 0 or -errno. */
+static long raw_futex(void *word, int op, uint32_t val)
+{
+	register long r10 __asm__("r10") = 0;
+	long r;
+
+	__asm__ volatile("syscall"
+			 : "=a"(r)
+			 : "0"((long)SYS_futex), "D"(word), "S"((long)(op | FUTEX_PRIVATE_FLAG)),
+			   "d"((long)val), "r"(r10)
+			 : "rcx", "r11", "memory");
+	return r;
+}
+
+/* Tell the core's owner something changed, if it waits. Every waiter on
+ * the word: a host that has just lost the core may still be one. */
 static void kick(struct cxlmu_core *c)
 {
 	atomic_fetch_add_explicit(&c->word, 1, memory_order_seq_cst);
 	if (atomic_load_explicit(&c->idle, memory_order_seq_cst))
-		cxlmu_prim_futex_wake(&c->word, 1);
+		raw_futex(&c->word, FUTEX_WAKE, INT32_MAX);
 }
 
 /* A fiber becomes runnable from outside its host's loop. */
@@ -346,7 +367,8 @@ static void host_loop(struct cxlmu_host *h)
 		spin_unlock(&c->lock);
 		if (!f) {
 			cxlmu_prim_futex_wait(&c->word, seen, next);
-			atomic_store_explicit(&c->idle, 0, memory_order_relaxed);
+			if (atomic_load_explicit(&c->owner, memory_order_acquire) == h)
+				atomic_store_explicit(&c->idle, 0, memory_order_relaxed);
 			continue;
 		}
 		f->host = h;
@@ -359,18 +381,17 @@ static void host_loop(struct cxlmu_host *h)
 static void *host_main(void *arg)
 {
 	struct cxlmu_host *h = arg;
-	sigset_t all;
 
-	/* Signals go to the program's own threads (a parked fiber's kernel
-	 * thread has the fiber's identity), never to the loop. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	/* The signal mask is the first fiber's: the program's signals are
+	 * delivered here, in whichever fiber runs (its identity, its stack);
+	 * parked kernel threads block them all. */
 	pin_self(h->core->cpu);
 	host_loop(h);
 	return NULL;
 }
 
-static int start_thread(void *(*fn)(void *), void *arg)
+/* A runtime thread, with the caller's signal mask or (quiet) none. */
+static int start_thread(void *(*fn)(void *), void *arg, bool quiet)
 {
 	pthread_attr_t attr;
 	pthread_t t;
@@ -381,9 +402,11 @@ static int start_thread(void *(*fn)(void *), void *arg)
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	pthread_attr_setstacksize(&attr, 256 * 1024);
 	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
+	if (quiet)
+		pthread_sigmask(SIG_BLOCK, &all, &old);
 	r = create_thread(&t, &attr, fn, arg);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (quiet)
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
 	pthread_attr_destroy(&attr);
 	return -r;
 }
@@ -392,7 +415,7 @@ static int start_thread(void *(*fn)(void *), void *arg)
  * the owner. */
 static int add_host(struct cxlmu_core *c)
 {
-	struct cxlmu_host *h;
+	struct cxlmu_host *h, *prev;
 	int r;
 
 	spin_lock(&c->lock);
@@ -411,9 +434,9 @@ static int add_host(struct cxlmu_core *c)
 	if ((r = cxlmu_prim_failed(h)))
 		return -r;
 	h->core = c;
-	atomic_store_explicit(&c->owner, h, memory_order_release);
-	if ((r = start_thread(host_main, h))) {
-		atomic_store_explicit(&c->owner, NULL, memory_order_release);
+	prev = atomic_exchange_explicit(&c->owner, h, memory_order_acq_rel);
+	if ((r = start_thread(host_main, h, false))) {
+		atomic_store_explicit(&c->owner, prev, memory_order_release);
 		cxlmu_prim_munmap(h, sizeof(*h));
 	}
 	return r;
@@ -432,11 +455,7 @@ static bool waiting_work(struct cxlmu_core *c, uint64_t now)
 
 static void *monitor_main(void *arg)
 {
-	sigset_t all;
 	(void)arg;
-
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, NULL);
 	for (;;) {
 		struct timespec ts = { 0, MONITOR_NS };
 		uint64_t now;
@@ -501,7 +520,7 @@ static struct cxlmu_core *core_get(int cpu)
 		}
 	}
 	spin_unlock(&cores_lock);
-	if (c && !atomic_exchange(&monitor_started, 1) && start_thread(monitor_main, NULL))
+	if (c && !atomic_exchange(&monitor_started, 1) && start_thread(monitor_main, NULL, true))
 		atomic_store(&monitor_started, 0);
 	return c;
 }
@@ -526,11 +545,6 @@ bool cxlmu_sched_can_switch(struct cxlmu_fib *f)
 		sp >= (uintptr_t)f->parkstack.base + f->parkstack.len);
 }
 
-void cxlmu_sched_mask(const struct cxlmu_fib *f, sigset_t *mask)
-{
-	*mask = f->mask;
-}
-
 int cxlmu_sched_pinned_cpu(void)
 {
 	cpu_set_t set;
@@ -552,8 +566,9 @@ static void park_main(void *arg)
 
 	atomic_fetch_add_explicit(&f->core->live, 1, memory_order_relaxed);
 	push_from_outside(f->core, f);
+	/* Nothing here may write TLS: it is the fiber's. */
 	while (!atomic_load_explicit(&f->back, memory_order_acquire))
-		cxlmu_prim_futex_wait(&f->back, 0, 0);
+		raw_futex(&f->back, FUTEX_WAIT, 0);
 	cxlmu_fiber_switch(&scratch, &f->ctx);
 	__builtin_unreachable();
 }
@@ -563,6 +578,7 @@ int cxlmu_sched_adopt(int cpu)
 	struct cxlmu_fiber_stack st;
 	struct cxlmu_fib *f;
 	struct cxlmu_core *c;
+	sigset_t every;
 	int saved = errno, r;
 
 	if (!cxlmu_sched_on || self_fib || cpu < 0 || cpu >= MAX_CPUS)
@@ -583,7 +599,11 @@ int cxlmu_sched_adopt(int cpu)
 	f->parkstack = st;
 	f->core = c;
 	f->busy = true;
-	pthread_sigmask(SIG_BLOCK, NULL, &f->mask);
+	/* Parked, the kernel thread takes no signal: a handler there would
+	 * share the fiber's TLS (errno) while the fiber runs elsewhere. The
+	 * program's signals reach the hosts, and run in the fiber there. */
+	sigfillset(&every);
+	pthread_sigmask(SIG_BLOCK, &every, &f->mask);
 	f->thread = pthread_self();
 	f->ctx.fs = (uintptr_t)f->thread;
 	spin_lock(&all_lock);
@@ -665,6 +685,7 @@ void cxlmu_sched_leave(void)
 {
 	struct cxlmu_fib *f = self_fib;
 	struct cxlmu_fiber_stack st;
+	sigset_t mask;
 	int saved = errno;
 
 	if (!f)
@@ -680,7 +701,9 @@ void cxlmu_sched_leave(void)
 		f->all_next->all_prev = f->all_prev;
 	spin_unlock(&all_lock);
 	st = f->parkstack;
+	mask = f->mask;
 	cxlmu_fiber_stack_free(&st);
+	pthread_sigmask(SIG_SETMASK, &mask, NULL);
 	errno = saved;
 }
 
@@ -715,11 +738,16 @@ void cxlmu_sched_yield(void)
 void cxlmu_sched_sleep_until(uint64_t deadline)
 {
 	struct cxlmu_fib *f = self_fib;
+	uint64_t now = cxlmu_prim_now();
 
 	f->busy = true;
-	reached(f, cxlmu_prim_now(), false);
-	f->deadline = deadline;
-	out(f, OUT_SLEEP);
+	reached(f, now, false);
+	/* In slices, so that a cancellation is seen within one. */
+	do {
+		f->deadline = deadline - now > CANCEL_SLICE_NS ? now + CANCEL_SLICE_NS : deadline;
+		out(f, OUT_SLEEP);
+		now = cxlmu_prim_now();
+	} while (now < deadline && !atomic_load_explicit(&f->cancel, memory_order_relaxed));
 	f->busy = false;
 }
 
@@ -731,6 +759,7 @@ void cxlmu_sched_sleep(uint64_t ns, const void *site)
 	uint64_t start = cxlmu_prim_now();
 	uint64_t plain = ns > POLL_MIN_NS ? ns : POLL_MIN_NS;
 	bool alike = ns <= 2 * f->asked && f->asked <= 2 * ns;
+	uint64_t seen;
 
 	/* The poll rule of src/wait.c, for the fiber's last site only. */
 	if (ns > CXLMU_POLL_MAX_NS || ra != f->ra || !alike)
@@ -738,11 +767,7 @@ void cxlmu_sched_sleep(uint64_t ns, const void *site)
 	f->ra = ra;
 	f->asked = ns;
 	if (ns > CXLMU_POLL_MAX_NS || ++f->streak < CXLMU_POLL_STREAK) {
-		f->busy = true;
-		reached(f, start, false);
-		f->deadline = start + ns;
-		out(f, OUT_SLEEP);
-		f->busy = false;
+		cxlmu_sched_sleep_until(start + ns);
 		return;
 	}
 	/* A poll: while the core makes progress, the poll goes to the back
@@ -751,7 +776,8 @@ void cxlmu_sched_sleep(uint64_t ns, const void *site)
 	 * sleep as the plain sleep would have, or until progress. */
 	f->busy = true;
 	reached(f, start, true);
-	if (start - atomic_load_explicit(&c->progress, memory_order_relaxed) < plain) {
+	seen = atomic_load_explicit(&c->progress, memory_order_relaxed);
+	if (seen >= start || start - seen < plain) {
 		out(f, OUT_YIELD);
 	} else {
 		f->polling = true;

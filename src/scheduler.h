@@ -63,9 +63,6 @@ void cxlmu_sched_sleep_until(uint64_t deadline);
  * plain sleep would have ended. Any other sleep lasts at least ns. */
 void cxlmu_sched_sleep(uint64_t ns, const void *site);
 
-/* The signal mask f's kernel thread had when it became a fiber. */
-void cxlmu_sched_mask(const struct cxlmu_fib *f, sigset_t *mask);
-
 /* False inside the scheduler's own part of a call (a signal handler that
  * interrupted it): the caller must not switch, only do what a kernel thread
  * does. */
