@@ -10,7 +10,9 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "prim.h"
 #include "runtime.h"
@@ -25,6 +27,8 @@ static struct {
 	int (*clockjoin)(pthread_t, void **, clockid_t, const struct timespec *);
 	int (*cancel)(pthread_t);
 	void (*testcancel)(void);
+	int (*kill)(pthread_t, int);
+	int (*raise)(int);
 } real;
 
 __attribute__((constructor)) static void thread_init(void)
@@ -39,6 +43,8 @@ __attribute__((constructor)) static void thread_init(void)
 		dlsym(RTLD_NEXT, "pthread_clockjoin_np");
 	real.cancel = (int (*)(pthread_t))dlsym(RTLD_NEXT, "pthread_cancel");
 	real.testcancel = (void (*)(void))dlsym(RTLD_NEXT, "pthread_testcancel");
+	real.kill = (int (*)(pthread_t, int))dlsym(RTLD_NEXT, "pthread_kill");
+	real.raise = (int (*)(int))dlsym(RTLD_NEXT, "raise");
 	cxlmu_sched_set_create(real.create);
 }
 
@@ -67,8 +73,6 @@ struct start {
 	void *(*fn)(void *);
 	void *arg;
 	int cpu;
-	bool set_mask;
-	sigset_t mask;
 };
 
 static void *fiber_start(void *p)
@@ -77,10 +81,6 @@ static void *fiber_start(void *p)
 	void *ret;
 
 	free(p);
-	/* Created from a fiber, the thread has its host's signal mask, not
-	 * the creator's. */
-	if (s.set_mask)
-		pthread_sigmask(SIG_SETMASK, &s.mask, NULL);
 	cxlmu_sched_adopt(s.cpu);
 	ret = s.fn(s.arg);
 	cxlmu_sched_leave();
@@ -93,8 +93,10 @@ static int attr_cpu(const pthread_attr_t *attr, int mine)
 	cpu_set_t set;
 	int cpu = -1;
 
-	if (!attr || pthread_attr_getaffinity_np(attr, sizeof(set), &set))
+	if (!attr)
 		return mine;
+	if (pthread_attr_getaffinity_np(attr, sizeof(set), &set))
+		return -1;              /* CPUs beyond CPU_SETSIZE: not ours */
 	/* No affinity in attr (glibc then gives every CPU): the creator's. */
 	if (CPU_COUNT(&set) == 0 || CPU_COUNT(&set) == CPU_SETSIZE)
 		return mine;
@@ -109,7 +111,6 @@ static int attr_cpu(const pthread_attr_t *attr, int mine)
 cxlmu_export int pthread_create(pthread_t *t, const pthread_attr_t *attr,
 				void *(*fn)(void *), void *arg)
 {
-	struct cxlmu_fib *f;
 	struct start *s;
 	int saved = errno, mine, cpu, r;
 
@@ -130,13 +131,9 @@ cxlmu_export int pthread_create(pthread_t *t, const pthread_attr_t *attr,
 	 * that CPU with it: it becomes a fiber too. */
 	if (cpu == mine && !cxlmu_sched_self())
 		cxlmu_sched_adopt(cpu);
-	f = fiber();
 	s->fn = fn;
 	s->arg = arg;
 	s->cpu = cpu;
-	s->set_mask = f != NULL;
-	if (f)
-		cxlmu_sched_mask(f, &s->mask);
 	r = real.create(t, attr, fiber_start, s);
 	if (r)
 		free(s);
@@ -190,6 +187,47 @@ cxlmu_export void pthread_testcancel(void)
 }
 
 /* ----------------------------------------------------------------------- */
+/* Signals to oneself                                                        */
+/* ----------------------------------------------------------------------- */
+
+/* A fiber's own kernel thread is parked with every signal blocked: a
+ * signal a fiber sends itself goes to the kernel thread running it, so
+ * the handler runs in the fiber before the call returns, as it should. */
+static int signal_host(int sig)
+{
+	long r = syscall(SYS_tgkill, getpid(), syscall(SYS_gettid), sig);
+
+	return r ? errno : 0;
+}
+
+cxlmu_export int raise(int sig)
+{
+	if (!real.raise)
+		thread_init();
+	if (fiber()) {
+		int r = signal_host(sig);
+		if (r) {
+			errno = r;
+			return -1;
+		}
+		return 0;
+	}
+	return real.raise(sig);
+}
+
+cxlmu_export int pthread_kill(pthread_t t, int sig)
+{
+	if (!real.kill)
+		thread_init();
+	if (sig && fiber() && pthread_equal(t, pthread_self())) {
+		int saved = errno, r = signal_host(sig);
+		errno = saved;
+		return r;
+	}
+	return real.kill(t, sig);
+}
+
+/* ----------------------------------------------------------------------- */
 /* Joins                                                                     */
 /* ----------------------------------------------------------------------- */
 
@@ -198,14 +236,18 @@ cxlmu_export void pthread_testcancel(void)
  * none) has passed. A cancellation point, as pthread_join is. */
 static int fiber_join(pthread_t t, void **ret, uint64_t deadline)
 {
+	static const struct timespec past = { 0, 0 };
 	uint64_t pause = 20000;
+	struct timespec ts;
 	int r;
 
-	if (pthread_equal(t, pthread_self()))
-		return EDEADLK;
 	for (;;) {
-		r = real.tryjoin(t, ret);
-		if (r != EBUSY)
+		/* glibc's own checks (EDEADLK, EINVAL for a detached or joined
+		 * thread, ESRCH) with a deadline already passed: ETIMEDOUT
+		 * while the thread runs, and then it is joinable again. */
+		r = real.clockjoin ? real.clockjoin(t, ret, CLOCK_MONOTONIC, &past)
+			: real.tryjoin(t, ret) == EBUSY ? ETIMEDOUT : real.join(t, ret);
+		if (r != ETIMEDOUT)
 			return r;
 		uint64_t now = cxlmu_prim_now();
 		if (deadline && now >= deadline)
@@ -215,6 +257,22 @@ static int fiber_join(pthread_t t, void **ret, uint64_t deadline)
 			until = deadline;
 		cxlmu_sched_sleep_until(until);
 		pthread_testcancel();
+		if (!cxlmu_sched_self()) {
+			/* A cancellation it has disabled took it back to its
+			 * kernel thread: wait there. */
+			if (!deadline)
+				return real.join(t, ret);
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			now = cxlmu_prim_now();
+			uint64_t left = deadline > now ? deadline - now : 0;
+			ts.tv_sec += (time_t)(left / 1000000000u);
+			ts.tv_nsec += (long)(left % 1000000000u);
+			if (ts.tv_nsec >= 1000000000) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000;
+			}
+			return real.clockjoin(t, ret, CLOCK_MONOTONIC, &ts);
+		}
 		if (pause < 1000000)
 			pause *= 2;
 	}
@@ -223,16 +281,24 @@ static int fiber_join(pthread_t t, void **ret, uint64_t deadline)
 /* abstime on clock as a CLOCK_MONOTONIC deadline; false when invalid. */
 static bool deadline_of(clockid_t clock, const struct timespec *abs, uint64_t *out)
 {
+	/* Far enough to be never, and no overflow on the way. */
+	const time_t never = (time_t)1 << 32;
 	struct timespec now;
-	int64_t left;
+	time_t sec;
+	uint64_t left;
 
 	if (!abs || abs->tv_nsec < 0 || abs->tv_nsec >= 1000000000 ||
 	    (clock != CLOCK_REALTIME && clock != CLOCK_MONOTONIC) || clock_gettime(clock, &now))
 		return false;
-	left = (int64_t)(abs->tv_sec - now.tv_sec) * 1000000000 + (abs->tv_nsec - now.tv_nsec);
-	*out = cxlmu_prim_now() + (left > 0 ? (uint64_t)left : 0);
-	if (!*out)
-		*out = 1;
+	if (abs->tv_sec < now.tv_sec || (abs->tv_sec == now.tv_sec && abs->tv_nsec <= now.tv_nsec)) {
+		left = 0;
+	} else {
+		sec = abs->tv_sec - now.tv_sec;
+		if (sec > never)
+			sec = never;
+		left = (uint64_t)sec * 1000000000u + (uint64_t)abs->tv_nsec - (uint64_t)now.tv_nsec;
+	}
+	*out = cxlmu_prim_now() + left;
 	return true;
 }
 
