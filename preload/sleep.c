@@ -101,8 +101,17 @@ static inline bool in_fiber(void)
  * cancellation point, as the call it stands for. */
 static int fiber_sleep(uint64_t ns, const void *site)
 {
+	uint64_t end = cxlmu_prim_now() + ns, now;
+	struct timespec ts;
+
 	cxlmu_sched_sleep(ns, site);
 	pthread_testcancel();
+	/* A cancellation it has disabled cut the sleep short and took it
+	 * back to its kernel thread: the rest is libc's. */
+	while (!cxlmu_sched_self() && (now = cxlmu_prim_now()) < end) {
+		ns_ts(end - now, &ts);
+		__nanosleep(&ts, NULL);
+	}
 	return 0;
 }
 
@@ -116,10 +125,17 @@ static int fiber_sleep_abs(clockid_t clock, uint64_t abs)
 		clock_gettime(clock, &now);
 		ts_ns(&now, &t);
 		if (t >= abs)
+			return 0;
+		if (cxlmu_sched_cancelled(cxlmu_sched_self()))
 			break;
 		cxlmu_sched_sleep_until(cxlmu_prim_now() + (abs - t));
 	}
 	pthread_testcancel();
+	/* Cancellation disabled: back on its kernel thread, the rest is
+	 * libc's. */
+	ns_ts(abs, &now);
+	while (REAL(clock_nanosleep)(clock, TIMER_ABSTIME, &now, NULL) == EINTR)
+		;
 	return 0;
 }
 
