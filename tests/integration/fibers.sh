@@ -27,8 +27,10 @@ fib "deep recursion" deep 3
 fib "a spinning thread" spin 4 'w["handoffs"] >= 1'
 fib "a thread blocked in read" read 4 'w["handoffs"] >= 1'
 fib "producer and consumer" pc 3
-fib cancel cancel 2
+fib cancel cancel 5
 fib fork fork 3
+fib "timed joins" join 2
+fib signals signals 5
 
 # Threads not pinned to one CPU stay kernel threads.
 if [ "$(nproc)" -gt 1 ]; then
@@ -42,8 +44,10 @@ SP="$top_builddir/cxlmu-bench-seedpoll"
 if [ -x "$SP" ]; then
 	plain taskset -c 0 "$SP" -n 3000 >"$WORK/sp.plain" 2>&1 || fail "seedpoll, plain: exit $?"
 	for s in threads fibers; do
-		prel CXLMU_SCHED=$s taskset -c 0 "$SP" -n 3000 >"$WORK/sp.$s" 2>&1 ||
+		prel CXLMU_SCHED=$s CXLMU_STATS="$WORK/sp.$s.json" CXLMU_STATS_FORMAT=json \
+			taskset -c 0 "$SP" -n 3000 >"$WORK/sp.$s" 2>&1 ||
 			fail "seedpoll, $s: exit $?: $(cat "$WORK/sp.$s")"
+		[ $s = threads ] || json_ok "seedpoll, $s" "$WORK/sp.$s.json" 'w["fibers"] >= 2'
 		a=$(sed -n 's/.*checksum \([0-9]*\).*/\1/p' "$WORK/sp.plain")
 		b=$(sed -n 's/.*checksum \([0-9]*\).*/\1/p' "$WORK/sp.$s")
 		[ -n "$a" ] && [ "$a" = "$b" ] || fail "seedpoll, $s: checksum '$b', plain gave '$a'"

@@ -17,8 +17,18 @@
  *             after sleeping 5 ms; a third keeps sleeping and counting
  *   pc        producer and consumer over a 4-slot queue with a mutex and
  *             two condition variables, 2000 items; the sum matches
- *   cancel    a thread in a usleep(1) poll loop is cancelled: join gives
- *             PTHREAD_CANCELED
+ *   cancel    a thread in a usleep(1) poll loop, and one in sleep(10), are
+ *             cancelled: join gives PTHREAD_CANCELED within 2 s; a thread
+ *             with cancellation disabled is cancelled while it joins: the
+ *             join still completes, and the cancellation acts once enabled
+ *   join      timed joins: a deadline far away (LONG_MAX seconds) waits
+ *             for the thread, one passed gives ETIMEDOUT while it runs;
+ *             joining a detached thread gives EINVAL at once
+ *   signals   SIGALRM every millisecond, and SIGUSR2 sent to each thread,
+ *             for 300 ms while threads set errno, sleep and yield: each
+ *             finds its own errno back every time, though the handler
+ *             writes errno; raise and pthread_kill of oneself run the
+ *             handler before they return
  *   fork      a thread forks while others poll; the child sleeps, polls
  *             and exits 7; the parent's threads finish
  * Prints "<mode>: ok" when every check held. */
@@ -26,7 +36,9 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <limits.h>
 #include <stdint.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -68,10 +80,19 @@ static void key_gone(void *v)
 	destructed_sum += (long)(intptr_t)v;
 }
 
+/* pthread_self is declared const: a call per use needs this. */
+static pthread_t __attribute__((noinline)) self_now(void)
+{
+	pthread_t t = pthread_self();
+
+	__asm__ volatile("" : "+r"(t) : : "memory");
+	return t;
+}
+
 static void *identity_thread(void *arg)
 {
 	long id = (long)(intptr_t)arg;
-	pthread_t me = pthread_self();
+	pthread_t me = self_now();
 
 	pthread_setspecific(key, (void *)(intptr_t)(id + 1));
 	for (int i = 0; i < 200; i++) {
@@ -83,7 +104,7 @@ static void *identity_thread(void *arg)
 			sched_yield();
 		T_CHECK(errno == (int)id + 1000, "thread %ld: errno %d after a sleep, want %ld",
 			id, errno, id + 1000);
-		T_CHECK(pthread_equal(pthread_self(), me), "thread %ld: pthread_self changed", id);
+		T_CHECK(pthread_equal(self_now(), me), "thread %ld: pthread_self changed", id);
 		T_CHECK(pthread_getspecific(key) == (void *)(intptr_t)(id + 1),
 			"thread %ld: key value %p", id, pthread_getspecific(key));
 	}
@@ -271,12 +292,13 @@ static void mode_deep(void)
 
 static volatile int flag;
 static _Atomic int stop_counting;
-static _Atomic long counted;
+static _Atomic long counted, counted_at_block, counted_at_release;
 static int pipe_fd[2];
 
 static void *spinner(void *arg)
 {
 	(void)arg;
+	counted_at_block = counted;
 	while (!flag)
 		__asm__ volatile("" ::: "memory");
 	return (void *)1;
@@ -286,6 +308,7 @@ static void *setter(void *arg)
 {
 	(void)arg;
 	usleep(2000);
+	counted_at_release = counted;
 	flag = 1;
 	return (void *)2;
 }
@@ -305,6 +328,7 @@ static void *reader(void *arg)
 	char c = 0;
 
 	(void)arg;
+	counted_at_block = counted;
 	T_CHECK(read(pipe_fd[0], &c, 1) == 1, "read: %s", strerror(errno));
 	return (void *)(intptr_t)c;
 }
@@ -316,6 +340,7 @@ static void *writer(void *arg)
 	(void)arg;
 	usleep(5000);
 	T_CHECK(now_ns() - t0 >= 5000000, "usleep(5000) returned early");
+	counted_at_release = counted;
 	T_CHECK(write(pipe_fd[1], "x", 1) == 1, "write: %s", strerror(errno));
 	return (void *)2;
 }
@@ -334,7 +359,9 @@ static void blocked_trio(void *(*blocked)(void *), void *(*freer)(void *), long 
 	T_CHECK(!pthread_join(c, &rc), "join the counting thread");
 	T_CHECK((long)(intptr_t)ra == want0 && rb == (void *)2 && rc == (void *)3,
 		"join values %p %p %p", ra, rb, rc);
-	T_CHECK(counted > 0, "the counting thread made no progress while another was blocked");
+	T_CHECK(counted_at_release > counted_at_block,
+		"the counting thread made no progress while another was blocked (%ld, then %ld)",
+		(long)counted_at_block, (long)counted_at_release);
 }
 
 static void mode_spin(void)
@@ -417,17 +444,172 @@ static void *poller(void *arg)
 	return NULL;
 }
 
+static void *long_sleeper(void *arg)
+{
+	(void)arg;
+	polling = 2;
+	sleep(10);
+	return NULL;
+}
+
+static void *short_lived(void *arg)
+{
+	(void)arg;
+	usleep(50000);
+	return (void *)7;
+}
+
+static _Atomic int joining;
+
+static void *deaf_joiner(void *arg)
+{
+	void *ret = NULL;
+	int old;
+
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
+	joining = 1;
+	T_CHECK(!pthread_join(*(pthread_t *)arg, &ret) && ret == (void *)7,
+		"join with cancellation disabled gave %p", ret);
+	pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, &old);
+	pthread_testcancel();
+	return NULL;
+}
+
 static void mode_cancel(void)
 {
-	pthread_t t = start(poller, NULL);
+	pthread_t t = start(poller, NULL), s, j;
 	void *ret = NULL;
+	long long t0;
 
 	while (!polling)
 		usleep(10);
 	T_CHECK(!pthread_cancel(t), "pthread_cancel");
 	T_CHECK(!pthread_join(t, &ret), "join");
 	T_CHECK(ret == PTHREAD_CANCELED, "join gave %p, want PTHREAD_CANCELED", ret);
+
+	s = start(long_sleeper, NULL);
+	while (polling != 2)
+		usleep(10);
+	usleep(1000);
+	t0 = now_ns();
+	T_CHECK(!pthread_cancel(s), "pthread_cancel");
+	T_CHECK(!pthread_join(s, &ret), "join");
+	T_CHECK(ret == PTHREAD_CANCELED, "join gave %p, want PTHREAD_CANCELED", ret);
+	T_CHECK(now_ns() - t0 < 2000000000LL, "cancelling sleep(10) took %lld ms",
+		(now_ns() - t0) / 1000000);
+
+	s = start(short_lived, NULL);
+	j = start(deaf_joiner, &s);
+	while (!joining)
+		usleep(10);
+	usleep(1000);
+	T_CHECK(!pthread_cancel(j), "pthread_cancel");
+	T_CHECK(!pthread_join(j, &ret), "join");
+	T_CHECK(ret == PTHREAD_CANCELED, "join gave %p, want PTHREAD_CANCELED", ret);
 }
+
+/* ----------------------------------------------------------------------- */
+/* join                                                                      */
+/* ----------------------------------------------------------------------- */
+
+static void mode_join(void)
+{
+	struct timespec far = { LONG_MAX, 0 }, past = { 0, 0 };
+	pthread_t t = start(short_lived, NULL), d;
+	void *ret = NULL;
+	long long t0;
+
+	T_CHECK(pthread_timedjoin_np(t, &ret, &past) == ETIMEDOUT, "timedjoin, passed deadline");
+	T_CHECK(pthread_clockjoin_np(t, &ret, CLOCK_MONOTONIC, &past) == ETIMEDOUT,
+		"clockjoin, passed deadline");
+	T_CHECK(!pthread_timedjoin_np(t, &ret, &far) && ret == (void *)7,
+		"timedjoin, LONG_MAX: %p", ret);
+	d = start(long_sleeper, NULL);
+	T_CHECK(!pthread_detach(d), "pthread_detach");
+	t0 = now_ns();
+	T_CHECK(pthread_join(d, &ret) == EINVAL, "joining a detached thread did not give EINVAL");
+	T_CHECK(now_ns() - t0 < 100000000LL, "joining a detached thread took %lld ms",
+		(now_ns() - t0) / 1000000);
+}
+
+/* ----------------------------------------------------------------------- */
+/* signals                                                                   */
+/* ----------------------------------------------------------------------- */
+
+static _Atomic long alarms;
+static __thread volatile long usr1;    /* the handler runs in the thread it is for */
+static _Atomic int sig_stop;
+
+static void on_alarm(int sig)
+{
+	int saved = errno;
+
+	(void)sig;
+	alarms++;
+	errno = 9999;    /* a handler that uses errno, and restores it */
+	errno = saved;
+}
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	usr1++;
+}
+
+static void *errno_keeper(void *arg)
+{
+	long id = (long)(intptr_t)arg, bad = 0;
+
+	for (int n = 1; !sig_stop; n++) {
+		/* A new value each time: a stale one written back shows. */
+		int want = (int)id * 100000 + n % 50000 + 1;
+		errno = want;
+		/* A usleep a signal cuts short says EINTR: that is no loss. */
+		bad += (id % 2 ? usleep(1) : sched_yield()) == 0 && errno != want;
+	}
+	T_CHECK(!bad, "thread %ld found another errno %ld times", id, bad);
+	for (int i = 0; i < 3; i++) {
+		long before = usr1;
+		T_CHECK(!raise(SIGUSR1), "raise");
+		T_CHECK(usr1 == before + 1, "thread %ld: the handler had not run when raise returned", id);
+		before = usr1;
+		T_CHECK(!pthread_kill(pthread_self(), SIGUSR1), "pthread_kill");
+		T_CHECK(usr1 == before + 1,
+			"thread %ld: the handler had not run when pthread_kill returned", id);
+	}
+	return NULL;
+}
+
+static void mode_signals(void)
+{
+	struct itimerval it = { { 0, 1000 }, { 0, 1000 } }, off = { { 0, 0 }, { 0, 0 } };
+	struct sigaction sa;
+	pthread_t t[4];
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_alarm;
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGALRM, &sa, NULL);
+	sa.sa_handler = on_usr1;
+	sigaction(SIGUSR1, &sa, NULL);
+	for (long i = 0; i < 4; i++)
+		t[i] = start(errno_keeper, (void *)(intptr_t)i);
+	setitimer(ITIMER_REAL, &it, NULL);
+	/* And signals aimed at each thread, whose handler also uses errno. */
+	sa.sa_handler = on_alarm;
+	sigaction(SIGUSR2, &sa, NULL);
+	for (long long end = now_ns() + 300000000LL; now_ns() < end;) {
+		for (int i = 0; i < 4; i++)
+			pthread_kill(t[i], SIGUSR2);
+		usleep(1000);
+	}
+	setitimer(ITIMER_REAL, &off, NULL);
+	sig_stop = 1;
+	for (int i = 0; i < 4; i++)
+		T_CHECK(!pthread_join(t[i], NULL), "join");
+	T_CHECK(alarms > 10, "only %ld SIGALRMs were handled", (long)alarms);
+}
+
 
 static void *forker(void *arg)
 {
@@ -470,6 +652,7 @@ int main(int argc, char **argv)
 		{ "identity", mode_identity }, { "exit", mode_exit }, { "many", mode_many },
 		{ "deep", mode_deep }, { "spin", mode_spin }, { "read", mode_read },
 		{ "pc", mode_pc }, { "cancel", mode_cancel }, { "fork", mode_fork },
+		{ "join", mode_join }, { "signals", mode_signals },
 	};
 
 	if (argc != 2) {
