@@ -27,6 +27,10 @@
 /* A poll with nothing else runnable waits at least this long, as libc's
  * short sleep does with the default timer slack. */
 #define POLL_MIN_NS     50000
+/* A fiber that ran this long between two polls did work: an empty
+ * re-check, switch included, takes about 100 ns here. Kernel threads
+ * need CXLMU_WORK_NS; fibers measure their runs exactly. */
+#define FIBER_WORK_NS   300
 /* A sleeping fiber looks for a cancellation this often. */
 #define CANCEL_SLICE_NS 20000000
 
@@ -634,7 +638,7 @@ static void reached(struct cxlmu_fib *f, uint64_t now, bool poll)
 {
 	struct cxlmu_core *c = f->core;
 
-	if (poll && now - f->resumed < CXLMU_WORK_NS)
+	if (poll && now - f->resumed < FIBER_WORK_NS)
 		return;
 	atomic_store_explicit(&c->progress, now, memory_order_relaxed);
 	if (c->polls) {
