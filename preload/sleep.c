@@ -101,16 +101,18 @@ static inline bool in_fiber(void)
  * cancellation point, as the call it stands for. */
 static int fiber_sleep(uint64_t ns, const void *site)
 {
-	uint64_t end = cxlmu_prim_now() + ns, now;
 	struct timespec ts;
 
 	cxlmu_sched_sleep(ns, site);
 	pthread_testcancel();
-	/* A cancellation it has disabled cut the sleep short and took it
-	 * back to its kernel thread: the rest is libc's. */
-	while (!cxlmu_sched_self() && (now = cxlmu_prim_now()) < end) {
-		ns_ts(end - now, &ts);
-		__nanosleep(&ts, NULL);
+	if (unlikely(!cxlmu_sched_self())) {
+		/* A cancellation it has disabled cut the sleep short and took
+		 * it back to its kernel thread: libc sleeps it again, whole
+		 * (longer than asked is allowed; a clock read per poll for the
+		 * exact rest is not worth it). */
+		ns_ts(ns, &ts);
+		while (__nanosleep(&ts, &ts) && errno == EINTR)
+			;
 	}
 	return 0;
 }

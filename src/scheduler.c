@@ -28,9 +28,9 @@
  * short sleep does with the default timer slack. */
 #define POLL_MIN_NS     50000
 /* A fiber that ran this long between two polls did work: an empty
- * re-check, switch included, takes about 100 ns here. Kernel threads
+ * re-check, switch included, takes under 100 ns here. Kernel threads
  * need CXLMU_WORK_NS; fibers measure their runs exactly. */
-#define FIBER_WORK_NS   300
+#define FIBER_WORK_NS   150
 /* A sleeping fiber looks for a cancellation this often. */
 #define CANCEL_SLICE_NS 20000000
 
@@ -55,7 +55,7 @@ struct cxlmu_fib {
 	uintptr_t ra;
 	uint64_t asked;
 	uint32_t streak;
-	uint64_t resumed;               /* when it last began to run */
+	uint64_t resumed;               /* when it last began to run (TSC) */
 	pthread_t thread;
 	struct cxlmu_fib *all_next, **all_prev;  /* every fiber, under all_lock */
 	_Atomic bool cancel;            /* pthread_cancel came for it */
@@ -81,7 +81,7 @@ struct cxlmu_core {
 	_Atomic uint32_t word;          /* bumped by every push from outside */
 	_Atomic int idle;               /* the owner waits on word */
 	_Atomic uint64_t switches;
-	_Atomic uint64_t progress;      /* when a fiber last did real work */
+	_Atomic uint64_t progress;      /* when a fiber last did real work (TSC) */
 	_Atomic int live;               /* fibers on this core */
 	struct cxlmu_host *spares;      /* under lock */
 	uint64_t seen;                  /* the monitor's */
@@ -93,7 +93,12 @@ static cxlmu_create_fn create_thread;
 static _Atomic(struct cxlmu_core *) cores[MAX_CPUS];
 static _Atomic int cores_lock;
 static _Atomic int monitor_started;
-static __thread struct cxlmu_fib *self_fib;
+static CXLMU_TLS struct cxlmu_fib *self_fib;
+/* Run lengths and progress are timed with the TSC: a clock read per
+ * switch was a sixth of a seedpoll request. Calibrated against
+ * CLOCK_MONOTONIC when the first CPU gets a scheduler; deadlines stay in
+ * CLOCK_MONOTONIC ns. */
+static uint64_t tsc_per_us = 1000, work_tsc = 300000;
 static struct cxlmu_fib *all;
 static _Atomic int all_lock;
 static struct {
@@ -494,6 +499,25 @@ static void *monitor_main(void *arg)
 	return NULL;
 }
 
+static inline uint64_t tsc(void)
+{
+	return __builtin_ia32_rdtsc();
+}
+
+static void calibrate(void)
+{
+	uint64_t t0 = cxlmu_prim_now(), c0 = tsc(), t1, c1;
+
+	do
+		__builtin_ia32_pause();
+	while ((t1 = cxlmu_prim_now()) - t0 < 200000);
+	c1 = tsc();
+	tsc_per_us = (c1 - c0) * 1000 / (t1 - t0);
+	if (!tsc_per_us)
+		tsc_per_us = 1;
+	work_tsc = FIBER_WORK_NS * tsc_per_us / 1000;
+}
+
 /* ----------------------------------------------------------------------- */
 /* Cores                                                                     */
 /* ----------------------------------------------------------------------- */
@@ -507,6 +531,8 @@ static struct cxlmu_core *core_get(int cpu)
 		return c;
 	spin_lock(&cores_lock);
 	c = atomic_load_explicit(&cores[cpu], memory_order_acquire);
+	if (!c && !atomic_load_explicit(&totals.cores, memory_order_relaxed))
+		calibrate();
 	if (!c) {
 		c = cxlmu_prim_mmap(NULL, sizeof(*c), PROT_READ | PROT_WRITE,
 				    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -624,7 +650,7 @@ int cxlmu_sched_adopt(int cpu)
 	/* From here on this is the fiber: it resumes on a host. */
 	cxlmu_fiber_switch(&f->ctx, &f->park);
 	finish(f->host);
-	f->resumed = cxlmu_prim_now();
+	f->resumed = tsc();
 	f->busy = false;
 	errno = saved;
 	return 0;
@@ -638,7 +664,7 @@ static void reached(struct cxlmu_fib *f, uint64_t now, bool poll)
 {
 	struct cxlmu_core *c = f->core;
 
-	if (poll && now - f->resumed < FIBER_WORK_NS)
+	if (poll && now - f->resumed < work_tsc)
 		return;
 	atomic_store_explicit(&c->progress, now, memory_order_relaxed);
 	if (c->polls) {
@@ -667,7 +693,7 @@ static void out(struct cxlmu_fib *f, int why)
 		next = pop(c);
 		spin_unlock(&c->lock);
 		if (!next && why == OUT_YIELD) {
-			f->resumed = cxlmu_prim_now();
+			f->resumed = tsc();
 			return;
 		}
 	}
@@ -682,7 +708,7 @@ static void out(struct cxlmu_fib *f, int why)
 	if (why == OUT_LEAVE)
 		return;    /* on its own kernel thread now */
 	finish(f->host);
-	f->resumed = cxlmu_prim_now();
+	f->resumed = tsc();
 }
 
 void cxlmu_sched_leave(void)
@@ -695,7 +721,7 @@ void cxlmu_sched_leave(void)
 	if (!f)
 		return;
 	f->busy = true;
-	reached(f, cxlmu_prim_now(), false);
+	reached(f, tsc(), false);
 	out(f, OUT_LEAVE);
 	/* On our own kernel thread again: the park stack is no longer in use. */
 	self_fib = NULL;
@@ -734,7 +760,7 @@ void cxlmu_sched_yield(void)
 	struct cxlmu_fib *f = self_fib;
 
 	f->busy = true;
-	reached(f, cxlmu_prim_now(), false);
+	reached(f, tsc(), false);
 	out(f, OUT_YIELD);
 	f->busy = false;
 }
@@ -745,7 +771,7 @@ void cxlmu_sched_sleep_until(uint64_t deadline)
 	uint64_t now = cxlmu_prim_now();
 
 	f->busy = true;
-	reached(f, now, false);
+	reached(f, tsc(), false);
 	/* In slices, so that a cancellation is seen within one. */
 	do {
 		f->deadline = deadline - now > CANCEL_SLICE_NS ? now + CANCEL_SLICE_NS : deadline;
@@ -760,7 +786,7 @@ void cxlmu_sched_sleep(uint64_t ns, const void *site)
 	struct cxlmu_fib *f = self_fib;
 	struct cxlmu_core *c = f->core;
 	uintptr_t ra = (uintptr_t)site;
-	uint64_t start = cxlmu_prim_now();
+	uint64_t start = tsc();
 	uint64_t plain = ns > POLL_MIN_NS ? ns : POLL_MIN_NS;
 	bool alike = ns <= 2 * f->asked && f->asked <= 2 * ns;
 	uint64_t seen;
@@ -771,7 +797,7 @@ void cxlmu_sched_sleep(uint64_t ns, const void *site)
 	f->ra = ra;
 	f->asked = ns;
 	if (ns > CXLMU_POLL_MAX_NS || ++f->streak < CXLMU_POLL_STREAK) {
-		cxlmu_sched_sleep_until(start + ns);
+		cxlmu_sched_sleep_until(cxlmu_prim_now() + ns);
 		return;
 	}
 	/* A poll: while the core makes progress, the poll goes to the back
@@ -781,11 +807,11 @@ void cxlmu_sched_sleep(uint64_t ns, const void *site)
 	f->busy = true;
 	reached(f, start, true);
 	seen = atomic_load_explicit(&c->progress, memory_order_relaxed);
-	if (seen >= start || start - seen < plain) {
+	if (seen >= start || start - seen < plain * tsc_per_us / 1000) {
 		out(f, OUT_YIELD);
 	} else {
 		f->polling = true;
-		f->deadline = start + plain;
+		f->deadline = cxlmu_prim_now() + plain;
 		out(f, OUT_SLEEP);
 	}
 	f->busy = false;
