@@ -82,7 +82,6 @@ struct cxlmu_core {
 	_Atomic int idle;               /* the owner waits on word */
 	_Atomic uint64_t switches;
 	_Atomic uint64_t progress;      /* when a fiber last did real work (TSC) */
-	_Atomic int live;               /* fibers on this core */
 	struct cxlmu_host *spares;      /* under lock */
 	uint64_t seen;                  /* the monitor's */
 	int ticks;
@@ -315,7 +314,6 @@ static void dispose(struct cxlmu_core *c, struct cxlmu_host *h, struct cxlmu_fib
 			kick(c);
 		break;
 	case OUT_LEAVE:
-		atomic_fetch_sub_explicit(&c->live, 1, memory_order_relaxed);
 		atomic_store_explicit(&f->back, 1, memory_order_release);
 		cxlmu_prim_futex_wake(&f->back, 1);
 		break;
@@ -594,7 +592,6 @@ static void park_main(void *arg)
 	struct cxlmu_fib *f = arg;
 	struct cxlmu_fiber_ctx scratch;
 
-	atomic_fetch_add_explicit(&f->core->live, 1, memory_order_relaxed);
 	push_from_outside(f->core, f);
 	/* Nothing here may write TLS: it is the fiber's. */
 	while (!atomic_load_explicit(&f->back, memory_order_acquire))
