@@ -91,12 +91,6 @@ static void ns_ts(uint64_t ns, struct timespec *ts)
 	ts->tv_nsec = (long)(ns % 1000000000u);
 }
 
-/* The calling fiber when it may switch (--sched=fibers), else NULL. */
-static inline bool in_fiber(void)
-{
-	return unlikely(cxlmu_sched_on) && cxlmu_sched_can_switch(cxlmu_sched_self());
-}
-
 /* A fiber's relative sleep: the core's other fibers run meanwhile. A
  * cancellation point, as the call it stands for. */
 static int fiber_sleep(uint64_t ns, const void *site)
@@ -174,7 +168,7 @@ cxlmu_export int nanosleep(const struct timespec *req, struct timespec *rem)
 
 	if (!on() || !ts_ns(req, &ns))
 		return __nanosleep(req, rem);
-	if (in_fiber())
+	if (cxlmu_sched_fiber())
 		return fiber_sleep(ns, SITE);
 	if (cxlmu_wait_begin(&idle, CXLMU_IDLE_SLEEP, ns, SITE)) {
 		if (!poll_wait(&idle, &left))
@@ -204,7 +198,7 @@ cxlmu_export int clock_nanosleep(clockid_t clock, int flags, const struct timesp
 
 	if (!on() || !clock_handled(clock) || (flags & ~TIMER_ABSTIME) || !ts_ns(req, &ns))
 		return REAL(clock_nanosleep)(clock, flags, req, rem);
-	if (in_fiber())
+	if (cxlmu_sched_fiber())
 		return flags & TIMER_ABSTIME ? fiber_sleep_abs(clock, ns) : fiber_sleep(ns, SITE);
 	if (flags & TIMER_ABSTIME) {
 		/* A point in time, not a re-check: never a poll. */
@@ -234,7 +228,7 @@ cxlmu_export int usleep(useconds_t us)
 
 	if (!on())
 		return REAL(usleep)(us);
-	if (in_fiber())
+	if (cxlmu_sched_fiber())
 		return fiber_sleep((uint64_t)us * 1000u, SITE);
 	if (cxlmu_wait_begin(&idle, CXLMU_IDLE_SLEEP, (uint64_t)us * 1000u, SITE)) {
 		if (!poll_wait(&idle, &left))
@@ -254,7 +248,7 @@ cxlmu_export unsigned sleep(unsigned seconds)
 
 	if (!on())
 		return REAL(sleep)(seconds);
-	if (in_fiber())
+	if (cxlmu_sched_fiber())
 		return fiber_sleep_abs(CLOCK_MONOTONIC, cxlmu_prim_now() + (uint64_t)seconds * 1000000000u);
 	cxlmu_wait_begin(&idle, CXLMU_IDLE_ABSOLUTE, (uint64_t)seconds * 1000000000u, SITE);
 	r = REAL(sleep)(seconds);
@@ -270,7 +264,7 @@ cxlmu_export int thrd_sleep(const struct timespec *dur, struct timespec *rem)
 
 	if (!on() || !ts_ns(dur, &ns))
 		return REAL(thrd_sleep)(dur, rem);
-	if (in_fiber())
+	if (cxlmu_sched_fiber())
 		return fiber_sleep(ns, SITE);
 	if (cxlmu_wait_begin(&idle, CXLMU_IDLE_SLEEP, ns, SITE)) {
 		if (!poll_wait(&idle, &left))
@@ -295,7 +289,7 @@ static int yield(void)
 
 	if (!on())
 		return __sched_yield();
-	if (in_fiber()) {
+	if (cxlmu_sched_fiber()) {
 		cxlmu_sched_yield();
 		return 0;
 	}
@@ -332,7 +326,7 @@ cxlmu_export void thrd_yield(void)
  * returns at once in the kernel too: an idle point that does not sleep. */
 static bool nothing_begin(struct cxlmu_idle *idle, uint64_t ns, const void *site)
 {
-	if (in_fiber()) {
+	if (cxlmu_sched_fiber()) {
 		/* A fiber's: the core's other fibers run meanwhile. */
 		idle->w = NULL;
 		if (ns)

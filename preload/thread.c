@@ -54,17 +54,6 @@ static inline bool fibers(void)
 	return cxlmu_sched_on;
 }
 
-/* The calling fiber when it may switch, else NULL. */
-static inline struct cxlmu_fib *fiber(void)
-{
-	struct cxlmu_fib *f;
-
-	if (likely(!cxlmu_sched_on))
-		return NULL;
-	f = cxlmu_sched_self();
-	return cxlmu_sched_can_switch(f) ? f : NULL;
-}
-
 /* ----------------------------------------------------------------------- */
 /* Creation and the end of a thread                                          */
 /* ----------------------------------------------------------------------- */
@@ -176,7 +165,7 @@ cxlmu_export void pthread_testcancel(void)
 
 	if (!real.testcancel)
 		thread_init();
-	f = fiber();
+	f = cxlmu_sched_fiber();
 	if (f && cxlmu_sched_cancelled(f)) {
 		int saved = errno;
 		cxlmu_sched_leave();
@@ -204,7 +193,7 @@ cxlmu_export int raise(int sig)
 {
 	if (!real.raise)
 		thread_init();
-	if (fiber()) {
+	if (cxlmu_sched_fiber()) {
 		int r = signal_host(sig);
 		if (r) {
 			errno = r;
@@ -219,7 +208,7 @@ cxlmu_export int pthread_kill(pthread_t t, int sig)
 {
 	if (!real.kill)
 		thread_init();
-	if (sig && fiber() && pthread_equal(t, pthread_self())) {
+	if (sig && cxlmu_sched_fiber() && pthread_equal(t, pthread_self())) {
 		int saved = errno, r = signal_host(sig);
 		errno = saved;
 		return r;
@@ -306,7 +295,7 @@ cxlmu_export int pthread_join(pthread_t t, void **ret)
 {
 	if (!real.join)
 		thread_init();
-	if (fiber())
+	if (cxlmu_sched_fiber())
 		return fiber_join(t, ret, 0);
 	return real.join(t, ret);
 }
@@ -317,7 +306,7 @@ cxlmu_export int pthread_timedjoin_np(pthread_t t, void **ret, const struct time
 
 	if (!real.timedjoin)
 		thread_init();
-	if (fiber() && deadline_of(CLOCK_REALTIME, abs, &deadline))
+	if (cxlmu_sched_fiber() && deadline_of(CLOCK_REALTIME, abs, &deadline))
 		return fiber_join(t, ret, deadline);
 	return real.timedjoin(t, ret, abs);
 }
@@ -329,7 +318,7 @@ cxlmu_export int pthread_clockjoin_np(pthread_t t, void **ret, clockid_t clock,
 
 	if (!real.clockjoin)
 		thread_init();
-	if (fiber() && deadline_of(clock, abs, &deadline))
+	if (cxlmu_sched_fiber() && deadline_of(clock, abs, &deadline))
 		return fiber_join(t, ret, deadline);
 	return real.clockjoin(t, ret, clock, abs);
 }

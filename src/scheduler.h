@@ -68,6 +68,19 @@ void cxlmu_sched_sleep(uint64_t ns, const void *site);
  * does. */
 bool cxlmu_sched_can_switch(struct cxlmu_fib *f);
 
+/* The calling fiber when it may switch now, else NULL: fibers off, a
+ * kernel thread, or inside the scheduler's own part of a call. What the
+ * hooks ask before doing a fiber's version of a call. */
+static inline struct cxlmu_fib *cxlmu_sched_fiber(void)
+{
+	struct cxlmu_fib *f;
+
+	if (likely(!cxlmu_sched_on))
+		return NULL;
+	f = cxlmu_sched_self();
+	return cxlmu_sched_can_switch(f) ? f : NULL;
+}
+
 struct cxlmu_sched_totals {
 	uint64_t fibers;       /* threads that ran as fibers */
 	uint64_t switches;     /* fiber switches */
