@@ -83,6 +83,7 @@ struct cxlmu_core {
 	_Atomic uint64_t switches;
 	_Atomic uint64_t progress;      /* when a fiber last did real work (TSC) */
 	struct cxlmu_host *spares;      /* under lock */
+	sigset_t mask;                  /* its hosts', the first fiber's */
 	uint64_t seen;                  /* the monitor's */
 	int ticks;
 };
@@ -389,31 +390,28 @@ static void *host_main(void *arg)
 {
 	struct cxlmu_host *h = arg;
 
-	/* The signal mask is the first fiber's: the program's signals are
-	 * delivered here, in whichever fiber runs (its identity, its stack);
-	 * parked kernel threads block them all. */
+	/* The signal mask is the first fiber's (c->mask): the program's
+	 * signals are delivered here, in whichever fiber runs (its identity,
+	 * its stack); parked kernel threads block them all. */
 	pin_self(h->core->cpu);
 	host_loop(h);
 	return NULL;
 }
 
-/* A runtime thread, with the caller's signal mask or (quiet) none. */
-static int start_thread(void *(*fn)(void *), void *arg, bool quiet)
+/* A runtime thread with the signal mask given: a host's is its core's
+ * (whoever makes it: the monitor blocks everything), the monitor's
+ * blocks every signal. */
+static int start_thread(void *(*fn)(void *), void *arg, const sigset_t *mask)
 {
 	pthread_attr_t attr;
 	pthread_t t;
-	sigset_t all, old;
 	int r;
 
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	pthread_attr_setstacksize(&attr, 256 * 1024);
-	sigfillset(&all);
-	if (quiet)
-		pthread_sigmask(SIG_BLOCK, &all, &old);
+	pthread_attr_setsigmask_np(&attr, mask);
 	r = create_thread(&t, &attr, fn, arg);
-	if (quiet)
-		pthread_sigmask(SIG_SETMASK, &old, NULL);
 	pthread_attr_destroy(&attr);
 	return -r;
 }
@@ -442,7 +440,7 @@ static int add_host(struct cxlmu_core *c)
 		return -r;
 	h->core = c;
 	prev = atomic_exchange_explicit(&c->owner, h, memory_order_acq_rel);
-	if ((r = start_thread(host_main, h, false))) {
+	if ((r = start_thread(host_main, h, &c->mask))) {
 		atomic_store_explicit(&c->owner, prev, memory_order_release);
 		cxlmu_prim_munmap(h, sizeof(*h));
 	}
@@ -538,6 +536,9 @@ static struct cxlmu_core *core_get(int cpu)
 			c = NULL;
 		} else {
 			c->cpu = cpu;
+			/* The first fiber's mask: the program's signals reach
+			 * the hosts, and run in the fiber running there. */
+			pthread_sigmask(SIG_BLOCK, NULL, &c->mask);
 			if ((r = add_host(c))) {
 				cxlmu_prim_munmap(c, sizeof(*c));
 				c = NULL;
@@ -548,8 +549,12 @@ static struct cxlmu_core *core_get(int cpu)
 		}
 	}
 	spin_unlock(&cores_lock);
-	if (c && !atomic_exchange(&monitor_started, 1) && start_thread(monitor_main, NULL, true))
-		atomic_store(&monitor_started, 0);
+	if (c && !atomic_exchange(&monitor_started, 1)) {
+		sigset_t every;
+		sigfillset(&every);
+		if (start_thread(monitor_main, NULL, &every))
+			atomic_store(&monitor_started, 0);
+	}
 	return c;
 }
 
