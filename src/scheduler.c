@@ -10,9 +10,11 @@
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+#include <liburing.h>
 
 #include "fiber.h"
 #include "prim.h"
+#include "ring.h"
 #include "scheduler.h"
 #include "wait.h"
 
@@ -33,8 +35,19 @@
 #define FIBER_WORK_NS   150
 /* A sleeping fiber looks for a cancellation this often. */
 #define CANCEL_SLICE_NS 20000000
+/* A core's ring: futex waits of its blocked fibers, the host's kick wait. */
+#define RING_ENTRIES    256
+/* Address-keyed waits (cxlmu_sched_park). */
+#define LOT_BUCKETS     256
 
-enum { OUT_YIELD = 1, OUT_SLEEP, OUT_LEAVE };
+/* Not in Debian's liburing 2.3 (kernel 6.7); as src/ring.c. */
+#define OP_FUTEX_WAIT   51
+#define FUTEX2_SIZE_U32 0x02
+#define FUTEX2_PRIVATE  128
+
+enum { OUT_YIELD = 1, OUT_SLEEP, OUT_BLOCK, OUT_FUTEX, OUT_LEAVE };
+/* user_data of a core ring's completions that are not a fiber's. */
+enum { TAG_NONE, TAG_KICK, TAG_LAST };
 
 struct cxlmu_host;
 
@@ -45,6 +58,7 @@ struct cxlmu_fib {
 	struct cxlmu_host *host;        /* running it now */
 	struct cxlmu_fib *next;         /* run queue, polls; heap sibling */
 	struct cxlmu_fib *child;        /* sleeper heap */
+	struct cxlmu_fib *hprev;        /* heap: parent or left sibling */
 	uint64_t deadline;              /* sleeping: until then */
 	int out;                        /* why it switched out */
 	_Atomic uint32_t back;          /* 1: its kernel thread takes it back */
@@ -57,8 +71,21 @@ struct cxlmu_fib {
 	uint32_t streak;
 	uint64_t resumed;               /* when it last began to run (TSC) */
 	pthread_t thread;
+	pid_t tid;                      /* its kernel thread's */
 	struct cxlmu_fib *all_next, **all_prev;  /* every fiber, under all_lock */
 	_Atomic bool cancel;            /* pthread_cancel came for it */
+	/* Blocked (cxlmu_sched_park, cxlmu_sched_futex_wait): off every
+	 * queue until a wake, its deadline or a cancellation. Under the core
+	 * lock, but wake. */
+	_Atomic int wake;               /* a waker came */
+	bool blocked;                   /* parked, not in the ring */
+	bool in_heap;                   /* blocked with a deadline */
+	bool in_ring;                   /* its futex wait is in the ring */
+	void *fword;                    /* the futex wait asked */
+	uint32_t fval;
+	bool fshared;
+	int fres;                       /* its completion */
+	struct __kernel_timespec fts;   /* its deadline, for the ring */
 	sigset_t mask;                  /* its kernel thread's signal mask */
 };
 
@@ -84,6 +111,12 @@ struct cxlmu_core {
 	_Atomic uint64_t progress;      /* when a fiber last did real work (TSC) */
 	struct cxlmu_host *spares;      /* under lock */
 	sigset_t mask;                  /* its hosts', the first fiber's */
+	/* Futex waits of blocked fibers and the idle host's wait for a kick
+	 * go through the core's io_uring (under lock; the owner also waits
+	 * in it unlocked). Without io_uring futex waits: ring_ok false. */
+	struct io_uring ring;
+	bool ring_ok;
+	bool kick_armed;
 	uint64_t seen;                  /* the monitor's */
 	int ticks;
 };
@@ -101,6 +134,7 @@ static CXLMU_TLS struct cxlmu_fib *self_fib;
 static uint64_t tsc_per_us = 1000, work_tsc = 300000;
 static struct cxlmu_fib *all;
 static _Atomic int all_lock;
+static bool ring_futex;         /* probed with the first core */
 static struct {
 	_Atomic uint64_t fibers, handoffs, cores;
 } totals;
@@ -160,6 +194,9 @@ static struct cxlmu_fib *meld(struct cxlmu_fib *a, struct cxlmu_fib *b)
 		b = t;
 	}
 	b->next = a->child;
+	if (a->child)
+		a->child->hprev = b;
+	b->hprev = a;
 	a->child = b;
 	return a;
 }
@@ -201,6 +238,23 @@ static void add_sleeper(struct cxlmu_core *c, struct cxlmu_fib *f)
 	c->sleepers = meld(c->sleepers, f);
 }
 
+/* A blocked fiber's deadline no longer counts: out of the heap. */
+static void heap_remove(struct cxlmu_core *c, struct cxlmu_fib *f)
+{
+	if (f == c->sleepers) {
+		c->sleepers = merge_pairs(f->child);
+	} else {
+		if (f->hprev->child == f)
+			f->hprev->child = f->next;
+		else
+			f->hprev->next = f->next;
+		if (f->next)
+			f->next->hprev = f->hprev;
+		c->sleepers = meld(c->sleepers, merge_pairs(f->child));
+	}
+	f->child = f->next = NULL;
+}
+
 /* Sleepers whose time has come join the run queue; the earliest deadline
  * left, or 0. Under the lock. */
 static uint64_t expire(struct cxlmu_core *c, uint64_t now)
@@ -211,6 +265,7 @@ static uint64_t expire(struct cxlmu_core *c, uint64_t now)
 		struct cxlmu_fib *f = c->sleepers;
 		c->sleepers = merge_pairs(f->child);
 		f->child = NULL;
+		f->blocked = f->in_heap = false;
 		push(c, f);
 	}
 	if (c->polls && c->poll_min <= now) {
@@ -282,6 +337,90 @@ static void push_from_outside(struct cxlmu_core *c, struct cxlmu_fib *f)
 }
 
 /* ----------------------------------------------------------------------- */
+/* The core's ring                                                           */
+/* ----------------------------------------------------------------------- */
+
+/* Completions in: each fiber whose futex wait ended is runnable. Under the
+ * lock. */
+static void reap(struct cxlmu_core *c)
+{
+	struct io_uring_cqe *cqe;
+	unsigned head, n = 0;
+
+	io_uring_for_each_cqe(&c->ring, head, cqe) {
+		n++;
+		if (cqe->user_data == TAG_KICK) {
+			c->kick_armed = false;
+		} else if (cqe->user_data >= TAG_LAST) {
+			struct cxlmu_fib *f = (struct cxlmu_fib *)(uintptr_t)cqe->user_data;
+			f->fres = cqe->res;
+			f->in_ring = false;
+			push(c, f);
+		}
+		/* TAG_NONE: a link timeout's or a cancel's own completion. */
+	}
+	io_uring_cq_advance(&c->ring, n);
+}
+
+/* Room for n requests, submitting what is queued if need be. */
+static struct io_uring_sqe *ring_sqe(struct cxlmu_core *c, unsigned n)
+{
+	if (io_uring_sq_space_left(&c->ring) < n)
+		io_uring_submit(&c->ring);
+	if (io_uring_sq_space_left(&c->ring) < n)
+		return NULL;
+	return io_uring_get_sqe(&c->ring);
+}
+
+static void prep_futex_wait(struct io_uring_sqe *sqe, void *word, uint32_t val,
+			    bool shared, uint64_t tag)
+{
+	io_uring_prep_rw(OP_FUTEX_WAIT, sqe, FUTEX2_SIZE_U32 | (shared ? 0 : FUTEX2_PRIVATE),
+			 word, 0, val);
+	sqe->addr3 = FUTEX_BITSET_MATCH_ANY;
+	sqe->user_data = tag;
+}
+
+/* A blocked fiber's futex wait goes into the ring: its completion (a wake,
+ * the word no longer val, the deadline's link timeout) makes it runnable.
+ * The wait is armed at once, so no wake can fall between the fiber's look
+ * at the word and the wait: futex(2) semantics. Under the lock. */
+static void ring_block(struct cxlmu_core *c, struct cxlmu_fib *f)
+{
+	struct io_uring_sqe *sqe = ring_sqe(c, f->deadline ? 2 : 1);
+
+	if (!sqe) {
+		/* The ring is full: try again after the others ran. */
+		f->fres = -EAGAIN;
+		push(c, f);
+		return;
+	}
+	prep_futex_wait(sqe, f->fword, f->fval, f->fshared, (uintptr_t)f);
+	if (f->deadline) {
+		f->fts.tv_sec = (long long)(f->deadline / 1000000000u);
+		f->fts.tv_nsec = (long long)(f->deadline % 1000000000u);
+		sqe->flags |= IOSQE_IO_LINK;
+		sqe = io_uring_get_sqe(&c->ring);
+		io_uring_prep_link_timeout(sqe, &f->fts, IORING_TIMEOUT_ABS);
+		sqe->user_data = TAG_NONE;
+	}
+	f->in_ring = true;
+	io_uring_submit(&c->ring);
+}
+
+/* A ring wait of f ends early (a cancellation). Under the lock. */
+static void ring_cancel(struct cxlmu_core *c, struct cxlmu_fib *f)
+{
+	struct io_uring_sqe *sqe = ring_sqe(c, 1);
+
+	if (sqe) {
+		io_uring_prep_cancel64(sqe, (uintptr_t)f, 0);
+		sqe->user_data = TAG_NONE;
+		io_uring_submit(&c->ring);
+	}
+}
+
+/* ----------------------------------------------------------------------- */
 /* Hosts                                                                     */
 /* ----------------------------------------------------------------------- */
 
@@ -310,6 +449,25 @@ static void dispose(struct cxlmu_core *c, struct cxlmu_host *h, struct cxlmu_fib
 	case OUT_SLEEP:
 		spin_lock(&c->lock);
 		add_sleeper(c, f);
+		spin_unlock(&c->lock);
+		if (!owner)
+			kick(c);
+		break;
+	case OUT_BLOCK:
+	case OUT_FUTEX:
+		spin_lock(&c->lock);
+		if (atomic_load_explicit(&f->wake, memory_order_relaxed)) {
+			f->fres = 0;
+			push(c, f);
+		} else if (f->out == OUT_FUTEX) {
+			ring_block(c, f);
+		} else {
+			f->blocked = true;
+			if (f->deadline) {
+				f->in_heap = true;
+				add_sleeper(c, f);
+			}
+		}
 		spin_unlock(&c->lock);
 		if (!owner)
 			kick(c);
@@ -353,6 +511,32 @@ static void spare(struct cxlmu_core *c, struct cxlmu_host *h)
 		cxlmu_prim_futex_wait(&h->word, 0, 0);
 }
 
+/* The owner with nothing to run: wait for the earliest deadline, a kick
+ * (the word moves on from seen) or a completion in the core's ring. Only
+ * waits here, unlocked: what goes into the ring is submitted under the
+ * lock. */
+static void idle_wait(struct cxlmu_core *c, uint32_t seen, uint64_t next)
+{
+	struct io_uring_cqe *cqe;
+	struct __kernel_timespec ts;
+	uint64_t now;
+
+	if (!c->ring_ok || !c->kick_armed) {
+		cxlmu_prim_futex_wait(&c->word, seen, next);
+		return;
+	}
+	if (!next) {
+		io_uring_wait_cqe(&c->ring, &cqe);
+		return;
+	}
+	now = cxlmu_prim_now();
+	if (next <= now)
+		return;
+	ts.tv_sec = (long long)((next - now) / 1000000000u);
+	ts.tv_nsec = (long long)((next - now) % 1000000000u);
+	io_uring_wait_cqe_timeout(&c->ring, &cqe, &ts);
+}
+
 static void host_loop(struct cxlmu_host *h)
 {
 	struct cxlmu_core *c = h->core;
@@ -368,13 +552,25 @@ static void host_loop(struct cxlmu_host *h)
 		}
 		seen = atomic_load_explicit(&c->word, memory_order_seq_cst);
 		spin_lock(&c->lock);
+		if (c->ring_ok && io_uring_cq_ready(&c->ring))
+			reap(c);
 		next = c->sleepers || c->polls ? expire(c, cxlmu_prim_now()) : 0;
 		f = pop(c);
-		if (!f)
+		if (!f) {
 			atomic_store_explicit(&c->idle, 1, memory_order_seq_cst);
+			if (c->ring_ok && !c->kick_armed) {
+				struct io_uring_sqe *sqe = ring_sqe(c, 1);
+				if (sqe) {
+					prep_futex_wait(sqe, &c->word, seen, false, TAG_KICK);
+					c->kick_armed = true;
+				}
+			}
+			if (c->ring_ok && io_uring_sq_ready(&c->ring))
+				io_uring_submit(&c->ring);
+		}
 		spin_unlock(&c->lock);
 		if (!f) {
-			cxlmu_prim_futex_wait(&c->word, seen, next);
+			idle_wait(c, seen, next);
 			if (atomic_load_explicit(&c->owner, memory_order_acquire) == h)
 				atomic_store_explicit(&c->idle, 0, memory_order_relaxed);
 			continue;
@@ -455,7 +651,8 @@ static int add_host(struct cxlmu_core *c)
 static bool waiting_work(struct cxlmu_core *c, uint64_t now)
 {
 	return c->head || (c->sleepers && c->sleepers->deadline <= now) ||
-	       (c->polls && c->poll_min <= now);
+	       (c->polls && c->poll_min <= now) ||
+	       (c->ring_ok && io_uring_cq_ready(&c->ring));
 }
 
 static void *monitor_main(void *arg)
@@ -527,8 +724,12 @@ static struct cxlmu_core *core_get(int cpu)
 		return c;
 	spin_lock(&cores_lock);
 	c = atomic_load_explicit(&cores[cpu], memory_order_acquire);
-	if (!c && !atomic_load_explicit(&totals.cores, memory_order_relaxed))
+	if (!c && !atomic_load_explicit(&totals.cores, memory_order_relaxed)) {
+		struct cxlmu_ring_caps caps;
 		calibrate();
+		cxlmu_ring_probe(&caps);
+		ring_futex = caps.futex;
+	}
 	if (!c) {
 		c = cxlmu_prim_mmap(NULL, sizeof(*c), PROT_READ | PROT_WRITE,
 				    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -539,7 +740,12 @@ static struct cxlmu_core *core_get(int cpu)
 			/* The first fiber's mask: the program's signals reach
 			 * the hosts, and run in the fiber running there. */
 			pthread_sigmask(SIG_BLOCK, NULL, &c->mask);
+			/* Without it, blocked fibers look at their word again
+			 * now and then (cxlmu_sched_futex_wait). */
+			c->ring_ok = ring_futex && !io_uring_queue_init(RING_ENTRIES, &c->ring, 0);
 			if ((r = add_host(c))) {
+				if (c->ring_ok)
+					io_uring_queue_exit(&c->ring);
 				cxlmu_prim_munmap(c, sizeof(*c));
 				c = NULL;
 			} else {
@@ -637,6 +843,7 @@ int cxlmu_sched_adopt(int cpu)
 	sigfillset(&every);
 	pthread_sigmask(SIG_BLOCK, &every, &f->mask);
 	f->thread = pthread_self();
+	f->tid = (pid_t)syscall(SYS_gettid);
 	f->ctx.fs = (uintptr_t)f->thread;
 	spin_lock(&all_lock);
 	f->all_next = all;
@@ -690,6 +897,8 @@ static void out(struct cxlmu_fib *f, int why)
 	if (why != OUT_LEAVE &&
 	    atomic_load_explicit(&c->owner, memory_order_relaxed) == h) {
 		spin_lock(&c->lock);
+		if (c->ring_ok && io_uring_cq_ready(&c->ring))
+			reap(c);
 		if (c->sleepers || c->polls)
 			expire(c, cxlmu_prim_now());
 		next = pop(c);
@@ -739,6 +948,33 @@ void cxlmu_sched_leave(void)
 	errno = saved;
 }
 
+/* A blocked fiber becomes runnable (its wait ends early, or was met). The
+ * caller keeps f alive: under the lock of the lot bucket it waits in, or
+ * all_lock. */
+static void wake(struct cxlmu_fib *f)
+{
+	struct cxlmu_core *c = f->core;
+	bool pushed = false;
+
+	/* Seen by dispose() if f is still on its way out. */
+	atomic_store_explicit(&f->wake, 1, memory_order_seq_cst);
+	spin_lock(&c->lock);
+	if (f->blocked) {
+		f->blocked = false;
+		if (f->in_heap) {
+			heap_remove(c, f);
+			f->in_heap = false;
+		}
+		push(c, f);
+		pushed = true;
+	} else if (f->in_ring) {
+		ring_cancel(c, f);
+	}
+	spin_unlock(&c->lock);
+	if (pushed)
+		kick(c);
+}
+
 bool cxlmu_sched_mark_cancel(pthread_t t)
 {
 	struct cxlmu_fib *f;
@@ -746,10 +982,18 @@ bool cxlmu_sched_mark_cancel(pthread_t t)
 	spin_lock(&all_lock);
 	for (f = all; f && !pthread_equal(f->thread, t); f = f->all_next)
 		;
-	if (f)
+	if (f) {
 		atomic_store(&f->cancel, true);
+		/* A blocked fiber looks at once. */
+		wake(f);
+	}
 	spin_unlock(&all_lock);
 	return f != NULL;
+}
+
+pid_t cxlmu_sched_tid(const struct cxlmu_fib *f)
+{
+	return f->tid;
 }
 
 bool cxlmu_sched_cancelled(const struct cxlmu_fib *f)
@@ -820,6 +1064,139 @@ void cxlmu_sched_sleep(uint64_t ns, const void *site)
 }
 
 /* ----------------------------------------------------------------------- */
+/* Blocking                                                                  */
+/* ----------------------------------------------------------------------- */
+
+/* Switch away until woken, the deadline (0: none) or a cancellation;
+ * true when a waker came. A wake that came first returns at once. */
+static bool block(struct cxlmu_fib *f, int why, uint64_t deadline)
+{
+	reached(f, tsc(), false);
+	if (atomic_exchange_explicit(&f->wake, 0, memory_order_acquire))
+		return true;
+	f->deadline = deadline;
+	f->fres = 0;
+	out(f, why);
+	return atomic_exchange_explicit(&f->wake, 0, memory_order_acquire);
+}
+
+/* The lot: fibers parked by address, in buckets hashed by it. A waiter is
+ * a node on its own stack; nothing here allocates. */
+struct lot_node {
+	const void *addr;
+	struct cxlmu_fib *f;
+	struct lot_node *next, **pprev;
+	bool woken;
+};
+
+static struct lot_bucket {
+	_Atomic int lock;
+	_Atomic uint32_t n;
+	struct lot_node *head;
+} __attribute__((aligned(64))) lot[LOT_BUCKETS];
+
+static struct lot_bucket *bucket(const void *addr)
+{
+	uintptr_t a = (uintptr_t)addr;
+
+	return &lot[((a >> 3) ^ (a >> 11) ^ (a >> 19)) % LOT_BUCKETS];
+}
+
+static void lot_unlink(struct lot_bucket *b, struct lot_node *n)
+{
+	*n->pprev = n->next;
+	if (n->next)
+		n->next->pprev = n->pprev;
+	atomic_fetch_sub_explicit(&b->n, 1, memory_order_relaxed);
+}
+
+bool cxlmu_sched_park(const void *addr, bool (*still)(void *), void *arg, uint64_t deadline)
+{
+	struct cxlmu_fib *f = self_fib;
+	struct lot_bucket *b = bucket(addr);
+	struct lot_node n = { .addr = addr, .f = f };
+	bool woken;
+
+	f->busy = true;
+	spin_lock(&b->lock);
+	n.next = b->head;
+	n.pprev = &b->head;
+	if (b->head)
+		b->head->pprev = &n.next;
+	b->head = &n;
+	atomic_fetch_add_explicit(&b->n, 1, memory_order_relaxed);
+	spin_unlock(&b->lock);
+	/* Registered before the look: a waker that changes what still()
+	 * sees and then looks at the bucket finds us (unpark's fence). */
+	atomic_thread_fence(memory_order_seq_cst);
+	if (still(arg))
+		block(f, OUT_BLOCK, deadline);
+	spin_lock(&b->lock);
+	woken = n.woken;
+	if (!woken)
+		lot_unlink(b, &n);
+	spin_unlock(&b->lock);
+	/* A waker's wake() is over once its bucket lock is: no stale wake-up
+	 * for the next block. */
+	atomic_store_explicit(&f->wake, 0, memory_order_relaxed);
+	f->busy = false;
+	return woken;
+}
+
+unsigned cxlmu_sched_unpark(const void *addr, unsigned max)
+{
+	struct lot_bucket *b = bucket(addr);
+	struct lot_node *n, *next;
+	unsigned woke = 0;
+
+	atomic_thread_fence(memory_order_seq_cst);
+	if (!atomic_load_explicit(&b->n, memory_order_relaxed))
+		return 0;
+	spin_lock(&b->lock);
+	for (n = b->head; n && woke < max; n = next) {
+		next = n->next;
+		if (n->addr != addr)
+			continue;
+		lot_unlink(b, n);
+		n->woken = true;
+		wake(n->f);
+		woke++;
+	}
+	spin_unlock(&b->lock);
+	return woke;
+}
+
+int cxlmu_sched_futex_wait(void *word, uint32_t val, bool shared, uint64_t deadline)
+{
+	struct cxlmu_fib *f = self_fib;
+	uint64_t now;
+	int r;
+
+	if (atomic_load_explicit((_Atomic uint32_t *)word, memory_order_acquire) != val)
+		return -EAGAIN;
+	f->busy = true;
+	if (f->core->ring_ok) {
+		f->fword = word;
+		f->fval = val;
+		f->fshared = shared;
+		block(f, OUT_FUTEX, deadline);
+		r = f->fres == -ECANCELED ? -ETIMEDOUT : f->fres;
+		if (r == -ETIMEDOUT && atomic_load_explicit(&f->cancel, memory_order_relaxed) &&
+		    (!deadline || cxlmu_prim_now() < deadline))
+			r = -EINTR;
+	} else {
+		/* No futex waits in io_uring: look again after the others ran,
+		 * or after a short sleep when the core has nothing else. */
+		now = cxlmu_prim_now();
+		block(f, OUT_BLOCK, !deadline || deadline - now > POLL_MIN_NS ?
+			now + POLL_MIN_NS : deadline);
+		r = deadline && cxlmu_prim_now() >= deadline ? -ETIMEDOUT : 0;
+	}
+	f->busy = false;
+	return r;
+}
+
+/* ----------------------------------------------------------------------- */
 /* Set-up, fork, report                                                      */
 /* ----------------------------------------------------------------------- */
 
@@ -856,6 +1233,8 @@ void cxlmu_sched_after_fork(void)
 	atomic_store(&all_lock, 0);
 	all = NULL;
 	self_fib = NULL;
+	/* Bucket locks a parent thread held; its parked fibers are gone. */
+	memset(lot, 0, sizeof(lot));
 }
 
 void cxlmu_sched_totals(struct cxlmu_sched_totals *out_)

@@ -16,6 +16,7 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <sys/types.h>
 
 #include "internal.h"
 #include "options.h"
@@ -52,6 +53,8 @@ void cxlmu_sched_leave(void);
  * (cxlmu_sched_cancelled), and is cancelled there. */
 bool cxlmu_sched_mark_cancel(pthread_t t);
 bool cxlmu_sched_cancelled(const struct cxlmu_fib *f);
+/* The thread id glibc knows the fiber by (a mutex's owner). */
+pid_t cxlmu_sched_tid(const struct cxlmu_fib *f);
 
 /* In a fiber: let the core's other runnable fibers run first. */
 void cxlmu_sched_yield(void);
@@ -62,6 +65,25 @@ void cxlmu_sched_sleep_until(uint64_t deadline);
  * yields while other fibers are runnable and else waits at most until the
  * plain sleep would have ended. Any other sleep lasts at least ns. */
 void cxlmu_sched_sleep(uint64_t ns, const void *site);
+
+/* In a fiber: wait, switched away, until the 32-bit word no longer holds
+ * val or a FUTEX_WAKE comes for it from any thread (glibc's own unlocks
+ * included), until the CLOCK_MONOTONIC deadline (0: none), or until a
+ * cancellation. shared: a process-shared word (no FUTEX2_PRIVATE). The
+ * wait is a futex wait in the core's io_uring. Returns 0 (woken, or
+ * looked at again: the caller re-checks), -EAGAIN (the word was not val),
+ * -ETIMEDOUT or -EINTR (cancelled). */
+int cxlmu_sched_futex_wait(void *word, uint32_t val, bool shared, uint64_t deadline);
+
+/* In a fiber: wait on addr, switched away, while still(arg) holds when
+ * looked at after registering, until cxlmu_sched_unpark(addr), the
+ * deadline (0: none) or a cancellation. True when unparked. For waits
+ * whose every waker goes through the runtime (condition variables,
+ * rwlocks): nothing in the kernel knows of them. */
+bool cxlmu_sched_park(const void *addr, bool (*still)(void *), void *arg, uint64_t deadline);
+/* From any thread: wake up to max fibers parked on addr; how many. A
+ * load and a fence when there are none. */
+unsigned cxlmu_sched_unpark(const void *addr, unsigned max);
 
 /* False inside the scheduler's own part of a call (a signal handler that
  * interrupted it): the caller must not switch, only do what a kernel thread
