@@ -5,6 +5,7 @@ libcxlmu_la_SOURCES = \
 	preload/mmap.c \
 	preload/new.c \
 	preload/sleep.c \
+	preload/sync.c \
 	preload/thread.c
 libcxlmu_la_CFLAGS = $(AM_CFLAGS) -fno-builtin -fno-tree-loop-distribute-patterns \
 	$(JEMALLOC_CFLAGS) $(URING_CFLAGS)

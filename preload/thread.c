@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
+#include <threads.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -29,6 +30,9 @@ static struct {
 	void (*testcancel)(void);
 	int (*kill)(pthread_t, int);
 	int (*raise)(int);
+	int (*thrd_create)(thrd_t *, thrd_start_t, void *);
+	void (*thrd_exit)(int);
+	int (*thrd_join)(thrd_t, int *);
 } real;
 
 __attribute__((constructor)) static void thread_init(void)
@@ -45,6 +49,9 @@ __attribute__((constructor)) static void thread_init(void)
 	real.testcancel = (void (*)(void))dlsym(RTLD_NEXT, "pthread_testcancel");
 	real.kill = (int (*)(pthread_t, int))dlsym(RTLD_NEXT, "pthread_kill");
 	real.raise = (int (*)(int))dlsym(RTLD_NEXT, "raise");
+	real.thrd_create = (int (*)(thrd_t *, thrd_start_t, void *))dlsym(RTLD_NEXT, "thrd_create");
+	real.thrd_exit = (void (*)(int))dlsym(RTLD_NEXT, "thrd_exit");
+	real.thrd_join = (int (*)(thrd_t, int *))dlsym(RTLD_NEXT, "thrd_join");
 	cxlmu_sched_set_create(real.create);
 }
 
@@ -138,6 +145,52 @@ cxlmu_export __attribute__((noreturn)) void pthread_exit(void *ret)
 	if (cxlmu_sched_self())
 		cxlmu_sched_leave();
 	real.exit(ret);
+	__builtin_unreachable();
+}
+
+/* C11 threads: glibc's thrd_create, thrd_exit and thrd_join call its
+ * internal pthread functions, which no hook sees; with fibers on, they
+ * go through the hooks above (a C11 thread's result is its int, as glibc
+ * passes it). */
+struct c11 {
+	thrd_start_t fn;
+	void *arg;
+};
+
+static void *c11_start(void *p)
+{
+	struct c11 s = *(struct c11 *)p;
+
+	free(p);
+	return (void *)(intptr_t)s.fn(s.arg);
+}
+
+cxlmu_export int thrd_create(thrd_t *t, thrd_start_t fn, void *arg)
+{
+	struct c11 *s;
+	int r;
+
+	if (!real.thrd_create)
+		thread_init();
+	if (!fibers())
+		return real.thrd_create(t, fn, arg);
+	if (!(s = malloc(sizeof(*s))))
+		return thrd_nomem;
+	s->fn = fn;
+	s->arg = arg;
+	r = pthread_create((pthread_t *)t, NULL, c11_start, s);
+	if (r)
+		free(s);
+	return !r ? thrd_success : r == ENOMEM ? thrd_nomem : thrd_error;
+}
+
+cxlmu_export __attribute__((noreturn)) void thrd_exit(int res)
+{
+	if (!real.thrd_exit)
+		thread_init();
+	if (cxlmu_sched_self())
+		cxlmu_sched_leave();
+	real.thrd_exit(res);
 	__builtin_unreachable();
 }
 
@@ -321,4 +374,19 @@ cxlmu_export int pthread_clockjoin_np(pthread_t t, void **ret, clockid_t clock,
 	if (cxlmu_sched_fiber() && deadline_of(clock, abs, &deadline))
 		return fiber_join(t, ret, deadline);
 	return real.clockjoin(t, ret, clock, abs);
+}
+
+cxlmu_export int thrd_join(thrd_t t, int *res)
+{
+	void *ret;
+	int r;
+
+	if (!real.thrd_join)
+		thread_init();
+	if (!cxlmu_sched_fiber())
+		return real.thrd_join(t, res);
+	r = pthread_join((pthread_t)t, &ret);
+	if (!r && res)
+		*res = (int)(intptr_t)ret;
+	return r ? thrd_error : thrd_success;
 }

@@ -8,6 +8,7 @@ integration_tests = \
 	tests/integration/dlopen.sh \
 	tests/integration/exec.sh \
 	tests/integration/fibers.sh \
+	tests/integration/fiber-sync.sh \
 	tests/integration/fork-while-allocating.sh \
 	tests/integration/lifetime.sh \
 	tests/integration/malloc-family.sh \
@@ -44,7 +45,9 @@ check_PROGRAMS += \
 	tests/integration/helpers/dlhost \
 	tests/integration/helpers/execer \
 	tests/integration/helpers/family \
+	tests/integration/helpers/fibcxx \
 	tests/integration/helpers/fibers \
+	tests/integration/helpers/fibsync \
 	tests/integration/helpers/forkstress \
 	tests/integration/helpers/lifetime \
 	tests/integration/helpers/noiouring \
@@ -68,6 +71,15 @@ tests_integration_helpers_fibers_SOURCES = \
 	tests/integration/helpers/fibers.c
 tests_integration_helpers_fibers_CPPFLAGS = $(integration_cppflags)
 tests_integration_helpers_fibers_CFLAGS = $(integration_cflags)
+
+tests_integration_helpers_fibcxx_SOURCES = tests/integration/helpers/fibcxx.cc
+tests_integration_helpers_fibcxx_CXXFLAGS = $(integration_cxxflags)
+
+tests_integration_helpers_fibsync_SOURCES = \
+	tests/integration/common.h \
+	tests/integration/helpers/fibsync.c
+tests_integration_helpers_fibsync_CPPFLAGS = $(integration_cppflags)
+tests_integration_helpers_fibsync_CFLAGS = $(integration_cflags)
 
 tests_integration_helpers_churn_SOURCES = \
 	tests/integration/common.h \
