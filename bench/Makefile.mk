@@ -59,3 +59,9 @@ EXTRA_DIST += \
 	bench/run-backend.sh \
 	bench/run-seedpoll.sh \
 	bench/run-startup.sh
+
+# Hand-offs between two threads through a condition variable, semaphores
+# or a mutex (bench/run-pingpong.sh: plain against fibers on one CPU).
+noinst_PROGRAMS += cxlmu-bench-pingpong
+cxlmu_bench_pingpong_SOURCES = bench/pingpong.c
+cxlmu_bench_pingpong_LDADD = -lpthread
