@@ -78,7 +78,6 @@ static struct {
 	int (*sem_trywait)(sem_t *);
 	int (*sem_timedwait)(sem_t *, const struct timespec *);
 	int (*sem_clockwait)(sem_t *, clockid_t, const struct timespec *);
-	int (*sem_post)(sem_t *);
 	_Atomic bool done;
 } real;
 
@@ -106,7 +105,6 @@ __attribute__((constructor)) static void sync_init(void)
 	LOOKUP(sem_trywait, "sem_trywait");
 	LOOKUP(sem_timedwait, "sem_timedwait");
 	LOOKUP(sem_clockwait, "sem_clockwait");
-	LOOKUP(sem_post, "sem_post");
 	atomic_store_explicit(&real.done, true, memory_order_release);
 }
 
@@ -646,25 +644,13 @@ cxlmu_export int pthread_once(pthread_once_t *o, void (*init)(void))
 /* glibc's sem_t on 64-bit: the value in the low half of data, the count
  * of waiters in the high half; sem_post wakes the value word when the
  * count is not 0. private: glibc's LLL_PRIVATE (0) or LLL_SHARED
- * (FUTEX_PRIVATE_FLAG, which its futex calls flip: a shared word).
- * A process-private semaphore is posted only through sem_post, which
- * the hook below follows with an unpark: its fibers park in the lot (a
- * hand-off without a system call). A shared one can be posted from
- * another process: its fibers count themselves among glibc's waiters and
- * wait on the value word in the ring. */
+ * (FUTEX_PRIVATE_FLAG, which its futex calls flip: a shared word). */
 struct new_sem {
 	_Atomic uint64_t data;
 	int private;
 	int pad;
 };
 #define SEM_WAITER      ((uint64_t)1 << 32)
-
-static bool sem_empty(void *p)
-{
-	struct new_sem *ns = p;
-
-	return !(uint32_t)atomic_load(&ns->data);
-}
 
 static int fiber_sem_wait(sem_t *s, struct cxlmu_fib *f, clockid_t clock,
 			  const struct timespec *abs)
@@ -687,13 +673,9 @@ static int fiber_sem_wait(sem_t *s, struct cxlmu_fib *f, clockid_t clock,
 			errno = ETIMEDOUT;
 			return -1;
 		}
-		if (!ns->private) {
-			cxlmu_sched_park(s, sem_empty, ns, deadline);
-			continue;
-		}
 		/* Counted among the waiters: sem_post wakes the word. */
 		atomic_fetch_add(&ns->data, SEM_WAITER);
-		cxlmu_sched_futex_wait((void *)&ns->data, 0, true, deadline);
+		cxlmu_sched_futex_wait((void *)&ns->data, 0, ns->private != 0, deadline);
 		atomic_fetch_sub(&ns->data, SEM_WAITER);
 	}
 }
@@ -711,17 +693,6 @@ static int sem_wait_any(sem_t *s, clockid_t clock, const struct timespec *abs, i
 		}
 	}
 	return fiber_sem_wait(s, f, clock, abs);
-}
-
-cxlmu_export int sem_post(sem_t *s)
-{
-	int r;
-
-	resolve();
-	r = real.sem_post(s);
-	if (cxlmu_sched_on && !r)
-		cxlmu_sched_unpark(s, 1);
-	return r;
 }
 
 cxlmu_export int sem_wait(sem_t *s)
