@@ -171,6 +171,19 @@ static bool mutex_ours(const pthread_mutex_t *m)
 	return !(m->__data.__kind & KIND_KERNEL);
 }
 
+/* A waiter that gives up (its deadline passed) may have taken the wake
+ * an unlock meant for the others: as glibc's waiters do, it leaves the
+ * word at 2 for the holder's unlock to wake them, or, the lock being
+ * free, wakes one itself. */
+static void pass_on(_Atomic int *word, bool shared)
+{
+	int v = 1;
+
+	if (!atomic_compare_exchange_strong(word, &v, 2) && v == 0)
+		syscall(SYS_futex, word, FUTEX_WAKE | (shared ? 0 : FUTEX_PRIVATE_FLAG), 1,
+			NULL, NULL, 0);
+}
+
 /* A fiber's lock: glibc's trylock, and between tries a wait on the lock
  * word, marked 2 as glibc's own waiters mark it so that the unlock wakes
  * it. Once it got the lock after waiting, the word stays 2: other waiters
@@ -198,8 +211,11 @@ static int fiber_lock(pthread_mutex_t *m, struct cxlmu_fib *f, clockid_t clock,
 		if (abs) {
 			if (!ts_ok(abs) || !clock_ok(clock))
 				return EINVAL;
-			if (!(deadline = deadline_of(clock, abs)))
+			if (!(deadline = deadline_of(clock, abs))) {
+				if (waited)
+					pass_on(word, shared);
 				return ETIMEDOUT;
+			}
 		}
 		v = atomic_load_explicit(word, memory_order_relaxed);
 		if (v == 0 || (v == 1 && !atomic_compare_exchange_strong(word, &v, 2)))
@@ -283,9 +299,15 @@ static int relock(pthread_mutex_t *m, struct cxlmu_fib *f)
 	return mutex_ours(m) ? fiber_lock(m, f, CLOCK_REALTIME, NULL) : __pthread_mutex_lock(m);
 }
 
+/* What a fiber's wait returns once a cancellation it has disabled took
+ * it back to its kernel thread: libc's own call does the wait. */
+#define NOT_A_FIBER (-2)
+
 /* A fiber's wait: parked on c until a signal or broadcast (each comes
  * through the hooks below) or abs on clock. A cancellation point, as
- * glibc's: it acts with the mutex held again. */
+ * glibc's: it acts with the mutex held again, and a signal it took on
+ * its way out goes to another waiter (POSIX: a cancelled waiter must not
+ * consume one). */
 static int fiber_cond_wait(pthread_cond_t *c, pthread_mutex_t *m, struct cxlmu_fib *f,
 			   clockid_t clock, const struct timespec *abs)
 {
@@ -301,11 +323,15 @@ static int fiber_cond_wait(pthread_cond_t *c, pthread_mutex_t *m, struct cxlmu_f
 			return ETIMEDOUT;
 	}
 	pthread_testcancel();
+	if (!cxlmu_sched_self())
+		return NOT_A_FIBER;
 	woken = cxlmu_sched_park(c, release_mutex, &rel, deadline);
 	if (rel.err)
 		return rel.err;         /* not the owner: nothing was let go */
 	if ((r = relock(m, f)))
 		return r;
+	if (woken && cxlmu_sched_cancelled(f))
+		cxlmu_sched_unpark(c, 1);
 	pthread_testcancel();
 	if (!woken && abs && ns_until(clock, abs) <= 0)
 		return ETIMEDOUT;
@@ -317,20 +343,21 @@ static int cond_wait(pthread_cond_t *c, pthread_mutex_t *m, clockid_t clock,
 		     const struct timespec *abs, int kind)
 {
 	struct cxlmu_fib *f = cxlmu_sched_fiber();
-	int saved, r;
+	int saved, r = NOT_A_FIBER;
 
 	resolve();
-	if (likely(!f) || cond_shared(c)) {
-		switch (kind) {
-		case 0:  return real.cond_wait(c, m);
-		case 1:  return real.cond_timedwait(c, m, abs);
-		default: return real.cond_clockwait(c, m, clock, abs);
-		}
+	if (likely(f) && !cond_shared(c)) {
+		saved = errno;
+		r = fiber_cond_wait(c, m, f, clock, abs);
+		errno = saved;
 	}
-	saved = errno;
-	r = fiber_cond_wait(c, m, f, clock, abs);
-	errno = saved;
-	return r;
+	if (r != NOT_A_FIBER)
+		return r;
+	switch (kind) {
+	case 0:  return real.cond_wait(c, m);
+	case 1:  return real.cond_timedwait(c, m, abs);
+	default: return real.cond_clockwait(c, m, clock, abs);
+	}
 }
 
 cxlmu_export int pthread_cond_wait(pthread_cond_t *c, pthread_mutex_t *m)
@@ -669,6 +696,10 @@ static int fiber_sem_wait(sem_t *s, struct cxlmu_fib *f, clockid_t clock,
 			return 0;
 		}
 		pthread_testcancel();
+		if (!cxlmu_sched_self()) {
+			errno = saved;
+			return NOT_A_FIBER;
+		}
 		if (abs && !(deadline = deadline_of(clock, abs))) {
 			errno = ETIMEDOUT;
 			return -1;
@@ -683,16 +714,16 @@ static int fiber_sem_wait(sem_t *s, struct cxlmu_fib *f, clockid_t clock,
 static int sem_wait_any(sem_t *s, clockid_t clock, const struct timespec *abs, int kind)
 {
 	struct cxlmu_fib *f = cxlmu_sched_fiber();
+	int r;
 
 	resolve();
-	if (likely(!f)) {
-		switch (kind) {
-		case 0:  return real.sem_wait(s);
-		case 1:  return real.sem_timedwait(s, abs);
-		default: return real.sem_clockwait(s, clock, abs);
-		}
+	if (likely(f) && (r = fiber_sem_wait(s, f, clock, abs)) != NOT_A_FIBER)
+		return r;
+	switch (kind) {
+	case 0:  return real.sem_wait(s);
+	case 1:  return real.sem_timedwait(s, abs);
+	default: return real.sem_clockwait(s, clock, abs);
 	}
-	return fiber_sem_wait(s, f, clock, abs);
 }
 
 cxlmu_export int sem_wait(sem_t *s)

@@ -41,6 +41,9 @@ sync once fibsync once 9 8
 # 1000 turns taken in strict order.
 sync "C11 threads" fibsync c11 3 800
 sync "C++ threads" fibcxx all 5 800
+sync cancellation fibsync cancel 4 2
+# 1000 waits at once in a 512-entry completion queue.
+sync "a crowd at a barrier" fibsync crowd 1001 1000
 if [ "$(nproc)" -gt 1 ]; then
 	# The consumer is a kernel thread on every CPU: its condition wait
 	# lets the mutex go inside glibc, where no hook sees it; only the

@@ -31,6 +31,14 @@
  *            it runs once, and every caller returns after it ended
  *   mixed    (needs 2 CPUs) a kernel thread on every CPU consumes what 3
  *            pinned threads produce, over one mutex and condition variable
+ *   cancel   a thread cancelled in pthread_cond_wait runs its cleanup
+ *            handler with the mutex held; a cancelled waiter does not take
+ *            the signal meant for another; a thread cancelled while it
+ *            has cancellation disabled then waits (condition, semaphore)
+ *            as asked, ETIMEDOUT
+ *   crowd    1000 threads meet at a barrier while the main thread polls
+ *            with sched_yield until all passed (more waits at once than
+ *            the core's io_uring completion queue holds)
  *   c11      C11 threads: thrd_create, mtx, cnd, call_once, thrd_exit,
  *            thrd_join's result
  * Prints "<mode>: ok" when every check held. */
@@ -586,6 +594,118 @@ static void mode_mixed(void)
 }
 
 /* ----------------------------------------------------------------------- */
+/* cancel                                                                    */
+/* ----------------------------------------------------------------------- */
+
+static pthread_cond_t ccv = PTHREAD_COND_INITIALIZER;
+static _Atomic int c_waiting, c_cleaned, c_pred;
+
+static void unlock_mu(void *arg)
+{
+	(void)arg;
+	T_CHECK(pthread_mutex_trylock(&mu) == EBUSY, "cleanup: the mutex is not held");
+	c_cleaned++;
+	pthread_mutex_unlock(&mu);
+}
+
+static void *c_waiter(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&mu);
+	pthread_cleanup_push(unlock_mu, NULL);
+	c_waiting++;
+	while (!c_pred)
+		pthread_cond_wait(&ccv, &mu);
+	pthread_cleanup_pop(0);
+	pthread_mutex_unlock(&mu);
+	return (void *)1;
+}
+
+static void *deaf_waiter(void *arg)
+{
+	struct timespec ts;
+	sem_t s;
+	int r;
+
+	(void)arg;
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
+	while (!c_pred)
+		usleep(100);
+	pthread_mutex_lock(&mu);
+	ts = in_ms(CLOCK_REALTIME, 20);
+	r = pthread_cond_timedwait(&ccv, &mu, &ts);
+	T_CHECK(r == ETIMEDOUT, "cancellation disabled: cond_timedwait %s", strerror(r));
+	pthread_mutex_unlock(&mu);
+	sem_init(&s, 0, 0);
+	ts = in_ms(CLOCK_REALTIME, 20);
+	errno = 0;
+	T_CHECK(sem_timedwait(&s, &ts) == -1 && errno == ETIMEDOUT,
+		"cancellation disabled: sem_timedwait, errno %d", errno);
+	return (void *)2;
+}
+
+static void mode_cancel(void)
+{
+	pthread_t a, b, d;
+	void *ra, *rb;
+
+	/* Two waiters; one is cancelled, then the other is signalled once. */
+	a = start(c_waiter, NULL);
+	b = start(c_waiter, NULL);
+	while (c_waiting < 2)
+		usleep(1000);
+	usleep(5000);
+	T_CHECK(!pthread_cancel(a), "cancel");
+	pthread_mutex_lock(&mu);
+	c_pred = 1;
+	pthread_cond_signal(&ccv);
+	pthread_mutex_unlock(&mu);
+	T_CHECK(!pthread_join(a, &ra), "join the cancelled waiter");
+	T_CHECK(!pthread_join(b, &rb), "join the other (a lost signal hangs here)");
+	T_CHECK(ra == PTHREAD_CANCELED || ra == (void *)1, "cancelled waiter gave %p", ra);
+	T_CHECK(rb == (void *)1, "the other waiter gave %p", rb);
+	T_CHECK(c_cleaned == (ra == PTHREAD_CANCELED), "cleanup handlers ran %d times", c_cleaned);
+
+	c_pred = 0;
+	d = start(deaf_waiter, NULL);
+	T_CHECK(!pthread_cancel(d), "cancel the deaf waiter");
+	c_pred = 1;
+	T_CHECK(!pthread_join(d, &ra) && ra == (void *)2, "deaf waiter gave %p", ra);
+}
+
+/* ----------------------------------------------------------------------- */
+/* crowd                                                                     */
+/* ----------------------------------------------------------------------- */
+
+#define CROWD 1000
+
+static pthread_barrier_t crowd_bar;
+static _Atomic int crowd_passed;
+
+static void *crowd_member(void *arg)
+{
+	(void)arg;
+	pthread_barrier_wait(&crowd_bar);
+	crowd_passed++;
+	return NULL;
+}
+
+static void mode_crowd(void)
+{
+	static pthread_t t[CROWD];
+	pthread_attr_t a;
+
+	pthread_attr_init(&a);
+	pthread_attr_setstacksize(&a, 64 * 1024);
+	pthread_barrier_init(&crowd_bar, NULL, CROWD);
+	for (int i = 0; i < CROWD; i++)
+		T_CHECK(!pthread_create(&t[i], &a, crowd_member, NULL), "create %d", i);
+	while (crowd_passed < CROWD)
+		sched_yield();
+	join_all(t, CROWD);
+}
+
+/* ----------------------------------------------------------------------- */
 /* c11                                                                       */
 /* ----------------------------------------------------------------------- */
 
@@ -649,6 +769,7 @@ int main(int argc, char **argv)
 		{ "mutex", mode_mutex }, { "cond", mode_cond }, { "rwlock", mode_rwlock },
 		{ "barrier", mode_barrier }, { "sem", mode_sem }, { "spin", mode_spin },
 		{ "once", mode_once }, { "mixed", mode_mixed }, { "c11", mode_c11 },
+		{ "cancel", mode_cancel }, { "crowd", mode_crowd },
 	};
 
 	if (argc != 2) {
