@@ -157,10 +157,7 @@ int cxlmu_ring_wait(struct cxlmu_ring *r, enum cxlmu_wait_path path,
 	if (!r->armed && path == CXLMU_WAIT_FUTEX) {
 		if (!(sqe = io_uring_get_sqe(&r->uring)))
 			return -EBUSY;
-		io_uring_prep_rw(OP_FUTEX_WAIT, sqe, FUTEX2_SIZE_U32 | FUTEX2_PRIVATE,
-				 (void *)word, 0, val);
-		sqe->addr3 = FUTEX_MATCH_ANY;
-		sqe->user_data = TAG_WAKE;
+		cxlmu_ring_prep_futex_wait(sqe, (const void *)word, val, false, TAG_WAKE);
 		r->armed = true;
 	} else if (!r->armed && path == CXLMU_WAIT_EVENTFD) {
 		if (!(sqe = io_uring_get_sqe(&r->uring)))
@@ -194,6 +191,15 @@ int cxlmu_ring_wait(struct cxlmu_ring *r, enum cxlmu_wait_path path,
 			return ret;
 		/* Only completions that are not wake-ups: wait on. */
 	}
+}
+
+void cxlmu_ring_prep_futex_wait(struct io_uring_sqe *sqe, const void *word, uint32_t val,
+				bool shared, uint64_t tag)
+{
+	io_uring_prep_rw(OP_FUTEX_WAIT, sqe, FUTEX2_SIZE_U32 | (shared ? 0 : FUTEX2_PRIVATE),
+			 word, 0, val);
+	sqe->addr3 = FUTEX_MATCH_ANY;
+	sqe->user_data = tag;
 }
 
 int cxlmu_ring_message(struct cxlmu_ring *r, int target)

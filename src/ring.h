@@ -48,6 +48,13 @@ int cxlmu_ring_fd(const struct cxlmu_ring *r);
 int cxlmu_ring_wait(struct cxlmu_ring *r, enum cxlmu_wait_path path,
 		    _Atomic uint32_t *word, uint32_t val, int efd, uint64_t deadline);
 
+/* sqe becomes an IORING_OP_FUTEX_WAIT (the probe says whether the kernel
+ * has it) on the 32-bit word while it holds val; shared: no
+ * FUTEX2_PRIVATE. The completion carries tag. For the per-core rings of
+ * src/scheduler.c as well as this file's. */
+void cxlmu_ring_prep_futex_wait(struct io_uring_sqe *sqe, const void *word, uint32_t val,
+				bool shared, uint64_t tag);
+
 /* Post a wake-up message into the ring whose fd is target, from r. */
 int cxlmu_ring_message(struct cxlmu_ring *r, int target);
 

@@ -40,11 +40,6 @@
 /* Address-keyed waits (cxlmu_sched_park). */
 #define LOT_BUCKETS     256
 
-/* Not in Debian's liburing 2.3 (kernel 6.7); as src/ring.c. */
-#define OP_FUTEX_WAIT   51
-#define FUTEX2_SIZE_U32 0x02
-#define FUTEX2_PRIVATE  128
-
 enum { OUT_YIELD = 1, OUT_SLEEP, OUT_BLOCK, OUT_FUTEX, OUT_LEAVE };
 /* user_data of a core ring's completions that are not a fiber's. */
 enum { TAG_NONE, TAG_KICK, TAG_LAST };
@@ -384,15 +379,6 @@ static struct io_uring_sqe *ring_sqe(struct cxlmu_core *c, unsigned n)
 	return io_uring_get_sqe(&c->ring);
 }
 
-static void prep_futex_wait(struct io_uring_sqe *sqe, void *word, uint32_t val,
-			    bool shared, uint64_t tag)
-{
-	io_uring_prep_rw(OP_FUTEX_WAIT, sqe, FUTEX2_SIZE_U32 | (shared ? 0 : FUTEX2_PRIVATE),
-			 word, 0, val);
-	sqe->addr3 = FUTEX_BITSET_MATCH_ANY;
-	sqe->user_data = tag;
-}
-
 /* A blocked fiber's futex wait goes into the ring: its completion (a wake,
  * the word no longer val, the deadline's link timeout) makes it runnable.
  * The wait is armed at once, so no wake can fall between the fiber's look
@@ -407,7 +393,7 @@ static void ring_block(struct cxlmu_core *c, struct cxlmu_fib *f)
 		push(c, f);
 		return;
 	}
-	prep_futex_wait(sqe, f->fword, f->fval, f->fshared, (uintptr_t)f);
+	cxlmu_ring_prep_futex_wait(sqe, f->fword, f->fval, f->fshared, (uintptr_t)f);
 	if (f->deadline) {
 		f->fts.tv_sec = (long long)(f->deadline / 1000000000u);
 		f->fts.tv_nsec = (long long)(f->deadline % 1000000000u);
@@ -573,7 +559,7 @@ static void host_loop(struct cxlmu_host *h)
 			if (c->ring_ok && !c->kick_armed) {
 				struct io_uring_sqe *sqe = ring_sqe(c, 1);
 				if (sqe) {
-					prep_futex_wait(sqe, &c->word, seen, false, TAG_KICK);
+					cxlmu_ring_prep_futex_wait(sqe, &c->word, seen, false, TAG_KICK);
 					c->kick_armed = true;
 				}
 			}
