@@ -679,8 +679,7 @@ struct new_sem {
 };
 #define SEM_WAITER      ((uint64_t)1 << 32)
 
-static int fiber_sem_wait(sem_t *s, struct cxlmu_fib *f, clockid_t clock,
-			  const struct timespec *abs)
+static int fiber_sem_wait(sem_t *s, clockid_t clock, const struct timespec *abs)
 {
 	struct new_sem *ns = (struct new_sem *)s;
 	uint64_t deadline = 0;
@@ -717,7 +716,7 @@ static int sem_wait_any(sem_t *s, clockid_t clock, const struct timespec *abs, i
 	int r;
 
 	resolve();
-	if (likely(f) && (r = fiber_sem_wait(s, f, clock, abs)) != NOT_A_FIBER)
+	if (likely(f) && (r = fiber_sem_wait(s, clock, abs)) != NOT_A_FIBER)
 		return r;
 	switch (kind) {
 	case 0:  return real.sem_wait(s);
