@@ -1,9 +1,11 @@
-/* The thread calls fibers need (--sched=fibers): pthread_create makes a
- * thread pinned to one CPU a fiber of that CPU's scheduler (and its pinned
- * creator too); pthread_exit and the end of its start routine give the
- * fiber back to its kernel thread, which finishes the thread as glibc
- * expects; joins from a fiber wait by switching, not in the kernel. With
- * fibers off, each forwards to libc and nothing else. */
+/* The thread calls fibers need (--sched=auto and fibers): pthread_create
+ * makes a thread pinned to one CPU that others share a fiber of that CPU's
+ * scheduler (and its pinned creator too), as cxlmu_sched_choose says;
+ * pthread_exit and the end of its start routine give the fiber back to
+ * its kernel thread, which finishes the thread as glibc expects; joins
+ * from a fiber wait by switching, not in the kernel; setting a thread's
+ * affinity moves it between fibers and kernel threads. With fibers off,
+ * each forwards to libc and nothing else. */
 #include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
@@ -33,6 +35,8 @@ static struct {
 	int (*thrd_create)(thrd_t *, thrd_start_t, void *);
 	void (*thrd_exit)(int);
 	int (*thrd_join)(thrd_t, int *);
+	int (*setaffinity)(pthread_t, size_t, const cpu_set_t *);
+	int (*sched_setaffinity)(pid_t, size_t, const cpu_set_t *);
 } real;
 
 __attribute__((constructor)) static void thread_init(void)
@@ -52,6 +56,10 @@ __attribute__((constructor)) static void thread_init(void)
 	real.thrd_create = (int (*)(thrd_t *, thrd_start_t, void *))dlsym(RTLD_NEXT, "thrd_create");
 	real.thrd_exit = (void (*)(int))dlsym(RTLD_NEXT, "thrd_exit");
 	real.thrd_join = (int (*)(thrd_t, int *))dlsym(RTLD_NEXT, "thrd_join");
+	real.setaffinity = (int (*)(pthread_t, size_t, const cpu_set_t *))
+		dlsym(RTLD_NEXT, "pthread_setaffinity_np");
+	real.sched_setaffinity = (int (*)(pid_t, size_t, const cpu_set_t *))
+		dlsym(RTLD_NEXT, "sched_setaffinity");
 	cxlmu_sched_set_create(real.create);
 }
 
@@ -69,6 +77,7 @@ struct start {
 	void *(*fn)(void *);
 	void *arg;
 	int cpu;
+	enum cxlmu_sched_why why;
 };
 
 static void *fiber_start(void *p)
@@ -77,9 +86,26 @@ static void *fiber_start(void *p)
 	void *ret;
 
 	free(p);
-	cxlmu_sched_adopt(s.cpu);
+	cxlmu_sched_adopt(s.cpu, s.why);
 	ret = s.fn(s.arg);
 	cxlmu_sched_leave();
+	cxlmu_sched_thread_end();
+	return ret;
+}
+
+/* A kernel thread, noted with why it is one. It may be a fiber by its end
+ * (it joined its CPU's fibers, or set its affinity): its own kernel
+ * thread finishes it. */
+static void *kernel_start(void *p)
+{
+	struct start s = *(struct start *)p;
+	void *ret;
+
+	free(p);
+	cxlmu_sched_note(s.why, s.cpu);
+	ret = s.fn(s.arg);
+	cxlmu_sched_leave();
+	cxlmu_sched_thread_end();
 	return ret;
 }
 
@@ -116,21 +142,20 @@ cxlmu_export int pthread_create(pthread_t *t, const pthread_attr_t *attr,
 		return real.create(t, attr, fn, arg);
 	mine = cxlmu_sched_pinned_cpu();
 	cpu = attr_cpu(attr, mine);
-	if (cpu < 0)
-		return real.create(t, attr, fn, arg);
 	s = malloc(sizeof(*s));
 	if (!s) {
 		errno = saved;
 		return real.create(t, attr, fn, arg);
 	}
-	/* A pinned kernel thread that makes a fiber of its own CPU shares
-	 * that CPU with it: it becomes a fiber too. */
-	if (cpu == mine && !cxlmu_sched_self())
-		cxlmu_sched_adopt(cpu);
 	s->fn = fn;
 	s->arg = arg;
 	s->cpu = cpu;
-	r = real.create(t, attr, fiber_start, s);
+	s->why = cxlmu_sched_choose(cpu, cpu >= 0 && cpu == mine);
+	/* A pinned kernel thread that makes a fiber of its own CPU shares
+	 * that CPU with it: it becomes a fiber too. */
+	if (CXLMU_WHY_FIBER(s->why) && cpu == mine && !cxlmu_sched_self())
+		cxlmu_sched_adopt(cpu, s->why);
+	r = real.create(t, attr, CXLMU_WHY_FIBER(s->why) ? fiber_start : kernel_start, s);
 	if (r)
 		free(s);
 	errno = saved;
@@ -144,8 +169,75 @@ cxlmu_export __attribute__((noreturn)) void pthread_exit(void *ret)
 	/* Unwinding and the thread's end happen on its own kernel thread. */
 	if (cxlmu_sched_self())
 		cxlmu_sched_leave();
+	if (cxlmu_sched_on)
+		cxlmu_sched_thread_end();
 	real.exit(ret);
 	__builtin_unreachable();
+}
+
+/* ----------------------------------------------------------------------- */
+/* Affinity                                                                  */
+/* ----------------------------------------------------------------------- */
+
+/* The calling thread sets its own affinity: libc's call on its own kernel
+ * thread (a fiber goes back to it first: the call would set its host's),
+ * and then it runs as a fiber of its new CPU or as a kernel thread, as
+ * the mode says. A call libc refuses leaves the affinity as it was, and
+ * the thread is placed by that. 0 or an errno value. */
+static int set_own_affinity(size_t size, const cpu_set_t *set)
+{
+	int saved = errno, r;
+
+	if (!cxlmu_sched_fiber() && cxlmu_sched_self())
+		/* Inside the scheduler's part of a call (a handler): only
+		 * its kernel thread's mask changes, as libc does it. */
+		return real.setaffinity(pthread_self(), size, set);
+	cxlmu_sched_leave();
+	r = real.setaffinity(pthread_self(), size, set);
+	cxlmu_sched_place();
+	errno = saved;
+	return r;
+}
+
+cxlmu_export int pthread_setaffinity_np(pthread_t t, size_t size, const cpu_set_t *set)
+{
+	int r;
+
+	if (!real.setaffinity)
+		thread_init();
+	if (!fibers())
+		return real.setaffinity(t, size, set);
+	if (pthread_equal(t, pthread_self()))
+		return set_own_affinity(size, set);
+	/* Another thread: a fiber moves at its next wait. */
+	r = real.setaffinity(t, size, set);
+	if (!r)
+		cxlmu_sched_retarget(t, 0);
+	return r;
+}
+
+cxlmu_export int sched_setaffinity(pid_t pid, size_t size, const cpu_set_t *set)
+{
+	struct cxlmu_fib *f;
+	int r;
+
+	if (!real.sched_setaffinity)
+		thread_init();
+	if (!fibers())
+		return real.sched_setaffinity(pid, size, set);
+	f = cxlmu_sched_self();
+	if (pid == 0 || pid == (f ? cxlmu_sched_tid(f) : (pid_t)syscall(SYS_gettid))) {
+		r = set_own_affinity(size, set);
+		if (r) {
+			errno = r;
+			return -1;
+		}
+		return 0;
+	}
+	r = real.sched_setaffinity(pid, size, set);
+	if (!r)
+		cxlmu_sched_retarget((pthread_t)0, pid);
+	return r;
 }
 
 /* C11 threads: glibc's thrd_create, thrd_exit and thrd_join call its

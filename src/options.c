@@ -178,6 +178,8 @@ static int set_sched(const char *v, struct cxlmu_config *cfg)
 		cfg->sched = CXLMU_SCHED_OFF;
 	else if (v && !strcmp(v, "threads"))
 		cfg->sched = CXLMU_SCHED_THREADS;
+	else if (v && !strcmp(v, "auto"))
+		cfg->sched = CXLMU_SCHED_AUTO;
 	else if (v && !strcmp(v, "fibers"))
 		cfg->sched = CXLMU_SCHED_FIBERS;
 	else
@@ -238,15 +240,17 @@ const struct cxlmu_option cxlmu_options[] = {
 	  "Say on stderr what the runtime decided at start: topology, policy, "
 	  "fallbacks.",
 	  set_log },
-	{ "sched", CXLMU_ARG_REQUIRED, "MODE", "threads", "a scheduling mode",
-	  "off, threads, fibers",
-	  "What happens to sleeping and yielding calls (usleep, nanosleep, "
-	  "sched_yield...). off: nothing, they go to libc. threads: a short sleep "
-	  "repeated from one call site is a poll, which waits in io_uring and ends "
-	  "early when another thread of the program makes progress; other sleeps "
-	  "keep their exact meaning. fibers (experimental): as threads, and threads "
-	  "pinned to one CPU run as fibers of that CPU's user-space scheduler, "
-	  "so their sleeps and yields switch in user space.",
+	{ "sched", CXLMU_ARG_REQUIRED, "MODE", "auto", "a scheduling mode",
+	  "off, threads, auto, fibers",
+	  "What happens to sleeping, yielding and waiting calls (usleep, "
+	  "nanosleep, sched_yield, pthread waits...). off: nothing, they go to "
+	  "libc. threads: a short sleep repeated from one call site is a poll, "
+	  "which waits in io_uring and ends early when another thread of the "
+	  "program makes progress; other sleeps keep their exact meaning. auto: "
+	  "as threads, and threads pinned to one CPU that other threads of the "
+	  "program share run as fibers of that CPU's user-space scheduler, so "
+	  "their sleeps, yields and waits switch in user space. fibers: every "
+	  "thread pinned to one CPU runs as a fiber, even alone there.",
 	  set_sched },
 	{ "wait", CXLMU_ARG_REQUIRED, "PATH", "auto", "a wait path",
 	  "auto, futex, msg_ring, eventfd, syscall",

@@ -11,7 +11,7 @@
 enum cxlmu_stats_format { CXLMU_STATS_TEXT, CXLMU_STATS_JSON };
 
 /* What happens to the sleeping and yielding calls (src/wait.c). */
-enum cxlmu_sched { CXLMU_SCHED_OFF, CXLMU_SCHED_THREADS, CXLMU_SCHED_FIBERS };
+enum cxlmu_sched { CXLMU_SCHED_OFF, CXLMU_SCHED_THREADS, CXLMU_SCHED_AUTO, CXLMU_SCHED_FIBERS };
 
 /* How a poll waits: the wake channel next to its deadline. auto takes the
  * first of futex, msg_ring, eventfd the kernel offers, then syscall. */

@@ -69,6 +69,8 @@ struct cxlmu_fib {
 	pid_t tid;                      /* its kernel thread's */
 	struct cxlmu_fib *all_next, **all_prev;  /* every fiber, under all_lock */
 	_Atomic bool cancel;            /* pthread_cancel came for it */
+	_Atomic bool move;              /* its affinity was set: re-place it */
+	enum cxlmu_sched_why why;
 	/* Blocked (cxlmu_sched_park, cxlmu_sched_futex_wait): off every
 	 * queue until a wake, its deadline or a cancellation. Under the core
 	 * lock, but wake. */
@@ -130,9 +132,33 @@ static uint64_t tsc_per_us = 1000, work_tsc = 300000;
 static struct cxlmu_fib *all;
 static _Atomic int all_lock;
 static bool ring_futex;         /* probed with the first core */
+static _Atomic bool probed;
 static struct {
 	_Atomic uint64_t fibers, handoffs, cores;
 } totals;
+static enum cxlmu_sched mode;
+/* The report's list (cxlmu_sched_threads) and counts by why. */
+static struct cxlmu_sched_thread records[CXLMU_SCHED_RECORDS];
+static _Atomic unsigned nrecords;
+static _Atomic uint64_t why_counts[CXLMU_WHY_COUNT];
+/* Kernel threads pinned alone to each CPU: a thread pinned there next has
+ * company. */
+static _Atomic int alone[MAX_CPUS];
+/* The calling thread's record (-1: none yet; CXLMU_SCHED_RECORDS: only
+ * counted), its why, and the CPU it is alone on (-1: none). */
+static CXLMU_TLS int my_record = -1;
+static CXLMU_TLS int my_why = -1;
+static CXLMU_TLS int alone_cpu = -1;
+static CXLMU_TLS bool was_fiber;        /* counted in totals.fibers */
+
+const char *const cxlmu_sched_why_names[CXLMU_WHY_COUNT] = {
+	[CXLMU_WHY_SHARED] = "cpu-shared",
+	[CXLMU_WHY_PINNED] = "pinned",
+	[CXLMU_WHY_UNPINNED] = "not-pinned",
+	[CXLMU_WHY_ALONE] = "alone-on-cpu",
+	[CXLMU_WHY_NO_RING] = "no-ring-futex",
+	[CXLMU_WHY_FAILED] = "failed",
+};
 
 /* ----------------------------------------------------------------------- */
 /* Locks and queues                                                          */
@@ -713,6 +739,22 @@ static void calibrate(void)
 /* Cores                                                                     */
 /* ----------------------------------------------------------------------- */
 
+/* The TSC's rate and the kernel's io_uring futex waits, once. */
+static void probe(void)
+{
+	if (atomic_load_explicit(&probed, memory_order_acquire))
+		return;
+	spin_lock(&cores_lock);
+	if (!atomic_load_explicit(&probed, memory_order_relaxed)) {
+		struct cxlmu_ring_caps caps;
+		calibrate();
+		cxlmu_ring_probe(&caps);
+		ring_futex = caps.futex;
+		atomic_store_explicit(&probed, true, memory_order_release);
+	}
+	spin_unlock(&cores_lock);
+}
+
 static struct cxlmu_core *core_get(int cpu)
 {
 	struct cxlmu_core *c = atomic_load_explicit(&cores[cpu], memory_order_acquire);
@@ -720,14 +762,9 @@ static struct cxlmu_core *core_get(int cpu)
 
 	if (c)
 		return c;
+	probe();
 	spin_lock(&cores_lock);
 	c = atomic_load_explicit(&cores[cpu], memory_order_acquire);
-	if (!c && !atomic_load_explicit(&totals.cores, memory_order_relaxed)) {
-		struct cxlmu_ring_caps caps;
-		calibrate();
-		cxlmu_ring_probe(&caps);
-		ring_futex = caps.futex;
-	}
 	if (!c) {
 		c = cxlmu_prim_mmap(NULL, sizeof(*c), PROT_READ | PROT_WRITE,
 				    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -794,6 +831,146 @@ int cxlmu_sched_pinned_cpu(void)
 	return -1;
 }
 
+/* ----------------------------------------------------------------------- */
+/* Who runs as what                                                          */
+/* ----------------------------------------------------------------------- */
+
+/* The calling thread (its kernel thread's id: tid) runs as why now. */
+static void record(enum cxlmu_sched_why why, int cpu, pid_t tid)
+{
+	if (alone_cpu >= 0) {
+		atomic_fetch_sub_explicit(&alone[alone_cpu], 1, memory_order_relaxed);
+		alone_cpu = -1;
+	}
+	if (why == CXLMU_WHY_ALONE && cpu >= 0 && cpu < MAX_CPUS) {
+		atomic_fetch_add_explicit(&alone[cpu], 1, memory_order_relaxed);
+		alone_cpu = cpu;
+	}
+	if (CXLMU_WHY_FIBER(why) && !was_fiber) {
+		was_fiber = true;
+		atomic_fetch_add_explicit(&totals.fibers, 1, memory_order_relaxed);
+	}
+	if (my_why >= 0)
+		atomic_fetch_sub_explicit(&why_counts[my_why], 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&why_counts[why], 1, memory_order_relaxed);
+	my_why = (int)why;
+	if (my_record < 0) {
+		unsigned i = atomic_fetch_add_explicit(&nrecords, 1, memory_order_relaxed);
+		my_record = i < CXLMU_SCHED_RECORDS ? (int)i : CXLMU_SCHED_RECORDS;
+	}
+	if (my_record < CXLMU_SCHED_RECORDS) {
+		struct cxlmu_sched_thread *r = &records[my_record];
+		r->cpu = cpu;
+		r->why = why;
+		atomic_store_explicit((_Atomic pid_t *)&r->tid, tid, memory_order_release);
+	}
+}
+
+enum cxlmu_sched_why cxlmu_sched_choose(int cpu, bool company)
+{
+	if (cpu < 0 || cpu >= MAX_CPUS)
+		return CXLMU_WHY_UNPINNED;
+	if (mode == CXLMU_SCHED_FIBERS)
+		return CXLMU_WHY_PINNED;
+	probe();
+	if (!ring_futex)
+		return CXLMU_WHY_NO_RING;
+	/* Others pinned there: fibers already, or kernel threads alone
+	 * until now (the caller itself is not company). */
+	if (company || atomic_load_explicit(&cores[cpu], memory_order_acquire) ||
+	    atomic_load_explicit(&alone[cpu], memory_order_relaxed) > (alone_cpu == cpu))
+		return CXLMU_WHY_SHARED;
+	return CXLMU_WHY_ALONE;
+}
+
+void cxlmu_sched_note(enum cxlmu_sched_why why, int cpu)
+{
+	if (cxlmu_sched_on && !self_fib)
+		record(why, cpu, (pid_t)syscall(SYS_gettid));
+}
+
+void cxlmu_sched_thread_end(void)
+{
+	if (alone_cpu >= 0) {
+		atomic_fetch_sub_explicit(&alone[alone_cpu], 1, memory_order_relaxed);
+		alone_cpu = -1;
+	}
+}
+
+void cxlmu_sched_place(void)
+{
+	enum cxlmu_sched_why why;
+	int cpu;
+
+	/* Only a thread the runtime noted when it began (or the main
+	 * thread): the runtime knows where it ends, and gives the fiber
+	 * back there (libc's own threads end where it cannot see). */
+	if (self_fib || my_why < 0)
+		return;
+	cpu = cxlmu_sched_pinned_cpu();
+	why = cxlmu_sched_choose(cpu, false);
+	if (CXLMU_WHY_FIBER(why))
+		cxlmu_sched_adopt(cpu, why);
+	else
+		cxlmu_sched_note(why, cpu);
+}
+
+bool cxlmu_sched_retarget(pthread_t t, pid_t tid)
+{
+	struct cxlmu_fib *f;
+
+	spin_lock(&all_lock);
+	for (f = all; f; f = f->all_next)
+		if (tid ? f->tid == tid : pthread_equal(f->thread, t))
+			break;
+	if (f)
+		atomic_store_explicit(&f->move, true, memory_order_relaxed);
+	spin_unlock(&all_lock);
+	return f != NULL;
+}
+
+struct cxlmu_fib *cxlmu_sched_current(void)
+{
+	struct cxlmu_fib *f = self_fib;
+
+	if (!f) {
+		/* Alone on its CPU until fibers came there: it joins them. */
+		if (likely(alone_cpu < 0) ||
+		    !atomic_load_explicit(&cores[alone_cpu], memory_order_acquire) ||
+		    cxlmu_sched_adopt(alone_cpu, CXLMU_WHY_SHARED))
+			return NULL;
+		f = self_fib;
+	}
+	if (!cxlmu_sched_can_switch(f))
+		return NULL;
+	if (unlikely(atomic_load_explicit(&f->move, memory_order_relaxed))) {
+		/* Its kernel thread's new affinity says where it goes now. */
+		cxlmu_sched_leave();
+		cxlmu_sched_place();
+		f = self_fib;
+	}
+	return f;
+}
+
+size_t cxlmu_sched_threads(struct cxlmu_sched_thread *out_, size_t max,
+			   uint64_t counts[CXLMU_WHY_COUNT])
+{
+	unsigned n = atomic_load_explicit(&nrecords, memory_order_relaxed);
+	size_t k = 0;
+
+	for (int w = 0; w < CXLMU_WHY_COUNT; w++)
+		counts[w] = atomic_load_explicit(&why_counts[w], memory_order_relaxed);
+	for (unsigned i = 0; i < n && i < CXLMU_SCHED_RECORDS && k < max; i++) {
+		pid_t tid = atomic_load_explicit((_Atomic pid_t *)&records[i].tid,
+						 memory_order_acquire);
+		if (tid) {
+			out_[k] = records[i];
+			out_[k++].tid = tid;
+		}
+	}
+	return k;
+}
+
 /* The kernel thread's side while its fiber runs elsewhere: hand the fiber
  * to the core, then wait until it comes back for good. */
 static void park_main(void *arg)
@@ -809,7 +986,7 @@ static void park_main(void *arg)
 	__builtin_unreachable();
 }
 
-int cxlmu_sched_adopt(int cpu)
+int cxlmu_sched_adopt(int cpu, enum cxlmu_sched_why why)
 {
 	struct cxlmu_fiber_stack st;
 	struct cxlmu_fib *f;
@@ -821,10 +998,12 @@ int cxlmu_sched_adopt(int cpu)
 		return -EINVAL;
 	c = core_get(cpu);
 	if (!c) {
+		cxlmu_sched_note(CXLMU_WHY_FAILED, cpu);
 		errno = saved;
 		return -EAGAIN;
 	}
 	if ((r = cxlmu_fiber_stack_alloc(&st, PARK_STACK, 4096))) {
+		cxlmu_sched_note(CXLMU_WHY_FAILED, cpu);
 		errno = saved;
 		return r;
 	}
@@ -842,7 +1021,9 @@ int cxlmu_sched_adopt(int cpu)
 	pthread_sigmask(SIG_BLOCK, &every, &f->mask);
 	f->thread = pthread_self();
 	f->tid = (pid_t)syscall(SYS_gettid);
+	f->why = why;
 	f->ctx.fs = (uintptr_t)f->thread;
+	record(why, cpu, f->tid);
 	spin_lock(&all_lock);
 	f->all_next = all;
 	f->all_prev = &all;
@@ -853,7 +1034,6 @@ int cxlmu_sched_adopt(int cpu)
 	cxlmu_fiber_make(&f->park, st.stack, (size_t)((uintptr_t)f - (uintptr_t)st.stack),
 			 park_main, f);
 	self_fib = f;
-	atomic_fetch_add_explicit(&totals.fibers, 1, memory_order_relaxed);
 	/* From here on this is the fiber: it resumes on a host. */
 	cxlmu_fiber_switch(&f->ctx, &f->park);
 	finish(f->host);
@@ -1203,16 +1383,34 @@ int cxlmu_sched_futex_wait(void *word, uint32_t val, bool shared, uint64_t deadl
 /* Set-up, fork, report                                                      */
 /* ----------------------------------------------------------------------- */
 
-static bool wanted;
+static bool configured;
 
 static void decide(void)
 {
-	cxlmu_sched_on = wanted && create_thread && cxlmu_fiber_fsgsbase();
+	bool was = cxlmu_sched_on;
+
+	cxlmu_sched_on = configured && create_thread && !cxlmu_sched_off_why();
+	/* The main thread was there before: it runs alone on its CPU, or
+	 * on any, until it makes threads there. */
+	if (cxlmu_sched_on && !was && syscall(SYS_gettid) == getpid()) {
+		int cpu = cxlmu_sched_pinned_cpu();
+		cxlmu_sched_note(cpu < 0 ? CXLMU_WHY_UNPINNED : CXLMU_WHY_ALONE, cpu);
+	}
+}
+
+const char *cxlmu_sched_off_why(void)
+{
+	if (mode != CXLMU_SCHED_AUTO && mode != CXLMU_SCHED_FIBERS)
+		return "mode";
+	if (!cxlmu_fiber_fsgsbase())
+		return "no-fsgsbase";
+	return NULL;
 }
 
 void cxlmu_sched_init(const struct cxlmu_config *cfg)
 {
-	wanted = cfg->sched == CXLMU_SCHED_FIBERS;
+	mode = cfg->sched;
+	configured = true;
 	decide();
 }
 
@@ -1236,6 +1434,11 @@ void cxlmu_sched_after_fork(void)
 	atomic_store(&all_lock, 0);
 	all = NULL;
 	self_fib = NULL;
+	/* Only the caller is pinned anywhere now. */
+	for (int cpu = 0; cpu < MAX_CPUS; cpu++)
+		atomic_store_explicit(&alone[cpu], 0, memory_order_relaxed);
+	if (alone_cpu >= 0)
+		atomic_store_explicit(&alone[alone_cpu], 1, memory_order_relaxed);
 	/* Bucket locks a parent thread held; its parked fibers are gone. */
 	memset(lot, 0, sizeof(lot));
 }

@@ -1,5 +1,7 @@
-/* The per-CPU fiber scheduler (--sched=fibers). A thread pinned to one CPU
- * becomes a fiber of that CPU's scheduler: its kernel thread parks, and a
+/* The per-CPU fiber scheduler (--sched=auto and fibers). A thread pinned
+ * to one CPU that other threads share (with auto; to any one CPU with
+ * fibers) becomes a fiber of that CPU's scheduler: its kernel thread
+ * parks, and a
  * host thread pinned to the CPU runs the fibers one after another, each
  * with its own stack and thread control block (the FS base is switched
  * with the stack, src/fiber.h), so __thread variables, errno, pthread_self
@@ -32,8 +34,26 @@ void cxlmu_sched_init(const struct cxlmu_config *cfg);
 void cxlmu_sched_set_create(cxlmu_create_fn create);
 void cxlmu_sched_after_fork(void);
 
-/* Nonzero once fibers may be made (--sched=fibers and wrfsbase usable). */
+/* Nonzero once fibers may be made (--sched=auto or fibers, and wrfsbase
+ * usable). */
 extern int cxlmu_sched_on;
+/* Why fibers are off for the whole program ("mode", "no-fsgsbase"), or
+ * NULL when they are on. */
+const char *cxlmu_sched_off_why(void);
+
+/* Why a thread runs as a fiber or as a kernel thread: the report lists
+ * each thread with one. */
+enum cxlmu_sched_why {
+	CXLMU_WHY_SHARED,       /* fiber: pinned to a CPU other threads share */
+	CXLMU_WHY_PINNED,       /* fiber: pinned to one CPU (--sched=fibers) */
+	CXLMU_WHY_UNPINNED,     /* kernel: may run on more than one CPU */
+	CXLMU_WHY_ALONE,        /* kernel: no other thread on its CPU */
+	CXLMU_WHY_NO_RING,      /* kernel: no io_uring futex waits (auto) */
+	CXLMU_WHY_FAILED,       /* kernel: no memory or host for the fiber */
+	CXLMU_WHY_COUNT
+};
+#define CXLMU_WHY_FIBER(w) ((w) <= CXLMU_WHY_PINNED)
+extern const char *const cxlmu_sched_why_names[CXLMU_WHY_COUNT];
 
 /* The fiber running on this thread, or NULL for a kernel thread. */
 struct cxlmu_fib *cxlmu_sched_self(void);
@@ -41,11 +61,31 @@ struct cxlmu_fib *cxlmu_sched_self(void);
 /* The one CPU the calling thread may run on, or -1. */
 int cxlmu_sched_pinned_cpu(void);
 
-/* Make the calling kernel thread a fiber of cpu's scheduler: returns once
- * it runs as one (0), or -errno (it stays a kernel thread). */
-int cxlmu_sched_adopt(int cpu);
+/* What a thread pinned to cpu (-1: to no one CPU) runs as. company: a
+ * thread pinned there is known (the creator of a thread on its own CPU). */
+enum cxlmu_sched_why cxlmu_sched_choose(int cpu, bool company);
+/* The calling thread runs as a kernel thread for why (pinned to cpu, or
+ * -1): noted for the report, and a thread alone on its CPU joins that
+ * CPU's fibers at its next wait once there are some. */
+void cxlmu_sched_note(enum cxlmu_sched_why why, int cpu);
+/* The calling kernel thread ends (a thread the runtime noted). */
+void cxlmu_sched_thread_end(void);
+
+/* Make the calling kernel thread a fiber of cpu's scheduler for why:
+ * returns once it runs as one (0), or -errno (it stays a kernel thread,
+ * noted as failed). */
+int cxlmu_sched_adopt(int cpu, enum cxlmu_sched_why why);
 /* Back to its own kernel thread, for good (a fiber only; else nothing). */
 void cxlmu_sched_leave(void);
+/* The calling thread, its affinity just set (it is a kernel thread now,
+ * see cxlmu_sched_leave): a fiber of its one CPU or a kernel thread, as
+ * cxlmu_sched_choose says. Only for threads the runtime noted as they
+ * began (and the main thread); others stay kernel threads. */
+void cxlmu_sched_place(void);
+/* Another thread's affinity was set: a fiber among them (its pthread_t
+ * or, when tid is nonzero, its thread id) moves to where its kernel
+ * thread may now run at its next wait. True when it was a fiber. */
+bool cxlmu_sched_retarget(pthread_t t, pid_t tid);
 
 /* pthread_cancel for a fiber: noted, and true, when t is one. glibc's own
  * cancellation would unwind the thread on the host running it; the fiber
@@ -90,17 +130,19 @@ unsigned cxlmu_sched_unpark(const void *addr, unsigned max);
  * does. */
 bool cxlmu_sched_can_switch(struct cxlmu_fib *f);
 
+/* cxlmu_sched_fiber with fibers on. A fiber asked to move (its affinity
+ * was set by another thread), and a kernel thread alone on its CPU that
+ * has fibers there now, become what they should be here first. */
+struct cxlmu_fib *cxlmu_sched_current(void);
+
 /* The calling fiber when it may switch now, else NULL: fibers off, a
  * kernel thread, or inside the scheduler's own part of a call. What the
  * hooks ask before doing a fiber's version of a call. */
 static inline struct cxlmu_fib *cxlmu_sched_fiber(void)
 {
-	struct cxlmu_fib *f;
-
 	if (likely(!cxlmu_sched_on))
 		return NULL;
-	f = cxlmu_sched_self();
-	return cxlmu_sched_can_switch(f) ? f : NULL;
+	return cxlmu_sched_current();
 }
 
 struct cxlmu_sched_totals {
@@ -110,5 +152,17 @@ struct cxlmu_sched_totals {
 	uint64_t handoffs;     /* times the monitor gave a core another host */
 };
 void cxlmu_sched_totals(struct cxlmu_sched_totals *out);
+
+/* The report's list: up to CXLMU_SCHED_RECORDS threads as the runtime
+ * last saw each (a thread id is written once it ran), and how many
+ * threads ran last as each why, listed or not. */
+#define CXLMU_SCHED_RECORDS 256
+struct cxlmu_sched_thread {
+	pid_t tid;
+	int cpu;                /* -1: not pinned to one */
+	enum cxlmu_sched_why why;
+};
+size_t cxlmu_sched_threads(struct cxlmu_sched_thread *out, size_t max,
+			   uint64_t counts[CXLMU_WHY_COUNT]);
 
 #endif

@@ -263,6 +263,85 @@ static void report_wait_text(void)
 		     (unsigned long long)s.handoffs);
 }
 
+/* Which threads ran as fibers and which as kernel threads, and why. */
+static void report_sched_text(void)
+{
+	struct cxlmu_sched_thread th[CXLMU_SCHED_RECORDS];
+	uint64_t counts[CXLMU_WHY_COUNT], as[2] = { 0, 0 };
+	const char *off = cxlmu_sched_off_why();
+	size_t n;
+
+	if (off && !strcmp(off, "mode"))
+		return;
+	emit("cxlmu: sched %s: ", cxlmu_wait_sched_name());
+	if (off) {
+		emit("fibers off (%s): every thread is a kernel thread\n", off);
+		return;
+	}
+	n = cxlmu_sched_threads(th, CXLMU_ARRAY_SIZE(th), counts);
+	for (int w = 0; w < CXLMU_WHY_COUNT; w++)
+		as[!CXLMU_WHY_FIBER(w)] += counts[w];
+	for (int k = 0; k < 2; k++) {
+		const char *sep = " (";
+		emit("%s%llu %s", k ? "; " : "", (unsigned long long)as[k],
+		     k ? "kernel threads" : "fibers");
+		for (int w = 0; w < CXLMU_WHY_COUNT; w++)
+			if (counts[w] && (int)!CXLMU_WHY_FIBER(w) == k) {
+				emit("%s%s %llu", sep, cxlmu_sched_why_names[w],
+				     (unsigned long long)counts[w]);
+				sep = ", ";
+			}
+		if (*sep == ',')
+			emit(")");
+	}
+	emit("\n");
+	for (size_t i = 0; i < n && i < 32; i++) {
+		emit("cxlmu: thread %d: %s", (int)th[i].tid,
+		     CXLMU_WHY_FIBER(th[i].why) ? "fiber" : "kernel thread");
+		if (th[i].cpu >= 0)
+			emit(", CPU %d", th[i].cpu);
+		emit(" (%s)\n", cxlmu_sched_why_names[th[i].why]);
+	}
+	if (n > 32)
+		emit("cxlmu: ... %zu more threads in the JSON report\n", n - 32);
+}
+
+static void report_sched_json(void)
+{
+	struct cxlmu_sched_thread th[CXLMU_SCHED_RECORDS];
+	uint64_t counts[CXLMU_WHY_COUNT], as[2] = { 0, 0 }, listed = 0;
+	const char *off = cxlmu_sched_off_why();
+	const char *sep = "";
+	size_t n = 0;
+
+	memset(counts, 0, sizeof(counts));
+	if (!off)
+		n = cxlmu_sched_threads(th, CXLMU_ARRAY_SIZE(th), counts);
+	for (int w = 0; w < CXLMU_WHY_COUNT; w++)
+		as[!CXLMU_WHY_FIBER(w)] += counts[w];
+	emit(",\"sched\":{\"mode\":\"%s\",\"fibers_on\":%s,", cxlmu_wait_sched_name(),
+	     off ? "false" : "true");
+	if (off)
+		emit("\"off_why\":\"%s\",", off);
+	emit("\"as_fiber\":%llu,\"as_kernel\":%llu,\"why\":{",
+	     (unsigned long long)as[0], (unsigned long long)as[1]);
+	for (int w = 0; w < CXLMU_WHY_COUNT; w++) {
+		emit("%s\"%s\":%llu", sep, cxlmu_sched_why_names[w], (unsigned long long)counts[w]);
+		sep = ",";
+	}
+	emit("},\"threads\":[");
+	sep = "";
+	for (size_t i = 0; i < n; i++) {
+		emit("%s{\"tid\":%d,\"as\":\"%s\",\"cpu\":%d,\"why\":\"%s\"}", sep,
+		     (int)th[i].tid, CXLMU_WHY_FIBER(th[i].why) ? "fiber" : "kernel",
+		     th[i].cpu, cxlmu_sched_why_names[th[i].why]);
+		sep = ",";
+	}
+	listed = n;
+	emit("],\"threads_unlisted\":%llu}",
+	     (unsigned long long)(as[0] + as[1] > listed ? as[0] + as[1] - listed : 0));
+}
+
 static void report_wait_json(void)
 {
 	struct cxlmu_sched_totals s;
@@ -331,6 +410,7 @@ static void report_text(const struct cxlmu_config *cfg, const struct cxlmu_topol
 	     (unsigned long long)atomic_load(&g_fallbacks),
 	     (unsigned long long)atomic_load(&g_bind_errors));
 	report_wait_text();
+	report_sched_text();
 }
 
 static void report_json(const struct cxlmu_config *cfg, const struct cxlmu_topology *t,
@@ -389,6 +469,7 @@ static void report_json(const struct cxlmu_config *cfg, const struct cxlmu_topol
 	     (unsigned long long)atomic_load(&g_fallbacks),
 	     (unsigned long long)atomic_load(&g_bind_errors));
 	report_wait_json();
+	report_sched_json();
 	emit("}\n");
 }
 

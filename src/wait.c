@@ -875,5 +875,10 @@ const char *cxlmu_wait_path_name(void)
 
 const char *cxlmu_wait_sched_name(void)
 {
-	return g_sched == CXLMU_SCHED_OFF ? "off" : g_sched == CXLMU_SCHED_FIBERS ? "fibers" : "threads";
+	static const char *const names[] = {
+		[CXLMU_SCHED_OFF] = "off", [CXLMU_SCHED_THREADS] = "threads",
+		[CXLMU_SCHED_AUTO] = "auto", [CXLMU_SCHED_FIBERS] = "fibers",
+	};
+
+	return names[g_sched];
 }

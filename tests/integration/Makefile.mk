@@ -18,6 +18,7 @@ integration_tests = \
 	tests/integration/real-perl.sh \
 	tests/integration/real-python3.sh \
 	tests/integration/real-sqlite3.sh \
+	tests/integration/sched-auto.sh \
 	tests/integration/sleep-fallbacks.sh \
 	tests/integration/sleep-fork.sh \
 	tests/integration/sleep-many.sh \

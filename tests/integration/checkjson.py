@@ -1,6 +1,7 @@
 # Checks a cxlmu stats JSON report: python3 checkjson.py FILE EXPR...
-# Each EXPR is evaluated with r (the report), n0 (node 0's entry) and w
-# (the "wait" object, {} when absent) and must be true. Exit 0 when all hold, 1 otherwise, naming the first false.
+# Each EXPR is evaluated with r (the report), n0 (node 0's entry), w
+# (the "wait" object, {} when absent) and s (the "sched" object, {} when
+# absent) and must be true. Exit 0 when all hold, 1 otherwise, naming the first false.
 import json
 import sys
 
@@ -13,6 +14,9 @@ PLACEMENT_KEYS = ["sampled", "as_meant", "elsewhere", "not_resident",
 WAIT_KEYS = ["sched", "path", "sleeps", "yields", "polls", "early_wakeups",
              "wakeups_sent", "asked_ns", "slept_ns", "threads", "fibers",
              "fiber_cpus", "fiber_switches", "handoffs"]
+SCHED_KEYS = ["mode", "fibers_on", "as_fiber", "as_kernel", "why", "threads",
+              "threads_unlisted"]
+SCHED_THREAD_KEYS = ["tid", "as", "cpu", "why"]
 
 text = open(sys.argv[1]).read()
 try:
@@ -24,9 +28,14 @@ missing += ["nodes[].%s" % k for n in r.get("nodes", []) for k in NODE_KEYS if k
 missing += ["placement.%s" % k for k in PLACEMENT_KEYS if k not in r.get("placement", {})]
 if "wait" in r:
     missing += ["wait.%s" % k for k in WAIT_KEYS if k not in r["wait"]]
+if "sched" in r:
+    missing += ["sched.%s" % k for k in SCHED_KEYS if k not in r["sched"]]
+    missing += ["sched.threads[].%s" % k for t in r["sched"].get("threads", [])
+                for k in SCHED_THREAD_KEYS if k not in t]
 if missing:
     sys.exit("report lacks %s: %s" % (", ".join(sorted(set(missing))), text[:300]))
 n0 = next((n for n in r["nodes"] if n["node"] == 0), None)
 for expr in sys.argv[2:]:
-    if not eval(expr, {"r": r, "n0": n0, "w": r.get("wait", {}), "MiB": 1 << 20}):
+    if not eval(expr, {"r": r, "n0": n0, "w": r.get("wait", {}), "s": r.get("sched", {}),
+                       "MiB": 1 << 20}):
         sys.exit("false: %s\nreport: %s" % (expr, text.strip()))

@@ -42,7 +42,7 @@ pair() {
 		return 1
 	fi
 	_expr=$(for p in $_want; do printf 'w["path"] == "%s" or ' "$p"; done)
-	json_ok "$_n" "$_j" '"wait" in r' 'w["sched"] == "threads"' "${_expr% or }" \
+	json_ok "$_n" "$_j" '"wait" in r' 'w["sched"] == "auto"' 'w["fibers"] == 0' "${_expr% or }" \
 		'w["polls"] > 0' 'w["early_wakeups"] > 0'
 	_fds=$(field io_uring_fds "$WORK/out")
 	_maps=$(field io_uring_maps "$WORK/out")
@@ -71,7 +71,7 @@ for w in auto $CHAIN; do
 done
 # The cxlmu-run twins.
 pair "cxlmu-run --wait=syscall" "$WORK/run.json" syscall timeout "$HANG_LIMIT" "$CXLMU_RUN" --cxl-nodes=0 \
-	--wait=syscall --sched=threads --stats="$WORK/run.json" --stats-format=json "$H/pollpair" pre pair 200 50
+	--wait=syscall --sched=auto --stats="$WORK/run.json" --stats-format=json "$H/pollpair" pre pair 200 50
 timeout "$HANG_LIMIT" "$CXLMU_RUN" --cxl-nodes=0 --sched=off --stats="$WORK/runoff.json" --stats-format=json \
 	"$H/pollpair" pre pair 50 50 >"$WORK/out" 2>&1 || fail "cxlmu-run --sched=off: exit $?: $(cat "$WORK/out")"
 json_ok "cxlmu-run --sched=off" "$WORK/runoff.json" '"wait" in r' 'w["sched"] == "off"' 'w["sleeps"] == 0'

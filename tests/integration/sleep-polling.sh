@@ -49,7 +49,7 @@ done
 if counted "pair, stats" "$WORK/c" prel CXLMU_STATS="$WORK/pair.json" CXLMU_STATS_FORMAT=json \
 	"$H/pollpair" pre pair $N $WORK_US; then
 	I=$(field iterations "$WORK/c")
-	json_ok "pair, stats" "$WORK/pair.json" '"wait" in r' 'w["sched"] == "threads"' \
+	json_ok "pair, stats" "$WORK/pair.json" '"wait" in r' 'w["sched"] == "auto"' 'w["fibers"] == 0' \
 		"w['sleeps'] == $I" "w['polls'] == $I - 4" "w['asked_ns'] == $I * 1000" \
 		'w["yields"] == 0' 'w["threads"] == 2' 'w["early_wakeups"] > 0' \
 		'w["early_wakeups"] <= w["polls"]' 'w["wakeups_sent"] > 0'

@@ -41,7 +41,7 @@ A=$(field asked_ns "$WORK/count")
 if [ -z "$S" ] || [ -z "$Y" ] || [ -z "$A" ]; then
 	fail "count: no counts printed: $(cat "$WORK/count")"
 else
-	json_ok count "$WORK/count.json" '"wait" in r' 'w["sched"] == "threads"' \
+	json_ok count "$WORK/count.json" '"wait" in r' 'w["sched"] == "auto"' 'w["fibers"] == 0' \
 		"w['sleeps'] == $S" "w['yields'] == $Y" "w['asked_ns'] == $A" "w['slept_ns'] >= $A" \
 		'w["polls"] == 0' 'w["early_wakeups"] == 0'
 fi

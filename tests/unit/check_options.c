@@ -303,8 +303,8 @@ START_TEST(defaults_match_table)
 	ck_assert_msg(c.stats == d.stats && !strcmp(c.stats_path, d.stats_path),
 		      "stats default differs");
 	ck_assert_msg(c.stats_format == d.stats_format, "stats-format default differs");
-	ck_assert_msg(c.sched == d.sched && d.sched == CXLMU_SCHED_THREADS,
-		      "sched default differs or is not threads");
+	ck_assert_msg(c.sched == d.sched && d.sched == CXLMU_SCHED_AUTO,
+		      "sched default differs or is not auto");
 	ck_assert_msg(c.wait == d.wait && d.wait == CXLMU_WAIT_AUTO,
 		      "wait default differs or is not auto");
 }
@@ -345,7 +345,7 @@ static const struct { const char *name, *value, *err; } bad_values[] = {
 	{ "stats", "", "'' is not a file name or boolean (accepted: a file name, stderr, or "
 	  "1, 0, yes, no, on, off, true, false)" },
 	{ "stats-format", "xml", "'xml' is not a stats format (accepted: text, json)" },
-	{ "sched", "auto", "'auto' is not a scheduling mode (accepted: off, threads, fibers)" },
+	{ "sched", "fiber", "'fiber' is not a scheduling mode (accepted: off, threads, auto, fibers)" },
 	{ "sched", "Threads", NULL },
 	{ "sched", "", NULL },
 	{ "sched", NULL, NULL },
@@ -504,6 +504,8 @@ START_TEST(apply_sched_wait)
 		      cfg.sched == CXLMU_SCHED_THREADS, "sched=threads: %s", err);
 	ck_assert_msg(apply("sched", "fibers", err, sizeof(err)) == 0 &&
 		      cfg.sched == CXLMU_SCHED_FIBERS, "sched=fibers: %s", err);
+	ck_assert_msg(apply("sched", "auto", err, sizeof(err)) == 0 &&
+		      cfg.sched == CXLMU_SCHED_AUTO, "sched=auto: %s", err);
 	for (size_t i = 0; i < CXLMU_ARRAY_SIZE(paths); i++) {
 		/* From a different value each time, so the assignment shows. */
 		cfg.wait = paths[(i + 1) % CXLMU_ARRAY_SIZE(paths)].p;

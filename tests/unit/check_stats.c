@@ -396,7 +396,11 @@ START_TEST(json_report)
 		/* No sleep went through the wait module in this program. */
 		"\"wait\":{\"sched\":\"off\",\"path\":\"none\",\"threads\":0,\"sleeps\":0,",
 		"\"slept_ns\":0,\"fibers\":0,\"fiber_cpus\":0,\"fiber_switches\":0,"
-		"\"handoffs\":0}}\n",
+		"\"handoffs\":0},",
+		/* Nor did the scheduler run: fibers off, no thread listed. */
+		"\"sched\":{\"mode\":\"off\",\"fibers_on\":false,\"off_why\":\"mode\","
+		"\"as_fiber\":0,\"as_kernel\":0,",
+		"\"threads\":[],\"threads_unlisted\":0}}\n",
 	};
 
 	check_json_shape(j);

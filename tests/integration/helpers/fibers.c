@@ -31,6 +31,19 @@
  *             handler before they return
  *   fork      a thread forks while others poll; the child sleeps, polls
  *             and exits 7; the parent's threads finish
+ *   affinity  (2 CPUs or more) a thread widens its affinity to every CPU
+ *             and pins itself back to CPU 0, three times, with
+ *             pthread_setaffinity_np and sched_setaffinity: each change
+ *             shows in sched_getaffinity, and its __thread counter, errno
+ *             and pthread_self stay; an empty mask gives EINVAL and
+ *             changes nothing; another thread widens a third's affinity,
+ *             which that thread sees after its next sleep
+ *   abort     a thread calls abort() after a few sleeps while another
+ *             sleeps: the program must die of SIGABRT (run by the script,
+ *             which checks the status; prints nothing)
+ *   alone     (2 CPUs or more; run unpinned) threads pinned by their
+ *             attributes: A alone on CPU 1, B on CPU 0, then C on CPU 0
+ *             too; each sleeps 300 times on the CPU it was pinned to
  * Prints "<mode>: ok" when every check held. */
 #include <errno.h>
 #include <pthread.h>
@@ -643,6 +656,155 @@ static void mode_fork(void)
 	T_CHECK(!pthread_join(b, &r) && r == (void *)3, "join the counting thread");
 }
 
+/* Affinity changes. */
+static cpu_set_t cpu0, every_cpu;
+static __thread long moves;
+
+static int allowed(void)
+{
+	cpu_set_t s;
+
+	CPU_ZERO(&s);
+	T_CHECK(!sched_getaffinity(0, sizeof(s), &s), "sched_getaffinity: %s", strerror(errno));
+	return CPU_COUNT(&s);
+}
+
+static void *mover(void *arg)
+{
+	pthread_t me = pthread_self();
+	cpu_set_t none;
+
+	(void)arg;
+	for (int round = 0; round < 3; round++) {
+		moves++;
+		errno = 1000 + round;
+		T_CHECK(!pthread_setaffinity_np(me, sizeof(every_cpu), &every_cpu), "widen");
+		T_CHECK(errno == 1000 + round, "errno %d after widening, want %d", errno, 1000 + round);
+		T_CHECK(allowed() == CPU_COUNT(&every_cpu), "%d CPUs allowed after widening, want %d",
+			allowed(), CPU_COUNT(&every_cpu));
+		usleep(200);
+		T_CHECK(!sched_setaffinity(0, sizeof(cpu0), &cpu0), "pin: %s", strerror(errno));
+		T_CHECK(allowed() == 1, "%d CPUs allowed after pinning, want 1", allowed());
+		T_CHECK(sched_getcpu() == 0, "on CPU %d after pinning to 0", sched_getcpu());
+		usleep(200);
+		T_CHECK(pthread_equal(me, pthread_self()), "pthread_self changed with the affinity");
+		T_CHECK(moves == round + 1, "__thread counter %ld, want %d", moves, round + 1);
+	}
+	CPU_ZERO(&none);
+	T_CHECK(pthread_setaffinity_np(me, sizeof(none), &none) == EINVAL, "an empty mask: want EINVAL");
+	T_CHECK(sched_setaffinity(0, sizeof(none), &none) == -1 && errno == EINVAL,
+		"an empty mask: want -1 and EINVAL");
+	T_CHECK(allowed() == 1 && sched_getcpu() == 0, "a refused mask changed the affinity");
+	return (void *)11;
+}
+
+static _Atomic int target_saw;
+
+static void *target(void *arg)
+{
+	long long end = now_ns() + 2000000000LL;
+
+	(void)arg;
+	while (allowed() != CPU_COUNT(&every_cpu) && now_ns() < end)
+		usleep(100);
+	target_saw = allowed();
+	return (void *)12;
+}
+
+static void mode_affinity(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	pthread_t a, b, c;
+	void *r;
+
+	if (n < 2) {
+		printf("affinity: skipped, one CPU\n");
+		return;
+	}
+	CPU_ZERO(&cpu0);
+	CPU_SET(0, &cpu0);
+	CPU_ZERO(&every_cpu);
+	for (long i = 0; i < n && i < CPU_SETSIZE; i++)
+		CPU_SET((int)i, &every_cpu);
+	a = start(mover, NULL);
+	b = start(target, NULL);
+	c = start(counting, NULL);
+	usleep(1000);
+	T_CHECK(!pthread_setaffinity_np(b, sizeof(every_cpu), &every_cpu), "widen another thread");
+	T_CHECK(!pthread_join(a, &r) && r == (void *)11, "join the moving thread");
+	T_CHECK(!pthread_join(b, &r) && r == (void *)12, "join the target");
+	T_CHECK(target_saw == CPU_COUNT(&every_cpu), "the target saw %d CPUs, want %d",
+		target_saw, CPU_COUNT(&every_cpu));
+	stop_counting = 1;
+	T_CHECK(!pthread_join(c, &r) && r == (void *)3, "join the counting thread");
+}
+
+static void *aborter(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < 20; i++)
+		usleep(10);
+	abort();
+}
+
+static void mode_abort(void)
+{
+	pthread_t a = start(counting, NULL), b = start(aborter, NULL);
+
+	pthread_join(b, NULL);
+	pthread_join(a, NULL);
+	printf("abort: abort() returned\n");
+	exit(3);
+}
+
+static _Atomic int alone_go;
+
+static void *alone_thread(void *arg)
+{
+	int cpu = (int)(intptr_t)arg;
+
+	while (!alone_go)
+		usleep(100);
+	for (int i = 0; i < 300; i++) {
+		usleep(50);
+		T_CHECK(sched_getcpu() == cpu, "on CPU %d, pinned to %d", sched_getcpu(), cpu);
+	}
+	return arg;
+}
+
+static pthread_t start_on(int cpu)
+{
+	pthread_attr_t attr;
+	cpu_set_t s;
+	pthread_t t;
+
+	CPU_ZERO(&s);
+	CPU_SET(cpu, &s);
+	pthread_attr_init(&attr);
+	pthread_attr_setaffinity_np(&attr, sizeof(s), &s);
+	T_CHECK(!pthread_create(&t, &attr, alone_thread, (void *)(intptr_t)cpu), "create on CPU %d", cpu);
+	pthread_attr_destroy(&attr);
+	return t;
+}
+
+static void mode_alone(void)
+{
+	pthread_t t[3];
+	void *r;
+
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2) {
+		printf("alone: skipped, one CPU\n");
+		return;
+	}
+	t[0] = start_on(1);
+	t[1] = start_on(0);
+	usleep(2000);           /* B waits alone on CPU 0 for a while */
+	t[2] = start_on(0);
+	alone_go = 1;
+	for (int i = 0; i < 3; i++)
+		T_CHECK(!pthread_join(t[i], &r) && r == (void *)(intptr_t)(i ? 0 : 1), "join %d", i);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct {
@@ -653,6 +815,7 @@ int main(int argc, char **argv)
 		{ "deep", mode_deep }, { "spin", mode_spin }, { "read", mode_read },
 		{ "pc", mode_pc }, { "cancel", mode_cancel }, { "fork", mode_fork },
 		{ "join", mode_join }, { "signals", mode_signals },
+		{ "affinity", mode_affinity }, { "alone", mode_alone }, { "abort", mode_abort },
 	};
 
 	if (argc != 2) {
