@@ -124,7 +124,7 @@ static int fiber_sleep_abs(clockid_t clock, uint64_t abs)
 			return 0;
 		if (cxlmu_sched_cancelled(cxlmu_sched_self()))
 			break;
-		cxlmu_sched_sleep_until(cxlmu_prim_now() + (abs - t));
+		cxlmu_sched_sleep_until(cxlmu_prim_now() + (abs - t), true);
 	}
 	pthread_testcancel();
 	/* Cancellation disabled: back on its kernel thread, the rest is

@@ -389,7 +389,7 @@ static int fiber_join(pthread_t t, void **ret, uint64_t deadline)
 		uint64_t until = now + pause;
 		if (deadline && until > deadline)
 			until = deadline;
-		cxlmu_sched_sleep_until(until);
+		cxlmu_sched_sleep_until(until, false);
 		pthread_testcancel();
 		if (!cxlmu_sched_self()) {
 			/* A cancellation it has disabled took it back to its

@@ -33,6 +33,8 @@
  * re-check, switch included, takes under 100 ns here. Kernel threads
  * need CXLMU_WORK_NS; fibers measure their runs exactly. */
 #define FIBER_WORK_NS   150
+/* Longest a poll waits for progress it expects. */
+#define STRETCH_MAX_NS  10000000
 /* A sleeping fiber looks for a cancellation this often. */
 #define CANCEL_SLICE_NS 20000000
 /* A core's ring: futex waits of its blocked fibers, the host's kick wait. */
@@ -64,6 +66,11 @@ struct cxlmu_fib {
 	uintptr_t ra;
 	uint64_t asked;
 	uint32_t streak;
+	/* When its polls since the last wake by progress began (0: none
+	 * yet), and how long that wake took to come (ns; 0: none came). */
+	uint64_t episode;
+	uint64_t wake_ns;
+	bool progress_woke;             /* its last poll ended by progress */
 	uint64_t resumed;               /* when it last began to run (TSC) */
 	pthread_t thread;
 	pid_t tid;                      /* its kernel thread's */
@@ -92,6 +99,7 @@ struct cxlmu_host {
 	_Atomic uint32_t word;          /* a spare waits on it */
 	struct cxlmu_host *next_spare;
 	struct cxlmu_fib *prev;         /* switched away from, to dispose */
+	_Atomic bool stuck;             /* lost the core inside a fiber */
 };
 
 struct cxlmu_core {
@@ -107,6 +115,7 @@ struct cxlmu_core {
 	_Atomic uint64_t switches;
 	_Atomic uint64_t progress;      /* when a fiber last did real work (TSC) */
 	struct cxlmu_host *spares;      /* under lock */
+	_Atomic int stuck;              /* hosts that lost it inside a fiber */
 	sigset_t mask;                  /* its hosts', the first fiber's */
 	/* Futex waits of blocked fibers and the idle host's wait for a kick
 	 * go through the core's io_uring (under lock; the owner also waits
@@ -318,6 +327,7 @@ static void wake_polls(struct cxlmu_core *c)
 		struct cxlmu_fib *f = c->polls;
 		c->polls = f->next;
 		f->polling = false;
+		f->progress_woke = true;
 		push(c, f);
 	}
 	c->poll_min = 0;
@@ -571,6 +581,8 @@ static void host_loop(struct cxlmu_host *h)
 		uint32_t seen;
 
 		if (atomic_load_explicit(&c->owner, memory_order_acquire) != h) {
+			if (atomic_exchange_explicit(&h->stuck, false, memory_order_relaxed))
+				atomic_fetch_sub_explicit(&c->stuck, 1, memory_order_relaxed);
 			spare(c, h);
 			continue;
 		}
@@ -709,8 +721,12 @@ static void *monitor_main(void *arg)
 				continue;
 			/* Its host is stuck inside a fiber: another takes over. */
 			c->ticks = 0;
-			if (!add_host(c))
+			struct cxlmu_host *old = atomic_load_explicit(&c->owner, memory_order_acquire);
+			if (!add_host(c)) {
 				atomic_fetch_add_explicit(&totals.handoffs, 1, memory_order_relaxed);
+				if (old && !atomic_exchange_explicit(&old->stuck, true, memory_order_relaxed))
+					atomic_fetch_add_explicit(&c->stuck, 1, memory_order_relaxed);
+			}
 		}
 	}
 	return NULL;
@@ -1058,6 +1074,10 @@ static void reached(struct cxlmu_fib *f, uint64_t now, bool poll)
 		spin_lock(&c->lock);
 		wake_polls(c);
 		spin_unlock(&c->lock);
+		/* From a host that lost the core (its fiber ran long and the
+		 * monitor handed the others over): the owner may be idle. */
+		if (atomic_load_explicit(&c->owner, memory_order_relaxed) != f->host)
+			kick(c);
 	}
 }
 
@@ -1189,13 +1209,14 @@ void cxlmu_sched_yield(void)
 	f->busy = false;
 }
 
-void cxlmu_sched_sleep_until(uint64_t deadline)
+void cxlmu_sched_sleep_until(uint64_t deadline, bool progress)
 {
 	struct cxlmu_fib *f = self_fib;
 	uint64_t now = cxlmu_prim_now();
 
 	f->busy = true;
-	reached(f, tsc(), false);
+	if (progress)
+		reached(f, tsc(), false);
 	/* In slices, so that a cancellation is seen within one. */
 	do {
 		f->deadline = deadline - now > CANCEL_SLICE_NS ? now + CANCEL_SLICE_NS : deadline;
@@ -1213,7 +1234,7 @@ void cxlmu_sched_sleep(uint64_t ns, const void *site)
 	uint64_t start = tsc();
 	uint64_t plain = ns > POLL_MIN_NS ? ns : POLL_MIN_NS;
 	bool alike = ns <= 2 * f->asked && f->asked <= 2 * ns;
-	uint64_t seen;
+	uint64_t seen, now;
 
 	/* The poll rule of src/wait.c, for the fiber's last site only. */
 	if (ns > CXLMU_POLL_MAX_NS || ra != f->ra || !alike)
@@ -1221,7 +1242,7 @@ void cxlmu_sched_sleep(uint64_t ns, const void *site)
 	f->ra = ra;
 	f->asked = ns;
 	if (ns > CXLMU_POLL_MAX_NS || ++f->streak < CXLMU_POLL_STREAK) {
-		cxlmu_sched_sleep_until(cxlmu_prim_now() + ns);
+		cxlmu_sched_sleep_until(cxlmu_prim_now() + ns, true);
 		return;
 	}
 	/* A poll: while the core makes progress, the poll goes to the back
@@ -1230,12 +1251,35 @@ void cxlmu_sched_sleep(uint64_t ns, const void *site)
 	 * sleep as the plain sleep would have, or until progress. */
 	f->busy = true;
 	reached(f, start, true);
+	now = cxlmu_prim_now();
+	/* Polls that progress woke, W after they began: the next ones wait
+	 * for it up to twice W (at most STRETCH_MAX_NS), as src/wait.c's do.
+	 * A poller whose peer works for milliseconds on another host of
+	 * the core (the monitor handed it over) sleeps once, not once per
+	 * plain sleep. */
+	if (f->progress_woke) {
+		f->progress_woke = false;
+		if (f->episode)
+			f->wake_ns = now - f->episode;
+		f->episode = 0;
+	}
+	if (!f->episode)
+		f->episode = now;
 	seen = atomic_load_explicit(&c->progress, memory_order_relaxed);
-	if (seen >= start || start - seen < plain * tsc_per_us / 1000) {
+	/* Not while a host that lost the core still runs a fiber on the
+	 * same CPU: a poll that found nobody else to run would spin against
+	 * it (and the kernel's preemption of it looks like work). */
+	if ((seen >= start || start - seen < plain * tsc_per_us / 1000) &&
+	    !atomic_load_explicit(&c->stuck, memory_order_relaxed)) {
 		out(f, OUT_YIELD);
 	} else {
 		f->polling = true;
-		f->deadline = cxlmu_prim_now() + plain;
+		f->deadline = now + plain;
+		if (f->wake_ns) {
+			uint64_t want = f->episode + 2 * f->wake_ns, cap = now + STRETCH_MAX_NS;
+			if (want > f->deadline)
+				f->deadline = want < cap ? want : cap;
+		}
 		out(f, OUT_SLEEP);
 	}
 	f->busy = false;

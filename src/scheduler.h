@@ -98,8 +98,10 @@ pid_t cxlmu_sched_tid(const struct cxlmu_fib *f);
 
 /* In a fiber: let the core's other runnable fibers run first. */
 void cxlmu_sched_yield(void);
-/* In a fiber: run the others until the CLOCK_MONOTONIC deadline. */
-void cxlmu_sched_sleep_until(uint64_t deadline);
+/* In a fiber: run the others until the CLOCK_MONOTONIC deadline. progress:
+ * the sleep is a sign the fiber did something (a program's sleep; not a
+ * join looking again), so the core's sleeping polls re-check. */
+void cxlmu_sched_sleep_until(uint64_t deadline, bool progress);
 /* In a fiber: a sleep of ns asked from site (return address); a run of
  * alike short sleeps from one site is a poll (as src/wait.h says), which
  * yields while other fibers are runnable and else waits at most until the
