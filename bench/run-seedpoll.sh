@@ -6,6 +6,8 @@
 # All runs of one repetition are interleaved; the tables give medians and
 # ratios from this one run, and PASS/MISS against the targets:
 #   usleep(1) polling, one core: >= 25x faster per request under libcxlmu
+#   with --sched=threads (the "cxlmu" column; auto, the default, runs a
+#   one-core program as fibers, the "fibers" row)
 #   usleep(1) polling, two cores: >= 6x faster
 #   never slower: two usleep(1) pollers waiting 1 s for nothing take no more
 #   CPU time than plain (ratio <= 1.00); a 10 ms sleep repeated from one call
@@ -63,7 +65,7 @@ trap 'rm -rf "$out"' EXIT
 run() {
 	local way=$1 cpus=$2 pre=()
 	shift 2
-	[ "$way" = cxlmu ] && pre=(LD_PRELOAD="$lib" CXLMU_CXL_NODES=0)
+	[ "$way" = cxlmu ] && pre=(LD_PRELOAD="$lib" CXLMU_CXL_NODES=0 CXLMU_SCHED=threads)
 	[ "$way" = fibers ] && pre=(LD_PRELOAD="$lib" CXLMU_CXL_NODES=0 CXLMU_SCHED=fibers)
 	if ! taskset -c "$cpus" "${base[@]}" "${pre[@]}" "$@" -q 2>>"$out/stderr"; then
 		echo "$0: failed ($way, CPUs $cpus): $*" >&2
