@@ -1,5 +1,5 @@
 #!/bin/sh
-# Proves that under --sched=fibers, threads pinned to one CPU run as fibers and pthread programs give the same results as plain: thread identity (__thread, errno, pthread_self, keys and their destructors), join values, detach, pthread_exit with cleanup handlers, 10 000 threads at once, deep recursion in the stack size asked, a thread spinning or blocked in read() while the others go on (the monitor hands the CPU's other fibers to another host), a mutex and condition variable producer and consumer, cancellation, fork; and that seedpoll's checksum is the same in every mode.
+# Proves that under --sched=fibers, threads pinned to one CPU run as fibers and pthread programs give the same results as plain: thread identity (__thread, errno, pthread_self, keys and their destructors), join values, detach, pthread_exit with cleanup handlers, 10 000 threads at once, deep recursion in the stack size asked, a thread spinning or blocked in read() while the others go on (the monitor hands the CPU's other fibers to another host), a mutex and condition variable producer and consumer, cancellation, fork, abort() ending the program by SIGABRT; and that seedpoll's checksum is the same in every mode.
 . "${top_srcdir:-.}/tests/integration/lib.sh"
 
 [ -x /usr/bin/python3 ] || skip "python3 (/usr/bin/python3) is needed to read the JSON report"
@@ -31,6 +31,18 @@ fib cancel cancel 5
 fib fork fork 3
 fib "timed joins" join 2
 fib signals signals 5
+
+# abort() in a fiber ends the program by SIGABRT, as plain.
+ulimit -c 0 2>/dev/null
+for s in plain fibers; do
+	if [ $s = plain ]; then
+		plain taskset -c 0 "$H/fibers" abort >"$WORK/out" 2>&1
+	else
+		prel CXLMU_SCHED=fibers taskset -c 0 "$H/fibers" abort >"$WORK/out" 2>&1
+	fi
+	st=$?
+	[ $st = 134 ] || fail "abort, $s: exit status $st, want 134 (SIGABRT): $(cat "$WORK/out")"
+done
 
 # Threads not pinned to one CPU stay kernel threads.
 if [ "$(nproc)" -gt 1 ]; then
