@@ -9,6 +9,11 @@
  *
  * Modes (see --help):
  *   default          the experiment; prints the checksum and µs per request
+ *   --locals=N       the same with N local threads, each with its own pair of
+ *                    rings to the one remote thread, which serves them round
+ *                    robin (issue 4: several remote calls in flight at once);
+ *                    prints also how many requests were in flight each time
+ *                    the remote took one (mean, max)
  *   --idle=SECONDS   two threads poll with the wait call on a flag that is set
  *                    only after SECONDS; prints the CPU time they took (ms)
  *   --sleep=MS       -n sleeps (default 20) of MS ms each from one call site;
@@ -130,13 +135,29 @@ static void ring_init(struct ring *r, uint32_t window)
 	}
 }
 
+/* One local thread's link to the remote one. Local j sends requests j,
+ * j + locals, j + 2 * locals ... of the whole run, so any number of locals
+ * gives the checksum of one. */
+struct link {
+	struct ring req, resp;
+	/* Requests this local has submitted: written by the local only, read by
+	 * the remote for the in-flight count. */
+	_Alignas(64) _Atomic uint64_t sent;
+	uint32_t id;
+	uint64_t sum;
+	double t_end;	/* when its last response came */
+};
+
 static struct {
 	uint64_t requests;
-	uint32_t window, chunk, elements;
+	uint32_t window, chunk, elements, locals;
 	uint32_t *a, *b;
-	struct ring req, resp;
+	struct link *links;
+	/* The remote's in-flight samples: written by it alone, read after it
+	 * is joined. */
+	uint64_t taken, inflight_sum, inflight_max;
 	_Atomic bool idle_done;
-} cfg = { .requests = 20000, .window = 1, .chunk = 64, .elements = 1u << 20 };
+} cfg = { .requests = 20000, .window = 1, .chunk = 64, .elements = 1u << 20, .locals = 1 };
 
 static double now_us(void)
 {
@@ -186,18 +207,56 @@ static uint64_t start_of(uint64_t k)
 	return k % cfg.elements * cfg.chunk % cfg.elements;
 }
 
+/* Requests submitted and not yet answered, the one just taken included. */
+static void sample_inflight(uint64_t answered)
+{
+	uint64_t sent = 0, n;
+
+	/* Relaxed: the taken request's own count was stored before its push,
+	 * whose release our pop acquired; the other locals' counts may lag by
+	 * a request, which a sample can bear. */
+	for (uint32_t j = 0; j < cfg.locals; j++)
+		sent += atomic_load_explicit(&cfg.links[j].sent, memory_order_relaxed);
+	n = sent - answered;
+	cfg.taken++;
+	cfg.inflight_sum += n;
+	if (n > cfg.inflight_max)
+		cfg.inflight_max = n;
+}
+
+/* Serves the locals' request rings round robin, starting after the one
+ * served last, and waits only when a whole round found them all empty; with
+ * one local that is `while (!pop) WAIT();`. Ends when every local has sent
+ * its stop. */
 static void *remote(void *arg)
 {
+	uint32_t n = cfg.locals, i = n - 1, live = n, k;
+	uint64_t answered = 0;
+	struct link *l;
 	struct msg m;
 
 	for (;;) {
-		while (!ring_pop(&cfg.req, &m))
-			WAIT();
-		if (!m.len)
-			return NULL;
+		for (k = 0;;) {
+			if (++i == n)
+				i = 0;
+			l = &cfg.links[i];
+			if (ring_pop(&l->req, &m))
+				break;
+			if (++k == n) {
+				WAIT();
+				k = 0;
+			}
+		}
+		if (!m.len) {
+			if (!--live)
+				return NULL;
+			continue;
+		}
+		sample_inflight(answered);
 		m.x = kernel(m.x, m.len);
-		while (!ring_push(&cfg.resp, m))
+		while (!ring_push(&l->resp, m))
 			WAIT();
+		answered++;
 	}
 }
 
@@ -209,42 +268,62 @@ static void coro_remote_main(void *arg)
 		coro_wait();
 }
 
-/* The local side: at most window requests in flight, one response awaited
- * at a time. Returns the checksum; *us gets µs per request. */
-static uint64_t local(double *us)
+/* A local side: at most window requests in flight, one response awaited
+ * at a time. Leaves its part of the checksum in l->sum and the time of its
+ * last response in l->t_end. */
+static void *local(void *arg)
 {
-	uint64_t sent = 0, done = 0, sum = 0;
+	struct link *l = arg;
+	uint64_t sent = 0, done = 0, sum = 0, n = 0;
 	struct msg m;
-	double t0 = now_us();
 
-	while (done < cfg.requests) {
-		while (sent < cfg.requests && sent - done < cfg.window) {
-			m = (struct msg){ start_of(sent), cfg.chunk };
-			while (!ring_push(&cfg.req, m))
+	if (l->id < cfg.requests)
+		n = (cfg.requests - l->id - 1) / cfg.locals + 1;
+	while (done < n) {
+		while (sent < n && sent - done < cfg.window) {
+			m = (struct msg){ start_of(l->id + sent * cfg.locals), cfg.chunk };
+			/* Counted before the push: its release makes the count
+			 * visible no later than the request, so the remote never
+			 * takes a request it does not count. */
+			atomic_store_explicit(&l->sent, sent + 1, memory_order_relaxed);
+			while (!ring_push(&l->req, m))
 				WAIT();
 			sent++;
 		}
-		while (!ring_pop(&cfg.resp, &m))
+		while (!ring_pop(&l->resp, &m))
 			WAIT();
 		sum += m.x;
 		done++;
 	}
-	*us = (now_us() - t0) / (double)cfg.requests;
+	l->t_end = now_us();
+	l->sum = sum;
 	m = (struct msg){ 0, 0 };
-	while (!ring_push(&cfg.req, m))
+	while (!ring_push(&l->req, m))
 		WAIT();
-	return sum;
+	return NULL;
 }
 
-static int experiment(bool quiet)
+/* The main thread is local 0 and makes the others, so one local is the
+ * original two-thread program. */
+static int experiment(bool quiet, bool show_locals)
 {
-	uint64_t sum, check = 0;
-	pthread_t tid;
-	double us;
+	uint64_t sum = 0, check = 0;
+	pthread_t tid, *ltid;
+	double t0, t1 = 0, us;
 
 	fill();
-	ring_init(&cfg.req, cfg.window);
-	ring_init(&cfg.resp, cfg.window);
+	cfg.links = aligned_alloc(_Alignof(struct link), sizeof(*cfg.links) * cfg.locals);
+	ltid = calloc(cfg.locals, sizeof(*ltid));
+	if (!cfg.links || !ltid) {
+		perror(PROG);
+		return 1;
+	}
+	memset(cfg.links, 0, sizeof(*cfg.links) * cfg.locals);
+	for (uint32_t j = 0; j < cfg.locals; j++) {
+		cfg.links[j].id = j;
+		ring_init(&cfg.links[j].req, cfg.window);
+		ring_init(&cfg.links[j].resp, cfg.window);
+	}
 	if (wait_call == W_CORO) {
 		struct cxlmu_fiber_stack st;
 		if (cxlmu_fiber_stack_alloc(&st, 256 * 1024, 4096)) {
@@ -252,7 +331,8 @@ static int experiment(bool quiet)
 			return 1;
 		}
 		cxlmu_fiber_make(&coro_remote, st.stack, st.size, coro_remote_main, NULL);
-		sum = local(&us);
+		t0 = now_us();
+		local(&cfg.links[0]);
 		/* The remote side's last wait never returns: its stack goes. */
 		cxlmu_fiber_stack_free(&st);
 	} else {
@@ -260,9 +340,25 @@ static int experiment(bool quiet)
 			fprintf(stderr, PROG ": pthread_create failed\n");
 			return 1;
 		}
-		sum = local(&us);
+		t0 = now_us();
+		for (uint32_t j = 1; j < cfg.locals; j++)
+			if (pthread_create(&ltid[j], NULL, local, &cfg.links[j])) {
+				fprintf(stderr, PROG ": pthread_create failed\n");
+				return 1;
+			}
+		local(&cfg.links[0]);
+		for (uint32_t j = 1; j < cfg.locals; j++)
+			pthread_join(ltid[j], NULL);
 		pthread_join(tid, NULL);
 	}
+	/* Unsigned sums wrap alike in any order: the parts add up to the
+	 * one-thread checksum. */
+	for (uint32_t j = 0; j < cfg.locals; j++) {
+		sum += cfg.links[j].sum;
+		if (cfg.links[j].t_end > t1)
+			t1 = cfg.links[j].t_end;
+	}
+	us = (t1 - t0) / (double)cfg.requests;
 	for (uint64_t k = 0; k < cfg.requests; k++)
 		check += kernel(start_of(k), cfg.chunk);
 	if (sum != check) {
@@ -270,12 +366,25 @@ static int experiment(bool quiet)
 			(unsigned long long)sum, (unsigned long long)check);
 		return 1;
 	}
-	if (quiet)
+	if (show_locals) {
+		double mean = cfg.taken ? (double)cfg.inflight_sum / (double)cfg.taken : 0;
+
+		if (quiet)
+			printf("%llu %.3f %.2f %llu\n", (unsigned long long)sum, us, mean,
+			       (unsigned long long)cfg.inflight_max);
+		else
+			printf("%s locals %u requests %llu window %u chunk %u elements %u: checksum %llu, "
+			       "%.3f us/request, in flight mean %.2f max %llu\n",
+			       wait_names[wait_call], cfg.locals, (unsigned long long)cfg.requests,
+			       cfg.window, cfg.chunk, cfg.elements, (unsigned long long)sum, us,
+			       mean, (unsigned long long)cfg.inflight_max);
+	} else if (quiet) {
 		printf("%llu %.3f\n", (unsigned long long)sum, us);
-	else
+	} else {
 		printf("%s requests %llu window %u chunk %u elements %u: checksum %llu, %.3f us/request\n",
 		       wait_names[wait_call], (unsigned long long)cfg.requests, cfg.window,
 		       cfg.chunk, cfg.elements, (unsigned long long)sum, us);
+	}
 	return 0;
 }
 
@@ -368,6 +477,10 @@ static void usage(void)
 		"  -w, --window=N       requests in flight, 1-65536 (default 1)\n"
 		"  -c, --chunk=N        elements per request, 1-16777216 (default 64)\n"
 		"  -m, --elements=N     elements of a and of b, 1-268435456 (default 1048576)\n"
+		"      --locals=N       N local threads (1-1024, default 1), each with its own\n"
+		"                       rings to the one remote thread, which serves them round\n"
+		"                       robin; -n is the total and -w per local; prints also the\n"
+		"                       requests in flight when the remote takes one (mean, max)\n"
 		"      --wait=CALL      usleep (usleep(1), default), nanosleep (1 us),\n"
 		"                       clock_nanosleep (CLOCK_MONOTONIC, relative, 1 us), yield\n"
 		"                       (sched_yield), or coro: both sides as coroutines on one\n"
@@ -376,7 +489,8 @@ static void usage(void)
 		"                       after SECONDS (0.001-3600); print their CPU time in ms\n"
 		"      --sleep=MS       instead: sleep MS ms (1-1000) with CALL, -n times from\n"
 		"                       one call site; print mean, min and max ms per sleep\n"
-		"  -q, --quiet          print numbers only: CHECKSUM US_PER_REQUEST, or CPU_MS,\n"
+		"  -q, --quiet          print numbers only: CHECKSUM US_PER_REQUEST (with\n"
+		"                       --locals: and IN_FLIGHT_MEAN IN_FLIGHT_MAX), or CPU_MS,\n"
 		"                       or MEAN MIN MAX\n"
 		"  -h, --help           this text\n"
 		"Exit status: 0 done, 1 checksum mismatch or failure, 2 bad option.\n");
@@ -410,6 +524,7 @@ int main(int argc, char **argv)
 		{ "window", required_argument, NULL, 'w' },
 		{ "chunk", required_argument, NULL, 'c' },
 		{ "elements", required_argument, NULL, 'm' },
+		{ "locals", required_argument, NULL, 'L' },
 		{ "wait", required_argument, NULL, 'W' },
 		{ "idle", required_argument, NULL, 'I' },
 		{ "sleep", required_argument, NULL, 'S' },
@@ -417,7 +532,7 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
-	bool quiet = false, have_n = false;
+	bool quiet = false, have_n = false, have_locals = false;
 	double idle_s = 0;
 	uint32_t sleep_ms = 0;
 	char *end;
@@ -437,6 +552,10 @@ int main(int argc, char **argv)
 			break;
 		case 'm':
 			cfg.elements = (uint32_t)number("--elements", optarg, 1, 1u << 28);
+			break;
+		case 'L':
+			cfg.locals = (uint32_t)number("--locals", optarg, 1, 1024);
+			have_locals = true;
 			break;
 		case 'W':
 			for (w = 0; w < 5 && strcmp(optarg, wait_names[w]); w++)
@@ -473,6 +592,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, PROG ": --idle and --sleep are two modes; give one\n");
 		return 2;
 	}
+	if ((sleep_ms || idle_s) && have_locals) {
+		fprintf(stderr, PROG ": --locals is for the experiment, not --idle or --sleep\n");
+		return 2;
+	}
+	if (cfg.locals > 1 && wait_call == W_CORO)
+		bad("--wait", "coro", "a call of the threads' own with --locals above 1 (usleep, nanosleep, clock_nanosleep, yield)");
 	if ((sleep_ms || idle_s) && wait_call == W_CORO)
 		bad("--wait", "coro", "a call of the threads' own with --sleep or --idle (usleep, nanosleep, clock_nanosleep, yield)");
 	if (sleep_ms) {
@@ -482,5 +607,5 @@ int main(int argc, char **argv)
 	}
 	if (idle_s)
 		return idle(idle_s, quiet);
-	return experiment(quiet);
+	return experiment(quiet, have_locals);
 }
