@@ -33,7 +33,8 @@ noinst_PROGRAMS += cxlmu-bench-startup
 cxlmu_bench_startup_SOURCES = bench/startup.c
 
 # The founding experiment: two threads polling each other over rings with
-# usleep(1) and kin (bench/run-seedpoll.sh), and its C++ twin with
+# usleep(1) and kin (bench/run-seedpoll.sh; with --locals=N, N local threads
+# and one remote, bench/run-inflight.sh), and its C++ twin with
 # std::this_thread::sleep_for.
 noinst_PROGRAMS += cxlmu-bench-seedpoll
 cxlmu_bench_seedpoll_SOURCES = bench/seedpoll.c src/fiber.c src/fiber.h src/fiber_x86_64.S
@@ -57,6 +58,7 @@ EXTRA_DIST += \
 	bench/run-all.sh \
 	bench/run-alloc.sh \
 	bench/run-backend.sh \
+	bench/run-inflight.sh \
 	bench/run-seedpoll.sh \
 	bench/run-startup.sh
 

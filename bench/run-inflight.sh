@@ -1,0 +1,122 @@
+#!/bin/bash
+# Several remote calls in flight at once on one core (issue 4): N local
+# threads each send chunks of sum(a[b[a[i]]]) to one remote thread over a
+# ring pair of their own, all polling with usleep(1)
+# (cxlmu-bench-seedpoll --locals=N), for N = 1, 2, 4, 8, on taskset -c 0:
+# plain kernel threads, under libcxlmu (CXLMU_SCHED=threads) and as fibers
+# (CXLMU_SCHED=fibers). In flight: requests submitted and not yet answered,
+# counted by the remote each time it takes one. All runs of one repetition
+# are interleaved; the table gives medians (the largest for the max) and
+# ratios from this one run, and PASS/MISS against the target:
+#   fibers, N=8, one core: mean in flight >= 4
+# Exit 1 if a run fails or the checksums differ (the locals split one run's
+# requests, so every run gives the same one); MISS is not a failure: this
+# is a measurement.
+#
+# Usage: bench/run-inflight.sh [--quick|--full] [-r REPS] [BUILDDIR]
+# REPS in the environment sets the repetitions too (default 5; -r wins).
+set -eu
+. "$(dirname "$0")/lib.sh"
+
+reps= preset=5 scale=1 dir=
+while [ $# -gt 0 ]; do
+	case $1 in
+	--quick) preset=3 scale=0.5 ;;
+	--full) preset=9 scale=2 ;;
+	-r) reps=$2; shift ;;
+	-h|--help) sed -n '2,/^set -eu/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+	-*) echo "$0: unknown option $1" >&2; exit 2 ;;
+	*) dir=$1 ;;
+	esac
+	shift
+done
+reps=${reps:-${REPS:-$preset}}
+bench_builddir "$dir"
+prog=$B/cxlmu-bench-seedpoll
+lib=$B/.libs/libcxlmu.so
+[ -r "$lib" ] || { echo "$0: no $lib" >&2; exit 2; }
+[ -x "$prog" ] || { echo "$0: no $prog (run make)" >&2; exit 2; }
+taskset -c 0 true 2>/dev/null || { echo "$0: needs CPU 0 (taskset -c 0)" >&2; exit 2; }
+
+# Requests per run, the same for every run so that the checksums can be
+# compared: about 3 s plain with one local (about 150 us a request here),
+# less with more locals, some 100 ms under libcxlmu, 20 ms as fibers.
+n=$(awk -v s="$scale" 'BEGIN { printf "%d", 20000 * s }')
+locals="1 2 4 8"
+
+# The runs see no CXLMU_* of the caller's environment, only what is set here.
+base=(env -u LD_PRELOAD)
+for v in $(compgen -e); do
+	case $v in CXLMU_*) base+=(-u "$v") ;; esac
+done
+
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+
+# run WAY ARGS...: one run on CPU 0, its stdout on stdout. taskset comes
+# first, so only the benchmark program itself runs under the preload.
+run() {
+	local way=$1 pre=()
+	shift
+	[ "$way" = threads ] && pre=(LD_PRELOAD="$lib" CXLMU_CXL_NODES=0 CXLMU_SCHED=threads)
+	[ "$way" = fibers ] && pre=(LD_PRELOAD="$lib" CXLMU_CXL_NODES=0 CXLMU_SCHED=fibers)
+	if ! taskset -c 0 "${base[@]}" "${pre[@]}" "$prog" "$@" -q 2>>"$out/stderr"; then
+		echo "$0: failed ($way, CPU 0): $prog $* -q" >&2
+		[ -s "$out/stderr" ] && tail -5 "$out/stderr" >&2
+		exit 1
+	fi
+}
+
+echo "cxlmu-bench-seedpoll --locals: $reps repetitions, interleaved; $n requests per run; $(nproc) CPUs" >&2
+for r in $(seq "$reps"); do
+	# Alternate the order, so that no way always runs on a machine the
+	# one before has just warmed or loaded.
+	ways="plain threads fibers"
+	[ $((r % 2)) = 0 ] && ways="fibers threads plain"
+	for l in $locals; do
+		for w in $ways; do
+			res=$(run "$w" --wait=usleep --locals="$l" -n "$n")
+			read -r sum us mean max <<<"$res"
+			echo "$sum" >>"$out/checksums"
+			echo "$us" >>"$out/us.$l.$w"
+			echo "$mean" >>"$out/mean.$l.$w"
+			echo "$max" >>"$out/max.$l.$w"
+		done
+	done
+	printf '.' >&2
+done
+echo >&2
+if [ -s "$out/stderr" ]; then
+	echo "stderr of the runs:" >&2
+	sort "$out/stderr" | uniq -c >&2
+fi
+if [ "$(sort -u "$out/checksums" | wc -l)" -ne 1 ]; then
+	echo "checksums differ between runs of $n requests:" >&2
+	sort "$out/checksums" | uniq -c >&2
+	exit 1
+fi
+
+echo
+echo "N locals + 1 remote on one core (taskset -c 0), usleep(1) polling; median of $reps; checksums agree"
+printf '%6s | %-29s | %-13s %-12s | %s\n' "" "us per request" "plain /" "plain /" "in flight: mean (max)"
+printf '%6s | %9s %9s %9s | %13s %12s | %11s %11s %11s\n' locals plain threads fibers threads fibers plain threads fibers
+for l in $locals; do
+	p=$(median <"$out/us.$l.plain")
+	t=$(median <"$out/us.$l.threads")
+	f=$(median <"$out/us.$l.fibers")
+	fl=()
+	for w in plain threads fibers; do
+		fl+=("$(median <"$out/mean.$l.$w") ($(sort -g "$out/max.$l.$w" | tail -1))")
+	done
+	printf '%6s | %9s %9s %9s | %13s %12s | %11s %11s %11s\n' "$l" "$p" "$t" "$f" \
+		"$(ratio "$p" "$t")" "$(ratio "$p" "$f")" "${fl[@]}"
+done
+
+m=$(median <"$out/mean.8.fibers")
+v=$(at_least "$m" 4)
+pass=0 miss=0
+if [ "$v" = PASS ]; then pass=1; else miss=1; fi
+echo
+echo "fibers, N=8, one core: mean in flight $m (target >= 4) $v"
+echo
+echo "Targets: $pass PASS, $miss MISS"
