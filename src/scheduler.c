@@ -66,10 +66,10 @@ struct cxlmu_fib {
 	uintptr_t ra;
 	uint64_t asked;
 	uint32_t streak;
-	/* When its polls since the last wake by progress began (0: none
-	 * yet), and how long that wake took to come (ns; 0: none came). */
+	/* When its polls since the last wake by progress began (TSC; 0: none
+	 * yet), and how long that wake took to come (TSC; 0: none came). */
 	uint64_t episode;
-	uint64_t wake_ns;
+	uint64_t wake_tsc;
 	bool progress_woke;             /* its last poll ended by progress */
 	uint64_t resumed;               /* when it last began to run (TSC) */
 	pthread_t thread;
@@ -1234,7 +1234,7 @@ void cxlmu_sched_sleep(uint64_t ns, const void *site)
 	uint64_t start = tsc();
 	uint64_t plain = ns > POLL_MIN_NS ? ns : POLL_MIN_NS;
 	bool alike = ns <= 2 * f->asked && f->asked <= 2 * ns;
-	uint64_t seen, now;
+	uint64_t seen;
 
 	/* The poll rule of src/wait.c, for the fiber's last site only. */
 	if (ns > CXLMU_POLL_MAX_NS || ra != f->ra || !alike)
@@ -1251,7 +1251,6 @@ void cxlmu_sched_sleep(uint64_t ns, const void *site)
 	 * sleep as the plain sleep would have, or until progress. */
 	f->busy = true;
 	reached(f, start, true);
-	now = cxlmu_prim_now();
 	/* Polls that progress woke, W after they began: the next ones wait
 	 * for it up to twice W (at most STRETCH_MAX_NS), as src/wait.c's do.
 	 * A poller whose peer works for milliseconds on another host of
@@ -1260,11 +1259,11 @@ void cxlmu_sched_sleep(uint64_t ns, const void *site)
 	if (f->progress_woke) {
 		f->progress_woke = false;
 		if (f->episode)
-			f->wake_ns = now - f->episode;
+			f->wake_tsc = start - f->episode;
 		f->episode = 0;
 	}
 	if (!f->episode)
-		f->episode = now;
+		f->episode = start;
 	seen = atomic_load_explicit(&c->progress, memory_order_relaxed);
 	/* Not while a host that lost the core still runs a fiber on the
 	 * same CPU: a poll that found nobody else to run would spin against
@@ -1273,13 +1272,16 @@ void cxlmu_sched_sleep(uint64_t ns, const void *site)
 	    !atomic_load_explicit(&c->stuck, memory_order_relaxed)) {
 		out(f, OUT_YIELD);
 	} else {
-		f->polling = true;
-		f->deadline = now + plain;
-		if (f->wake_ns) {
-			uint64_t want = f->episode + 2 * f->wake_ns, cap = now + STRETCH_MAX_NS;
-			if (want > f->deadline)
-				f->deadline = want < cap ? want : cap;
+		uint64_t wait = plain;
+		if (f->wake_tsc) {
+			/* The clock only here: a poll that yields reads none. */
+			uint64_t end = f->episode + 2 * f->wake_tsc;
+			uint64_t want = end > start ? (end - start) * 1000 / tsc_per_us : 0;
+			if (want > wait)
+				wait = want < STRETCH_MAX_NS ? want : STRETCH_MAX_NS;
 		}
+		f->polling = true;
+		f->deadline = cxlmu_prim_now() + wait;
 		out(f, OUT_SLEEP);
 	}
 	f->busy = false;
