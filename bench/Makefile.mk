@@ -59,6 +59,7 @@ EXTRA_DIST += \
 	bench/run-alloc.sh \
 	bench/run-backend.sh \
 	bench/run-inflight.sh \
+	bench/run-pingpong.sh \
 	bench/run-seedpoll.sh \
 	bench/run-startup.sh
 
