@@ -168,7 +168,7 @@ cxlmu_export int nanosleep(const struct timespec *req, struct timespec *rem)
 
 	if (!on() || !ts_ns(req, &ns))
 		return __nanosleep(req, rem);
-	if (cxlmu_sched_fiber())
+	if (cxlmu_sched_fiber_at_sleep())
 		return fiber_sleep(ns, SITE);
 	if (cxlmu_wait_begin(&idle, CXLMU_IDLE_SLEEP, ns, SITE)) {
 		if (!poll_wait(&idle, &left))
@@ -198,7 +198,7 @@ cxlmu_export int clock_nanosleep(clockid_t clock, int flags, const struct timesp
 
 	if (!on() || !clock_handled(clock) || (flags & ~TIMER_ABSTIME) || !ts_ns(req, &ns))
 		return REAL(clock_nanosleep)(clock, flags, req, rem);
-	if (cxlmu_sched_fiber())
+	if (cxlmu_sched_fiber_at_sleep())
 		return flags & TIMER_ABSTIME ? fiber_sleep_abs(clock, ns) : fiber_sleep(ns, SITE);
 	if (flags & TIMER_ABSTIME) {
 		/* A point in time, not a re-check: never a poll. */
@@ -228,7 +228,7 @@ cxlmu_export int usleep(useconds_t us)
 
 	if (!on())
 		return REAL(usleep)(us);
-	if (cxlmu_sched_fiber())
+	if (cxlmu_sched_fiber_at_sleep())
 		return fiber_sleep((uint64_t)us * 1000u, SITE);
 	if (cxlmu_wait_begin(&idle, CXLMU_IDLE_SLEEP, (uint64_t)us * 1000u, SITE)) {
 		if (!poll_wait(&idle, &left))
@@ -248,7 +248,7 @@ cxlmu_export unsigned sleep(unsigned seconds)
 
 	if (!on())
 		return REAL(sleep)(seconds);
-	if (cxlmu_sched_fiber())
+	if (cxlmu_sched_fiber_at_sleep())
 		return fiber_sleep_abs(CLOCK_MONOTONIC, cxlmu_prim_now() + (uint64_t)seconds * 1000000000u);
 	cxlmu_wait_begin(&idle, CXLMU_IDLE_ABSOLUTE, (uint64_t)seconds * 1000000000u, SITE);
 	r = REAL(sleep)(seconds);
@@ -264,7 +264,7 @@ cxlmu_export int thrd_sleep(const struct timespec *dur, struct timespec *rem)
 
 	if (!on() || !ts_ns(dur, &ns))
 		return REAL(thrd_sleep)(dur, rem);
-	if (cxlmu_sched_fiber())
+	if (cxlmu_sched_fiber_at_sleep())
 		return fiber_sleep(ns, SITE);
 	if (cxlmu_wait_begin(&idle, CXLMU_IDLE_SLEEP, ns, SITE)) {
 		if (!poll_wait(&idle, &left))

@@ -102,7 +102,10 @@ static void *kernel_start(void *p)
 	void *ret;
 
 	free(p);
-	cxlmu_sched_note(s.why, s.cpu);
+	if (s.why == CXLMU_WHY_ALONE)
+		cxlmu_sched_note_alone(s.cpu);
+	else
+		cxlmu_sched_note(s.why, s.cpu);
 	ret = s.fn(s.arg);
 	cxlmu_sched_leave();
 	cxlmu_sched_thread_end();
@@ -155,7 +158,11 @@ cxlmu_export int pthread_create(pthread_t *t, const pthread_attr_t *attr,
 	 * that CPU with it: it becomes a fiber too. */
 	if (CXLMU_WHY_FIBER(s->why) && cpu == mine && !cxlmu_sched_self())
 		cxlmu_sched_adopt(cpu, s->why);
+	if (s->why == CXLMU_WHY_ALONE)
+		cxlmu_sched_alone(cpu, 1);
 	r = real.create(t, attr, CXLMU_WHY_FIBER(s->why) ? fiber_start : kernel_start, s);
+	if (r && s->why == CXLMU_WHY_ALONE)
+		cxlmu_sched_alone(cpu, -1);
 	if (r)
 		free(s);
 	errno = saved;
@@ -282,6 +289,8 @@ cxlmu_export __attribute__((noreturn)) void thrd_exit(int res)
 		thread_init();
 	if (cxlmu_sched_self())
 		cxlmu_sched_leave();
+	if (cxlmu_sched_on)
+		cxlmu_sched_thread_end();
 	real.thrd_exit(res);
 	__builtin_unreachable();
 }

@@ -71,6 +71,7 @@ struct cxlmu_fib {
 	uint64_t episode;
 	uint64_t wake_tsc;
 	bool progress_woke;             /* its last poll ended by progress */
+	bool stretched;                 /* its last poll slept past plain */
 	uint64_t resumed;               /* when it last began to run (TSC) */
 	pthread_t thread;
 	pid_t tid;                      /* its kernel thread's */
@@ -661,6 +662,9 @@ static int add_host(struct cxlmu_core *c)
 		c->spares = h->next_spare;
 	spin_unlock(&c->lock);
 	if (h) {
+		/* Back as the owner: no longer one that lost the core. */
+		if (atomic_exchange_explicit(&h->stuck, false, memory_order_relaxed))
+			atomic_fetch_sub_explicit(&c->stuck, 1, memory_order_relaxed);
 		atomic_store_explicit(&c->owner, h, memory_order_release);
 		atomic_store_explicit(&h->word, 1, memory_order_release);
 		cxlmu_prim_futex_wake(&h->word, 1);
@@ -905,6 +909,21 @@ void cxlmu_sched_note(enum cxlmu_sched_why why, int cpu)
 		record(why, cpu, (pid_t)syscall(SYS_gettid));
 }
 
+void cxlmu_sched_alone(int cpu, int delta)
+{
+	if (cpu >= 0 && cpu < MAX_CPUS)
+		atomic_fetch_add_explicit(&alone[cpu], delta, memory_order_relaxed);
+}
+
+void cxlmu_sched_note_alone(int cpu)
+{
+	if (!cxlmu_sched_on || self_fib || cpu < 0 || cpu >= MAX_CPUS)
+		return;
+	/* The creator counted it: record() takes that count over. */
+	alone_cpu = cpu;
+	record(CXLMU_WHY_ALONE, cpu, (pid_t)syscall(SYS_gettid));
+}
+
 void cxlmu_sched_thread_end(void)
 {
 	if (alone_cpu >= 0) {
@@ -949,23 +968,34 @@ struct cxlmu_fib *cxlmu_sched_current(void)
 {
 	struct cxlmu_fib *f = self_fib;
 
+	return cxlmu_sched_can_switch(f) ? f : NULL;
+}
+
+struct cxlmu_fib *cxlmu_sched_settle(void)
+{
+	static CXLMU_TLS bool settling;
+	struct cxlmu_fib *f = self_fib;
+
+	if (settling)
+		return cxlmu_sched_current();
+	settling = true;
 	if (!f) {
-		/* Alone on its CPU until fibers came there: it joins them. */
-		if (likely(alone_cpu < 0) ||
-		    !atomic_load_explicit(&cores[alone_cpu], memory_order_acquire) ||
-		    cxlmu_sched_adopt(alone_cpu, CXLMU_WHY_SHARED))
-			return NULL;
-		f = self_fib;
-	}
-	if (!cxlmu_sched_can_switch(f))
-		return NULL;
-	if (unlikely(atomic_load_explicit(&f->move, memory_order_relaxed))) {
+		/* Alone on its CPU until fibers came there: it joins them,
+		 * once a pending cancellation has acted here (a sleep is a
+		 * cancellation point), never on a host. */
+		if (unlikely(alone_cpu >= 0) &&
+		    atomic_load_explicit(&cores[alone_cpu], memory_order_acquire)) {
+			pthread_testcancel();
+			cxlmu_sched_adopt(alone_cpu, CXLMU_WHY_SHARED);
+		}
+	} else if (cxlmu_sched_can_switch(f) &&
+		   unlikely(atomic_load_explicit(&f->move, memory_order_relaxed))) {
 		/* Its kernel thread's new affinity says where it goes now. */
 		cxlmu_sched_leave();
 		cxlmu_sched_place();
-		f = self_fib;
 	}
-	return f;
+	settling = false;
+	return cxlmu_sched_current();
 }
 
 size_t cxlmu_sched_threads(struct cxlmu_sched_thread *out_, size_t max,
@@ -1256,6 +1286,11 @@ void cxlmu_sched_sleep(uint64_t ns, const void *site)
 	 * A poller whose peer works for milliseconds on another host of
 	 * the core (the monitor handed it over) sleeps once, not once per
 	 * plain sleep. */
+	/* A stretched poll that nothing woke: the waker is not here (a
+	 * kernel thread, another CPU); back to plain sleeps. */
+	if (f->stretched && !f->progress_woke)
+		f->wake_tsc = 0;
+	f->stretched = false;
 	if (f->progress_woke) {
 		f->progress_woke = false;
 		if (f->episode)
@@ -1275,10 +1310,16 @@ void cxlmu_sched_sleep(uint64_t ns, const void *site)
 		uint64_t wait = plain;
 		if (f->wake_tsc) {
 			/* The clock only here: a poll that yields reads none. */
+			uint64_t cap = f->episode + STRETCH_MAX_NS / 1000 * tsc_per_us;
 			uint64_t end = f->episode + 2 * f->wake_tsc;
-			uint64_t want = end > start ? (end - start) * 1000 / tsc_per_us : 0;
-			if (want > wait)
-				wait = want < STRETCH_MAX_NS ? want : STRETCH_MAX_NS;
+			uint64_t want;
+			if (end > cap)
+				end = cap;
+			want = end > start ? (end - start) * 1000 / tsc_per_us : 0;
+			if (want > wait) {
+				wait = want;
+				f->stretched = true;
+			}
 		}
 		f->polling = true;
 		f->deadline = cxlmu_prim_now() + wait;

@@ -68,6 +68,12 @@ enum cxlmu_sched_why cxlmu_sched_choose(int cpu, bool company);
  * -1): noted for the report, and a thread alone on its CPU joins that
  * CPU's fibers at its next wait once there are some. */
 void cxlmu_sched_note(enum cxlmu_sched_why why, int cpu);
+/* A creator counts a thread it makes alone on cpu (delta 1) before the
+ * thread runs, so the next thread made for that CPU sees it, or uncounts
+ * it (-1) when the creation failed; the thread itself then notes itself
+ * with cxlmu_sched_note_alone. */
+void cxlmu_sched_alone(int cpu, int delta);
+void cxlmu_sched_note_alone(int cpu);
 /* The calling kernel thread ends (a thread the runtime noted). */
 void cxlmu_sched_thread_end(void);
 
@@ -132,10 +138,13 @@ unsigned cxlmu_sched_unpark(const void *addr, unsigned max);
  * does. */
 bool cxlmu_sched_can_switch(struct cxlmu_fib *f);
 
-/* cxlmu_sched_fiber with fibers on. A fiber asked to move (its affinity
- * was set by another thread), and a kernel thread alone on its CPU that
- * has fibers there now, become what they should be here first. */
+/* cxlmu_sched_fiber with fibers on. */
 struct cxlmu_fib *cxlmu_sched_current(void);
+/* The same at a sleep (a cancellation point), where first a fiber asked
+ * to move (its affinity was set by another thread) moves, and a kernel
+ * thread alone on its CPU that has fibers there now joins them. Only
+ * there: not in a lock's hook, which malloc and handlers can reach. */
+struct cxlmu_fib *cxlmu_sched_settle(void);
 
 /* The calling fiber when it may switch now, else NULL: fibers off, a
  * kernel thread, or inside the scheduler's own part of a call. What the
@@ -145,6 +154,13 @@ static inline struct cxlmu_fib *cxlmu_sched_fiber(void)
 	if (likely(!cxlmu_sched_on))
 		return NULL;
 	return cxlmu_sched_current();
+}
+
+static inline struct cxlmu_fib *cxlmu_sched_fiber_at_sleep(void)
+{
+	if (likely(!cxlmu_sched_on))
+		return NULL;
+	return cxlmu_sched_settle();
 }
 
 struct cxlmu_sched_totals {
