@@ -698,13 +698,14 @@ static void *mover(void *arg)
 	return (void *)11;
 }
 
-static _Atomic int target_saw;
+static _Atomic int target_saw, target_began;
 
 static void *target(void *arg)
 {
 	long long end = now_ns() + 2000000000LL;
 
 	(void)arg;
+	target_began = 1;
 	while (allowed() != CPU_COUNT(&every_cpu) && now_ns() < end)
 		usleep(100);
 	target_saw = allowed();
@@ -714,22 +715,32 @@ static void *target(void *arg)
 static void mode_affinity(void)
 {
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	cpu_set_t mine, all;
 	pthread_t a, b, c;
 	void *r;
 
-	if (n < 2) {
-		printf("affinity: skipped, one CPU\n");
+	/* Every CPU the kernel lets this process have (a cpuset may allow
+	 * fewer than are online), found and undone with the raw system
+	 * call, which no hook sees. */
+	CPU_ZERO(&all);
+	for (long i = 0; i < n && i < CPU_SETSIZE; i++)
+		CPU_SET((int)i, &all);
+	syscall(SYS_sched_getaffinity, 0, sizeof(mine), &mine);
+	syscall(SYS_sched_setaffinity, 0, sizeof(all), &all);
+	CPU_ZERO(&every_cpu);
+	syscall(SYS_sched_getaffinity, 0, sizeof(every_cpu), &every_cpu);
+	syscall(SYS_sched_setaffinity, 0, sizeof(mine), &mine);
+	if (CPU_COUNT(&every_cpu) < 2 || !CPU_ISSET(0, &every_cpu)) {
+		printf("affinity: skipped, fewer than two CPUs or no CPU 0\n");
 		return;
 	}
 	CPU_ZERO(&cpu0);
 	CPU_SET(0, &cpu0);
-	CPU_ZERO(&every_cpu);
-	for (long i = 0; i < n && i < CPU_SETSIZE; i++)
-		CPU_SET((int)i, &every_cpu);
 	a = start(mover, NULL);
 	b = start(target, NULL);
 	c = start(counting, NULL);
-	usleep(1000);
+	while (!target_began)
+		usleep(100);
 	T_CHECK(!pthread_setaffinity_np(b, sizeof(every_cpu), &every_cpu), "widen another thread");
 	T_CHECK(!pthread_join(a, &r) && r == (void *)11, "join the moving thread");
 	T_CHECK(!pthread_join(b, &r) && r == (void *)12, "join the target");
