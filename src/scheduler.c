@@ -855,13 +855,19 @@ int cxlmu_sched_pinned_cpu(void)
 /* Who runs as what                                                          */
 /* ----------------------------------------------------------------------- */
 
-/* The calling thread (its kernel thread's id: tid) runs as why now. */
-static void record(enum cxlmu_sched_why why, int cpu, pid_t tid)
+/* The calling thread is no longer a kernel thread alone on its CPU. */
+static void drop_alone(void)
 {
 	if (alone_cpu >= 0) {
 		atomic_fetch_sub_explicit(&alone[alone_cpu], 1, memory_order_relaxed);
 		alone_cpu = -1;
 	}
+}
+
+/* The calling thread (its kernel thread's id: tid) runs as why now. */
+static void record(enum cxlmu_sched_why why, int cpu, pid_t tid)
+{
+	drop_alone();
 	if (why == CXLMU_WHY_ALONE && cpu >= 0 && cpu < MAX_CPUS) {
 		atomic_fetch_add_explicit(&alone[cpu], 1, memory_order_relaxed);
 		alone_cpu = cpu;
@@ -926,10 +932,7 @@ void cxlmu_sched_note_alone(int cpu)
 
 void cxlmu_sched_thread_end(void)
 {
-	if (alone_cpu >= 0) {
-		atomic_fetch_sub_explicit(&alone[alone_cpu], 1, memory_order_relaxed);
-		alone_cpu = -1;
-	}
+	drop_alone();
 }
 
 void cxlmu_sched_place(void)
@@ -976,20 +979,20 @@ struct cxlmu_fib *cxlmu_sched_settle(void)
 	static CXLMU_TLS bool settling;
 	struct cxlmu_fib *f = self_fib;
 
-	if (settling)
+	/* Nothing to do, as for every sleep of an unpinned program. */
+	if (likely(f ? !atomic_load_explicit(&f->move, memory_order_relaxed)
+		     : alone_cpu < 0 || !atomic_load_explicit(&cores[alone_cpu],
+							      memory_order_acquire)) ||
+	    settling)
 		return cxlmu_sched_current();
 	settling = true;
 	if (!f) {
 		/* Alone on its CPU until fibers came there: it joins them,
 		 * once a pending cancellation has acted here (a sleep is a
 		 * cancellation point), never on a host. */
-		if (unlikely(alone_cpu >= 0) &&
-		    atomic_load_explicit(&cores[alone_cpu], memory_order_acquire)) {
-			pthread_testcancel();
-			cxlmu_sched_adopt(alone_cpu, CXLMU_WHY_SHARED);
-		}
-	} else if (cxlmu_sched_can_switch(f) &&
-		   unlikely(atomic_load_explicit(&f->move, memory_order_relaxed))) {
+		pthread_testcancel();
+		cxlmu_sched_adopt(alone_cpu, CXLMU_WHY_SHARED);
+	} else if (cxlmu_sched_can_switch(f)) {
 		/* Its kernel thread's new affinity says where it goes now. */
 		cxlmu_sched_leave();
 		cxlmu_sched_place();

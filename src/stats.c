@@ -309,7 +309,7 @@ static void report_sched_text(void)
 static void report_sched_json(void)
 {
 	struct cxlmu_sched_thread th[CXLMU_SCHED_RECORDS];
-	uint64_t counts[CXLMU_WHY_COUNT], as[2] = { 0, 0 }, listed = 0;
+	uint64_t counts[CXLMU_WHY_COUNT], as[2] = { 0, 0 };
 	const char *off = cxlmu_sched_off_why();
 	const char *sep = "";
 	size_t n = 0;
@@ -337,9 +337,8 @@ static void report_sched_json(void)
 		     th[i].cpu, cxlmu_sched_why_names[th[i].why]);
 		sep = ",";
 	}
-	listed = n;
 	emit("],\"threads_unlisted\":%llu}",
-	     (unsigned long long)(as[0] + as[1] > listed ? as[0] + as[1] - listed : 0));
+	     (unsigned long long)(as[0] + as[1] > n ? as[0] + as[1] - n : 0));
 }
 
 static void report_wait_json(void)
