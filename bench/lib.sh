@@ -16,6 +16,37 @@ bench_builddir() {
 	exit 2
 }
 
+# bench_scaled_args ARGS...: the options of the drivers whose work scales:
+# --quick (3 repetitions, half the work), --full (9, twice the work),
+# -r REPS, -h and BUILDDIR. Sets reps (REPS in the environment too; -r
+# wins; default 5), scale and B.
+bench_scaled_args() {
+	local preset=5 dir=
+	reps= scale=1
+	while [ $# -gt 0 ]; do
+		case $1 in
+		--quick) preset=3 scale=0.5 ;;
+		--full) preset=9 scale=2 ;;
+		-r) reps=$2; shift ;;
+		-h|--help) sed -n '2,/^set -eu/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+		-*) echo "$0: unknown option $1" >&2; exit 2 ;;
+		*) dir=$1 ;;
+		esac
+		shift
+	done
+	reps=${reps:-${REPS:-$preset}}
+	bench_builddir "$dir"
+}
+
+# bench_show_stderr FILE: what the runs wrote to stderr, line counts first,
+# if they wrote anything.
+bench_show_stderr() {
+	if [ -s "$1" ]; then
+		echo "stderr of the runs:" >&2
+		sort "$1" | uniq -c >&2
+	fi
+}
+
 # bench_find_lib NAME: full path of a shared library known to ld.so, or "".
 bench_find_lib() {
 	/sbin/ldconfig -p 2>/dev/null | awk -v n="$1" '$1 == n { print $NF; exit }'

@@ -70,10 +70,7 @@ for r in $(seq "$reps"); do
 	printf '.' >&2
 done
 echo >&2
-if [ -s "$out/stderr" ]; then
-	echo "stderr of the runs:" >&2
-	sort "$out/stderr" | uniq -c >&2
-fi
+bench_show_stderr "$out/stderr"
 
 med() { median <"$out/$1.$2.$3"; }
 echo

@@ -18,20 +18,7 @@
 set -eu
 . "$(dirname "$0")/lib.sh"
 
-reps= preset=5 scale=1 dir=
-while [ $# -gt 0 ]; do
-	case $1 in
-	--quick) preset=3 scale=0.5 ;;
-	--full) preset=9 scale=2 ;;
-	-r) reps=$2; shift ;;
-	-h|--help) sed -n '2,/^set -eu/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
-	-*) echo "$0: unknown option $1" >&2; exit 2 ;;
-	*) dir=$1 ;;
-	esac
-	shift
-done
-reps=${reps:-${REPS:-$preset}}
-bench_builddir "$dir"
+bench_scaled_args "$@"
 prog=$B/cxlmu-bench-seedpoll
 lib=$B/.libs/libcxlmu.so
 [ -r "$lib" ] || { echo "$0: no $lib" >&2; exit 2; }
@@ -86,10 +73,7 @@ for r in $(seq "$reps"); do
 	printf '.' >&2
 done
 echo >&2
-if [ -s "$out/stderr" ]; then
-	echo "stderr of the runs:" >&2
-	sort "$out/stderr" | uniq -c >&2
-fi
+bench_show_stderr "$out/stderr"
 if [ "$(sort -u "$out/checksums" | wc -l)" -ne 1 ]; then
 	echo "checksums differ between runs of $n requests:" >&2
 	sort "$out/checksums" | uniq -c >&2
