@@ -4,6 +4,7 @@ libcxlmu_la_SOURCES = \
 	preload/malloc.c \
 	preload/mmap.c \
 	preload/new.c \
+	preload/signal.c \
 	preload/sleep.c \
 	preload/sync.c \
 	preload/thread.c

@@ -92,12 +92,16 @@ static void ns_ts(uint64_t ns, struct timespec *ts)
 }
 
 /* A fiber's relative sleep: the core's other fibers run meanwhile. A
- * cancellation point, as the call it stands for. */
-static int fiber_sleep(uint64_t ns, const void *site)
+ * cancellation point, as the call it stands for. 0, or -EINTR with *left
+ * when a signal handler ran in the fiber. */
+static int fiber_sleep(uint64_t ns, const void *site, uint64_t *left)
 {
 	struct timespec ts;
 
-	cxlmu_sched_sleep(ns, site);
+	if ((*left = cxlmu_sched_sleep(ns, site))) {
+		pthread_testcancel();
+		return -EINTR;
+	}
 	pthread_testcancel();
 	if (unlikely(!cxlmu_sched_self())) {
 		/* A cancellation it has disabled cut the sleep short and took
@@ -111,8 +115,9 @@ static int fiber_sleep(uint64_t ns, const void *site)
 	return 0;
 }
 
-/* A fiber's sleep until abs on clock: at or after it, never before. */
-static int fiber_sleep_abs(clockid_t clock, uint64_t abs)
+/* A fiber's sleep until abs on clock: at or after it, never before. 0, or
+ * -EINTR with *left when a signal handler ran in the fiber. */
+static int fiber_sleep_abs(clockid_t clock, uint64_t abs, uint64_t *left)
 {
 	struct timespec now;
 	uint64_t t = 0;
@@ -124,7 +129,11 @@ static int fiber_sleep_abs(clockid_t clock, uint64_t abs)
 			return 0;
 		if (cxlmu_sched_cancelled(cxlmu_sched_self()))
 			break;
-		cxlmu_sched_sleep_until(cxlmu_prim_now() + (abs - t), true);
+		if (cxlmu_sched_sleep_until(cxlmu_prim_now() + (abs - t), true)) {
+			pthread_testcancel();
+			*left = abs - t;
+			return -EINTR;
+		}
 	}
 	pthread_testcancel();
 	/* Cancellation disabled: back on its kernel thread, the rest is
@@ -143,8 +152,13 @@ static int poll_wait(struct cxlmu_idle *idle, uint64_t *left)
 {
 	int r;
 
-	if (!idle->w)
-		return 0;    /* a fiber's, done in nothing_begin */
+	if (!idle->w) {
+		/* A fiber's, done in nothing_begin. */
+		if (!idle->poll)
+			return 0;
+		*left = idle->asked;
+		return -EINTR;
+	}
 	r = cxlmu_wait_poll(idle, left);
 	cxlmu_wait_end(idle);
 	pthread_testcancel();
@@ -168,8 +182,14 @@ cxlmu_export int nanosleep(const struct timespec *req, struct timespec *rem)
 
 	if (!on() || !ts_ns(req, &ns))
 		return __nanosleep(req, rem);
-	if (cxlmu_sched_fiber_at_sleep())
-		return fiber_sleep(ns, SITE);
+	if (cxlmu_sched_fiber_at_sleep()) {
+		if (!fiber_sleep(ns, SITE, &left))
+			return 0;
+		if (rem)
+			ns_ts(left, rem);
+		errno = EINTR;
+		return -1;
+	}
 	if (cxlmu_wait_begin(&idle, CXLMU_IDLE_SLEEP, ns, SITE)) {
 		if (!poll_wait(&idle, &left))
 			return 0;
@@ -198,8 +218,15 @@ cxlmu_export int clock_nanosleep(clockid_t clock, int flags, const struct timesp
 
 	if (!on() || !clock_handled(clock) || (flags & ~TIMER_ABSTIME) || !ts_ns(req, &ns))
 		return REAL(clock_nanosleep)(clock, flags, req, rem);
-	if (cxlmu_sched_fiber_at_sleep())
-		return flags & TIMER_ABSTIME ? fiber_sleep_abs(clock, ns) : fiber_sleep(ns, SITE);
+	if (cxlmu_sched_fiber_at_sleep()) {
+		if (flags & TIMER_ABSTIME)
+			return fiber_sleep_abs(clock, ns, &left) ? EINTR : 0;
+		if (!fiber_sleep(ns, SITE, &left))
+			return 0;
+		if (rem)
+			ns_ts(left, rem);
+		return EINTR;
+	}
 	if (flags & TIMER_ABSTIME) {
 		/* A point in time, not a re-check: never a poll. */
 		uint64_t at = ns, t = 0;
@@ -228,8 +255,12 @@ cxlmu_export int usleep(useconds_t us)
 
 	if (!on())
 		return REAL(usleep)(us);
-	if (cxlmu_sched_fiber_at_sleep())
-		return fiber_sleep((uint64_t)us * 1000u, SITE);
+	if (cxlmu_sched_fiber_at_sleep()) {
+		if (!fiber_sleep((uint64_t)us * 1000u, SITE, &left))
+			return 0;
+		errno = EINTR;
+		return -1;
+	}
 	if (cxlmu_wait_begin(&idle, CXLMU_IDLE_SLEEP, (uint64_t)us * 1000u, SITE)) {
 		if (!poll_wait(&idle, &left))
 			return 0;
@@ -244,12 +275,18 @@ cxlmu_export int usleep(useconds_t us)
 cxlmu_export unsigned sleep(unsigned seconds)
 {
 	struct cxlmu_idle idle;
+	uint64_t left;
 	unsigned r;
 
 	if (!on())
 		return REAL(sleep)(seconds);
-	if (cxlmu_sched_fiber_at_sleep())
-		return fiber_sleep_abs(CLOCK_MONOTONIC, cxlmu_prim_now() + (uint64_t)seconds * 1000000000u);
+	if (cxlmu_sched_fiber_at_sleep()) {
+		/* The seconds not slept, rounded as glibc's sleep rounds them. */
+		if (!fiber_sleep_abs(CLOCK_MONOTONIC,
+				     cxlmu_prim_now() + (uint64_t)seconds * 1000000000u, &left))
+			return 0;
+		return (unsigned)(left / 1000000000u + (left % 1000000000u >= 500000000u));
+	}
 	cxlmu_wait_begin(&idle, CXLMU_IDLE_ABSOLUTE, (uint64_t)seconds * 1000000000u, SITE);
 	r = REAL(sleep)(seconds);
 	end(&idle);
@@ -264,8 +301,13 @@ cxlmu_export int thrd_sleep(const struct timespec *dur, struct timespec *rem)
 
 	if (!on() || !ts_ns(dur, &ns))
 		return REAL(thrd_sleep)(dur, rem);
-	if (cxlmu_sched_fiber_at_sleep())
-		return fiber_sleep(ns, SITE);
+	if (cxlmu_sched_fiber_at_sleep()) {
+		if (!fiber_sleep(ns, SITE, &left))
+			return 0;
+		if (rem)
+			ns_ts(left, rem);
+		return -1;
+	}
 	if (cxlmu_wait_begin(&idle, CXLMU_IDLE_SLEEP, ns, SITE)) {
 		if (!poll_wait(&idle, &left))
 			return 0;
@@ -327,10 +369,12 @@ cxlmu_export void thrd_yield(void)
 static bool nothing_begin(struct cxlmu_idle *idle, uint64_t ns, const void *site)
 {
 	if (cxlmu_sched_fiber()) {
-		/* A fiber's: the core's other fibers run meanwhile. */
+		/* A fiber's: the core's other fibers run meanwhile. Cut short
+		 * by a signal handler: poll is true, asked the time left. */
 		idle->w = NULL;
+		idle->poll = false;
 		if (ns)
-			fiber_sleep(ns, site);
+			idle->poll = fiber_sleep(ns, site, &idle->asked) != 0;
 		else
 			cxlmu_sched_yield();
 		return true;

@@ -30,8 +30,6 @@ static struct {
 	int (*clockjoin)(pthread_t, void **, clockid_t, const struct timespec *);
 	int (*cancel)(pthread_t);
 	void (*testcancel)(void);
-	int (*kill)(pthread_t, int);
-	int (*raise)(int);
 	int (*thrd_create)(thrd_t *, thrd_start_t, void *);
 	void (*thrd_exit)(int);
 	int (*thrd_join)(thrd_t, int *);
@@ -51,8 +49,6 @@ __attribute__((constructor)) static void thread_init(void)
 		dlsym(RTLD_NEXT, "pthread_clockjoin_np");
 	real.cancel = (int (*)(pthread_t))dlsym(RTLD_NEXT, "pthread_cancel");
 	real.testcancel = (void (*)(void))dlsym(RTLD_NEXT, "pthread_testcancel");
-	real.kill = (int (*)(pthread_t, int))dlsym(RTLD_NEXT, "pthread_kill");
-	real.raise = (int (*)(int))dlsym(RTLD_NEXT, "raise");
 	real.thrd_create = (int (*)(thrd_t *, thrd_start_t, void *))dlsym(RTLD_NEXT, "thrd_create");
 	real.thrd_exit = (void (*)(int))dlsym(RTLD_NEXT, "thrd_exit");
 	real.thrd_join = (int (*)(thrd_t, int *))dlsym(RTLD_NEXT, "thrd_join");
@@ -327,47 +323,6 @@ cxlmu_export void pthread_testcancel(void)
 		errno = saved;
 	}
 	real.testcancel();
-}
-
-/* ----------------------------------------------------------------------- */
-/* Signals to oneself                                                        */
-/* ----------------------------------------------------------------------- */
-
-/* A fiber's own kernel thread is parked with every signal blocked: a
- * signal a fiber sends itself goes to the kernel thread running it, so
- * the handler runs in the fiber before the call returns, as it should. */
-static int signal_host(int sig)
-{
-	long r = syscall(SYS_tgkill, getpid(), syscall(SYS_gettid), sig);
-
-	return r ? errno : 0;
-}
-
-cxlmu_export int raise(int sig)
-{
-	if (!real.raise)
-		thread_init();
-	if (cxlmu_sched_fiber()) {
-		int r = signal_host(sig);
-		if (r) {
-			errno = r;
-			return -1;
-		}
-		return 0;
-	}
-	return real.raise(sig);
-}
-
-cxlmu_export int pthread_kill(pthread_t t, int sig)
-{
-	if (!real.kill)
-		thread_init();
-	if (sig && cxlmu_sched_fiber() && pthread_equal(t, pthread_self())) {
-		int saved = errno, r = signal_host(sig);
-		errno = saved;
-		return r;
-	}
-	return real.kill(t, sig);
 }
 
 /* ----------------------------------------------------------------------- */

@@ -5,6 +5,7 @@
 #include <stdatomic.h>
 #include <string.h>
 #include <linux/futex.h>
+#include <linux/membarrier.h>
 #include <stdint.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -91,7 +92,17 @@ struct cxlmu_fib {
 	bool fshared;
 	int fres;                       /* its completion */
 	struct __kernel_timespec fts;   /* its deadline, for the ring */
-	sigset_t mask;                  /* its kernel thread's signal mask */
+	sigset_t mask;                  /* its signal mask (its kernel thread's
+					 * again when it leaves) */
+	bool sleeping;                  /* in the sleepers or polls (OUT_SLEEP) */
+	/* Signals sent to it (see "Signals"). */
+	_Atomic(struct cxlmu_host *) on;        /* the host running it, or NULL */
+	_Atomic uint64_t sigpend;       /* bit sig-1: sent, not delivered */
+	_Atomic uint32_t poking;        /* senders deciding now */
+	_Atomic uint32_t pokes;         /* signals senders sent its host */
+	uint32_t pokes_seen;
+	bool sig_intr;                  /* a handler ran in its sleep */
+	struct cxlmu_sig sig[64];       /* what each pending one came with */
 };
 
 struct cxlmu_host {
@@ -101,6 +112,8 @@ struct cxlmu_host {
 	struct cxlmu_host *next_spare;
 	struct cxlmu_fib *prev;         /* switched away from, to dispose */
 	_Atomic bool stuck;             /* lost the core inside a fiber */
+	pid_t tid;
+	uint64_t cur;                   /* its signal mask, as last set */
 };
 
 struct cxlmu_core {
@@ -168,6 +181,7 @@ const char *const cxlmu_sched_why_names[CXLMU_WHY_COUNT] = {
 	[CXLMU_WHY_ALONE] = "alone-on-cpu",
 	[CXLMU_WHY_NO_RING] = "no-ring-futex",
 	[CXLMU_WHY_FAILED] = "failed",
+	[CXLMU_WHY_SIGWAIT] = "waits-for-signals",
 };
 
 /* ----------------------------------------------------------------------- */
@@ -296,7 +310,7 @@ static uint64_t expire(struct cxlmu_core *c, uint64_t now)
 		struct cxlmu_fib *f = c->sleepers;
 		c->sleepers = merge_pairs(f->child);
 		f->child = NULL;
-		f->blocked = f->in_heap = false;
+		f->blocked = f->in_heap = f->sleeping = false;
 		push(c, f);
 	}
 	if (c->polls && c->poll_min <= now) {
@@ -306,7 +320,7 @@ static uint64_t expire(struct cxlmu_core *c, uint64_t now)
 			struct cxlmu_fib *f = *p;
 			if (f->deadline <= now) {
 				*p = f->next;
-				f->polling = false;
+				f->polling = f->sleeping = false;
 				push(c, f);
 			} else {
 				if (!c->poll_min || f->deadline < c->poll_min)
@@ -327,27 +341,32 @@ static void wake_polls(struct cxlmu_core *c)
 	while (c->polls) {
 		struct cxlmu_fib *f = c->polls;
 		c->polls = f->next;
-		f->polling = false;
+		f->polling = f->sleeping = false;
 		f->progress_woke = true;
 		push(c, f);
 	}
 	c->poll_min = 0;
 }
 
-/* futex(2) that never touches errno or anything else in TLS: a parked
+/* System calls that never touch errno or anything else in TLS: a parked
  * kernel thread shares its thread control block, errno included, with
- * its fiber running elsewhere. Returns 0 or -errno. */
-static long raw_futex(void *word, int op, uint32_t val)
+ * its fiber running elsewhere, and a switch keeps the fiber's errno.
+ * Return the result or -errno. */
+static long rawsys(long n, long a, long b, long c, long d)
 {
-	register long r10 __asm__("r10") = 0;
+	register long r10 __asm__("r10") = d;
 	long r;
 
 	__asm__ volatile("syscall"
 			 : "=a"(r)
-			 : "0"((long)SYS_futex), "D"(word), "S"((long)(op | FUTEX_PRIVATE_FLAG)),
-			   "d"((long)val), "r"(r10)
+			 : "0"(n), "D"(a), "S"(b), "d"(c), "r"(r10)
 			 : "rcx", "r11", "memory");
 	return r;
+}
+
+static long raw_futex(void *word, int op, uint32_t val)
+{
+	return rawsys(SYS_futex, (long)word, op | FUTEX_PRIVATE_FLAG, (long)val, 0);
 }
 
 /* Tell the core's owner something changed, if it waits. Every waiter on
@@ -366,6 +385,147 @@ static void push_from_outside(struct cxlmu_core *c, struct cxlmu_fib *f)
 	push(c, f);
 	spin_unlock(&c->lock);
 	kick(c);
+}
+
+/* ----------------------------------------------------------------------- */
+/* Signals                                                                   */
+/* ----------------------------------------------------------------------- */
+
+/* A fiber's kernel thread is parked with every signal blocked. A signal
+ * sent to the fiber (cxlmu_sched_signal) goes to the host running it,
+ * where its handler runs in the fiber; one sent while it does not run is
+ * pending in sigpend and sent to its host when it next runs (sig_on).
+ * Which of the two is decided without a lock on the fiber's side: at each
+ * switch the fiber writes on and then reads sigpend (switching in) or
+ * poking and pokes (switching out); the sender writes sigpend and poking
+ * and then reads on, after a membarrier(2) that puts a full fence in every
+ * running thread of the process. So a fiber's switches cost two plain
+ * stores and loads, and either the sender sees the fiber run (and sends
+ * to its host; a fiber switching out then waits for that signal), or the
+ * fiber sees the signal pending. Where membarrier is not there, the
+ * fiber's side fences itself. The host's mask is the running fiber's: it
+ * changes only at switches between fibers whose masks differ. */
+static bool mb_ok;              /* membarrier's private expedited fence */
+/* Every signal but glibc's own two (cancellation and set*id), which libc
+ * never lets a mask block. */
+#define BLOCK_ALL (~((1ull << (32 - 1)) | (1ull << (33 - 1))))
+
+static inline uint64_t mask_word(const sigset_t *set)
+{
+	uint64_t w;
+
+	memcpy(&w, set, sizeof(w));
+	return w;
+}
+
+/* The calling host's signal mask (the kernel's 64 bits). */
+static inline void host_mask(struct cxlmu_host *h, uint64_t m)
+{
+	if (h->cur != m) {
+		rawsys(SYS_rt_sigprocmask, SIG_SETMASK, (long)&m, 0, sizeof(m));
+		h->cur = m;
+	}
+}
+
+static inline void sig_fence(void)
+{
+	atomic_signal_fence(memory_order_seq_cst);
+	if (unlikely(!mb_ok))
+		atomic_thread_fence(memory_order_seq_cst);
+}
+
+/* Pending signals for f that its mask lets through. */
+static inline bool sig_waiting(struct cxlmu_fib *f)
+{
+	return atomic_load_explicit(&f->sigpend, memory_order_relaxed) & ~mask_word(&f->mask);
+}
+
+/* Send s to the thread tid of this process. */
+static void sig_send(pid_t tid, const struct cxlmu_sig *s)
+{
+	long pid = rawsys(SYS_getpid, 0, 0, 0, 0);
+
+	if (s->code == SI_QUEUE) {
+		siginfo_t si;
+		memset(&si, 0, sizeof(si));
+		si.si_signo = s->sig;
+		si.si_code = s->code;
+		si.si_pid = s->pid;
+		si.si_uid = s->uid;
+		si.si_value = s->value;
+		rawsys(SYS_rt_tgsigqueueinfo, pid, tid, s->sig, (long)&si);
+	} else {
+		rawsys(SYS_tgkill, pid, tid, s->sig, 0);
+	}
+}
+
+/* Does the program handle sig (a handler, not a default or ignore)? */
+static bool sig_handled(int sig)
+{
+	struct { void *handler; unsigned long flags; void *restorer; uint64_t mask; } ka;
+
+	if (rawsys(SYS_rt_sigaction, sig, 0, (long)&ka, sizeof(ka.mask)))
+		return false;
+	return ka.handler != (void *)SIG_DFL && ka.handler != (void *)SIG_IGN;
+}
+
+/* f runs, with its mask on its host: what is pending for it and let
+ * through is sent to the host, whose handlers run in f before this
+ * returns. */
+static void __attribute__((noinline)) sig_deliver(struct cxlmu_fib *f)
+{
+	uint64_t pend;
+
+	while ((pend = atomic_load_explicit(&f->sigpend, memory_order_acquire) &
+		       ~mask_word(&f->mask))) {
+		int i = __builtin_ctzll(pend);
+		uint64_t bit = 1ull << i;
+		struct cxlmu_sig s;
+		bool mine;
+
+		spin_lock(&all_lock);
+		mine = atomic_fetch_and_explicit(&f->sigpend, ~bit, memory_order_acq_rel) & bit;
+		s = f->sig[i];
+		spin_unlock(&all_lock);
+		if (!mine)
+			continue;
+		if (sig_handled(s.sig))
+			f->sig_intr = true;
+		sig_send(f->host->tid, &s);
+	}
+}
+
+/* f was sent a signal to its host while it ran: the signal is there
+ * (queued by tgkill before the sender counted it), and a system call's
+ * return delivers it, in f, before f switches out. */
+static void __attribute__((noinline)) sig_flush(struct cxlmu_fib *f)
+{
+	while (atomic_load_explicit(&f->poking, memory_order_acquire))
+		__builtin_ia32_pause();
+	f->pokes_seen = atomic_load_explicit(&f->pokes, memory_order_acquire);
+	rawsys(SYS_getppid, 0, 0, 0, 0);
+}
+
+/* f runs on f->host from now on: its mask there, and what is pending. */
+static inline void sig_on(struct cxlmu_fib *f)
+{
+	struct cxlmu_host *h = f->host;
+
+	host_mask(h, mask_word(&f->mask));
+	atomic_store_explicit(&f->on, h, memory_order_relaxed);
+	sig_fence();
+	if (unlikely(sig_waiting(f)))
+		sig_deliver(f);
+}
+
+/* f is about to switch out. */
+static inline void sig_off(struct cxlmu_fib *f)
+{
+	atomic_store_explicit(&f->on, NULL, memory_order_relaxed);
+	sig_fence();
+	if (unlikely(atomic_load_explicit(&f->poking, memory_order_acquire) ||
+		     atomic_load_explicit(&f->pokes, memory_order_acquire) != f->pokes_seen))
+		sig_flush(f);
 }
 
 /* ----------------------------------------------------------------------- */
@@ -483,7 +643,14 @@ static void dispose(struct cxlmu_core *c, struct cxlmu_host *h, struct cxlmu_fib
 		break;
 	case OUT_SLEEP:
 		spin_lock(&c->lock);
-		add_sleeper(c, f);
+		if (sig_waiting(f)) {
+			/* A signal came on its way out (cxlmu_sched_signal). */
+			f->polling = false;
+			push(c, f);
+		} else {
+			add_sleeper(c, f);
+			f->sleeping = true;
+		}
 		spin_unlock(&c->lock);
 		if (!owner)
 			kick(c);
@@ -614,7 +781,10 @@ static void host_loop(struct cxlmu_host *h)
 		}
 		f->host = h;
 		count_switch(c);
+		if (mask_word(&f->mask) != h->cur)
+			host_mask(h, BLOCK_ALL);
 		cxlmu_fiber_switch_fs(&h->ctx, &f->ctx);
+		host_mask(h, mask_word(&c->mask));
 		finish(h);
 	}
 }
@@ -626,6 +796,8 @@ static void *host_main(void *arg)
 	/* The signal mask is the first fiber's (c->mask): the program's
 	 * signals are delivered here, in whichever fiber runs (its identity,
 	 * its stack); parked kernel threads block them all. */
+	h->tid = (pid_t)syscall(SYS_gettid);
+	h->cur = mask_word(&h->core->mask);
 	pin_self(h->core->cpu);
 	host_loop(h);
 	return NULL;
@@ -770,6 +942,8 @@ static void probe(void)
 		calibrate();
 		cxlmu_ring_probe(&caps);
 		ring_futex = caps.futex;
+		/* Before any fiber runs: sig_fence reads it at every switch. */
+		mb_ok = !rawsys(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0, 0);
 		atomic_store_explicit(&probed, true, memory_order_release);
 	}
 	spin_unlock(&cores_lock);
@@ -854,6 +1028,18 @@ int cxlmu_sched_pinned_cpu(void)
 /* ----------------------------------------------------------------------- */
 /* Who runs as what                                                          */
 /* ----------------------------------------------------------------------- */
+
+/* The fiber t is (or with tid nonzero, whose kernel thread is tid), or
+ * NULL. Under all_lock. */
+static struct cxlmu_fib *find(pthread_t t, pid_t tid)
+{
+	struct cxlmu_fib *f;
+
+	for (f = all; f; f = f->all_next)
+		if (tid ? f->tid == tid : pthread_equal(f->thread, t))
+			break;
+	return f;
+}
 
 /* The calling thread is no longer a kernel thread alone on its CPU. */
 static void drop_alone(void)
@@ -958,9 +1144,7 @@ bool cxlmu_sched_retarget(pthread_t t, pid_t tid)
 	struct cxlmu_fib *f;
 
 	spin_lock(&all_lock);
-	for (f = all; f; f = f->all_next)
-		if (tid ? f->tid == tid : pthread_equal(f->thread, t))
-			break;
+	f = find(t, tid);
 	if (f)
 		atomic_store_explicit(&f->move, true, memory_order_relaxed);
 	spin_unlock(&all_lock);
@@ -1087,6 +1271,7 @@ int cxlmu_sched_adopt(int cpu, enum cxlmu_sched_why why)
 	cxlmu_fiber_switch(&f->ctx, &f->park);
 	finish(f->host);
 	f->resumed = tsc();
+	sig_on(f);
 	f->busy = false;
 	errno = saved;
 	return 0;
@@ -1124,6 +1309,7 @@ static void out(struct cxlmu_fib *f, int why)
 	struct cxlmu_core *c = f->core;
 	struct cxlmu_fib *next = NULL;
 
+	sig_off(f);
 	f->out = why;
 	if (why != OUT_LEAVE &&
 	    atomic_load_explicit(&c->owner, memory_order_relaxed) == h) {
@@ -1136,10 +1322,15 @@ static void out(struct cxlmu_fib *f, int why)
 		spin_unlock(&c->lock);
 		if (!next && why == OUT_YIELD) {
 			f->resumed = tsc();
+			sig_on(f);
 			return;
 		}
 	}
 	h->prev = f;
+	/* Nothing is delivered between two masks: the one switched to sets
+	 * its own (sig_on, or the host's loop). */
+	if (mask_word(next ? &next->mask : &c->mask) != mask_word(&f->mask))
+		host_mask(h, BLOCK_ALL);
 	if (next) {
 		next->host = h;
 		count_switch(c);
@@ -1151,6 +1342,7 @@ static void out(struct cxlmu_fib *f, int why)
 		return;    /* on its own kernel thread now */
 	finish(f->host);
 	f->resumed = tsc();
+	sig_on(f);
 }
 
 void cxlmu_sched_leave(void)
@@ -1172,6 +1364,11 @@ void cxlmu_sched_leave(void)
 	if (f->all_next)
 		f->all_next->all_prev = f->all_prev;
 	spin_unlock(&all_lock);
+	/* What is still pending for it (its mask blocks it, or it came as
+	 * it left) is its kernel thread's now: queued there while every
+	 * signal is blocked, delivered or kept pending by its mask. */
+	for (uint64_t pend = atomic_exchange(&f->sigpend, 0); pend; pend &= pend - 1)
+		sig_send(f->tid, &f->sig[__builtin_ctzll(pend)]);
 	st = f->parkstack;
 	mask = f->mask;
 	cxlmu_fiber_stack_free(&st);
@@ -1206,13 +1403,176 @@ static void wake(struct cxlmu_fib *f)
 		kick(c);
 }
 
+/* A signal came for f, which does not run: it runs soon, its sleep or
+ * wait cut short (the wait's caller looks again). Under all_lock. */
+static void sig_wake(struct cxlmu_fib *f)
+{
+	struct cxlmu_core *c = f->core;
+	bool pushed = false;
+
+	wake(f);
+	spin_lock(&c->lock);
+	if (f->sleeping) {
+		if (f->polling) {
+			struct cxlmu_fib **p = &c->polls;
+			while (*p != f)
+				p = &(*p)->next;
+			*p = f->next;
+			f->polling = false;
+		} else {
+			heap_remove(c, f);
+		}
+		f->sleeping = false;
+		push(c, f);
+		pushed = true;
+	}
+	spin_unlock(&c->lock);
+	if (pushed)
+		kick(c);
+}
+
+bool cxlmu_sched_signal(pthread_t t, pid_t tid, const struct cxlmu_sig *s, int *err)
+{
+	struct cxlmu_fib *f, *me = self_fib;
+	struct cxlmu_host *h;
+	uint64_t bit;
+	pid_t to = 0;
+
+	if (!atomic_load_explicit(&probed, memory_order_acquire))
+		return false;    /* no fiber has been made */
+	spin_lock(&all_lock);
+	f = find(t, tid);
+	if (!f) {
+		spin_unlock(&all_lock);
+		return false;
+	}
+	*err = 0;
+	if (s->sig <= 0 || s->sig >= 65 || s->sig == 32 || s->sig == 33) {
+		*err = s->sig ? EINVAL : 0;
+		spin_unlock(&all_lock);
+		return true;
+	}
+	bit = 1ull << (s->sig - 1);
+	if (f == me && cxlmu_sched_can_switch(f)) {
+		/* To itself: its host now, or pending while its mask blocks it. */
+		if (mask_word(&f->mask) & bit) {
+			f->sig[s->sig - 1] = *s;
+			atomic_fetch_or(&f->sigpend, bit);
+			spin_unlock(&all_lock);
+		} else {
+			to = f->host->tid;
+			spin_unlock(&all_lock);
+			sig_send(to, s);
+		}
+		return true;
+	}
+	atomic_fetch_add(&f->poking, 1);
+	f->sig[s->sig - 1] = *s;
+	atomic_fetch_or(&f->sigpend, bit);
+	if (mb_ok)
+		rawsys(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0, 0);
+	else
+		atomic_thread_fence(memory_order_seq_cst);
+	h = atomic_load_explicit(&f->on, memory_order_relaxed);
+	if (mask_word(&f->mask) & bit) {
+		/* Pending until it unblocks it (cxlmu_sched_sigmask). */
+	} else if (h) {
+		if (atomic_fetch_and(&f->sigpend, ~bit) & bit)
+			to = h->tid;
+	} else {
+		sig_wake(f);
+	}
+	if (!to)
+		atomic_fetch_sub(&f->poking, 1);
+	spin_unlock(&all_lock);
+	if (to) {
+		/* f waits for this in sig_off before it can switch out, or go:
+		 * h runs f until the signal is there. */
+		sig_send(to, s);
+		atomic_fetch_add(&f->pokes, 1);
+		atomic_fetch_sub(&f->poking, 1);
+	}
+	return true;
+}
+
+int cxlmu_sched_sigmask(int how, const sigset_t *set, sigset_t *old)
+{
+	struct cxlmu_fib *f = self_fib;
+	struct cxlmu_host *h = f->host;
+	sigset_t now = f->mask, next;
+	uint64_t real = 0, seen;
+
+	if (set) {
+		switch (how) {
+		case SIG_BLOCK:
+			sigorset(&next, &now, set);
+			break;
+		case SIG_UNBLOCK:
+			next = now;
+			for (int sig = 1; sig < 65; sig++)
+				if (sigismember(set, sig) == 1)
+					sigdelset(&next, sig);
+			break;
+		case SIG_SETMASK:
+			next = *set;
+			break;
+		default:
+			return EINVAL;
+		}
+	}
+	/* In a handler the kernel added to the mask, and restores it when
+	 * the handler returns: libc's call, on the host. */
+	rawsys(SYS_rt_sigprocmask, SIG_BLOCK, 0, (long)&real, sizeof(real));
+	if (real != h->cur)
+		return -1;
+	if (old)
+		*old = now;
+	if (!set)
+		return 0;
+	/* What libc and the kernel never let a mask block. */
+	sigdelset(&next, SIGKILL);
+	sigdelset(&next, SIGSTOP);
+	sigdelset(&next, 32);
+	sigdelset(&next, 33);
+	f->busy = true;
+	spin_lock(&all_lock);
+	f->mask = next;
+	seen = atomic_load_explicit(&f->pokes, memory_order_relaxed);
+	spin_unlock(&all_lock);
+	/* Signals sent to the host under the old mask arrive before the new
+	 * one blocks them (no sender is still at it: they hold all_lock). */
+	if (seen != f->pokes_seen) {
+		f->pokes_seen = seen;
+		rawsys(SYS_getppid, 0, 0, 0, 0);
+	}
+	host_mask(h, mask_word(&next));
+	f->busy = false;
+	if (sig_waiting(f))
+		sig_deliver(f);
+	return 0;
+}
+
+uint64_t cxlmu_sched_sigpending(void)
+{
+	struct cxlmu_fib *f = self_fib;
+
+	return f ? atomic_load_explicit(&f->sigpend, memory_order_relaxed) : 0;
+}
+
+void cxlmu_sched_unfiber(enum cxlmu_sched_why why)
+{
+	if (!self_fib)
+		return;
+	cxlmu_sched_leave();
+	cxlmu_sched_note(why, cxlmu_sched_pinned_cpu());
+}
+
 bool cxlmu_sched_mark_cancel(pthread_t t)
 {
 	struct cxlmu_fib *f;
 
 	spin_lock(&all_lock);
-	for (f = all; f && !pthread_equal(f->thread, t); f = f->all_next)
-		;
+	f = find(t, 0);
 	if (f) {
 		atomic_store(&f->cancel, true);
 		/* A blocked fiber looks at once. */
@@ -1242,12 +1602,13 @@ void cxlmu_sched_yield(void)
 	f->busy = false;
 }
 
-void cxlmu_sched_sleep_until(uint64_t deadline, bool progress)
+uint64_t cxlmu_sched_sleep_until(uint64_t deadline, bool progress)
 {
 	struct cxlmu_fib *f = self_fib;
 	uint64_t now = cxlmu_prim_now();
 
 	f->busy = true;
+	f->sig_intr = false;
 	if (progress)
 		reached(f, tsc(), false);
 	/* In slices, so that a cancellation is seen within one. */
@@ -1255,11 +1616,13 @@ void cxlmu_sched_sleep_until(uint64_t deadline, bool progress)
 		f->deadline = deadline - now > CANCEL_SLICE_NS ? now + CANCEL_SLICE_NS : deadline;
 		out(f, OUT_SLEEP);
 		now = cxlmu_prim_now();
-	} while (now < deadline && !atomic_load_explicit(&f->cancel, memory_order_relaxed));
+	} while (now < deadline && !atomic_load_explicit(&f->cancel, memory_order_relaxed) &&
+		 !f->sig_intr);
 	f->busy = false;
+	return f->sig_intr && now < deadline ? deadline - now : 0;
 }
 
-void cxlmu_sched_sleep(uint64_t ns, const void *site)
+uint64_t cxlmu_sched_sleep(uint64_t ns, const void *site)
 {
 	struct cxlmu_fib *f = self_fib;
 	struct cxlmu_core *c = f->core;
@@ -1274,10 +1637,8 @@ void cxlmu_sched_sleep(uint64_t ns, const void *site)
 		f->streak = 0;
 	f->ra = ra;
 	f->asked = ns;
-	if (ns > CXLMU_POLL_MAX_NS || ++f->streak < CXLMU_POLL_STREAK) {
-		cxlmu_sched_sleep_until(cxlmu_prim_now() + ns, true);
-		return;
-	}
+	if (ns > CXLMU_POLL_MAX_NS || ++f->streak < CXLMU_POLL_STREAK)
+		return cxlmu_sched_sleep_until(cxlmu_prim_now() + ns, true);
 	/* A poll: while the core makes progress, the poll goes to the back
 	 * of the run queue and re-checks after the others ran. A core where
 	 * for a plain sleep's time only polls have run is idle: its polls
@@ -1329,6 +1690,8 @@ void cxlmu_sched_sleep(uint64_t ns, const void *site)
 		out(f, OUT_SLEEP);
 	}
 	f->busy = false;
+	/* A poll's wait is short: one a signal cut short simply ends. */
+	return 0;
 }
 
 /* ----------------------------------------------------------------------- */
@@ -1454,9 +1817,10 @@ int cxlmu_sched_futex_wait(void *word, uint32_t val, bool shared, uint64_t deadl
 		f->fshared = shared;
 		block(f, OUT_FUTEX, deadline);
 		r = f->fres == -ECANCELED ? -ETIMEDOUT : f->fres;
-		if (r == -ETIMEDOUT && atomic_load_explicit(&f->cancel, memory_order_relaxed) &&
-		    (!deadline || cxlmu_prim_now() < deadline))
-			r = -EINTR;
+		/* Cut short before its deadline: by a cancellation, or by a
+		 * signal (a wake-up: the caller looks again). */
+		if (r == -ETIMEDOUT && (!deadline || cxlmu_prim_now() < deadline))
+			r = atomic_load_explicit(&f->cancel, memory_order_relaxed) ? -EINTR : 0;
 	} else {
 		/* No futex waits in io_uring: look again after the others ran,
 		 * or after a short sleep when the core has nothing else. */
@@ -1531,6 +1895,9 @@ void cxlmu_sched_after_fork(void)
 		atomic_store_explicit(&alone[alone_cpu], 1, memory_order_relaxed);
 	/* Bucket locks a parent thread held; its parked fibers are gone. */
 	memset(lot, 0, sizeof(lot));
+	/* A new process: its own registration (nothing runs to race it). */
+	if (mb_ok)
+		mb_ok = !rawsys(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0, 0);
 }
 
 void cxlmu_sched_totals(struct cxlmu_sched_totals *out_)

@@ -50,6 +50,7 @@ enum cxlmu_sched_why {
 	CXLMU_WHY_ALONE,        /* kernel: no other thread on its CPU */
 	CXLMU_WHY_NO_RING,      /* kernel: no io_uring futex waits (auto) */
 	CXLMU_WHY_FAILED,       /* kernel: no memory or host for the fiber */
+	CXLMU_WHY_SIGWAIT,      /* kernel: waited for signals (sigwait) */
 	CXLMU_WHY_COUNT
 };
 #define CXLMU_WHY_FIBER(w) ((w) <= CXLMU_WHY_PINNED)
@@ -93,6 +94,37 @@ void cxlmu_sched_place(void);
  * thread may now run at its next wait. True when it was a fiber. */
 bool cxlmu_sched_retarget(pthread_t t, pid_t tid);
 
+/* A signal sent to one thread: what its handler's siginfo says. */
+struct cxlmu_sig {
+	int sig;
+	int code;               /* SI_TKILL, or SI_QUEUE with value */
+	pid_t pid;
+	uid_t uid;
+	union sigval value;
+};
+
+/* A signal for the thread t (or, when tid is nonzero, the thread with that
+ * id): when it is a fiber, the signal reaches the fiber wherever it runs,
+ * and true with *err (0, or EINVAL for a signal number it cannot take).
+ * The handler runs in the fiber: at once when it runs or is blocked in the
+ * kernel on its host (a read gets EINTR), when it next runs otherwise (a
+ * sleep ends early, as a plain sleep would with EINTR). A signal its mask
+ * blocks stays pending for it until it unblocks it. False when t is not
+ * a fiber: the caller sends it as libc would. One of each signal number
+ * is kept pending per fiber, as for standard signals. */
+bool cxlmu_sched_signal(pthread_t t, pid_t tid, const struct cxlmu_sig *s, int *err);
+/* In a fiber (cxlmu_sched_fiber): its own signal mask, as pthread_sigmask
+ * does: 0 or EINVAL; -1 when the call is libc's to make (inside a signal
+ * handler, whose mask the kernel restores when it returns). */
+int cxlmu_sched_sigmask(int how, const sigset_t *set, sigset_t *old);
+/* The signals pending for the calling fiber alone (bit sig-1); 0 for a
+ * kernel thread. */
+uint64_t cxlmu_sched_sigpending(void);
+/* In a fiber: back to its own kernel thread for good, noted with why
+ * (sigwait and sigsuspend wait there, as the kernel's signal delivery
+ * expects). */
+void cxlmu_sched_unfiber(enum cxlmu_sched_why why);
+
 /* pthread_cancel for a fiber: noted, and true, when t is one. glibc's own
  * cancellation would unwind the thread on the host running it; the fiber
  * goes back to its kernel thread at its next cancellation point instead
@@ -106,13 +138,16 @@ pid_t cxlmu_sched_tid(const struct cxlmu_fib *f);
 void cxlmu_sched_yield(void);
 /* In a fiber: run the others until the CLOCK_MONOTONIC deadline. progress:
  * the sleep is a sign the fiber did something (a program's sleep; not a
- * join looking again), so the core's sleeping polls re-check. */
-void cxlmu_sched_sleep_until(uint64_t deadline, bool progress);
+ * join looking again), so the core's sleeping polls re-check. 0, or the
+ * ns left when a signal handler ran in it meanwhile: the sleep ended
+ * early. */
+uint64_t cxlmu_sched_sleep_until(uint64_t deadline, bool progress);
 /* In a fiber: a sleep of ns asked from site (return address); a run of
  * alike short sleeps from one site is a poll (as src/wait.h says), which
  * yields while other fibers are runnable and else waits at most until the
- * plain sleep would have ended. Any other sleep lasts at least ns. */
-void cxlmu_sched_sleep(uint64_t ns, const void *site);
+ * plain sleep would have ended. Any other sleep lasts at least ns, or
+ * ends early when a signal handler ran in the fiber (the ns left). */
+uint64_t cxlmu_sched_sleep(uint64_t ns, const void *site);
 
 /* In a fiber: wait, switched away, until the 32-bit word no longer holds
  * val or a FUTEX_WAKE comes for it from any thread (glibc's own unlocks

@@ -1,0 +1,199 @@
+/* The signal calls fibers need (--sched=auto and fibers). A fiber's own
+ * kernel thread is parked with every signal blocked, and the host running
+ * it is another thread: so a signal sent to the fiber (pthread_kill,
+ * pthread_sigqueue, tgkill with its thread id, raise) goes through the
+ * scheduler, which delivers it in the fiber wherever it runs; its mask
+ * (pthread_sigmask, sigprocmask) is its own, put on its host while it
+ * runs; gettid gives its own thread's id; a fiber that waits for signals
+ * (sigwait, sigwaitinfo, sigtimedwait, sigsuspend) goes back to its own
+ * kernel thread for good, where the kernel delivers them. Signals sent to
+ * the process reach whichever thread does not block them, as plain. With
+ * fibers off, or for a kernel thread, each forwards to libc. */
+#include <dlfcn.h>
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include "prim.h"
+#include "scheduler.h"
+
+static struct {
+	int (*raise)(int);
+	int (*kill)(pthread_t, int);
+	int (*sigqueue)(pthread_t, int, const union sigval);
+	int (*tgkill)(pid_t, pid_t, int);
+	pid_t (*gettid)(void);
+	int (*sigmask)(int, const sigset_t *, sigset_t *);
+	int (*procmask)(int, const sigset_t *, sigset_t *);
+	int (*pending)(sigset_t *);
+	int (*wait)(const sigset_t *, int *);
+	int (*waitinfo)(const sigset_t *, siginfo_t *);
+	int (*timedwait)(const sigset_t *, siginfo_t *, const struct timespec *);
+	int (*suspend)(const sigset_t *);
+} real;
+
+/* POSIX lets dlsym's pointer stand for a function's. */
+#define LOOK(field, name) (*(void **)&real.field = dlsym(RTLD_NEXT, name), real.field)
+#define SET(field, name) (*(void **)&real.field = dlsym(RTLD_NEXT, name))
+
+__attribute__((constructor)) static void signal_init(void)
+{
+	SET(raise, "raise");
+	SET(kill, "pthread_kill");
+	SET(sigqueue, "pthread_sigqueue");
+	SET(tgkill, "tgkill");
+	SET(gettid, "gettid");
+	SET(sigmask, "pthread_sigmask");
+	SET(procmask, "sigprocmask");
+	SET(pending, "sigpending");
+	SET(wait, "sigwait");
+	SET(waitinfo, "sigwaitinfo");
+	SET(timedwait, "sigtimedwait");
+	SET(suspend, "sigsuspend");
+}
+
+/* A hook reached before the constructor ran (another library's). */
+#define REAL(field, name) (likely(real.field) ? real.field : LOOK(field, name))
+
+/* ----------------------------------------------------------------------- */
+/* Signals to one thread                                                     */
+/* ----------------------------------------------------------------------- */
+
+/* sig for the thread t (or tid), as libc would send it: true when t is a
+ * fiber, with *err. */
+static bool to_fiber(pthread_t t, pid_t tid, int sig, int code, const union sigval *v, int *err)
+{
+	struct cxlmu_sig s = { .sig = sig, .code = code, .pid = getpid(), .uid = getuid() };
+
+	if (!cxlmu_sched_on)
+		return false;
+	if (v)
+		s.value = *v;
+	return cxlmu_sched_signal(t, tid, &s, err);
+}
+
+cxlmu_export int raise(int sig)
+{
+	int r;
+
+	if (cxlmu_sched_self() && to_fiber(pthread_self(), 0, sig, SI_TKILL, NULL, &r)) {
+		if (r) {
+			errno = r;
+			return -1;
+		}
+		return 0;
+	}
+	return REAL(raise, "raise")(sig);
+}
+
+cxlmu_export int pthread_kill(pthread_t t, int sig)
+{
+	int r;
+
+	if (to_fiber(t, 0, sig, SI_TKILL, NULL, &r))
+		return r;
+	return REAL(kill, "pthread_kill")(t, sig);
+}
+
+cxlmu_export int pthread_sigqueue(pthread_t t, int sig, const union sigval value)
+{
+	int r;
+
+	if (to_fiber(t, 0, sig, SI_QUEUE, &value, &r))
+		return r;
+	return REAL(sigqueue, "pthread_sigqueue")(t, sig, value);
+}
+
+cxlmu_export int tgkill(pid_t tgid, pid_t tid, int sig)
+{
+	int r;
+
+	if (tid > 0 && tgid == getpid() && to_fiber(0, tid, sig, SI_TKILL, NULL, &r)) {
+		if (r) {
+			errno = r;
+			return -1;
+		}
+		return 0;
+	}
+	return REAL(tgkill, "tgkill")(tgid, tid, sig);
+}
+
+/* The id of the fiber's own kernel thread, not its host's: the one glibc
+ * keeps in the thread (a mutex's owner) and tgkill reaches it by. */
+cxlmu_export pid_t gettid(void)
+{
+	struct cxlmu_fib *f = cxlmu_sched_on ? cxlmu_sched_self() : NULL;
+
+	return f ? cxlmu_sched_tid(f) : REAL(gettid, "gettid")();
+}
+
+/* ----------------------------------------------------------------------- */
+/* Masks and waits                                                           */
+/* ----------------------------------------------------------------------- */
+
+cxlmu_export int pthread_sigmask(int how, const sigset_t *set, sigset_t *old)
+{
+	int r;
+
+	if (cxlmu_sched_fiber() && (r = cxlmu_sched_sigmask(how, set, old)) >= 0)
+		return r;
+	return REAL(sigmask, "pthread_sigmask")(how, set, old);
+}
+
+cxlmu_export int sigprocmask(int how, const sigset_t *set, sigset_t *old)
+{
+	int r;
+
+	if (cxlmu_sched_fiber() && (r = cxlmu_sched_sigmask(how, set, old)) >= 0) {
+		if (r) {
+			errno = r;
+			return -1;
+		}
+		return 0;
+	}
+	return REAL(procmask, "sigprocmask")(how, set, old);
+}
+
+/* The kernel's, and what is pending for the fiber alone. */
+cxlmu_export int sigpending(sigset_t *set)
+{
+	int r = REAL(pending, "sigpending")(set);
+	uint64_t mine = cxlmu_sched_on ? cxlmu_sched_sigpending() : 0;
+
+	if (!r)
+		for (; mine; mine &= mine - 1)
+			sigaddset(set, __builtin_ctzll(mine) + 1);
+	return r;
+}
+
+/* A fiber about to wait for signals: its own kernel thread does. */
+static void unfiber(void)
+{
+	if (cxlmu_sched_fiber())
+		cxlmu_sched_unfiber(CXLMU_WHY_SIGWAIT);
+}
+
+cxlmu_export int sigwait(const sigset_t *set, int *sig)
+{
+	unfiber();
+	return REAL(wait, "sigwait")(set, sig);
+}
+
+cxlmu_export int sigwaitinfo(const sigset_t *set, siginfo_t *info)
+{
+	unfiber();
+	return REAL(waitinfo, "sigwaitinfo")(set, info);
+}
+
+cxlmu_export int sigtimedwait(const sigset_t *set, siginfo_t *info, const struct timespec *ts)
+{
+	unfiber();
+	return REAL(timedwait, "sigtimedwait")(set, info, ts);
+}
+
+cxlmu_export int sigsuspend(const sigset_t *set)
+{
+	unfiber();
+	return REAL(suspend, "sigsuspend")(set);
+}
