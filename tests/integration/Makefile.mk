@@ -8,6 +8,7 @@ integration_tests = \
 	tests/integration/dlopen.sh \
 	tests/integration/exec.sh \
 	tests/integration/fibers.sh \
+	tests/integration/fiber-signals.sh \
 	tests/integration/fiber-sync.sh \
 	tests/integration/fork-while-allocating.sh \
 	tests/integration/lifetime.sh \
@@ -54,6 +55,7 @@ check_PROGRAMS += \
 	tests/integration/helpers/noiouring \
 	tests/integration/helpers/placement \
 	tests/integration/helpers/pollpair \
+	tests/integration/helpers/sigfib \
 	tests/integration/helpers/sleepcxx \
 	tests/integration/helpers/sleepfork \
 	tests/integration/helpers/sleepmany \
@@ -72,6 +74,12 @@ tests_integration_helpers_fibers_SOURCES = \
 	tests/integration/helpers/fibers.c
 tests_integration_helpers_fibers_CPPFLAGS = $(integration_cppflags)
 tests_integration_helpers_fibers_CFLAGS = $(integration_cflags)
+
+tests_integration_helpers_sigfib_SOURCES = \
+	tests/integration/common.h \
+	tests/integration/helpers/sigfib.c
+tests_integration_helpers_sigfib_CPPFLAGS = $(integration_cppflags)
+tests_integration_helpers_sigfib_CFLAGS = $(integration_cflags)
 
 tests_integration_helpers_fibcxx_SOURCES = tests/integration/helpers/fibcxx.cc
 tests_integration_helpers_fibcxx_CXXFLAGS = $(integration_cxxflags)

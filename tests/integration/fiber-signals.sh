@@ -1,0 +1,20 @@
+#!/bin/sh
+# Proves that a signal sent to one thread (pthread_kill, pthread_sigqueue, tgkill with the id gettid gave, raise) runs its handler in that thread when the thread is a fiber, wherever the fiber runs: sleeping (the sleep ends early with EINTR), spinning, blocked in read() (EINTR), or waiting for the signal in sigwait; and that each fiber's signal mask is its own (a signal it blocks waits, pending, until it unblocks it, while another fiber of the same CPU gets its own). The same program gives the same results plain.
+. "${top_srcdir:-.}/tests/integration/lib.sh"
+
+[ -x /usr/bin/python3 ] || skip "python3 (/usr/bin/python3) is needed to read the JSON report"
+command -v taskset >/dev/null || skip "taskset (util-linux) is needed to pin the program to one CPU"
+grep -qw fsgsbase /proc/cpuinfo || skip "the CPU does not let user code write the FS base (no fsgsbase in /proc/cpuinfo): fibers need it"
+
+for part in target spin sleeps mask raise queue read sigwait tgkill errors; do
+	run_ok "$part, plain" plain taskset -c 0 "$H/sigfib" $part
+	for s in fibers auto; do
+		run_ok "$part, $s" prel CXLMU_SCHED=$s CXLMU_STATS="$WORK/$part.$s.json" \
+			CXLMU_STATS_FORMAT=json taskset -c 0 "$H/sigfib" $part &&
+			json_ok "$part, $s" "$WORK/$part.$s.json" 'w["fibers"] >= 2'
+	done
+done
+# The thread in sigwait went back to its own kernel thread, and says why.
+json_ok "sigwait, why" "$WORK/sigwait.fibers.json" 's["why"]["waits-for-signals"] == 1' \
+	'[t["as"] for t in s["threads"] if t["why"] == "waits-for-signals"] == ["kernel"]'
+finish

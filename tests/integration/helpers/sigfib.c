@@ -1,0 +1,592 @@
+/* Signals sent to one thread reach that thread, and each thread's signal
+ * mask is its own: the same results plain and with every thread a fiber
+ * of one CPU (run under `taskset -c 0`, plain and with
+ * CXLMU_SCHED=fibers). Each part makes its own threads:
+ *   target   4 threads sleep and yield; the main thread sends each
+ *            SIGUSR1 20 times with pthread_kill and waits for its handler:
+ *            the handler runs in the thread it was sent to (pthread_self,
+ *            a __thread counter), never in another
+ *   spin     a thread spins on a flag with no call at all; the handler
+ *            sent to it sets the flag
+ *   sleeps   nanosleep(5 s), sleep(5), usleep(900 ms) and
+ *            clock_nanosleep(5 s) end early with EINTR (sleep: the seconds
+ *            left) when a handler runs in the thread
+ *   mask     a thread blocks SIGUSR2: sent to it, the signal waits
+ *            (sigpending shows it) while another thread on the same CPU,
+ *            which does not block it, gets its own; unblocked, the handler
+ *            runs before pthread_sigmask returns; each sees its own mask
+ *   raise    raise of a signal the thread blocks waits for the unblock
+ *   queue    pthread_sigqueue's value, code and sender reach an SA_SIGINFO
+ *            handler in the thread
+ *   read     a thread blocked in read() on a pipe gets EINTR
+ *   sigwait  a thread waits in sigwait for a signal sent to it
+ *   tgkill   tgkill with the id gettid gave a thread reaches that thread
+ *   errors   pthread_kill(t, 0) is 0, a bad signal number EINVAL; a bad
+ *            how gives EINVAL from pthread_sigmask and sigprocmask
+ * Run as `sigfib [PART...]` (no part: all); prints "sigfib: ok" when every
+ * check held. */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "common.h"
+
+#define WAIT_NS 3000000000LL    /* longest any handler may take to run */
+
+static long long now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static pthread_t start(void *(*fn)(void *), void *arg)
+{
+	pthread_t t;
+	int r = pthread_create(&t, NULL, fn, arg);
+
+	if (r) {
+		fprintf(stderr, "FAIL: pthread_create: %s\n", strerror(r));
+		exit(1);
+	}
+	return t;
+}
+
+/* pthread_self is declared const: a call per use needs this. */
+static pthread_t __attribute__((noinline)) self_now(void)
+{
+	pthread_t t = pthread_self();
+
+	__asm__ volatile("" : "+r"(t) : : "memory");
+	return t;
+}
+
+/* Wait (sleeping) until *v reaches want: false after WAIT_NS. */
+static bool wait_for(_Atomic int *v, int want)
+{
+	for (long long end = now_ns() + WAIT_NS; now_ns() < end;) {
+		if (atomic_load(v) >= want)
+			return true;
+		usleep(200);
+	}
+	return atomic_load(v) >= want;
+}
+
+static void on(int sig, void (*fn)(int), int flags)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = fn;
+	sa.sa_flags = flags;
+	sigaction(sig, &sa, NULL);
+}
+
+/* Each thread's own, and what the handlers saw. */
+static __thread volatile int got;                /* handlers run in this thread */
+static __thread pthread_t me;
+static __thread int idx = -1;
+static _Atomic int hits[8];             /* by idx */
+static _Atomic int elsewhere;           /* handlers in a thread not meant */
+static _Atomic int stop;
+static _Atomic int ready;               /* threads that called become() */
+
+static void count(int sig)
+{
+	(void)sig;
+	got++;
+	if (idx < 0 || !pthread_equal(self_now(), me))
+		elsewhere++;
+	else
+		hits[idx]++;
+}
+
+static void become(int i)
+{
+	me = self_now();
+	idx = i;
+	got = 0;
+	ready++;
+}
+
+static void reset(void)
+{
+	for (int i = 0; i < 8; i++)
+		hits[i] = 0;
+	elsewhere = 0;
+	stop = 0;
+	ready = 0;
+}
+
+/* ----------------------------------------------------------------------- */
+
+static void *napper(void *arg)
+{
+	become((int)(intptr_t)arg);
+	for (int i = 0; !stop; i++) {
+		if (i % 2)
+			usleep(50);
+		else
+			sched_yield();
+	}
+	return (void *)(intptr_t)got;
+}
+
+static void part_target(void)
+{
+	pthread_t t[4];
+
+	reset();
+	on(SIGUSR1, count, SA_RESTART);
+	for (int i = 0; i < 4; i++)
+		t[i] = start(napper, (void *)(intptr_t)i);
+	T_CHECK(wait_for(&ready, 4), "target: the threads did not start");
+	for (int round = 1; round <= 20; round++)
+		for (int i = 0; i < 4; i++) {
+			T_CHECK(!pthread_kill(t[i], SIGUSR1), "pthread_kill");
+			T_CHECK(wait_for(&hits[i], round),
+				"target: thread %d: the handler of signal %d sent to it did not run in it (%d did)",
+				i, round, (int)hits[i]);
+		}
+	stop = 1;
+	for (int i = 0; i < 4; i++) {
+		void *n;
+		pthread_join(t[i], &n);
+		T_CHECK((intptr_t)n == 20, "target: thread %d counted %ld handlers, want 20",
+			i, (long)(intptr_t)n);
+	}
+	T_CHECK(!elsewhere, "target: %d handlers ran in a thread the signal was not sent to",
+		(int)elsewhere);
+}
+
+/* ----------------------------------------------------------------------- */
+
+static volatile int spin_flag;
+static _Atomic int spinning;
+
+static void set_flag(int sig)
+{
+	count(sig);
+	spin_flag = 1;
+}
+
+static void *spinner(void *arg)
+{
+	(void)arg;
+	become(0);
+	spinning = 1;
+	while (!spin_flag)
+		;
+	return (void *)(intptr_t)got;
+}
+
+static void part_spin(void)
+{
+	pthread_t t;
+	void *n;
+
+	reset();
+	spin_flag = 0;
+	spinning = 0;
+	on(SIGUSR1, set_flag, SA_RESTART);
+	t = start(spinner, NULL);
+	T_CHECK(wait_for(&spinning, 1), "spin: the spinner did not start");
+	T_CHECK(!pthread_kill(t, SIGUSR1), "pthread_kill");
+	T_CHECK(wait_for(&hits[0], 1), "spin: the handler did not run in the spinning thread");
+	spin_flag = 1;
+	pthread_join(t, &n);
+	T_CHECK((intptr_t)n == 1 && !elsewhere, "spin: %ld handlers in the spinner, %d elsewhere",
+		(long)(intptr_t)n, (int)elsewhere);
+}
+
+/* ----------------------------------------------------------------------- */
+
+static _Atomic int asleep;
+
+static void *sleeper(void *arg)
+{
+	int which = (int)(intptr_t)arg;
+	long long t0;
+	long r = 0, left = 0;
+	struct timespec ts = { 5, 0 }, rem = { 0, 0 };
+
+	become(0);
+	asleep = 1;
+	t0 = now_ns();
+	switch (which) {
+	case 0:
+		r = nanosleep(&ts, &rem);
+		left = rem.tv_sec;
+		break;
+	case 1:
+		left = sleep(5);
+		r = left ? -1 : 0;
+		errno = EINTR;
+		break;
+	case 2:
+		r = usleep(900000);
+		left = 5;
+		break;
+	case 3:
+		r = clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, &rem);
+		if (r) {
+			errno = (int)r;
+			r = -1;
+		}
+		left = rem.tv_sec;
+		break;
+	}
+	T_CHECK(r == -1 && errno == EINTR, "sleeps: sleep %d: returned %ld (%s), want EINTR",
+		which, r, strerror(errno));
+	T_CHECK(left >= 3, "sleeps: sleep %d: %ld s left, want at least 3", which, left);
+	T_CHECK(now_ns() - t0 < 700000000LL, "sleeps: sleep %d: ended after %lld ms", which,
+		(now_ns() - t0) / 1000000);
+	return (void *)(intptr_t)got;
+}
+
+static void part_sleeps(void)
+{
+	reset();
+	on(SIGUSR1, count, 0);
+	for (int which = 0; which < 4; which++) {
+		pthread_t t;
+		void *n;
+
+		asleep = 0;
+		t = start(sleeper, (void *)(intptr_t)which);
+		T_CHECK(wait_for(&asleep, 1), "sleeps: the sleeper did not start");
+		usleep(100000);
+		pthread_kill(t, SIGUSR1);
+		pthread_join(t, &n);
+		T_CHECK((intptr_t)n == 1, "sleeps: sleep %d: %ld handlers ran in the sleeper", which,
+			(long)(intptr_t)n);
+	}
+	T_CHECK(!elsewhere, "sleeps: %d handlers ran elsewhere", (int)elsewhere);
+}
+
+/* ----------------------------------------------------------------------- */
+
+static _Atomic int phase;
+
+static bool blocks(int sig)
+{
+	sigset_t cur;
+
+	pthread_sigmask(SIG_BLOCK, NULL, &cur);
+	return sigismember(&cur, sig) == 1;
+}
+
+static bool pending(int sig)
+{
+	sigset_t p;
+
+	sigpending(&p);
+	return sigismember(&p, sig) == 1;
+}
+
+static void *masker(void *arg)
+{
+	sigset_t set;
+	int r;
+
+	(void)arg;
+	become(0);
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR2);
+	T_CHECK(!pthread_sigmask(SIG_BLOCK, &set, NULL), "pthread_sigmask");
+	phase = 1;
+	while (phase < 2)
+		usleep(100);
+	/* Sent to us, blocked: it waits, while the other thread gets its own. */
+	for (int i = 0; i < 50; i++)
+		usleep(1000);
+	T_CHECK(got == 0, "mask: a blocked signal's handler ran");
+	T_CHECK(pending(SIGUSR2), "mask: the signal sent is not pending");
+	T_CHECK(blocks(SIGUSR2), "mask: the blocking thread's mask lost SIGUSR2");
+	r = pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	T_CHECK(!r && got == 1, "mask: unblocked, %d handlers had run when pthread_sigmask returned", got);
+	T_CHECK(!pending(SIGUSR2), "mask: still pending once handled");
+	phase = 3;
+	return (void *)(intptr_t)got;
+}
+
+static void *unmasked(void *arg)
+{
+	(void)arg;
+	become(1);
+	while (phase < 3) {
+		T_CHECK(!blocks(SIGUSR2), "mask: the other thread's mask has SIGUSR2");
+		usleep(100);
+	}
+	return (void *)(intptr_t)got;
+}
+
+static void part_mask(void)
+{
+	pthread_t a, b;
+	void *na, *nb;
+
+	reset();
+	phase = 0;
+	on(SIGUSR2, count, SA_RESTART);
+	a = start(masker, NULL);
+	b = start(unmasked, NULL);
+	T_CHECK(wait_for(&ready, 2), "mask: the threads did not start");
+	while (phase < 1)
+		usleep(100);
+	pthread_kill(a, SIGUSR2);
+	phase = 2;
+	for (int i = 1; i <= 5; i++) {
+		pthread_kill(b, SIGUSR2);
+		T_CHECK(wait_for(&hits[1], i), "mask: the unblocking thread did not get signal %d", i);
+	}
+	pthread_join(a, &na);
+	pthread_join(b, &nb);
+	T_CHECK((intptr_t)na == 1 && (intptr_t)nb == 5 && !elsewhere,
+		"mask: handlers %ld (blocking thread), %ld (other), %d elsewhere; want 1, 5, 0",
+		(long)(intptr_t)na, (long)(intptr_t)nb, (int)elsewhere);
+}
+
+/* ----------------------------------------------------------------------- */
+
+static void *raiser(void *arg)
+{
+	sigset_t set;
+
+	(void)arg;
+	become(0);
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR2);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	T_CHECK(!raise(SIGUSR2), "raise");
+	usleep(2000);
+	T_CHECK(got == 0 && pending(SIGUSR2), "raise: blocked: %d handlers ran, pending %d", got,
+		pending(SIGUSR2));
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	T_CHECK(got == 1, "raise: unblocked: %d handlers had run", got);
+	T_CHECK(!raise(SIGUSR2) && got == 2, "raise: unblocked: %d handlers after raise returned", got);
+	return NULL;
+}
+
+static void part_raise(void)
+{
+	reset();
+	on(SIGUSR2, count, SA_RESTART);
+	pthread_join(start(raiser, NULL), NULL);
+	T_CHECK(!elsewhere, "raise: %d handlers ran elsewhere", (int)elsewhere);
+}
+
+/* ----------------------------------------------------------------------- */
+
+static _Atomic int q_value, q_code, q_pid, q_right;
+
+static void on_queue(int sig, siginfo_t *si, void *uc)
+{
+	(void)uc;
+	count(sig);
+	q_value = si->si_value.sival_int;
+	q_code = si->si_code;
+	q_pid = si->si_pid;
+	q_right = idx == 0;
+}
+
+static void part_queue(void)
+{
+	struct sigaction sa;
+	pthread_t t;
+
+	reset();
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = on_queue;
+	sa.sa_flags = SA_SIGINFO | SA_RESTART;
+	sigaction(SIGRTMIN, &sa, NULL);
+	t = start(napper, (void *)0);
+	T_CHECK(wait_for(&ready, 1), "queue: the thread did not start");
+	T_CHECK(!pthread_sigqueue(t, SIGRTMIN, (union sigval){ .sival_int = 4242 }), "pthread_sigqueue");
+	T_CHECK(wait_for(&hits[0], 1), "queue: the handler did not run in the thread");
+	stop = 1;
+	pthread_join(t, NULL);
+	T_CHECK(q_value == 4242 && q_code == SI_QUEUE && q_pid == getpid() && q_right,
+		"queue: value %d code %d pid %d (want 4242, SI_QUEUE, %d), in the thread %d",
+		(int)q_value, (int)q_code, (int)q_pid, (int)getpid(), (int)q_right);
+}
+
+/* ----------------------------------------------------------------------- */
+
+static int pipefd[2];
+
+static void *reader(void *arg)
+{
+	char c;
+	ssize_t r;
+
+	(void)arg;
+	become(0);
+	asleep = 1;
+	r = read(pipefd[0], &c, 1);
+	T_CHECK(r == -1 && errno == EINTR, "read: returned %zd (%s), want EINTR", r, strerror(errno));
+	return (void *)(intptr_t)got;
+}
+
+static void part_read(void)
+{
+	pthread_t t;
+	void *n;
+
+	reset();
+	asleep = 0;
+	on(SIGUSR1, count, 0);
+	T_CHECK(!pipe(pipefd), "pipe");
+	t = start(reader, NULL);
+	T_CHECK(wait_for(&asleep, 1), "read: the reader did not start");
+	usleep(50000);
+	pthread_kill(t, SIGUSR1);
+	pthread_join(t, &n);
+	T_CHECK((intptr_t)n == 1 && !elsewhere, "read: %ld handlers in the reader, %d elsewhere",
+		(long)(intptr_t)n, (int)elsewhere);
+	close(pipefd[0]);
+	close(pipefd[1]);
+}
+
+/* ----------------------------------------------------------------------- */
+
+static void *waiter(void *arg)
+{
+	sigset_t set;
+	int sig = 0, r;
+
+	(void)arg;
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR2);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	asleep = 1;
+	r = sigwait(&set, &sig);
+	T_CHECK(!r && sig == SIGUSR2, "sigwait: returned %d with signal %d", r, sig);
+	return NULL;
+}
+
+static void part_sigwait(void)
+{
+	pthread_t t;
+
+	reset();
+	asleep = 0;
+	t = start(waiter, NULL);
+	T_CHECK(wait_for(&asleep, 1), "sigwait: the waiter did not start");
+	usleep(20000);
+	pthread_kill(t, SIGUSR2);
+	pthread_join(t, NULL);
+}
+
+/* ----------------------------------------------------------------------- */
+
+static _Atomic pid_t tid_seen;
+
+static void *tidder(void *arg)
+{
+	pid_t tid = gettid();
+
+	(void)arg;
+	become(0);
+	for (int i = 0; i < 20; i++) {
+		usleep(100);
+		T_CHECK(gettid() == tid, "tgkill: gettid changed");
+	}
+	tid_seen = tid;
+	while (!stop)
+		usleep(50);
+	return (void *)(intptr_t)got;
+}
+
+static void part_tgkill(void)
+{
+	pthread_t t;
+	void *n;
+
+	reset();
+	tid_seen = 0;
+	on(SIGUSR1, count, SA_RESTART);
+	t = start(tidder, NULL);
+	for (long long end = now_ns() + WAIT_NS; !tid_seen && now_ns() < end;)
+		usleep(100);
+	T_CHECK(tid_seen && tid_seen != gettid(), "tgkill: thread ids %d and %d", (int)tid_seen,
+		(int)gettid());
+	T_CHECK(!tgkill(getpid(), tid_seen, SIGUSR1), "tgkill: %s", strerror(errno));
+	T_CHECK(wait_for(&hits[0], 1), "tgkill: the handler did not run in the thread");
+	stop = 1;
+	pthread_join(t, &n);
+	T_CHECK((intptr_t)n == 1 && !elsewhere, "tgkill: %ld handlers in the thread, %d elsewhere",
+		(long)(intptr_t)n, (int)elsewhere);
+}
+
+/* ----------------------------------------------------------------------- */
+
+static void *bad_how(void *arg)
+{
+	sigset_t set, old;
+
+	(void)arg;
+	sigemptyset(&set);
+	T_CHECK(pthread_sigmask(12345, &set, NULL) == EINVAL, "errors: pthread_sigmask: bad how");
+	errno = 0;
+	T_CHECK(sigprocmask(12345, &set, NULL) == -1 && errno == EINVAL,
+		"errors: sigprocmask: bad how");
+	T_CHECK(!pthread_sigmask(12345, NULL, &old), "errors: no set: how is not looked at");
+	while (!stop)
+		usleep(50);
+	return NULL;
+}
+
+static void part_errors(void)
+{
+	pthread_t t;
+
+	reset();
+	t = start(bad_how, NULL);
+	usleep(1000);
+	T_CHECK(pthread_kill(t, 0) == 0, "errors: pthread_kill(t, 0)");
+	T_CHECK(pthread_kill(t, 999) == EINVAL, "errors: pthread_kill(t, 999)");
+	T_CHECK(pthread_kill(t, -1) == EINVAL, "errors: pthread_kill(t, -1)");
+	stop = 1;
+	pthread_join(t, NULL);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct {
+		const char *name;
+		void (*run)(void);
+	} parts[] = {
+		{ "target", part_target }, { "spin", part_spin }, { "sleeps", part_sleeps },
+		{ "mask", part_mask }, { "raise", part_raise }, { "queue", part_queue },
+		{ "read", part_read }, { "sigwait", part_sigwait }, { "tgkill", part_tgkill },
+		{ "errors", part_errors },
+	};
+	size_t n = sizeof(parts) / sizeof(parts[0]);
+
+	for (size_t i = 0; i < n; i++) {
+		bool want = argc < 2;
+		for (int a = 1; a < argc; a++)
+			want |= !strcmp(argv[a], parts[i].name);
+		if (want)
+			parts[i].run();
+	}
+	for (int a = 1; a < argc; a++) {
+		bool known = false;
+		for (size_t i = 0; i < n; i++)
+			known |= !strcmp(argv[a], parts[i].name);
+		if (!known) {
+			fprintf(stderr, "sigfib: no part '%s'\n", argv[a]);
+			return 2;
+		}
+	}
+	if (t_failures)
+		return 1;
+	printf("sigfib: ok\n");
+	return 0;
+}
