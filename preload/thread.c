@@ -35,6 +35,7 @@ static struct {
 	int (*thrd_join)(thrd_t, int *);
 	int (*setaffinity)(pthread_t, size_t, const cpu_set_t *);
 	int (*sched_setaffinity)(pid_t, size_t, const cpu_set_t *);
+	int (*getcpu)(void);
 } real;
 
 __attribute__((constructor)) static void thread_init(void)
@@ -56,6 +57,7 @@ __attribute__((constructor)) static void thread_init(void)
 		dlsym(RTLD_NEXT, "pthread_setaffinity_np");
 	real.sched_setaffinity = (int (*)(pid_t, size_t, const cpu_set_t *))
 		dlsym(RTLD_NEXT, "sched_setaffinity");
+	real.getcpu = (int (*)(void))dlsym(RTLD_NEXT, "sched_getcpu");
 	cxlmu_sched_set_create(real.create);
 }
 
@@ -445,4 +447,18 @@ cxlmu_export int thrd_join(thrd_t t, int *res)
 	if (!r && res)
 		*res = (int)(intptr_t)ret;
 	return r ? thrd_error : thrd_success;
+}
+
+/* glibc reads the CPU from the rseq area the kernel keeps for each kernel
+ * thread: in a fiber that is its parked thread's, stale. A fiber runs on
+ * its scheduler's CPU, whichever host runs it. */
+cxlmu_export int sched_getcpu(void)
+{
+	struct cxlmu_fib *f = cxlmu_sched_on ? cxlmu_sched_self() : NULL;
+
+	if (f)
+		return cxlmu_sched_cpu(f);
+	if (!real.getcpu)
+		thread_init();
+	return real.getcpu();
 }

@@ -1587,6 +1587,11 @@ pid_t cxlmu_sched_tid(const struct cxlmu_fib *f)
 	return f->tid;
 }
 
+int cxlmu_sched_cpu(const struct cxlmu_fib *f)
+{
+	return f->core->cpu;
+}
+
 bool cxlmu_sched_cancelled(const struct cxlmu_fib *f)
 {
 	return atomic_load_explicit(&f->cancel, memory_order_relaxed);

@@ -133,6 +133,8 @@ bool cxlmu_sched_mark_cancel(pthread_t t);
 bool cxlmu_sched_cancelled(const struct cxlmu_fib *f);
 /* The thread id glibc knows the fiber by (a mutex's owner). */
 pid_t cxlmu_sched_tid(const struct cxlmu_fib *f);
+/* The CPU whose scheduler runs the fiber. */
+int cxlmu_sched_cpu(const struct cxlmu_fib *f);
 
 /* In a fiber: let the core's other runnable fibers run first. */
 void cxlmu_sched_yield(void);
