@@ -5,14 +5,16 @@
  * scheduler, which delivers it in the fiber wherever it runs; its mask
  * (pthread_sigmask, sigprocmask) is its own, put on its host while it
  * runs; gettid gives its own thread's id; a fiber that waits for signals
- * (sigwait, sigwaitinfo, sigtimedwait, sigsuspend) goes back to its own
- * kernel thread for good, where the kernel delivers them. Signals sent to
+ * (sigwait, sigwaitinfo, sigtimedwait, sigsuspend; a wait with a signal
+ * mask: epoll_pwait, and ppoll and pselect in preload/sleep.c) goes back
+ * to its own kernel thread for good, where the kernel delivers them. Signals sent to
  * the process reach whichever thread does not block them, as plain. With
  * fibers off, or for a kernel thread, each forwards to libc. */
 #include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/epoll.h>
 #include <unistd.h>
 
 #include "prim.h"
@@ -31,6 +33,9 @@ static struct {
 	int (*waitinfo)(const sigset_t *, siginfo_t *);
 	int (*timedwait)(const sigset_t *, siginfo_t *, const struct timespec *);
 	int (*suspend)(const sigset_t *);
+	int (*epoll_pwait)(int, struct epoll_event *, int, int, const sigset_t *);
+	int (*epoll_pwait2)(int, struct epoll_event *, int, const struct timespec *,
+			    const sigset_t *);
 } real;
 
 /* POSIX lets dlsym's pointer stand for a function's. */
@@ -51,6 +56,8 @@ __attribute__((constructor)) static void signal_init(void)
 	SET(waitinfo, "sigwaitinfo");
 	SET(timedwait, "sigtimedwait");
 	SET(suspend, "sigsuspend");
+	SET(epoll_pwait, "epoll_pwait");
+	SET(epoll_pwait2, "epoll_pwait2");
 }
 
 /* A hook reached before the constructor ran (another library's). */
@@ -196,4 +203,20 @@ cxlmu_export int sigsuspend(const sigset_t *set)
 {
 	unfiber();
 	return REAL(suspend, "sigsuspend")(set);
+}
+
+cxlmu_export int epoll_pwait(int fd, struct epoll_event *ev, int max, int timeout,
+			     const sigset_t *set)
+{
+	if (set)
+		unfiber();
+	return REAL(epoll_pwait, "epoll_pwait")(fd, ev, max, timeout, set);
+}
+
+cxlmu_export int epoll_pwait2(int fd, struct epoll_event *ev, int max,
+			      const struct timespec *timeout, const sigset_t *set)
+{
+	if (set)
+		unfiber();
+	return REAL(epoll_pwait2, "epoll_pwait2")(fd, ev, max, timeout, set);
 }

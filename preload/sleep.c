@@ -129,9 +129,8 @@ static int fiber_sleep_abs(clockid_t clock, uint64_t abs, uint64_t *left)
 			return 0;
 		if (cxlmu_sched_cancelled(cxlmu_sched_self()))
 			break;
-		if (cxlmu_sched_sleep_until(cxlmu_prim_now() + (abs - t), true)) {
+		if ((*left = cxlmu_sched_sleep_until(cxlmu_prim_now() + (abs - t), true))) {
 			pthread_testcancel();
-			*left = abs - t;
 			return -EINTR;
 		}
 	}
@@ -412,7 +411,11 @@ cxlmu_export int ppoll(struct pollfd *fds, nfds_t nfds, const struct timespec *t
 	uint64_t ns, left;
 	int r;
 
-	/* With a signal mask the wait must run under it: libc's business. */
+	/* With a signal mask the wait must run under it: libc's business,
+	 * on the thread's own kernel thread (signals kept for a fiber are
+	 * not on its host). */
+	if (sigmask && cxlmu_sched_fiber())
+		cxlmu_sched_unfiber(CXLMU_WHY_SIGWAIT);
 	if (nfds || sigmask || !on() || !ts_ns(ts, &ns))
 		return REAL(ppoll)(fds, nfds, ts, sigmask);
 	if (nothing_begin(&idle, ns, SITE)) {
@@ -469,6 +472,8 @@ cxlmu_export int pselect(int nfds, fd_set *rd, fd_set *wr, fd_set *ex,
 	uint64_t ns, left;
 	int r;
 
+	if (sigmask && cxlmu_sched_fiber())
+		cxlmu_sched_unfiber(CXLMU_WHY_SIGWAIT);
 	if (nfds < 0 || sigmask || !no_sets(nfds, rd, wr, ex) || !on() || !ts_ns(ts, &ns))
 		return REAL(pselect)(nfds, rd, wr, ex, ts, sigmask);
 	if (nothing_begin(&idle, ns, SITE)) {

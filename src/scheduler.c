@@ -102,6 +102,9 @@ struct cxlmu_fib {
 	_Atomic uint32_t pokes;         /* signals senders sent its host */
 	uint32_t pokes_seen;
 	bool sig_intr;                  /* a handler ran in its sleep */
+	/* On its core's sigwake list: a sender asked its core to wake it. */
+	_Atomic bool sigwake_queued;
+	struct cxlmu_fib *sigwake_next;
 	struct cxlmu_sig sig[64];       /* what each pending one came with */
 };
 
@@ -130,7 +133,14 @@ struct cxlmu_core {
 	_Atomic uint64_t progress;      /* when a fiber last did real work (TSC) */
 	struct cxlmu_host *spares;      /* under lock */
 	_Atomic int stuck;              /* hosts that lost it inside a fiber */
-	sigset_t mask;                  /* its hosts', the first fiber's */
+	sigset_t mask;                  /* its hosts' at start, the first fiber's */
+	/* Signals: for each, how many of its fibers do not block it (under
+	 * all_lock); what every one of them blocks, an idle host blocks. */
+	uint32_t open[64];
+	_Atomic uint64_t idle_mask;
+	/* Fibers a signal came for, to be woken by the owner (lock-free: a
+	 * sender may be a handler that interrupted this core's lock holder). */
+	_Atomic(struct cxlmu_fib *) sigwake;
 	/* Futex waits of blocked fibers and the idle host's wait for a kick
 	 * go through the core's io_uring (under lock; the owner also waits
 	 * in it unlocked). Without io_uring futex waits: ring_ok false. */
@@ -469,6 +479,39 @@ static bool sig_handled(int sig)
 	return ka.handler != (void *)SIG_DFL && ka.handler != (void *)SIG_IGN;
 }
 
+/* all_lock with every signal blocked: a handler on this thread (raise and
+ * pthread_kill, which are async-signal-safe, come here) never finds it
+ * held by the code it interrupted. Gives the mask to put back. */
+static uint64_t all_lock_masked(void)
+{
+	uint64_t every = BLOCK_ALL, old = 0;
+
+	rawsys(SYS_rt_sigprocmask, SIG_BLOCK, (long)&every, (long)&old, sizeof(every));
+	spin_lock(&all_lock);
+	return old;
+}
+
+static void all_unlock_masked(uint64_t old)
+{
+	spin_unlock(&all_lock);
+	rawsys(SYS_rt_sigprocmask, SIG_SETMASK, (long)&old, 0, sizeof(old));
+}
+
+/* A fiber of c with mask m comes (delta 1) or goes (-1): what an idle host
+ * of c blocks follows. Under all_lock. */
+static void mask_count(struct cxlmu_core *c, uint64_t m, int delta)
+{
+	uint64_t idle = 0;
+
+	for (int i = 0; i < 64; i++) {
+		if (!(m & (1ull << i)))
+			c->open[i] += (uint32_t)delta;
+		if (!c->open[i])
+			idle |= 1ull << i;
+	}
+	atomic_store_explicit(&c->idle_mask, idle & BLOCK_ALL, memory_order_relaxed);
+}
+
 /* f runs, with its mask on its host: what is pending for it and let
  * through is sent to the host, whose handlers run in f before this
  * returns. */
@@ -483,10 +526,10 @@ static void __attribute__((noinline)) sig_deliver(struct cxlmu_fib *f)
 		struct cxlmu_sig s;
 		bool mine;
 
-		spin_lock(&all_lock);
+		uint64_t old = all_lock_masked();
 		mine = atomic_fetch_and_explicit(&f->sigpend, ~bit, memory_order_acq_rel) & bit;
 		s = f->sig[i];
-		spin_unlock(&all_lock);
+		all_unlock_masked(old);
 		if (!mine)
 			continue;
 		if (sig_handled(s.sig))
@@ -612,6 +655,42 @@ static void ring_cancel(struct cxlmu_core *c, struct cxlmu_fib *f)
 		io_uring_prep_cancel64(sqe, (uintptr_t)f, 0);
 		sqe->user_data = TAG_NONE;
 		io_uring_submit(&c->ring);
+	}
+}
+
+/* Fibers a signal came for (cxlmu_sched_signal) run soon: a sleep or a
+ * wait is cut short (the wait's caller looks again). Under the lock. */
+static void sigwake_drain(struct cxlmu_core *c)
+{
+	struct cxlmu_fib *f = atomic_exchange_explicit(&c->sigwake, NULL, memory_order_acquire);
+
+	while (f) {
+		struct cxlmu_fib *next = f->sigwake_next;
+		if (f->blocked) {
+			f->blocked = false;
+			if (f->in_heap) {
+				heap_remove(c, f);
+				f->in_heap = false;
+			}
+			push(c, f);
+		} else if (f->in_ring) {
+			ring_cancel(c, f);
+		} else if (f->sleeping) {
+			if (f->polling) {
+				struct cxlmu_fib **p = &c->polls;
+				while (*p != f)
+					p = &(*p)->next;
+				*p = f->next;
+				f->polling = false;
+			} else {
+				heap_remove(c, f);
+			}
+			f->sleeping = false;
+			push(c, f);
+		}
+		/* The last touch: a leaving fiber waits for it (leave). */
+		atomic_store_explicit(&f->sigwake_queued, false, memory_order_release);
+		f = next;
 	}
 }
 
@@ -754,8 +833,12 @@ static void host_loop(struct cxlmu_host *h)
 			spare(c, h);
 			continue;
 		}
+		/* Idle, it takes only what some fiber of the core would. */
+		host_mask(h, atomic_load_explicit(&c->idle_mask, memory_order_relaxed));
 		seen = atomic_load_explicit(&c->word, memory_order_seq_cst);
 		spin_lock(&c->lock);
+		if (unlikely(atomic_load_explicit(&c->sigwake, memory_order_relaxed)))
+			sigwake_drain(c);
 		if (ring_pending(c))
 			reap(c);
 		next = c->sleepers || c->polls ? expire(c, cxlmu_prim_now()) : 0;
@@ -784,7 +867,7 @@ static void host_loop(struct cxlmu_host *h)
 		if (mask_word(&f->mask) != h->cur)
 			host_mask(h, BLOCK_ALL);
 		cxlmu_fiber_switch_fs(&h->ctx, &f->ctx);
-		host_mask(h, mask_word(&c->mask));
+		host_mask(h, atomic_load_explicit(&c->idle_mask, memory_order_relaxed));
 		finish(h);
 	}
 }
@@ -864,7 +947,7 @@ static bool waiting_work(struct cxlmu_core *c, uint64_t now)
 {
 	return c->head || (c->sleepers && c->sleepers->deadline <= now) ||
 	       (c->polls && c->poll_min <= now) ||
-	       ring_pending(c);
+	       ring_pending(c) || atomic_load_explicit(&c->sigwake, memory_order_relaxed);
 }
 
 static void *monitor_main(void *arg)
@@ -1141,13 +1224,12 @@ void cxlmu_sched_place(void)
 
 bool cxlmu_sched_retarget(pthread_t t, pid_t tid)
 {
-	struct cxlmu_fib *f;
+	uint64_t old = all_lock_masked();
+	struct cxlmu_fib *f = find(t, tid);
 
-	spin_lock(&all_lock);
-	f = find(t, tid);
 	if (f)
 		atomic_store_explicit(&f->move, true, memory_order_relaxed);
-	spin_unlock(&all_lock);
+	all_unlock_masked(old);
 	return f != NULL;
 }
 
@@ -1263,6 +1345,7 @@ int cxlmu_sched_adopt(int cpu, enum cxlmu_sched_why why)
 	if (all)
 		all->all_prev = &f->all_next;
 	all = f;
+	mask_count(c, mask_word(&f->mask), 1);
 	spin_unlock(&all_lock);
 	cxlmu_fiber_make(&f->park, st.stack, (size_t)((uintptr_t)f - (uintptr_t)st.stack),
 			 park_main, f);
@@ -1314,6 +1397,8 @@ static void out(struct cxlmu_fib *f, int why)
 	if (why != OUT_LEAVE &&
 	    atomic_load_explicit(&c->owner, memory_order_relaxed) == h) {
 		spin_lock(&c->lock);
+		if (unlikely(atomic_load_explicit(&c->sigwake, memory_order_relaxed)))
+			sigwake_drain(c);
 		if (ring_pending(c))
 			reap(c);
 		if (c->sleepers || c->polls)
@@ -1329,7 +1414,8 @@ static void out(struct cxlmu_fib *f, int why)
 	h->prev = f;
 	/* Nothing is delivered between two masks: the one switched to sets
 	 * its own (sig_on, or the host's loop). */
-	if (mask_word(next ? &next->mask : &c->mask) != mask_word(&f->mask))
+	if ((next ? mask_word(&next->mask) :
+		    atomic_load_explicit(&c->idle_mask, memory_order_relaxed)) != mask_word(&f->mask))
 		host_mask(h, BLOCK_ALL);
 	if (next) {
 		next->host = h;
@@ -1363,7 +1449,14 @@ void cxlmu_sched_leave(void)
 	*f->all_prev = f->all_next;
 	if (f->all_next)
 		f->all_next->all_prev = f->all_prev;
+	mask_count(f->core, mask_word(&f->mask), -1);
 	spin_unlock(&all_lock);
+	/* No sender finds it now; one may have queued it to be woken. */
+	if (atomic_load_explicit(&f->sigwake_queued, memory_order_acquire)) {
+		spin_lock(&f->core->lock);
+		sigwake_drain(f->core);
+		spin_unlock(&f->core->lock);
+	}
 	/* What is still pending for it (its mask blocks it, or it came as
 	 * it left) is its kernel thread's now: queued there while every
 	 * signal is blocked, delivered or kept pending by its mask. */
@@ -1403,69 +1496,64 @@ static void wake(struct cxlmu_fib *f)
 		kick(c);
 }
 
-/* A signal came for f, which does not run: it runs soon, its sleep or
- * wait cut short (the wait's caller looks again). Under all_lock. */
+/* A signal came for f, which does not run: its core's owner wakes it
+ * (sigwake_drain). No core lock here: the sender may be a handler that
+ * interrupted that lock's holder. Under all_lock, which keeps f alive. */
 static void sig_wake(struct cxlmu_fib *f)
 {
 	struct cxlmu_core *c = f->core;
-	bool pushed = false;
 
-	wake(f);
-	spin_lock(&c->lock);
-	if (f->sleeping) {
-		if (f->polling) {
-			struct cxlmu_fib **p = &c->polls;
-			while (*p != f)
-				p = &(*p)->next;
-			*p = f->next;
-			f->polling = false;
-		} else {
-			heap_remove(c, f);
-		}
-		f->sleeping = false;
-		push(c, f);
-		pushed = true;
+	/* Seen by dispose() if f is still on its way into a wait. */
+	atomic_store_explicit(&f->wake, 1, memory_order_seq_cst);
+	if (!atomic_exchange_explicit(&f->sigwake_queued, true, memory_order_acq_rel)) {
+		struct cxlmu_fib *head = atomic_load_explicit(&c->sigwake, memory_order_relaxed);
+		do
+			f->sigwake_next = head;
+		while (!atomic_compare_exchange_weak_explicit(&c->sigwake, &head, f,
+							      memory_order_release,
+							      memory_order_relaxed));
 	}
-	spin_unlock(&c->lock);
-	if (pushed)
-		kick(c);
+	kick(c);
 }
 
 bool cxlmu_sched_signal(pthread_t t, pid_t tid, const struct cxlmu_sig *s, int *err)
 {
 	struct cxlmu_fib *f, *me = self_fib;
 	struct cxlmu_host *h;
-	uint64_t bit;
+	uint64_t bit, old;
 	pid_t to = 0;
 
 	if (!atomic_load_explicit(&probed, memory_order_acquire))
 		return false;    /* no fiber has been made */
-	spin_lock(&all_lock);
-	f = find(t, tid);
-	if (!f) {
-		spin_unlock(&all_lock);
-		return false;
-	}
 	*err = 0;
-	if (s->sig <= 0 || s->sig >= 65 || s->sig == 32 || s->sig == 33) {
-		*err = s->sig ? EINVAL : 0;
-		spin_unlock(&all_lock);
-		return true;
-	}
-	bit = 1ull << (s->sig - 1);
-	if (f == me && cxlmu_sched_can_switch(f)) {
-		/* To itself: its host now, or pending while its mask blocks it. */
-		if (mask_word(&f->mask) & bit) {
-			f->sig[s->sig - 1] = *s;
-			atomic_fetch_or(&f->sigpend, bit);
-			spin_unlock(&all_lock);
+	if (me && (tid ? me->tid == tid : pthread_equal(me->thread, t))) {
+		/* To itself, maybe from a handler: no lock. Its host now, or
+		 * pending while its mask blocks it. */
+		if (s->sig <= 0 || s->sig >= 65 || s->sig == 32 || s->sig == 33) {
+			*err = s->sig ? EINVAL : 0;
+			return true;
+		}
+		bit = 1ull << (s->sig - 1);
+		if (mask_word(&me->mask) & bit) {
+			me->sig[s->sig - 1] = *s;
+			atomic_fetch_or(&me->sigpend, bit);
 		} else {
-			to = f->host->tid;
-			spin_unlock(&all_lock);
-			sig_send(to, s);
+			sig_send((pid_t)rawsys(SYS_gettid, 0, 0, 0, 0), s);
 		}
 		return true;
 	}
+	old = all_lock_masked();
+	f = find(t, tid);
+	if (!f) {
+		all_unlock_masked(old);
+		return false;
+	}
+	if (s->sig <= 0 || s->sig >= 65 || s->sig == 32 || s->sig == 33) {
+		*err = s->sig ? EINVAL : 0;
+		all_unlock_masked(old);
+		return true;
+	}
+	bit = 1ull << (s->sig - 1);
 	atomic_fetch_add(&f->poking, 1);
 	f->sig[s->sig - 1] = *s;
 	atomic_fetch_or(&f->sigpend, bit);
@@ -1484,10 +1572,11 @@ bool cxlmu_sched_signal(pthread_t t, pid_t tid, const struct cxlmu_sig *s, int *
 	}
 	if (!to)
 		atomic_fetch_sub(&f->poking, 1);
-	spin_unlock(&all_lock);
+	all_unlock_masked(old);
 	if (to) {
-		/* f waits for this in sig_off before it can switch out, or go:
-		 * h runs f until the signal is there. */
+		/* f waits for this (sig_off, cxlmu_sched_sigmask) before it
+		 * switches out or changes its mask: h runs f until the signal
+		 * is there. */
 		sig_send(to, s);
 		atomic_fetch_add(&f->pokes, 1);
 		atomic_fetch_sub(&f->poking, 1);
@@ -1495,57 +1584,79 @@ bool cxlmu_sched_signal(pthread_t t, pid_t tid, const struct cxlmu_sig *s, int *
 	return true;
 }
 
+/* how applied to the mask now with set: the new mask, or false for a bad
+ * how. */
+static bool mask_apply(int how, uint64_t now, uint64_t set, uint64_t *next)
+{
+	switch (how) {
+	case SIG_BLOCK:
+		*next = now | set;
+		break;
+	case SIG_UNBLOCK:
+		*next = now & ~set;
+		break;
+	case SIG_SETMASK:
+		*next = set;
+		break;
+	default:
+		return false;
+	}
+	/* What libc and the kernel never let a mask block. */
+	*next &= BLOCK_ALL & ~((1ull << (SIGKILL - 1)) | (1ull << (SIGSTOP - 1)));
+	return true;
+}
+
+static void word_set(sigset_t *set, uint64_t w)
+{
+	sigemptyset(set);
+	memcpy(set, &w, sizeof(w));
+}
+
 int cxlmu_sched_sigmask(int how, const sigset_t *set, sigset_t *old)
 {
 	struct cxlmu_fib *f = self_fib;
 	struct cxlmu_host *h = f->host;
-	sigset_t now = f->mask, next;
-	uint64_t real = 0, seen;
+	uint64_t real = 0, want = set ? mask_word(set) : 0, next = 0, seen, o;
 
-	if (set) {
-		switch (how) {
-		case SIG_BLOCK:
-			sigorset(&next, &now, set);
-			break;
-		case SIG_UNBLOCK:
-			next = now;
-			for (int sig = 1; sig < 65; sig++)
-				if (sigismember(set, sig) == 1)
-					sigdelset(&next, sig);
-			break;
-		case SIG_SETMASK:
-			next = *set;
-			break;
-		default:
-			return EINVAL;
-		}
-	}
-	/* In a handler the kernel added to the mask, and restores it when
-	 * the handler returns: libc's call, on the host. */
+	if (set && !mask_apply(how, 0, 0, &next))
+		return EINVAL;
 	rawsys(SYS_rt_sigprocmask, SIG_BLOCK, 0, (long)&real, sizeof(real));
-	if (real != h->cur)
-		return -1;
+	if (real != h->cur) {
+		/* In a handler: the kernel added to the mask, and restores it
+		 * when the handler returns. Only the host's mask changes, as
+		 * plain; the cache follows what is set. */
+		if (old)
+			word_set(old, real);
+		if (set) {
+			mask_apply(how, real, want, &next);
+			rawsys(SYS_rt_sigprocmask, SIG_SETMASK, (long)&next, 0, sizeof(next));
+			real = next;
+		}
+		h->cur = real;
+		return 0;
+	}
 	if (old)
-		*old = now;
+		*old = f->mask;
 	if (!set)
 		return 0;
-	/* What libc and the kernel never let a mask block. */
-	sigdelset(&next, SIGKILL);
-	sigdelset(&next, SIGSTOP);
-	sigdelset(&next, 32);
-	sigdelset(&next, 33);
+	mask_apply(how, mask_word(&f->mask), want, &next);
 	f->busy = true;
-	spin_lock(&all_lock);
-	f->mask = next;
-	seen = atomic_load_explicit(&f->pokes, memory_order_relaxed);
-	spin_unlock(&all_lock);
-	/* Signals sent to the host under the old mask arrive before the new
-	 * one blocks them (no sender is still at it: they hold all_lock). */
+	o = all_lock_masked();
+	mask_count(f->core, mask_word(&f->mask), -1);
+	mask_count(f->core, next, 1);
+	word_set(&f->mask, next);
+	all_unlock_masked(o);
+	/* A sender that decided under the old mask may still be sending to
+	 * the host: once it is done, the signal comes in with the old mask,
+	 * before the new one can block it. */
+	while (atomic_load_explicit(&f->poking, memory_order_acquire))
+		__builtin_ia32_pause();
+	seen = atomic_load_explicit(&f->pokes, memory_order_acquire);
 	if (seen != f->pokes_seen) {
 		f->pokes_seen = seen;
 		rawsys(SYS_getppid, 0, 0, 0, 0);
 	}
-	host_mask(h, mask_word(&next));
+	host_mask(h, next);
 	f->busy = false;
 	if (sig_waiting(f))
 		sig_deliver(f);
@@ -1569,16 +1680,15 @@ void cxlmu_sched_unfiber(enum cxlmu_sched_why why)
 
 bool cxlmu_sched_mark_cancel(pthread_t t)
 {
-	struct cxlmu_fib *f;
+	uint64_t old = all_lock_masked();
+	struct cxlmu_fib *f = find(t, 0);
 
-	spin_lock(&all_lock);
-	f = find(t, 0);
 	if (f) {
 		atomic_store(&f->cancel, true);
 		/* A blocked fiber looks at once. */
 		wake(f);
 	}
-	spin_unlock(&all_lock);
+	all_unlock_masked(old);
 	return f != NULL;
 }
 

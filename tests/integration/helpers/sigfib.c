@@ -23,14 +23,31 @@
  *   tgkill   tgkill with the id gettid gave a thread reaches that thread
  *   errors   pthread_kill(t, 0) is 0, a bad signal number EINVAL; a bad
  *            how gives EINVAL from pthread_sigmask and sigprocmask
+ *   left     sleep(3) cut short after 1.6 s returns 1, the seconds left
+ *            rounded as glibc rounds them
+ *   race     thread A blocks and unblocks SIGUSR1 and yields, B yields; the
+ *            main thread (on another CPU when there is one) sends SIGUSR1
+ *            to A for 300 ms: never a handler in B
+ *   nested   SIGALRM every 20 us, whose handler raises SIGUSR2, while two
+ *            threads yield, for 300 ms: every raise is handled and the
+ *            threads keep yielding (a handler that interrupted the
+ *            scheduler must not wait for a lock the scheduler holds)
+ *   idle     two threads block SIGTERM and sleep, the main thread blocks
+ *            it and waits in sigwait: SIGTERM sent to the process reaches
+ *            sigwait (no thread, and so no idle host, takes it)
+ *   ppoll    a signal sent to a thread that blocks it is handled by a
+ *            ppoll whose mask lets it through, at once (EINTR)
  * Run as `sigfib [PART...]` (no part: all); prints "sigfib: ok" when every
  * check held. */
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/time.h>
 #include <time.h>
 
 #include "common.h"
@@ -556,6 +573,255 @@ static void part_errors(void)
 	pthread_join(t, NULL);
 }
 
+/* ----------------------------------------------------------------------- */
+
+static void *left_sleeper(void *arg)
+{
+	unsigned left;
+
+	(void)arg;
+	become(0);
+	asleep = 1;
+	left = sleep(3);
+	T_CHECK(left == 1, "left: sleep(3) cut short after 1.6 s returned %u, want 1", left);
+	return NULL;
+}
+
+static void part_left(void)
+{
+	pthread_t t;
+
+	reset();
+	asleep = 0;
+	on(SIGUSR1, count, 0);
+	t = start(left_sleeper, NULL);
+	T_CHECK(wait_for(&asleep, 1), "left: the sleeper did not start");
+	usleep(1600000);
+	pthread_kill(t, SIGUSR1);
+	pthread_join(t, NULL);
+}
+
+/* ----------------------------------------------------------------------- */
+
+static void *toggler(void *arg)
+{
+	sigset_t set;
+
+	(void)arg;
+	become(0);
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	while (!stop) {
+		pthread_sigmask(SIG_BLOCK, &set, NULL);
+		sched_yield();
+		pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+		sched_yield();
+	}
+	return NULL;
+}
+
+static void *yielder(void *arg)
+{
+	become((int)(intptr_t)arg);
+	while (!stop)
+		sched_yield();
+	return NULL;
+}
+
+/* The calling thread onto another CPU than 0, when there is one. */
+static void elsewhere_cpu(void)
+{
+	cpu_set_t set;
+
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
+		return;
+	CPU_ZERO(&set);
+	CPU_SET(1, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+}
+
+static void back_to_cpu0(void)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(0, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+}
+
+static void part_race(void)
+{
+	pthread_t a, b;
+	long sent = 0;
+
+	reset();
+	on(SIGUSR1, count, SA_RESTART);
+	a = start(toggler, NULL);
+	b = start(yielder, (void *)1);
+	T_CHECK(wait_for(&ready, 2), "race: the threads did not start");
+	elsewhere_cpu();
+	for (long long end = now_ns() + 300000000LL; now_ns() < end; sent++)
+		pthread_kill(a, SIGUSR1);
+	stop = 1;
+	pthread_join(a, NULL);
+	pthread_join(b, NULL);
+	back_to_cpu0();
+	T_CHECK(hits[0] > 0 && !hits[1] && !elsewhere,
+		"race: %ld sent; handlers in A %d, in B %d, elsewhere %d (want some, 0, 0)", sent,
+		(int)hits[0], (int)hits[1], (int)elsewhere);
+}
+
+/* ----------------------------------------------------------------------- */
+
+static _Atomic long alarms, raised, yields;
+
+static void on_raised(int sig)
+{
+	(void)sig;
+	raised++;
+}
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+	alarms++;
+	raise(SIGUSR2);
+}
+
+static void *counting_yielder(void *arg)
+{
+	(void)arg;
+	ready++;
+	while (!stop) {
+		sched_yield();
+		yields++;
+	}
+	return NULL;
+}
+
+static void part_nested(void)
+{
+	struct itimerval it = { { 0, 20 }, { 0, 20 } }, off = { { 0, 0 }, { 0, 0 } };
+	pthread_t a, b;
+	sigset_t set;
+	long last = -1;
+
+	reset();
+	on(SIGALRM, on_alarm, SA_RESTART);
+	on(SIGUSR2, on_raised, SA_RESTART);
+	a = start(counting_yielder, NULL);
+	b = start(counting_yielder, NULL);
+	T_CHECK(wait_for(&ready, 2), "nested: the threads did not start");
+	/* The alarms go to the yielding threads, and so to the scheduler. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGALRM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	setitimer(ITIMER_REAL, &it, NULL);
+	for (int i = 0; i < 6; i++) {
+		usleep(50000);
+		T_CHECK(yields != last, "nested: no yield for 50 ms (%ld alarms, %ld raises handled)",
+			(long)alarms, (long)raised);
+		if (yields == last)
+			break;
+		last = yields;
+	}
+	setitimer(ITIMER_REAL, &off, NULL);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	stop = 1;
+	pthread_join(a, NULL);
+	pthread_join(b, NULL);
+	T_CHECK(alarms > 0 && alarms == raised, "nested: %ld alarms, %ld raises handled",
+		(long)alarms, (long)raised);
+}
+
+/* ----------------------------------------------------------------------- */
+
+static void *term_blocker(void *arg)
+{
+	sigset_t set;
+
+	(void)arg;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	ready++;
+	while (!stop)
+		usleep(2000);
+	return NULL;
+}
+
+static void part_idle(void)
+{
+	pthread_t a, b;
+	sigset_t set;
+	int sig = 0;
+
+	reset();
+	a = start(term_blocker, NULL);
+	b = start(term_blocker, NULL);
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	T_CHECK(wait_for(&ready, 2), "idle: the threads did not start");
+	usleep(20000);
+	kill(getpid(), SIGTERM);
+	T_CHECK(!sigwait(&set, &sig) && sig == SIGTERM, "idle: sigwait gave %d", sig);
+	stop = 1;
+	pthread_join(a, NULL);
+	pthread_join(b, NULL);
+}
+
+/* ----------------------------------------------------------------------- */
+
+static _Atomic int sent_one;
+
+static void *ppoller(void *arg)
+{
+	sigset_t set, none;
+	struct pollfd p;
+	struct timespec ts = { 2, 0 };
+	long long t0;
+	int r;
+
+	(void)arg;
+	become(0);
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	sigemptyset(&none);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	asleep = 1;
+	while (!sent_one)
+		usleep(1000);
+	T_CHECK(pending(SIGUSR1), "ppoll: the signal sent is not pending");
+	p.fd = pipefd[0];
+	p.events = POLLIN;
+	t0 = now_ns();
+	r = ppoll(&p, 1, &ts, &none);
+	T_CHECK(r == -1 && errno == EINTR && got == 1 && now_ns() - t0 < 1000000000LL,
+		"ppoll: returned %d (%s) after %lld ms with %d handlers; want EINTR at once, 1",
+		r, strerror(errno), (now_ns() - t0) / 1000000, got);
+	return NULL;
+}
+
+static void part_ppoll(void)
+{
+	pthread_t t;
+
+	reset();
+	asleep = 0;
+	sent_one = 0;
+	on(SIGUSR1, count, 0);
+	T_CHECK(!pipe(pipefd), "pipe");
+	t = start(ppoller, NULL);
+	T_CHECK(wait_for(&asleep, 1), "ppoll: the thread did not start");
+	pthread_kill(t, SIGUSR1);
+	usleep(10000);
+	sent_one = 1;
+	pthread_join(t, NULL);
+	close(pipefd[0]);
+	close(pipefd[1]);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct {
@@ -565,7 +831,8 @@ int main(int argc, char **argv)
 		{ "target", part_target }, { "spin", part_spin }, { "sleeps", part_sleeps },
 		{ "mask", part_mask }, { "raise", part_raise }, { "queue", part_queue },
 		{ "read", part_read }, { "sigwait", part_sigwait }, { "tgkill", part_tgkill },
-		{ "errors", part_errors },
+		{ "errors", part_errors }, { "left", part_left }, { "race", part_race },
+		{ "nested", part_nested }, { "idle", part_idle }, { "ppoll", part_ppoll },
 	};
 	size_t n = sizeof(parts) / sizeof(parts[0]);
 
