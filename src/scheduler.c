@@ -658,6 +658,25 @@ static void ring_cancel(struct cxlmu_core *c, struct cxlmu_fib *f)
 	}
 }
 
+/* A blocked fiber's wait ends early: runnable now (true), or its futex
+ * wait in the ring is cancelled (its completion makes it runnable). Under
+ * the lock. */
+static bool unblock(struct cxlmu_core *c, struct cxlmu_fib *f)
+{
+	if (f->blocked) {
+		f->blocked = false;
+		if (f->in_heap) {
+			heap_remove(c, f);
+			f->in_heap = false;
+		}
+		push(c, f);
+		return true;
+	}
+	if (f->in_ring)
+		ring_cancel(c, f);
+	return false;
+}
+
 /* Fibers a signal came for (cxlmu_sched_signal) run soon: a sleep or a
  * wait is cut short (the wait's caller looks again). Under the lock. */
 static void sigwake_drain(struct cxlmu_core *c)
@@ -666,15 +685,8 @@ static void sigwake_drain(struct cxlmu_core *c)
 
 	while (f) {
 		struct cxlmu_fib *next = f->sigwake_next;
-		if (f->blocked) {
-			f->blocked = false;
-			if (f->in_heap) {
-				heap_remove(c, f);
-				f->in_heap = false;
-			}
-			push(c, f);
-		} else if (f->in_ring) {
-			ring_cancel(c, f);
+		if (f->blocked || f->in_ring) {
+			unblock(c, f);
 		} else if (f->sleeping) {
 			if (f->polling) {
 				struct cxlmu_fib **p = &c->polls;
@@ -1475,22 +1487,12 @@ void cxlmu_sched_leave(void)
 static void wake(struct cxlmu_fib *f)
 {
 	struct cxlmu_core *c = f->core;
-	bool pushed = false;
+	bool pushed;
 
 	/* Seen by dispose() if f is still on its way out. */
 	atomic_store_explicit(&f->wake, 1, memory_order_seq_cst);
 	spin_lock(&c->lock);
-	if (f->blocked) {
-		f->blocked = false;
-		if (f->in_heap) {
-			heap_remove(c, f);
-			f->in_heap = false;
-		}
-		push(c, f);
-		pushed = true;
-	} else if (f->in_ring) {
-		ring_cancel(c, f);
-	}
+	pushed = unblock(c, f);
 	spin_unlock(&c->lock);
 	if (pushed)
 		kick(c);
@@ -1516,6 +1518,16 @@ static void sig_wake(struct cxlmu_fib *f)
 	kick(c);
 }
 
+/* A signal number a thread can be sent: 1 to 64 but glibc's own two. 0 (a
+ * check that the thread is there) is not one, and not an error. */
+static bool sig_number(int sig, int *err)
+{
+	if (sig > 0 && sig < 65 && sig != 32 && sig != 33)
+		return true;
+	*err = sig ? EINVAL : 0;
+	return false;
+}
+
 bool cxlmu_sched_signal(pthread_t t, pid_t tid, const struct cxlmu_sig *s, int *err)
 {
 	struct cxlmu_fib *f, *me = self_fib;
@@ -1529,10 +1541,8 @@ bool cxlmu_sched_signal(pthread_t t, pid_t tid, const struct cxlmu_sig *s, int *
 	if (me && (tid ? me->tid == tid : pthread_equal(me->thread, t))) {
 		/* To itself, maybe from a handler: no lock. Its host now, or
 		 * pending while its mask blocks it. */
-		if (s->sig <= 0 || s->sig >= 65 || s->sig == 32 || s->sig == 33) {
-			*err = s->sig ? EINVAL : 0;
+		if (!sig_number(s->sig, err))
 			return true;
-		}
 		bit = 1ull << (s->sig - 1);
 		if (mask_word(&me->mask) & bit) {
 			me->sig[s->sig - 1] = *s;
@@ -1548,8 +1558,7 @@ bool cxlmu_sched_signal(pthread_t t, pid_t tid, const struct cxlmu_sig *s, int *
 		all_unlock_masked(old);
 		return false;
 	}
-	if (s->sig <= 0 || s->sig >= 65 || s->sig == 32 || s->sig == 33) {
-		*err = s->sig ? EINVAL : 0;
+	if (!sig_number(s->sig, err)) {
 		all_unlock_masked(old);
 		return true;
 	}
