@@ -1,18 +1,52 @@
-/* Shared by the integration helpers: failure reporting and the page policy
- * check (get_mempolicy with MPOL_F_ADDR). Helpers never link libcxlmu; they
- * run under LD_PRELOAD and reach its public API through dlsym. */
+/* Shared by the integration helpers: failure reporting, thread helpers and
+ * the page policy check (get_mempolicy with MPOL_F_ADDR). Helpers never
+ * link libcxlmu; they run under LD_PRELOAD and reach its public API through
+ * dlsym. */
 #ifndef CXLMU_TESTS_INTEGRATION_COMMON_H
 #define CXLMU_TESTS_INTEGRATION_COMMON_H
 
 #include <dlfcn.h>
 #include <linux/mempolicy.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 static int t_failures;
+
+/* For the thread helpers: a thread that must start (else exit 1), the
+ * monotonic clock in ns, and pthread_self as a real call (glibc declares
+ * it const, so the compiler may reuse one call's answer). */
+static inline pthread_t t_start(void *(*fn)(void *), void *arg)
+{
+	pthread_t t;
+	int r = pthread_create(&t, NULL, fn, arg);
+
+	if (r) {
+		fprintf(stderr, "FAIL: pthread_create: %s\n", strerror(r));
+		exit(1);
+	}
+	return t;
+}
+
+static inline long long t_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static pthread_t __attribute__((noinline, unused)) t_self_now(void)
+{
+	pthread_t t = pthread_self();
+
+	__asm__ volatile("" : "+r"(t) : : "memory");
+	return t;
+}
 
 #define T_CHECK(cond, ...)						\
 	do {								\

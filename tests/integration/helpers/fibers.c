@@ -57,26 +57,6 @@
 
 #include "common.h"
 
-static long long now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-static pthread_t start(void *(*fn)(void *), void *arg)
-{
-	pthread_t t;
-	int r = pthread_create(&t, NULL, fn, arg);
-
-	if (r) {
-		fprintf(stderr, "FAIL: pthread_create: %s\n", strerror(r));
-		exit(1);
-	}
-	return t;
-}
-
 /* ----------------------------------------------------------------------- */
 /* identity                                                                  */
 /* ----------------------------------------------------------------------- */
@@ -93,19 +73,10 @@ static void key_gone(void *v)
 	destructed_sum += (long)(intptr_t)v;
 }
 
-/* pthread_self is declared const: a call per use needs this. */
-static pthread_t __attribute__((noinline)) self_now(void)
-{
-	pthread_t t = pthread_self();
-
-	__asm__ volatile("" : "+r"(t) : : "memory");
-	return t;
-}
-
 static void *identity_thread(void *arg)
 {
 	long id = (long)(intptr_t)arg;
-	pthread_t me = self_now();
+	pthread_t me = t_self_now();
 
 	pthread_setspecific(key, (void *)(intptr_t)(id + 1));
 	for (int i = 0; i < 200; i++) {
@@ -117,7 +88,7 @@ static void *identity_thread(void *arg)
 			sched_yield();
 		T_CHECK(errno == (int)id + 1000, "thread %ld: errno %d after a sleep, want %ld",
 			id, errno, id + 1000);
-		T_CHECK(pthread_equal(self_now(), me), "thread %ld: pthread_self changed", id);
+		T_CHECK(pthread_equal(t_self_now(), me), "thread %ld: pthread_self changed", id);
 		T_CHECK(pthread_getspecific(key) == (void *)(intptr_t)(id + 1),
 			"thread %ld: key value %p", id, pthread_getspecific(key));
 	}
@@ -142,8 +113,8 @@ static void mode_identity(void)
 
 	T_CHECK(!pthread_key_create(&key, key_gone), "pthread_key_create");
 	for (long i = 0; i < N; i++)
-		t[i] = start(identity_thread, (void *)(intptr_t)i);
-	d = start(detached_thread, NULL);
+		t[i] = t_start(identity_thread, (void *)(intptr_t)i);
+	d = t_start(detached_thread, NULL);
 	T_CHECK(!pthread_detach(d), "pthread_detach");
 	for (long i = 0; i < N; i++) {
 		void *ret = NULL;
@@ -200,7 +171,7 @@ static void mode_exit(void)
 
 	T_CHECK(!pthread_key_create(&key, key_gone), "pthread_key_create");
 	for (long i = 0; i < N; i++)
-		t[i] = start(exit_thread, (void *)(intptr_t)i);
+		t[i] = t_start(exit_thread, (void *)(intptr_t)i);
 	for (long i = 0; i < N; i++) {
 		void *ret = NULL;
 		T_CHECK(!pthread_join(t[i], &ret), "join %ld", i);
@@ -348,11 +319,11 @@ static void *reader(void *arg)
 
 static void *writer(void *arg)
 {
-	long long t0 = now_ns();
+	long long t0 = t_now_ns();
 
 	(void)arg;
 	usleep(5000);
-	T_CHECK(now_ns() - t0 >= 5000000, "usleep(5000) returned early");
+	T_CHECK(t_now_ns() - t0 >= 5000000, "usleep(5000) returned early");
 	counted_at_release = counted;
 	T_CHECK(write(pipe_fd[1], "x", 1) == 1, "write: %s", strerror(errno));
 	return (void *)2;
@@ -363,9 +334,9 @@ static void blocked_trio(void *(*blocked)(void *), void *(*freer)(void *), long 
 	pthread_t a, b, c;
 	void *ra, *rb, *rc;
 
-	c = start(counting, NULL);
-	a = start(blocked, NULL);
-	b = start(freer, NULL);
+	c = t_start(counting, NULL);
+	a = t_start(blocked, NULL);
+	b = t_start(freer, NULL);
 	T_CHECK(!pthread_join(a, &ra), "join the blocked thread");
 	T_CHECK(!pthread_join(b, &rb), "join the thread that frees it");
 	stop_counting = 1;
@@ -432,7 +403,7 @@ static void *consumer(void *arg)
 
 static void mode_pc(void)
 {
-	pthread_t p = start(producer, NULL), c = start(consumer, NULL);
+	pthread_t p = t_start(producer, NULL), c = t_start(consumer, NULL);
 	void *sum;
 
 	T_CHECK(!pthread_join(p, NULL), "join producer");
@@ -490,7 +461,7 @@ static void *deaf_joiner(void *arg)
 
 static void mode_cancel(void)
 {
-	pthread_t t = start(poller, NULL), s, j;
+	pthread_t t = t_start(poller, NULL), s, j;
 	void *ret = NULL;
 	long long t0;
 
@@ -500,19 +471,19 @@ static void mode_cancel(void)
 	T_CHECK(!pthread_join(t, &ret), "join");
 	T_CHECK(ret == PTHREAD_CANCELED, "join gave %p, want PTHREAD_CANCELED", ret);
 
-	s = start(long_sleeper, NULL);
+	s = t_start(long_sleeper, NULL);
 	while (polling != 2)
 		usleep(10);
 	usleep(1000);
-	t0 = now_ns();
+	t0 = t_now_ns();
 	T_CHECK(!pthread_cancel(s), "pthread_cancel");
 	T_CHECK(!pthread_join(s, &ret), "join");
 	T_CHECK(ret == PTHREAD_CANCELED, "join gave %p, want PTHREAD_CANCELED", ret);
-	T_CHECK(now_ns() - t0 < 2000000000LL, "cancelling sleep(10) took %lld ms",
-		(now_ns() - t0) / 1000000);
+	T_CHECK(t_now_ns() - t0 < 2000000000LL, "cancelling sleep(10) took %lld ms",
+		(t_now_ns() - t0) / 1000000);
 
-	s = start(short_lived, NULL);
-	j = start(deaf_joiner, &s);
+	s = t_start(short_lived, NULL);
+	j = t_start(deaf_joiner, &s);
 	while (!joining)
 		usleep(10);
 	usleep(1000);
@@ -528,7 +499,7 @@ static void mode_cancel(void)
 static void mode_join(void)
 {
 	struct timespec far = { LONG_MAX, 0 }, past = { 0, 0 };
-	pthread_t t = start(short_lived, NULL), d;
+	pthread_t t = t_start(short_lived, NULL), d;
 	void *ret = NULL;
 	long long t0;
 
@@ -537,12 +508,12 @@ static void mode_join(void)
 		"clockjoin, passed deadline");
 	T_CHECK(!pthread_timedjoin_np(t, &ret, &far) && ret == (void *)7,
 		"timedjoin, LONG_MAX: %p", ret);
-	d = start(long_sleeper, NULL);
+	d = t_start(long_sleeper, NULL);
 	T_CHECK(!pthread_detach(d), "pthread_detach");
-	t0 = now_ns();
+	t0 = t_now_ns();
 	T_CHECK(pthread_join(d, &ret) == EINVAL, "joining a detached thread did not give EINVAL");
-	T_CHECK(now_ns() - t0 < 100000000LL, "joining a detached thread took %lld ms",
-		(now_ns() - t0) / 1000000);
+	T_CHECK(t_now_ns() - t0 < 100000000LL, "joining a detached thread took %lld ms",
+		(t_now_ns() - t0) / 1000000);
 }
 
 /* ----------------------------------------------------------------------- */
@@ -606,12 +577,12 @@ static void mode_signals(void)
 	sa.sa_handler = on_usr1;
 	sigaction(SIGUSR1, &sa, NULL);
 	for (long i = 0; i < 4; i++)
-		t[i] = start(errno_keeper, (void *)(intptr_t)i);
+		t[i] = t_start(errno_keeper, (void *)(intptr_t)i);
 	setitimer(ITIMER_REAL, &it, NULL);
 	/* And signals aimed at each thread, whose handler also uses errno. */
 	sa.sa_handler = on_alarm;
 	sigaction(SIGUSR2, &sa, NULL);
-	for (long long end = now_ns() + 300000000LL; now_ns() < end;) {
+	for (long long end = t_now_ns() + 300000000LL; t_now_ns() < end;) {
 		for (int i = 0; i < 4; i++)
 			pthread_kill(t[i], SIGUSR2);
 		usleep(1000);
@@ -634,11 +605,11 @@ static void *forker(void *arg)
 		usleep(1);
 	pid = fork();
 	if (pid == 0) {
-		long long t0 = now_ns();
+		long long t0 = t_now_ns();
 		for (int i = 0; i < 10; i++)
 			usleep(1);
 		usleep(3000);
-		_exit(now_ns() - t0 >= 3000000 ? 7 : 8);
+		_exit(t_now_ns() - t0 >= 3000000 ? 7 : 8);
 	}
 	T_CHECK(pid > 0, "fork: %s", strerror(errno));
 	T_CHECK(waitpid(pid, &st, 0) == pid, "waitpid: %s", strerror(errno));
@@ -648,7 +619,7 @@ static void *forker(void *arg)
 
 static void mode_fork(void)
 {
-	pthread_t a = start(forker, NULL), b = start(counting, NULL);
+	pthread_t a = t_start(forker, NULL), b = t_start(counting, NULL);
 	void *r;
 
 	T_CHECK(!pthread_join(a, &r) && r == (void *)5, "join the forking thread");
@@ -702,11 +673,11 @@ static _Atomic int target_saw, target_began;
 
 static void *target(void *arg)
 {
-	long long end = now_ns() + 2000000000LL;
+	long long end = t_now_ns() + 2000000000LL;
 
 	(void)arg;
 	target_began = 1;
-	while (allowed() != CPU_COUNT(&every_cpu) && now_ns() < end)
+	while (allowed() != CPU_COUNT(&every_cpu) && t_now_ns() < end)
 		usleep(100);
 	target_saw = allowed();
 	return (void *)12;
@@ -736,9 +707,9 @@ static void mode_affinity(void)
 	}
 	CPU_ZERO(&cpu0);
 	CPU_SET(0, &cpu0);
-	a = start(mover, NULL);
-	b = start(target, NULL);
-	c = start(counting, NULL);
+	a = t_start(mover, NULL);
+	b = t_start(target, NULL);
+	c = t_start(counting, NULL);
 	while (!target_began)
 		usleep(100);
 	T_CHECK(!pthread_setaffinity_np(b, sizeof(every_cpu), &every_cpu), "widen another thread");
@@ -760,7 +731,7 @@ static void *aborter(void *arg)
 
 static void mode_abort(void)
 {
-	pthread_t a = start(counting, NULL), b = start(aborter, NULL);
+	pthread_t a = t_start(counting, NULL), b = t_start(aborter, NULL);
 
 	pthread_join(b, NULL);
 	pthread_join(a, NULL);

@@ -70,18 +70,6 @@ static struct timespec in_ms(clockid_t clock, long ms)
 	return ts;
 }
 
-static pthread_t start(void *(*fn)(void *), void *arg)
-{
-	pthread_t t;
-	int r = pthread_create(&t, NULL, fn, arg);
-
-	if (r) {
-		fprintf(stderr, "FAIL: pthread_create: %s\n", strerror(r));
-		exit(1);
-	}
-	return t;
-}
-
 static void join_all(pthread_t *t, int n)
 {
 	for (int i = 0; i < n; i++)
@@ -156,7 +144,7 @@ static void mode_mutex(void)
 	long long t0;
 
 	for (int i = 0; i < ADDERS; i++)
-		t[i] = start(adder, NULL);
+		t[i] = t_start(adder, NULL);
 	join_all(t, ADDERS);
 	T_CHECK(total == ADDERS * ADDS, "counter %ld, want %d", total, ADDERS * ADDS);
 
@@ -165,7 +153,7 @@ static void mode_mutex(void)
 	pthread_mutex_init(&rec, &a);
 	pthread_mutexattr_settype(&a, PTHREAD_MUTEX_ERRORCHECK);
 	pthread_mutex_init(&chk, &a);
-	t[0] = start(rec_other, NULL);
+	t[0] = t_start(rec_other, NULL);
 	for (int i = 0; i < 3; i++)
 		T_CHECK(!pthread_mutex_lock(&rec), "recursive: lock %d", i);
 	T_CHECK(!pthread_mutex_lock(&chk), "errorcheck: lock");
@@ -180,7 +168,7 @@ static void mode_mutex(void)
 
 	/* Held for 300 ms by another thread. */
 	step = 0;
-	t[0] = start(holder, (void *)(intptr_t)300);
+	t[0] = t_start(holder, (void *)(intptr_t)300);
 	while (step < 10)
 		usleep(100);
 	t0 = now_ns(CLOCK_REALTIME);
@@ -231,7 +219,7 @@ static void mode_cond(void)
 	int n;
 
 	for (int i = 0; i < WAITERS; i++)
-		t[i] = start(cond_waiter, NULL);
+		t[i] = t_start(cond_waiter, NULL);
 	do {
 		usleep(1000);
 		pthread_mutex_lock(&mu);
@@ -327,8 +315,8 @@ static void mode_rwlock(void)
 	T_CHECK(pthread_rwlock_rdlock(&rw) == EDEADLK, "rdlock by the writer");
 	T_CHECK(!pthread_rwlock_unlock(&rw), "unlock");
 	for (int i = 0; i < READERS; i++)
-		t[i] = start(reader, NULL);
-	t[READERS] = start(writer, NULL);
+		t[i] = t_start(reader, NULL);
+	t[READERS] = t_start(writer, NULL);
 	/* While readers hold it, a write lock with a deadline times out. */
 	while (readers_in == 0 && readers_done < READERS)
 		usleep(50);
@@ -385,7 +373,7 @@ static void mode_barrier(void)
 	T_CHECK(pthread_barrier_init(&bar, NULL, 0) == EINVAL, "barrier of 0");
 	T_CHECK(!pthread_barrier_init(&bar, NULL, PARTIES), "barrier_init");
 	for (int i = 0; i < PARTIES; i++)
-		t[i] = start(party, (void *)(intptr_t)i);
+		t[i] = t_start(party, (void *)(intptr_t)i);
 	join_all(t, PARTIES);
 	for (int p = 0; p < PHASES; p++)
 		T_CHECK(serials[p] == 1, "phase %d: %d serial threads", p, serials[p]);
@@ -435,8 +423,8 @@ static void mode_sem(void)
 
 	sem_init(&filled, 0, 0);
 	sem_init(&empty, 0, 4);
-	t[0] = start(sem_producer, NULL);
-	t[1] = start(sem_consumer, NULL);
+	t[0] = t_start(sem_producer, NULL);
+	t[1] = t_start(sem_consumer, NULL);
 	join_all(t, 2);
 	T_CHECK(got_sum == (long)ITEMS * (ITEMS + 1) / 2, "sum %ld", got_sum);
 
@@ -487,7 +475,7 @@ static void mode_spin(void)
 
 	pthread_spin_init(&spin, PTHREAD_PROCESS_PRIVATE);
 	for (int i = 0; i < ADDERS; i++)
-		t[i] = start(spin_adder, NULL);
+		t[i] = t_start(spin_adder, NULL);
 	join_all(t, ADDERS);
 	T_CHECK(total == ADDERS * ADDS, "counter %ld, want %d", total, ADDERS * ADDS);
 }
@@ -521,7 +509,7 @@ static void mode_once(void)
 	pthread_t t[CALLERS];
 
 	for (int i = 0; i < CALLERS; i++)
-		t[i] = start(once_caller, NULL);
+		t[i] = t_start(once_caller, NULL);
 	join_all(t, CALLERS);
 	T_CHECK(inits == 1, "the initializer ran %d times", inits);
 }
@@ -586,7 +574,7 @@ static void mode_mixed(void)
 	pthread_attr_setaffinity_np(&a, sizeof(every), &every);
 	T_CHECK(!pthread_create(&t[3], &a, q_consumer, NULL), "create the consumer");
 	for (int i = 0; i < 3; i++)
-		t[i] = start(q_producer, (void *)(intptr_t)i);
+		t[i] = t_start(q_producer, (void *)(intptr_t)i);
 	join_all(t, 4);
 	for (long p = 0; p < 3; p++)
 		want += p * ITEMS * ITEMS + (long)ITEMS * (ITEMS + 1) / 2;
@@ -650,8 +638,8 @@ static void mode_cancel(void)
 	void *ra, *rb;
 
 	/* Two waiters; one is cancelled, then the other is signalled once. */
-	a = start(c_waiter, NULL);
-	b = start(c_waiter, NULL);
+	a = t_start(c_waiter, NULL);
+	b = t_start(c_waiter, NULL);
 	while (c_waiting < 2)
 		usleep(1000);
 	usleep(5000);
@@ -667,7 +655,7 @@ static void mode_cancel(void)
 	T_CHECK(c_cleaned == (ra == PTHREAD_CANCELED), "cleanup handlers ran %d times", c_cleaned);
 
 	c_pred = 0;
-	d = start(deaf_waiter, NULL);
+	d = t_start(deaf_waiter, NULL);
 	T_CHECK(!pthread_cancel(d), "cancel the deaf waiter");
 	c_pred = 1;
 	T_CHECK(!pthread_join(d, &ra) && ra == (void *)2, "deaf waiter gave %p", ra);

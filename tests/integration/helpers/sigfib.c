@@ -54,39 +54,10 @@
 
 #define WAIT_NS 3000000000LL    /* longest any handler may take to run */
 
-static long long now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-static pthread_t start(void *(*fn)(void *), void *arg)
-{
-	pthread_t t;
-	int r = pthread_create(&t, NULL, fn, arg);
-
-	if (r) {
-		fprintf(stderr, "FAIL: pthread_create: %s\n", strerror(r));
-		exit(1);
-	}
-	return t;
-}
-
-/* pthread_self is declared const: a call per use needs this. */
-static pthread_t __attribute__((noinline)) self_now(void)
-{
-	pthread_t t = pthread_self();
-
-	__asm__ volatile("" : "+r"(t) : : "memory");
-	return t;
-}
-
 /* Wait (sleeping) until *v reaches want: false after WAIT_NS. */
 static bool wait_for(_Atomic int *v, int want)
 {
-	for (long long end = now_ns() + WAIT_NS; now_ns() < end;) {
+	for (long long end = t_now_ns() + WAIT_NS; t_now_ns() < end;) {
 		if (atomic_load(v) >= want)
 			return true;
 		usleep(200);
@@ -117,7 +88,7 @@ static void count(int sig)
 {
 	(void)sig;
 	got++;
-	if (idx < 0 || !pthread_equal(self_now(), me))
+	if (idx < 0 || !pthread_equal(t_self_now(), me))
 		elsewhere++;
 	else
 		hits[idx]++;
@@ -125,7 +96,7 @@ static void count(int sig)
 
 static void become(int i)
 {
-	me = self_now();
+	me = t_self_now();
 	idx = i;
 	got = 0;
 	ready++;
@@ -161,7 +132,7 @@ static void part_target(void)
 	reset();
 	on(SIGUSR1, count, SA_RESTART);
 	for (int i = 0; i < 4; i++)
-		t[i] = start(napper, (void *)(intptr_t)i);
+		t[i] = t_start(napper, (void *)(intptr_t)i);
 	T_CHECK(wait_for(&ready, 4), "target: the threads did not start");
 	for (int round = 1; round <= 20; round++)
 		for (int i = 0; i < 4; i++) {
@@ -211,7 +182,7 @@ static void part_spin(void)
 	spin_flag = 0;
 	spinning = 0;
 	on(SIGUSR1, set_flag, SA_RESTART);
-	t = start(spinner, NULL);
+	t = t_start(spinner, NULL);
 	T_CHECK(wait_for(&spinning, 1), "spin: the spinner did not start");
 	T_CHECK(!pthread_kill(t, SIGUSR1), "pthread_kill");
 	T_CHECK(wait_for(&hits[0], 1), "spin: the handler did not run in the spinning thread");
@@ -234,7 +205,7 @@ static void *sleeper(void *arg)
 
 	become(0);
 	asleep = 1;
-	t0 = now_ns();
+	t0 = t_now_ns();
 	switch (which) {
 	case 0:
 		r = nanosleep(&ts, &rem);
@@ -261,8 +232,8 @@ static void *sleeper(void *arg)
 	T_CHECK(r == -1 && errno == EINTR, "sleeps: sleep %d: returned %ld (%s), want EINTR",
 		which, r, strerror(errno));
 	T_CHECK(left >= 3, "sleeps: sleep %d: %ld s left, want at least 3", which, left);
-	T_CHECK(now_ns() - t0 < 700000000LL, "sleeps: sleep %d: ended after %lld ms", which,
-		(now_ns() - t0) / 1000000);
+	T_CHECK(t_now_ns() - t0 < 700000000LL, "sleeps: sleep %d: ended after %lld ms", which,
+		(t_now_ns() - t0) / 1000000);
 	return (void *)(intptr_t)got;
 }
 
@@ -275,7 +246,7 @@ static void part_sleeps(void)
 		void *n;
 
 		asleep = 0;
-		t = start(sleeper, (void *)(intptr_t)which);
+		t = t_start(sleeper, (void *)(intptr_t)which);
 		T_CHECK(wait_for(&asleep, 1), "sleeps: the sleeper did not start");
 		usleep(100000);
 		pthread_kill(t, SIGUSR1);
@@ -351,8 +322,8 @@ static void part_mask(void)
 	reset();
 	phase = 0;
 	on(SIGUSR2, count, SA_RESTART);
-	a = start(masker, NULL);
-	b = start(unmasked, NULL);
+	a = t_start(masker, NULL);
+	b = t_start(unmasked, NULL);
 	T_CHECK(wait_for(&ready, 2), "mask: the threads did not start");
 	while (phase < 1)
 		usleep(100);
@@ -394,7 +365,7 @@ static void part_raise(void)
 {
 	reset();
 	on(SIGUSR2, count, SA_RESTART);
-	pthread_join(start(raiser, NULL), NULL);
+	pthread_join(t_start(raiser, NULL), NULL);
 	T_CHECK(!elsewhere, "raise: %d handlers ran elsewhere", (int)elsewhere);
 }
 
@@ -422,7 +393,7 @@ static void part_queue(void)
 	sa.sa_sigaction = on_queue;
 	sa.sa_flags = SA_SIGINFO | SA_RESTART;
 	sigaction(SIGRTMIN, &sa, NULL);
-	t = start(napper, (void *)0);
+	t = t_start(napper, (void *)0);
 	T_CHECK(wait_for(&ready, 1), "queue: the thread did not start");
 	T_CHECK(!pthread_sigqueue(t, SIGRTMIN, (union sigval){ .sival_int = 4242 }), "pthread_sigqueue");
 	T_CHECK(wait_for(&hits[0], 1), "queue: the handler did not run in the thread");
@@ -459,7 +430,7 @@ static void part_read(void)
 	asleep = 0;
 	on(SIGUSR1, count, 0);
 	T_CHECK(!pipe(pipefd), "pipe");
-	t = start(reader, NULL);
+	t = t_start(reader, NULL);
 	T_CHECK(wait_for(&asleep, 1), "read: the reader did not start");
 	usleep(50000);
 	pthread_kill(t, SIGUSR1);
@@ -493,7 +464,7 @@ static void part_sigwait(void)
 
 	reset();
 	asleep = 0;
-	t = start(waiter, NULL);
+	t = t_start(waiter, NULL);
 	T_CHECK(wait_for(&asleep, 1), "sigwait: the waiter did not start");
 	usleep(20000);
 	pthread_kill(t, SIGUSR2);
@@ -528,8 +499,8 @@ static void part_tgkill(void)
 	reset();
 	tid_seen = 0;
 	on(SIGUSR1, count, SA_RESTART);
-	t = start(tidder, NULL);
-	for (long long end = now_ns() + WAIT_NS; !tid_seen && now_ns() < end;)
+	t = t_start(tidder, NULL);
+	for (long long end = t_now_ns() + WAIT_NS; !tid_seen && t_now_ns() < end;)
 		usleep(100);
 	T_CHECK(tid_seen && tid_seen != gettid(), "tgkill: thread ids %d and %d", (int)tid_seen,
 		(int)gettid());
@@ -564,7 +535,7 @@ static void part_errors(void)
 	pthread_t t;
 
 	reset();
-	t = start(bad_how, NULL);
+	t = t_start(bad_how, NULL);
 	usleep(1000);
 	T_CHECK(pthread_kill(t, 0) == 0, "errors: pthread_kill(t, 0)");
 	T_CHECK(pthread_kill(t, 999) == EINVAL, "errors: pthread_kill(t, 999)");
@@ -594,7 +565,7 @@ static void part_left(void)
 	reset();
 	asleep = 0;
 	on(SIGUSR1, count, 0);
-	t = start(left_sleeper, NULL);
+	t = t_start(left_sleeper, NULL);
 	T_CHECK(wait_for(&asleep, 1), "left: the sleeper did not start");
 	usleep(1600000);
 	pthread_kill(t, SIGUSR1);
@@ -656,11 +627,11 @@ static void part_race(void)
 
 	reset();
 	on(SIGUSR1, count, SA_RESTART);
-	a = start(toggler, NULL);
-	b = start(yielder, (void *)1);
+	a = t_start(toggler, NULL);
+	b = t_start(yielder, (void *)1);
 	T_CHECK(wait_for(&ready, 2), "race: the threads did not start");
 	elsewhere_cpu();
-	for (long long end = now_ns() + 300000000LL; now_ns() < end; sent++)
+	for (long long end = t_now_ns() + 300000000LL; t_now_ns() < end; sent++)
 		pthread_kill(a, SIGUSR1);
 	stop = 1;
 	pthread_join(a, NULL);
@@ -709,8 +680,8 @@ static void part_nested(void)
 	reset();
 	on(SIGALRM, on_alarm, SA_RESTART);
 	on(SIGUSR2, on_raised, SA_RESTART);
-	a = start(counting_yielder, NULL);
-	b = start(counting_yielder, NULL);
+	a = t_start(counting_yielder, NULL);
+	b = t_start(counting_yielder, NULL);
 	T_CHECK(wait_for(&ready, 2), "nested: the threads did not start");
 	/* The alarms go to the yielding threads, and so to the scheduler. */
 	sigemptyset(&set);
@@ -757,8 +728,8 @@ static void part_idle(void)
 	int sig = 0;
 
 	reset();
-	a = start(term_blocker, NULL);
-	b = start(term_blocker, NULL);
+	a = t_start(term_blocker, NULL);
+	b = t_start(term_blocker, NULL);
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
@@ -795,11 +766,11 @@ static void *ppoller(void *arg)
 	T_CHECK(pending(SIGUSR1), "ppoll: the signal sent is not pending");
 	p.fd = pipefd[0];
 	p.events = POLLIN;
-	t0 = now_ns();
+	t0 = t_now_ns();
 	r = ppoll(&p, 1, &ts, &none);
-	T_CHECK(r == -1 && errno == EINTR && got == 1 && now_ns() - t0 < 1000000000LL,
+	T_CHECK(r == -1 && errno == EINTR && got == 1 && t_now_ns() - t0 < 1000000000LL,
 		"ppoll: returned %d (%s) after %lld ms with %d handlers; want EINTR at once, 1",
-		r, strerror(errno), (now_ns() - t0) / 1000000, got);
+		r, strerror(errno), (t_now_ns() - t0) / 1000000, got);
 	return NULL;
 }
 
@@ -812,7 +783,7 @@ static void part_ppoll(void)
 	sent_one = 0;
 	on(SIGUSR1, count, 0);
 	T_CHECK(!pipe(pipefd), "pipe");
-	t = start(ppoller, NULL);
+	t = t_start(ppoller, NULL);
 	T_CHECK(wait_for(&asleep, 1), "ppoll: the thread did not start");
 	pthread_kill(t, SIGUSR1);
 	usleep(10000);
