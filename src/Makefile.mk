@@ -12,6 +12,8 @@ libcxlmu_base_la_SOURCES = \
 	src/policy.h \
 	src/prim.h \
 	src/prim/linux.c \
+	src/rules.c \
+	src/rules.h \
 	src/topology.c \
 	src/topology.h
 libcxlmu_base_la_CFLAGS = $(AM_CFLAGS) $(NUMA_CFLAGS)

@@ -7,6 +7,7 @@ unit_tests = \
 	tests/unit/check_mapping \
 	tests/unit/check_options \
 	tests/unit/check_policy \
+	tests/unit/check_rules \
 	tests/unit/check_stats \
 	tests/unit/check_topology
 
@@ -42,6 +43,11 @@ tests_unit_check_policy_SOURCES = $(unit_common) tests/unit/check_policy.c
 tests_unit_check_policy_CPPFLAGS = $(unit_cppflags) -DSUITE=suite_policy
 tests_unit_check_policy_CFLAGS = $(unit_cflags)
 tests_unit_check_policy_LDADD = $(unit_ldadd)
+
+tests_unit_check_rules_SOURCES = $(unit_common) tests/unit/check_rules.c
+tests_unit_check_rules_CPPFLAGS = $(unit_cppflags) -DSUITE=suite_rules
+tests_unit_check_rules_CFLAGS = $(unit_cflags)
+tests_unit_check_rules_LDADD = libcxlmu-base.la $(CHECK_LIBS)
 
 tests_unit_check_stats_SOURCES = $(unit_common) tests/unit/check_stats.c
 tests_unit_check_stats_CPPFLAGS = $(unit_cppflags) -DSUITE=suite_stats
