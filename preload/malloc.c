@@ -12,6 +12,8 @@
 #include "runtime.h"
 
 #define PUBLIC cxlmu_export
+/* The call site of the intercepted call (its caller's return address). */
+#define RA __builtin_return_address(0)
 
 static inline void *done(void *p, int saved)
 {
@@ -19,19 +21,22 @@ static inline void *done(void *p, int saved)
 	return p;
 }
 
-static inline void *alloc(size_t n, size_t align, bool zero)
+static inline void *alloc(size_t n, size_t align, bool zero, const void *ra)
 {
 	int saved = errno;
 	cxlmu_runtime_ensure();
-	return done(cxlmu_heap_alloc(n, align, zero), saved);
+	return done(cxlmu_heap_alloc(n, align, zero, ra), saved);
 }
 
-/* For preload/new.cc: the same paths, reached without the PLT. */
-void *cxlmu_preload_alloc(size_t n, size_t align)
+static void *malloc_at(size_t n, const void *ra);
+
+/* For preload/new.c: the same paths, reached without the PLT; ra is the
+ * return address of operator new. */
+void *cxlmu_preload_alloc(size_t n, size_t align, const void *ra)
 {
 	if (!align)
-		return malloc(n);
-	return alloc(n, align, false);
+		return malloc_at(n, ra);
+	return alloc(n, align, false, ra);
 }
 
 static cxlmu_noinline void free_slow(void *p)
@@ -56,17 +61,21 @@ void cxlmu_preload_free(void *p)
 	free_slow(p);
 }
 
-static cxlmu_noinline void *malloc_slow(size_t n)
+static cxlmu_noinline void *malloc_slow(size_t n, const void *ra)
 {
-	void *p = cxlmu_heap_malloc_bound(n);
+	void *p;
 
-	return p ? p : alloc(n, 0, false);
+	if (cxlmu_heap_decided_dram(n, ra))
+		return cxlmu_je_fast_malloc(n);
+	p = cxlmu_heap_malloc_bound(n, ra);
+
+	return p ? p : alloc(n, 0, false, ra);
 }
 
 /* A CXL-bound thread's inline path, out of line so that malloc itself
  * needs no stack frame: a NULL (the arena's range used up) must reach the
  * DRAM fallback of the slow path, with errno as it was. */
-static cxlmu_noinline void *malloc_cxl(size_t n)
+static cxlmu_noinline void *malloc_cxl(size_t n, const void *ra)
 {
 	int saved = *cxlmu_heap_th.errno_p;
 	void *p = cxlmu_je_fast_malloc(n);
@@ -75,17 +84,22 @@ static cxlmu_noinline void *malloc_cxl(size_t n)
 		return p;
 	*cxlmu_heap_th.errno_p = saved;
 	cxlmu_heap_th.alloc_left++;
-	return alloc(n, 0, false);
+	return alloc(n, 0, false, ra);
 }
 
-PUBLIC void *malloc(size_t n)
+static inline __attribute__((always_inline)) void *malloc_at(size_t n, const void *ra)
 {
 	if (cxlmu_heap_fast_malloc_ok(n)) {
 		if (likely(cxlmu_heap_th.fast_tail))
 			return cxlmu_je_fast_malloc(n);
-		return malloc_cxl(n);
+		return malloc_cxl(n, ra);
 	}
-	return malloc_slow(n);
+	return malloc_slow(n, ra);
+}
+
+PUBLIC void *malloc(size_t n)
+{
+	return malloc_at(n, RA);
 }
 
 PUBLIC void *calloc(size_t n, size_t size)
@@ -96,7 +110,7 @@ PUBLIC void *calloc(size_t n, size_t size)
 		errno = ENOMEM;
 		return NULL;
 	}
-	return alloc(total, 0, true);
+	return alloc(total, 0, true, RA);
 }
 
 PUBLIC void free(void *p)
@@ -104,19 +118,24 @@ PUBLIC void free(void *p)
 	cxlmu_preload_free(p);
 }
 
-PUBLIC void *realloc(void *p, size_t n)
+static void *realloc_at(void *p, size_t n, const void *ra)
 {
 	int saved = errno;
 
 	if (!p)
-		return alloc(n, 0, false);
+		return alloc(n, 0, false, ra);
 	if (n == 0) {
 		/* glibc frees the block and returns NULL. */
 		free(p);
 		return NULL;
 	}
 	cxlmu_runtime_ensure();
-	return done(cxlmu_heap_realloc(p, n), saved);
+	return done(cxlmu_heap_realloc(p, n, ra), saved);
+}
+
+PUBLIC void *realloc(void *p, size_t n)
+{
+	return realloc_at(p, n, RA);
 }
 
 PUBLIC void *reallocarray(void *p, size_t n, size_t size)
@@ -127,7 +146,7 @@ PUBLIC void *reallocarray(void *p, size_t n, size_t size)
 		errno = ENOMEM;
 		return NULL;
 	}
-	return realloc(p, total);
+	return realloc_at(p, total, RA);
 }
 
 static inline bool pow2(size_t a)
@@ -144,7 +163,7 @@ PUBLIC int posix_memalign(void **out, size_t align, size_t n)
 	if (!pow2(align) || align % sizeof(void *))
 		return EINVAL;
 	cxlmu_runtime_ensure();
-	p = cxlmu_heap_alloc(n, align, false);
+	p = cxlmu_heap_alloc(n, align, false, RA);
 	errno = saved;
 	if (!p)
 		return ENOMEM;
@@ -158,7 +177,7 @@ PUBLIC void *aligned_alloc(size_t align, size_t n)
 		errno = EINVAL;
 		return NULL;
 	}
-	return alloc(n, align, false);
+	return alloc(n, align, false, RA);
 }
 
 PUBLIC void *memalign(size_t align, size_t n)
@@ -175,12 +194,12 @@ PUBLIC void *memalign(size_t align, size_t n)
 			a <<= 1;
 		align = a;
 	}
-	return alloc(n, align, false);
+	return alloc(n, align, false, RA);
 }
 
 PUBLIC void *valloc(size_t n)
 {
-	return alloc(n, cxlmu_prim_page_size(), false);
+	return alloc(n, cxlmu_prim_page_size(), false, RA);
 }
 
 PUBLIC void *pvalloc(size_t n)
@@ -193,7 +212,7 @@ PUBLIC void *pvalloc(size_t n)
 		return NULL;
 	}
 	rounded &= ~(ps - 1);
-	return alloc(rounded ? rounded : ps, ps, false);
+	return alloc(rounded ? rounded : ps, ps, false, RA);
 }
 
 PUBLIC size_t malloc_usable_size(void *p)

@@ -20,8 +20,10 @@
 #include "internal.h"
 
 #define PUBLIC cxlmu_export
+/* The call site: the return address of operator new. */
+#define RA __builtin_return_address(0)
 
-void *cxlmu_preload_alloc(size_t n, size_t align);
+void *cxlmu_preload_alloc(size_t n, size_t align, const void *ra);
 void cxlmu_preload_free(void *p);
 
 typedef void (*new_handler_t)(void);
@@ -72,10 +74,10 @@ static void look_up_runtime(void)
 	cxx.looked = true;
 }
 
-static void *new_impl(size_t n, size_t align)
+static void *new_impl(size_t n, size_t align, const void *ra)
 {
 	for (;;) {
-		void *p = cxlmu_preload_alloc(n, align);
+		void *p = cxlmu_preload_alloc(n, align, ra);
 		new_handler_t h;
 
 		if (likely(p))
@@ -93,9 +95,9 @@ static void *new_impl(size_t n, size_t align)
 	}
 }
 
-static void *new_nothrow_impl(size_t n, size_t align, const void *nt)
+static void *new_nothrow_impl(size_t n, size_t align, const void *nt, const void *ra)
 {
-	void *p = cxlmu_preload_alloc(n, align);
+	void *p = cxlmu_preload_alloc(n, align, ra);
 
 	if (likely(p))
 		return p;
@@ -125,14 +127,14 @@ void *cxlmu_new_arr_al(size_t n, size_t a) __asm__("_ZnamSt11align_val_t");
 void *cxlmu_new_al_nt(size_t n, size_t a, const void *nt) __asm__("_ZnwmSt11align_val_tRKSt9nothrow_t");
 void *cxlmu_new_arr_al_nt(size_t n, size_t a, const void *nt) __asm__("_ZnamSt11align_val_tRKSt9nothrow_t");
 
-NEW(cxlmu_new, size_t n) { return new_impl(n, 0); }
-NEW(cxlmu_new_arr, size_t n) { return new_impl(n, 0); }
-NEW(cxlmu_new_nt, size_t n, const void *nt) { return new_nothrow_impl(n, 0, nt); }
-NEW(cxlmu_new_arr_nt, size_t n, const void *nt) { return new_nothrow_impl(n, 0, nt); }
-NEW(cxlmu_new_al, size_t n, size_t a) { return new_impl(n, a); }
-NEW(cxlmu_new_arr_al, size_t n, size_t a) { return new_impl(n, a); }
-NEW(cxlmu_new_al_nt, size_t n, size_t a, const void *nt) { return new_nothrow_impl(n, a, nt); }
-NEW(cxlmu_new_arr_al_nt, size_t n, size_t a, const void *nt) { return new_nothrow_impl(n, a, nt); }
+NEW(cxlmu_new, size_t n) { return new_impl(n, 0, RA); }
+NEW(cxlmu_new_arr, size_t n) { return new_impl(n, 0, RA); }
+NEW(cxlmu_new_nt, size_t n, const void *nt) { return new_nothrow_impl(n, 0, nt, RA); }
+NEW(cxlmu_new_arr_nt, size_t n, const void *nt) { return new_nothrow_impl(n, 0, nt, RA); }
+NEW(cxlmu_new_al, size_t n, size_t a) { return new_impl(n, a, RA); }
+NEW(cxlmu_new_arr_al, size_t n, size_t a) { return new_impl(n, a, RA); }
+NEW(cxlmu_new_al_nt, size_t n, size_t a, const void *nt) { return new_nothrow_impl(n, a, nt, RA); }
+NEW(cxlmu_new_arr_al_nt, size_t n, size_t a, const void *nt) { return new_nothrow_impl(n, a, nt, RA); }
 
 /* operator delete: plain, sized, nothrow, aligned, and combinations */
 void cxlmu_del(void *p) __asm__("_ZdlPv");

@@ -20,6 +20,8 @@ libcxlmu_base_la_CFLAGS = $(AM_CFLAGS) $(NUMA_CFLAGS)
 
 libcxlmu_core_la_SOURCES = \
 	src/api.c \
+	src/callsite.c \
+	src/callsite.h \
 	src/fiber.c \
 	src/fiber.h \
 	src/fiber_x86_64.S \
@@ -27,22 +29,26 @@ libcxlmu_core_la_SOURCES = \
 	src/heap.h \
 	src/mapping.c \
 	src/mapping.h \
+	src/profile.c \
+	src/profile.h \
 	src/ring.c \
 	src/ring.h \
 	src/runtime.c \
 	src/runtime.h \
 	src/scheduler.c \
 	src/scheduler.h \
+	src/sites.c \
+	src/sites.h \
 	src/stats.c \
 	src/stats.h \
 	src/wait.c \
 	src/wait.h
 libcxlmu_core_la_CFLAGS = $(AM_CFLAGS) -fno-builtin-malloc -fno-builtin-free \
-	$(NUMA_CFLAGS) $(JEMALLOC_CFLAGS) $(URING_CFLAGS)
+	$(NUMA_CFLAGS) $(JEMALLOC_CFLAGS) $(URING_CFLAGS) $(UNWIND_CFLAGS)
 if JEMALLOC_STATIC
 libcxlmu_core_la_CFLAGS += -DCXLMU_JEMALLOC_STATIC
 endif
-libcxlmu_core_la_LIBADD = libcxlmu-base.la -lpthread
+libcxlmu_core_la_LIBADD = libcxlmu-base.la $(UNWIND_LIBS) -lm -lpthread
 if JEMALLOC_STATIC
 # jemalloc's own malloc, free... would clash with ours: rename them. Its
 # system calls go to errno-neutral wrappers (src/jeos.c).

@@ -32,6 +32,8 @@
 #include "heap.h"
 #include "log.h"
 #include "prim.h"
+#include "profile.h"
+#include "sites.h"
 #include "stats.h"
 
 #define MAX_ARENAS  CXLMU_HEAP_MAX_ARENAS  /* CXL arenas over all nodes, + interleave */
@@ -52,6 +54,10 @@ struct arena {
 
 static struct {
 	struct cxlmu_policy policy;  /* in force */
+	struct cxlmu_policy fallback; /* sites: for sites without a rule */
+	struct cxlmu_policy weave;   /* the interleave policy, when one is used */
+	bool profile;                /* sampling: sampled blocks in profile_arena */
+	int profile_arena;
 	bool strict;
 	bool bind_threads;           /* cxl policy: threads bound to CXL arenas */
 	cxlmu_nodemask_t cxl, dram;
@@ -101,7 +107,7 @@ static int bind_mode(void)
  * nodes in the order they come. */
 static int unit_node(uint64_t u, bool *is_cxl)
 {
-	const struct cxlmu_policy *p = &heap.policy;
+	const struct cxlmu_policy *p = &heap.weave;
 	unsigned period = p->dram_weight + p->cxl_weight;
 	uint64_t j;
 
@@ -144,6 +150,8 @@ static int bind_interleave(uintptr_t origin, uintptr_t a, size_t len)
 
 static int bind_arena_piece(struct arena *ar, uintptr_t a, size_t len)
 {
+	if (ar->tier == CXLMU_TIER_DRAM)
+		return 0;   /* the profile's arena: where DRAM blocks go anyway */
 	if (ar->tier == CXLMU_TIER_INTERLEAVE)
 		return bind_interleave(ar->base, a, len);
 	return cxlmu_prim_mbind((void *)a, len, bind_mode(), 1ull << ar->node);
@@ -370,9 +378,12 @@ int cxlmu_heap_init(const struct cxlmu_heap_config *cfg)
 	unsigned want, per_node;
 	int r;
 
+	bool weave;
+
 	make_exit_key();   /* before anything calls into jemalloc */
 	heap.policy.kind = CXLMU_POLICY_LOCAL;
 	heap.interleave_arena = -1;
+	heap.profile_arena = -1;
 	heap.strict = cfg->strict;
 	heap.cxl = cfg->cxl;
 	heap.dram = cfg->dram;
@@ -388,8 +399,9 @@ int cxlmu_heap_init(const struct cxlmu_heap_config *cfg)
 	th.fast_len = 0;
 	th.fast_outside = false;
 	/* CXL arenas exist whenever CXL nodes do, so cxlmu_malloc_on() can
-	 * place blocks even under the local policy. */
-	if (!cfg->cxl)
+	 * place blocks even under the local policy; a profile needs the span
+	 * for its sampled blocks even without CXL. */
+	if (!cfg->cxl && !cfg->profile)
 		return 0;
 
 	for (unsigned n = 0; n < CXLMU_MAX_NODES; n++)
@@ -397,21 +409,28 @@ int cxlmu_heap_init(const struct cxlmu_heap_config *cfg)
 			heap.cxl_nodes[heap.ncxl++] = n;
 	/* Several arenas per node, as jemalloc has several automatic ones, so
 	 * threads do not queue on one arena's locks. */
-	per_node = count_cpus(t);
-	if (per_node > MAX_PER_NODE)
-		per_node = MAX_PER_NODE;
-	if (per_node > (MAX_ARENAS - 1) / heap.ncxl)
-		per_node = (MAX_ARENAS - 1) / heap.ncxl;
-	if (!per_node)
-		return -E2BIG;
+	per_node = 0;
+	if (heap.ncxl) {
+		per_node = count_cpus(t);
+		if (per_node > MAX_PER_NODE)
+			per_node = MAX_PER_NODE;
+		if (per_node > (MAX_ARENAS - 2) / heap.ncxl)
+			per_node = (MAX_ARENAS - 2) / heap.ncxl;
+		if (!per_node)
+			return -E2BIG;
+	}
 	heap.per_node = per_node;
-	want = heap.ncxl * per_node + (cfg->policy.kind == CXLMU_POLICY_INTERLEAVE);
+	/* The interleave arena serves the interleave policy, or a sites
+	 * policy falling back to it. */
+	weave = heap.ncxl && (cfg->policy.kind == CXLMU_POLICY_INTERLEAVE ||
+			      (cfg->policy.kind == CXLMU_POLICY_SITES &&
+			       cfg->fallback.kind == CXLMU_POLICY_INTERLEAVE));
+	want = heap.ncxl * per_node + weave + cfg->profile;
 	r = reserve_span(want);
 	if (r)
 		goto fail;
 	/* Interleave needs the policy's weights before its first extent. */
-	heap.policy = cfg->policy;
-	heap.policy.kind = CXLMU_POLICY_LOCAL;
+	heap.weave = cfg->policy.kind == CXLMU_POLICY_INTERLEAVE ? cfg->policy : cfg->fallback;
 	for (unsigned i = 0; i < heap.ncxl; i++) {
 		for (unsigned k = 0; k < per_node; k++) {
 			r = add_arena(CXLMU_TIER_CXL, heap.cxl_nodes[i]);
@@ -421,11 +440,17 @@ int cxlmu_heap_init(const struct cxlmu_heap_config *cfg)
 				heap.first_arena_of_node[heap.cxl_nodes[i]] = r;
 		}
 	}
-	if (cfg->policy.kind == CXLMU_POLICY_INTERLEAVE) {
+	if (weave) {
 		r = add_arena(CXLMU_TIER_INTERLEAVE, 0);
 		if (r < 0)
 			goto fail;
 		heap.interleave_arena = r;
+	}
+	if (cfg->profile) {
+		r = add_arena(CXLMU_TIER_DRAM, 0);
+		if (r < 0)
+			goto fail;
+		heap.profile_arena = r;
 	}
 	/* Each home node uses its nearest CXL node (ties: the lowest). */
 	for (unsigned h = 0; h < CXLMU_MAX_NODES; h++) {
@@ -436,7 +461,11 @@ int cxlmu_heap_init(const struct cxlmu_heap_config *cfg)
 				best = i;
 		heap.nearest_cxl[h] = (uint8_t)heap.cxl_nodes[best];
 	}
-	heap.bind_threads = cfg->policy.kind == CXLMU_POLICY_CXL;
+	/* A profile needs every free of a block in the span to reach the
+	 * heap (sampled blocks are there): no thread binding then. */
+	heap.bind_threads = cfg->policy.kind == CXLMU_POLICY_CXL && !cfg->profile;
+	heap.fallback = cfg->fallback;
+	heap.profile = cfg->profile;
 	heap.policy = cfg->policy;
 	return 0;
 fail:
@@ -445,6 +474,7 @@ fail:
 	heap.ncxl = 0;
 	heap.per_node = 0;
 	heap.interleave_arena = -1;
+	heap.profile_arena = -1;
 	heap.policy.kind = CXLMU_POLICY_LOCAL;
 	heap.span_base = heap.span_end = 0;
 	return r;
@@ -532,14 +562,17 @@ static cxlmu_noinline void thread_setup(void)
 	 * is CXL below jemalloc's oversize threshold. Other policies decide
 	 * per block. Counts need jemalloc's counters. */
 	th.fast_limit = 0;
-	if (th.counted && heap.policy.kind == CXLMU_POLICY_LOCAL)
+	if (th.counted && heap.policy.kind == CXLMU_POLICY_LOCAL && !heap.profile)
 		th.fast_limit = SIZE_MAX;
 	else if (th.counted && heap.policy.kind == CXLMU_POLICY_CXL && th.bound_ai >= 0)
 		th.fast_limit = heap.oversize;
 	/* Blocks free() may hand to the thread cache: for a DRAM thread, any
-	 * outside the span; for a CXL thread, those of its node's arenas,
-	 * which are adjacent slices of the span; none without a fast path. */
-	if (!th.fast_limit) {
+	 * outside the span, whatever the policy (blocks it places elsewhere
+	 * and a profile's sampled blocks are inside); for a CXL thread, those
+	 * of its node's arenas, which are adjacent slices of the span; none
+	 * without jemalloc's counters or, for a CXL thread, a fast path. */
+	th.fast_free = th.counted && (th.bound_ai < 0 || th.fast_limit);
+	if (!th.fast_free) {
 		th.fast_lo = th.fast_len = 0;
 		th.fast_outside = false;
 	} else if (th.bound_ai >= 0) {
@@ -555,6 +588,15 @@ static cxlmu_noinline void thread_setup(void)
 	th.fast_small = th.fast_limit < CXLMU_STATS_SAMPLE_LARGE ? th.fast_limit
 								  : CXLMU_STATS_SAMPLE_LARGE;
 	th.fast_tail = th.bound_ai < 0;
+	/* Per-block decisions a DRAM thread can make inline (malloc). */
+	th.decide = CXLMU_DECIDE_SLOW;
+	th.profile = heap.profile;
+	if (th.fast_free && th.bound_ai < 0 && !th.fast_limit) {
+		if (heap.policy.kind == CXLMU_POLICY_LOCAL)
+			th.decide = CXLMU_DECIDE_DRAM;
+		else if (heap.policy.kind == CXLMU_POLICY_SITES)
+			th.decide = CXLMU_DECIDE_SITES;
+	}
 	th.ready = true;
 	/* Keys below PTHREAD_KEY_2NDLEVEL_SIZE need no allocation to set, and
 	 * ours is made before the application can make any. */
@@ -655,6 +697,8 @@ static void thread_exit(void)
 	th.bound_tier = CXLMU_TIER_DRAM;
 	th.bound_node = th.home;
 	th.fast_limit = th.fast_small = 0;
+	th.fast_free = false;
+	th.decide = CXLMU_DECIDE_SLOW;
 	th.fast_lo = th.fast_len = 0;
 	th.fast_outside = false;
 	th.exiting = true;
@@ -710,7 +754,7 @@ static cxlmu_nodemask_t meant_nodes(const void *p, int ai, uintptr_t origin)
 	bool cxl;
 	int node;
 
-	if (ai < 0)
+	if (ai < 0 || heap.arena[ai].tier == CXLMU_TIER_DRAM)
 		return heap.dram_meant;
 	if (heap.arena[ai].tier == CXLMU_TIER_CXL)
 		return 1ull << heap.arena[ai].node;
@@ -755,8 +799,9 @@ static void account(const void *p, int ai, size_t usable, bool alloc)
 	if (ai >= 0 && heap.arena[ai].tier == CXLMU_TIER_INTERLEAVE) {
 		account_interleave(heap.arena[ai].base, (uintptr_t)p, usable, alloc);
 	} else {
-		unsigned n = ai < 0 ? th.home : heap.arena[ai].node;
-		enum cxlmu_tier t = ai < 0 ? CXLMU_TIER_DRAM : CXLMU_TIER_CXL;
+		bool dram = ai < 0 || heap.arena[ai].tier == CXLMU_TIER_DRAM;
+		unsigned n = dram ? th.home : heap.arena[ai].node;
+		enum cxlmu_tier t = dram ? CXLMU_TIER_DRAM : CXLMU_TIER_CXL;
 		if (alloc)
 			cxlmu_stats_alloc(n, t, usable, 1);
 		else
@@ -838,14 +883,51 @@ static inline bool fast_free_ok(int ai)
 	       heap.arena[ai].node == th.bound_node;
 }
 
-void *cxlmu_heap_malloc_bound(size_t size)
+static cxlmu_noinline void *alloc_sampled(size_t size, size_t align, bool zero,
+					  enum cxlmu_tier tier, const void *ra);
+static enum cxlmu_tier decide(size_t size, const void *ra);
+
+/* malloc under a policy that decides per block (or a profile), for a DRAM
+ * thread: a DRAM block goes straight to jemalloc's thread cache, as the
+ * inline path would. NULL: the caller's slow path takes it. */
+static inline void *malloc_decide(size_t size, const void *ra)
+{
+	int saved = *th.errno_p;
+	void *p;
+
+	if (th.alloc_left == 0) {
+		/* cxlmu_heap_decided_dram's countdown expired on this block. */
+		th.fast_allocs += th.alloc_batch - 1;
+		th.alloc_left = th.alloc_batch = SAMPLE_BATCH;
+	}
+	if (unlikely(heap.profile) && cxlmu_profile_due(size)) {
+		p = alloc_sampled(size, 0, false, decide(size, ra), ra);
+	} else {
+		if (decide(size, ra) != CXLMU_TIER_DRAM || unlikely(size == 0))
+			return NULL;
+		p = cxlmu_je_fast_malloc(size);
+		if (likely(p)) {
+			fast_event(true);
+			maybe_sample(p, -1, size);
+		}
+	}
+	*th.errno_p = saved;
+	return p;
+}
+
+void *cxlmu_heap_malloc_bound(size_t size, const void *ra)
 {
 	bool large = size >= th.fast_small;
 	int saved;
 	void *p;
 
-	if (large && size >= th.fast_limit)
-		return NULL;   /* not a bound-tier block: the caller's slow path */
+	if (large && size >= th.fast_limit) {
+		/* Not a bound-tier block: the policy decides, or the caller's
+		 * slow path (a thread not set up, or bound to CXL). */
+		if (th.ready && !th.fast_limit && th.fast_free && th.bound_ai < 0)
+			return malloc_decide(size, ra);
+		return NULL;
+	}
 	if (!large) {
 		/* The countdown expired: the inline blocks before this one. */
 		th.fast_allocs += th.alloc_batch - 1;
@@ -868,7 +950,7 @@ bool cxlmu_heap_free_bound(void *p)
 {
 	int saved;
 
-	if (!th.fast_limit || !fast_free_ok(owner(p)))
+	if (!th.fast_free || !fast_free_ok(owner(p)))
 		return false;
 	saved = *th.errno_p;
 	cxlmu_je_fast_free(p);
@@ -928,15 +1010,74 @@ void *cxlmu_heap_alloc_tier(size_t size, size_t align, bool zero, enum cxlmu_tie
 	return p;
 }
 
-void *cxlmu_heap_alloc(size_t size, size_t align, bool zero)
+/* The policy's tier for a block; the thread is set up. */
+static enum cxlmu_tier decide(size_t size, const void *ra)
+{
+	const struct cxlmu_policy *p = &heap.policy;
+
+	if (p->kind == CXLMU_POLICY_LOCAL)
+		return CXLMU_TIER_DRAM;
+	if (p->kind == CXLMU_POLICY_SITES) {
+		uint32_t gen = cxlmu_callsite_generation();
+		int t = cxlmu_sites_tier(ra);
+		if (t < 0)
+			p = &heap.fallback;
+		/* DRAM whatever the size: malloc may decide it inline next time. */
+		if (th.decide == CXLMU_DECIDE_SITES && ra &&
+		    (t == CXLMU_TIER_DRAM || (t < 0 && p->kind == CXLMU_POLICY_LOCAL))) {
+			if (th.site_gen != gen) {
+				memset(th.site_dram, 0, sizeof(th.site_dram));
+				th.site_gen = gen;
+			}
+			th.site_dram[cxlmu_heap_site_slot(ra)] = (uintptr_t)ra;
+		}
+		if (t >= 0)
+			return (enum cxlmu_tier)t;
+	}
+	return cxlmu_policy_tier(p, size, p->kind == CXLMU_POLICY_BUDGET ? dram_live() : 0);
+}
+
+enum cxlmu_tier cxlmu_heap_tier(size_t size, const void *ra)
+{
+	if (unlikely(!th.ready))
+		thread_setup();
+	return decide(size, ra);
+}
+
+/* A sampled block: in the span, so that its free comes back here. DRAM
+ * blocks take the profile's own arena; the others are in the span anyway
+ * (a CXL block that fell back to DRAM is not remembered). */
+static cxlmu_noinline void *alloc_sampled(size_t size, size_t align, bool zero,
+					  enum cxlmu_tier tier, const void *ra)
+{
+	void *p;
+
+	if (tier == CXLMU_TIER_DRAM) {
+		int ai = heap.profile_arena, f = align_flags(align, zero);
+		if (unlikely(size == 0))
+			size = 1;
+		p = mallocx(size, f | arena_flags(ai));
+		if (p)
+			account(p, owner(p), nallocx(size, f), true);
+		else
+			p = cxlmu_heap_alloc_tier(size, align, zero, tier);
+	} else {
+		p = cxlmu_heap_alloc_tier(size, align, zero, tier);
+	}
+	cxlmu_profile_record(owner(p) >= 0 ? p : NULL, size, ra);
+	return p;
+}
+
+void *cxlmu_heap_alloc(size_t size, size_t align, bool zero, const void *ra)
 {
 	enum cxlmu_tier tier = CXLMU_TIER_DRAM;
 
-	if (heap.policy.kind != CXLMU_POLICY_LOCAL) {
+	if (heap.policy.kind != CXLMU_POLICY_LOCAL || heap.profile) {
 		if (unlikely(!th.ready))
 			thread_setup();
-		tier = cxlmu_policy_tier(&heap.policy, size,
-			heap.policy.kind == CXLMU_POLICY_BUDGET ? dram_live() : 0);
+		tier = decide(size, ra);
+		if (heap.profile && cxlmu_profile_due(size))
+			return alloc_sampled(size, align, zero, tier, ra);
 	}
 	return cxlmu_heap_alloc_tier(size, align, zero, tier);
 }
@@ -953,6 +1094,8 @@ void *cxlmu_heap_alloc(size_t size, size_t align, bool zero)
  * (these are glibc's few hundred bytes of a dead thread's DTV). */
 static void free_unset(void *p)
 {
+	if (heap.profile && owner(p) >= 0)
+		cxlmu_profile_forget(p);
 	account(p, owner(p), 0, false);
 	cxlmu_je_fast_free(p);
 }
@@ -969,6 +1112,8 @@ void cxlmu_heap_free(void *p)
 		return;
 	}
 	ai = owner(p);
+	if (unlikely(heap.profile) && ai >= 0)
+		cxlmu_profile_forget(p);
 	if (likely(fast_free_ok(ai))) {
 		cxlmu_je_fast_free(p);
 		fast_event(false);
@@ -984,7 +1129,7 @@ size_t cxlmu_heap_usable_size(const void *p)
 	return p ? sallocx(p, 0) : 0;
 }
 
-void *cxlmu_heap_realloc(void *p, size_t size)
+void *cxlmu_heap_realloc(void *p, size_t size, const void *ra)
 {
 	enum cxlmu_tier want = CXLMU_TIER_DRAM;
 	size_t old;
@@ -996,9 +1141,22 @@ void *cxlmu_heap_realloc(void *p, size_t size)
 	if (unlikely(size == 0))
 		size = 1;
 	ai = owner(p);
-	if (heap.policy.kind != CXLMU_POLICY_LOCAL)
-		want = cxlmu_policy_tier(&heap.policy, size,
-			heap.policy.kind == CXLMU_POLICY_BUDGET ? dram_live() : 0);
+	want = decide(size, ra);
+	if (unlikely(heap.profile)) {
+		/* A sampled new block, or a sampled old one, moves: the
+		 * profile sees the one freed and the other allocated. */
+		bool sample = cxlmu_profile_due(size);
+		if (sample || (ai >= 0 && cxlmu_profile_tracked(p))) {
+			old = sallocx(p, 0);
+			q = sample ? alloc_sampled(size, 0, false, want, ra)
+				   : cxlmu_heap_alloc_tier(size, 0, false, want);
+			if (!q)
+				return NULL;
+			memcpy(q, p, old < size ? old : size);
+			cxlmu_heap_free(p);
+			return q;
+		}
+	}
 	wai = tier_arena(want);
 	if (fast_free_ok(ai) && fast_alloc_ok(wai, size)) {
 		/* Bound tier to bound tier: jemalloc grows in place or moves

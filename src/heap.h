@@ -7,12 +7,17 @@
 #ifndef CXLMU_SRC_HEAP_H
 #define CXLMU_SRC_HEAP_H
 
+#include "callsite.h"
 #include "internal.h"
 #include "policy.h"
+#include "profile.h"
+#include "stats.h"
 #include "topology.h"
 
 struct cxlmu_heap_config {
 	struct cxlmu_policy policy;
+	struct cxlmu_policy fallback;  /* sites policy: for sites without a rule */
+	bool profile;                  /* sampled blocks get an arena of their own */
 	bool strict;
 	cxlmu_nodemask_t cxl;        /* CXL nodes, non-empty unless policy local */
 	cxlmu_nodemask_t dram;       /* DRAM nodes */
@@ -27,14 +32,17 @@ int cxlmu_heap_init(const struct cxlmu_heap_config *cfg);
 /* Which policy is in force (local after a failed init). */
 const struct cxlmu_policy *cxlmu_heap_policy(void);
 
-/* align: 0 for malloc's default, else a power of two. NULL on failure,
- * errno untouched (preload/ sets it as the replaced call must). */
-void *cxlmu_heap_alloc(size_t size, size_t align, bool zero);
+/* align: 0 for malloc's default, else a power of two. ra: the return
+ * address of the intercepted call (its call site). NULL on failure, errno
+ * untouched (preload/ sets it as the replaced call must). */
+void *cxlmu_heap_alloc(size_t size, size_t align, bool zero, const void *ra);
+/* The tier the policy gives a block of size bytes allocated from ra. */
+enum cxlmu_tier cxlmu_heap_tier(size_t size, const void *ra);
 
 /* Place a block on a given tier regardless of policy (public API). */
 void *cxlmu_heap_alloc_tier(size_t size, size_t align, bool zero, enum cxlmu_tier tier);
 void cxlmu_heap_free(void *p);
-void *cxlmu_heap_realloc(void *p, size_t size);
+void *cxlmu_heap_realloc(void *p, size_t size, const void *ra);
 size_t cxlmu_heap_usable_size(const void *p);
 
 /* Merge the calling thread's counts into the totals (before a report). */
@@ -54,6 +62,14 @@ void cxlmu_heap_span(uintptr_t *base, uintptr_t *end);
 
 #define CXLMU_HEAP_MAX_ARENAS 64
 #define CXLMU_HEAP_MERGE_EVENTS 1024
+#define CXLMU_HEAP_SITE_CACHE 64
+
+/* How malloc decides for a thread whose blocks are placed one by one. */
+enum cxlmu_heap_decide {
+	CXLMU_DECIDE_SLOW,       /* by the slow path */
+	CXLMU_DECIDE_DRAM,       /* every block on DRAM: a profile, local policy */
+	CXLMU_DECIDE_SITES,      /* DRAM for call sites cached in site_dram */
+};
 
 /* Per-thread heap state; owned by heap.c, read by the inline fast path. */
 struct cxlmu_thread_heap {
@@ -69,6 +85,7 @@ struct cxlmu_thread_heap {
 	bool fast_outside;           /* thread's when (p - lo < len) != outside;
 				      * all zero (a new thread): never */
 	bool fast_tail;              /* DRAM thread: malloc may tail-call */
+	bool fast_free;              /* free may take the inline path */
 	bool ready;
 	bool exiting;                /* caches returned: use none from now on */
 	bool counted;                /* jemalloc's thread counters are readable */
@@ -82,6 +99,13 @@ struct cxlmu_thread_heap {
 	unsigned sample_tick;
 	unsigned exit_rounds;
 	unsigned tcache[CXLMU_HEAP_MAX_ARENAS]; /* explicit tcache id + 1 */
+	/* Per-block placement for a DRAM thread: call sites the sites policy
+	 * sends to DRAM whatever the size, by return address (direct-mapped),
+	 * valid for one generation of loaded modules. */
+	uint8_t decide;              /* enum cxlmu_heap_decide */
+	bool profile;
+	uint32_t site_gen;
+	uintptr_t site_dram[CXLMU_HEAP_SITE_CACHE];
 };
 extern CXLMU_TLS struct cxlmu_thread_heap cxlmu_heap_th;
 
@@ -103,7 +127,7 @@ void cxlmu_je_free(void *p);
  * counts now and then. Large blocks always come here (they are sampled).
  * cxlmu_heap_malloc_bound returns NULL, errno untouched, when the block is
  * not for the bound tier; cxlmu_heap_free_bound returns false likewise. */
-void *cxlmu_heap_malloc_bound(size_t size);
+void *cxlmu_heap_malloc_bound(size_t size, const void *ra);
 bool cxlmu_heap_free_bound(void *p);
 
 
@@ -123,6 +147,35 @@ static inline bool cxlmu_heap_fast_malloc_ok(size_t size)
 	struct cxlmu_thread_heap *t = &cxlmu_heap_th;
 
 	return likely(size < t->fast_small) && likely(--t->alloc_left != 0);
+}
+
+static inline unsigned cxlmu_heap_site_slot(const void *ra)
+{
+	return (unsigned)((uintptr_t)ra >> 2) % CXLMU_HEAP_SITE_CACHE;
+}
+
+/* malloc for a thread whose policy decides per block (the sites policy,
+ * or a profile): whether this block may go straight to jemalloc's thread
+ * cache on DRAM. It does when the decision is DRAM without a look at the
+ * rules (cached for ra), the profile does not sample it, and the stats
+ * countdown has not expired. */
+static inline bool cxlmu_heap_decided_dram(size_t size, const void *ra)
+{
+	struct cxlmu_thread_heap *t = &cxlmu_heap_th;
+
+	if (t->decide == CXLMU_DECIDE_SLOW || size >= CXLMU_STATS_SAMPLE_LARGE || size == 0)
+		return false;
+	if (t->decide == CXLMU_DECIDE_SITES &&
+	    (t->site_dram[cxlmu_heap_site_slot(ra)] != (uintptr_t)ra ||
+	     t->site_gen != cxlmu_callsite_generation()))
+		return false;
+	if (t->profile && cxlmu_profile_left <= (int64_t)size)
+		return false;
+	if (unlikely(--t->alloc_left == 0))
+		return false;
+	if (t->profile)
+		cxlmu_profile_left -= (int64_t)size;
+	return true;
 }
 
 /* Whether free(p) may tail-call jemalloc's free: a block of this thread's

@@ -142,7 +142,7 @@ void *cxlmu_mapping_mmap(void *addr, size_t len, int prot, int flags, int fd,
 	pol = cxlmu_heap_policy();
 	if (pol->kind == CXLMU_POLICY_LOCAL)
 		return p;
-	tier = cxlmu_policy_tier(pol, len, cxlmu_stats_dram_live());
+	tier = cxlmu_heap_tier(len, caller);
 	if (cxlmu_heap_bind_range(p, len, tier, &node))
 		cxlmu_stats_count_bind_error();
 	atomic_fetch_add(&placed, 1);

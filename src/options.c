@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "options.h"
+#include "rules.h"
 
 #define BOOL_ACCEPTED "1, 0, yes, no, on, off, true, false"
 
@@ -114,7 +115,59 @@ int cxlmu_parse_nodelist(const char *text, cxlmu_nodemask_t *out)
 
 static int set_policy(const char *v, struct cxlmu_config *cfg)
 {
+	if (v && !strncmp(v, "sites:", 6)) {
+		if (!v[6] || strlen(v + 6) >= sizeof(cfg->sites_path))
+			return -EINVAL;
+		strcpy(cfg->sites_path, v + 6);
+		cfg->policy = (struct cxlmu_policy){ .kind = CXLMU_POLICY_SITES };
+		return 0;
+	}
+	cfg->sites_path[0] = '\0';
 	return cxlmu_policy_parse(v, &cfg->policy);
+}
+
+static int set_sites_fallback(const char *v, struct cxlmu_config *cfg)
+{
+	if (v && !strcmp(v, "auto")) {
+		cfg->sites_fallback_set = false;
+		return 0;
+	}
+	if (cxlmu_policy_parse(v, &cfg->sites_fallback))
+		return -EINVAL;
+	cfg->sites_fallback_set = true;
+	return 0;
+}
+
+static int set_profile(const char *v, struct cxlmu_config *cfg)
+{
+	if (!v || !*v || strlen(v) >= sizeof(cfg->profile_path))
+		return -EINVAL;
+	if (!strcmp(v, "off"))
+		cfg->profile_path[0] = '\0';
+	else
+		strcpy(cfg->profile_path, v);
+	return 0;
+}
+
+static int set_sample_bytes(const char *v, struct cxlmu_config *cfg)
+{
+	uint64_t n;
+
+	if (cxlmu_parse_size(v, &n) || n == 0 || n > CXLMU_GiB)
+		return -EINVAL;
+	cfg->sample_bytes = n;
+	return 0;
+}
+
+static int set_site_frames(const char *v, struct cxlmu_config *cfg)
+{
+	uint64_t n;
+
+	if (cxlmu_parse_size(v, &n) || n == 0 || n > CXLMU_RULES_MAX_FRAMES ||
+	    strpbrk(v, "kKmMgG"))
+		return -EINVAL;
+	cfg->site_frames = (unsigned)n;
+	return 0;
 }
 
 static int set_cxl_nodes(const char *v, struct cxlmu_config *cfg)
@@ -206,12 +259,35 @@ static int set_wait(const char *v, struct cxlmu_config *cfg)
 
 const struct cxlmu_option cxlmu_options[] = {
 	{ "policy", CXLMU_ARG_REQUIRED, "POLICY", "cxl", "a policy",
-	  CXLMU_POLICY_ACCEPTED,
+	  CXLMU_POLICY_OPTION_ACCEPTED,
 	  "Where heap blocks go. local: no placement. cxl: every block on CXL "
 	  "memory. size:N: blocks of N bytes or more on CXL, smaller ones local. "
 	  "interleave:D:C: pages split D on DRAM for every C on CXL, in 2 MiB units. "
-	  "budget:N: DRAM until N live heap bytes are on DRAM, then CXL.",
+	  "budget:N: DRAM until N live heap bytes are on DRAM, then CXL. "
+	  "sites:FILE: by call site, as the rules in FILE say (cxlmu-stat --rules "
+	  "writes them from a profile); sites without a rule follow the fallback.",
 	  set_policy },
+	{ "sites-fallback", CXLMU_ARG_REQUIRED, "POLICY", "auto", "a fallback policy",
+	  "auto, local, cxl, size:N, interleave:D:C, budget:N",
+	  "Under --policy=sites:FILE, the policy for sites no rule names. auto: "
+	  "the rules file's fallback line, or local when it has none.",
+	  set_sites_fallback },
+	{ "profile", CXLMU_ARG_REQUIRED, "FILE", "off", "a file name",
+	  "a file name (%p: the process id), or off",
+	  "Profile allocations by call site and write the profile to FILE at exit "
+	  "(read it with cxlmu-stat). Without %p in FILE, a forked child or a "
+	  "second process of the same run that finds FILE written writes FILE.PID.",
+	  set_profile },
+	{ "sample-bytes", CXLMU_ARG_REQUIRED, "N", "128K", "a sampling interval",
+	  "a size from 1 to 1G, taking K/M/G",
+	  "The profile samples one allocation per N bytes allocated on average and "
+	  "weighs each sample by its chance of being taken. 1: every allocation, "
+	  "exact counts.",
+	  set_sample_bytes },
+	{ "site-frames", CXLMU_ARG_REQUIRED, "N", "6", "a frame count",
+	  "a number from 1 to 16",
+	  "Frames of the call stack that name a site in a profile.",
+	  set_site_frames },
 	{ "cxl-nodes", CXLMU_ARG_REQUIRED, "LIST", "auto", "a node list",
 	  "auto, or node numbers and ranges such as 1 or 2,4-5 (below 64)",
 	  "The NUMA nodes that count as CXL memory. auto: the nodes that have "

@@ -36,6 +36,12 @@ struct cxlmu_config {
 	enum cxlmu_stats_format stats_format;
 	enum cxlmu_sched sched;
 	enum cxlmu_wait_path wait;
+	char sites_path[PATH_MAX];       /* policy sites:FILE */
+	bool sites_fallback_set;         /* else the file's, else local */
+	struct cxlmu_policy sites_fallback;
+	char profile_path[PATH_MAX];     /* empty: no profile */
+	uint64_t sample_bytes;
+	unsigned site_frames;
 };
 
 enum cxlmu_option_arg {

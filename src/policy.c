@@ -70,6 +70,8 @@ int cxlmu_policy_format(const struct cxlmu_policy *p, char *buf, size_t size)
 		return snprintf(buf, size, "budget:%llu", (unsigned long long)p->bytes);
 	case CXLMU_POLICY_INTERLEAVE:
 		return snprintf(buf, size, "interleave:%u:%u", p->dram_weight, p->cxl_weight);
+	case CXLMU_POLICY_SITES:
+		return snprintf(buf, size, "sites");
 	case CXLMU_POLICY_LOCAL:
 	default:
 		return snprintf(buf, size, "local");

@@ -11,6 +11,7 @@ enum cxlmu_policy_kind {
 	CXLMU_POLICY_SIZE,        /* blocks >= threshold on CXL */
 	CXLMU_POLICY_INTERLEAVE,  /* pages split dram_weight : cxl_weight */
 	CXLMU_POLICY_BUDGET,      /* DRAM until budget live bytes, then CXL */
+	CXLMU_POLICY_SITES,       /* by call site, from a rules file (src/sites.h) */
 };
 
 enum cxlmu_tier {
@@ -27,9 +28,14 @@ struct cxlmu_policy {
 };
 
 #define CXLMU_POLICY_ACCEPTED "local, cxl, size:N, interleave:D:C, budget:N; N takes K/M/G"
+/* What --policy takes: the above, and the sites policy's rules file. */
+#define CXLMU_POLICY_OPTION_ACCEPTED \
+	"local, cxl, size:N, interleave:D:C, budget:N, sites:FILE; N takes K/M/G"
 #define CXLMU_INTERLEAVE_MAX_WEIGHT 255
 
-/* Parse "cxl", "size:64K", "interleave:3:1", ...; 0 or -EINVAL. */
+/* Parse "cxl", "size:64K", "interleave:3:1", ...; 0 or -EINVAL. The sites
+ * policy names a file: options.c parses it (cxlmu_policy_parse refuses
+ * it, so it is never a fallback). */
 int cxlmu_policy_parse(const char *text, struct cxlmu_policy *out);
 /* Canonical text form ("size:65536"); returns snprintf's length. */
 int cxlmu_policy_format(const struct cxlmu_policy *p, char *buf, size_t size);
@@ -50,6 +56,7 @@ static inline enum cxlmu_tier cxlmu_policy_tier(const struct cxlmu_policy *p,
 		return size <= p->bytes && dram_live <= p->bytes - size ?
 		       CXLMU_TIER_DRAM : CXLMU_TIER_CXL;
 	case CXLMU_POLICY_LOCAL:
+	case CXLMU_POLICY_SITES:  /* decided by src/sites.c, never here */
 	default:
 		return CXLMU_TIER_DRAM;
 	}

@@ -11,12 +11,15 @@
 #include <unistd.h>
 #include <numaif.h>
 
+#include "callsite.h"
 #include "heap.h"
 #include "log.h"
 #include "mapping.h"
 #include "prim.h"
+#include "profile.h"
 #include "runtime.h"
 #include "scheduler.h"
+#include "sites.h"
 #include "stats.h"
 #include "wait.h"
 
@@ -56,6 +59,7 @@ static void go_local(void)
 
 static void after_fork_child(void)
 {
+	cxlmu_profile_after_fork();
 	cxlmu_mapping_after_fork();
 	cxlmu_wait_after_fork();
 	cxlmu_sched_after_fork();
@@ -77,6 +81,23 @@ static void start(void)
 	policy = cfg.policy;
 	cxlmu_log_enable(cfg.log);
 
+	/* The rules file first: a bad one is the one thing to say. The
+	 * rules are loaded before any module is seen, so that each module
+	 * is matched against them once, as it is first seen. */
+	hc.fallback = (struct cxlmu_policy){ .kind = CXLMU_POLICY_LOCAL };
+	if (policy.kind == CXLMU_POLICY_SITES) {
+		char err[320];
+		r = cxlmu_sites_load(cfg.sites_path, err, sizeof(err));
+		if (r) {
+			cxlmu_log_warn("rules file %s: %s; running with the local policy",
+				       cfg.sites_path, err);
+			go_local();
+		} else if (cfg.sites_fallback_set) {
+			hc.fallback = cfg.sites_fallback;
+		} else {
+			cxlmu_sites_fallback(&hc.fallback);
+		}
+	}
 	r = cxlmu_topology_read("/sys", &topo);
 	if (r) {
 		cxlmu_log_warn("cannot read the NUMA topology from /sys/devices/system/node (%s); "
@@ -97,6 +118,31 @@ static void start(void)
 		cxlmu_log_warn("NUMA system calls are not available (%s); running with the "
 			       "local policy", strerrordesc_np(-r));
 		go_local();
+	}
+
+	hc.profile = cfg.profile_path[0] != '\0';
+	if (hc.profile || policy.kind == CXLMU_POLICY_SITES) {
+		r = cxlmu_callsite_init(policy.kind == CXLMU_POLICY_SITES ? cxlmu_sites_on_module : NULL);
+		if (r) {
+			cxlmu_log_warn("cannot set up call sites (%s); %s", strerrordesc_np(-r),
+				       hc.profile ? "no profile" : "running with the local policy");
+			hc.profile = false;
+			if (policy.kind == CXLMU_POLICY_SITES)
+				go_local();
+		}
+	}
+	if (hc.profile) {
+		struct cxlmu_profile_config pc = {
+			.path = cfg.profile_path,
+			.sample_bytes = cfg.sample_bytes,
+			.frames = cfg.site_frames,
+		};
+		r = cxlmu_profile_init(&pc);
+		if (r) {
+			cxlmu_log_warn("cannot profile to %s (%s); no profile", cfg.profile_path,
+				       strerrordesc_np(-r));
+			hc.profile = false;
+		}
 	}
 
 	hc.policy = policy;
@@ -179,7 +225,10 @@ __attribute__((destructor)) static void cxlmu_dtor(void)
 	char path[PATH_MAX];
 	int fd = report_fd >= 0 ? report_fd : STDERR_FILENO;
 
-	if (atomic_load(&cxlmu_runtime_state) != 2 || !cfg.stats)
+	if (atomic_load(&cxlmu_runtime_state) != 2)
+		return;
+	cxlmu_profile_write();
+	if (!cfg.stats)
 		return;
 	if (cfg.stats_path[0]) {
 		expand_path(cfg.stats_path, path, sizeof(path));

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "options.h"
+#include "rules.h"
 #include "topology.h"
 
 enum { OPT_HELP = 1000, OPT_VERSION, OPT_TOPOLOGY, OPT_JSON };
@@ -164,6 +165,52 @@ static void find_library(char *out, size_t size)
 		snprintf(out, size, "%s/libcxlmu.so", CXLMU_LIBDIR);
 }
 
+/* A file name the program finds whatever directory it moves to. */
+static char *absolute(const char *path)
+{
+	char cwd[PATH_MAX], *out;
+
+	if (path[0] == '/' || !getcwd(cwd, sizeof(cwd)))
+		return strdup(path);
+	if (asprintf(&out, "%s/%s", cwd, path) < 0)
+		fail("out of memory");
+	return out;
+}
+
+/* --policy=sites:FILE: refuse a rules file the runtime would refuse,
+ * with its line, before the program starts. */
+static void check_rules(const char *path)
+{
+	struct cxlmu_rules r = { .max_rules = 16384, .max_modules = CXLMU_RULES_MAX_MODULES };
+	char *text = NULL, err[512];
+	size_t len = 0;
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		fail("--policy=sites:%s: cannot read the rules file: %s", path, strerror(errno));
+	text = malloc(1 << 16);
+	for (size_t cap = 1 << 16, n; text; ) {
+		n = fread(text + len, 1, cap - len, f);
+		len += n;
+		if (len < cap)
+			break;
+		cap *= 2;
+		text = realloc(text, cap);
+	}
+	if (!text || ferror(f))
+		fail("--policy=sites:%s: cannot read the rules file", path);
+	fclose(f);
+	r.rule = calloc(r.max_rules, sizeof(*r.rule));
+	r.module = calloc(r.max_modules, sizeof(*r.module));
+	if (!r.rule || !r.module)
+		fail("out of memory");
+	if (cxlmu_rules_parse(text, len, &r, err, sizeof(err)))
+		fail("%s: %s", path, err);
+	free(r.rule);
+	free(r.module);
+	free(text);
+}
+
 int main(int argc, char **argv)
 {
 	struct option longopts[64];
@@ -261,6 +308,25 @@ int main(int argc, char **argv)
 		fail("--json goes with --topology (for the stats report use --stats-format=json)");
 	if (optind >= argc)
 		fail("no program to run (usage: %s [OPTIONS] [--] PROGRAM [ARGS...])", prog);
+	if (cfg.policy.kind == CXLMU_POLICY_SITES)
+		check_rules(cfg.sites_path);
+
+	/* Files named relative to here stay here when the program moves. */
+	for (size_t i = 0; i < cxlmu_options_count; i++) {
+		const char *name = cxlmu_options[i].name, *v = given[i];
+		if (!v)
+			continue;
+		if (!strcmp(name, "policy") && !strncmp(v, "sites:", 6)) {
+			char *a = absolute(v + 6), *s;
+			if (asprintf(&s, "sites:%s", a) < 0)
+				fail("out of memory");
+			given[i] = s;
+		} else if ((!strcmp(name, "profile") && strcmp(v, "off")) || !strcmp(name, "stats")) {
+			bool flag;
+			if (strcmp(v, "stderr") && strcmp(v, "-") && cxlmu_parse_bool(v, &flag))
+				given[i] = absolute(v);
+		}
+	}
 
 	for (size_t i = 0; i < cxlmu_options_count; i++) {
 		if (!is_given[i])

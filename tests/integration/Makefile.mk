@@ -14,6 +14,7 @@ integration_tests = \
 	tests/integration/lifetime.sh \
 	tests/integration/malloc-family.sh \
 	tests/integration/placement.sh \
+	tests/integration/profile.sh \
 	tests/integration/real-gcc.sh \
 	tests/integration/real-git.sh \
 	tests/integration/real-perl.sh \
@@ -33,6 +34,7 @@ TESTS += $(integration_tests)
 EXTRA_DIST += \
 	$(integration_tests) \
 	tests/integration/checkjson.py \
+	tests/integration/profile.py \
 	tests/integration/lib.sh
 
 integration_cppflags = $(AM_CPPFLAGS) -I$(top_srcdir)/tests/integration
@@ -56,6 +58,7 @@ check_PROGRAMS += \
 	tests/integration/helpers/placement \
 	tests/integration/helpers/pollpair \
 	tests/integration/helpers/sigfib \
+	tests/integration/helpers/sites \
 	tests/integration/helpers/sleepcxx \
 	tests/integration/helpers/sleepfork \
 	tests/integration/helpers/sleepmany \
@@ -137,6 +140,10 @@ check_LTLIBRARIES += tests/integration/helpers/dlmod.la
 tests_integration_helpers_dlmod_la_SOURCES = tests/integration/helpers/dlmod.cc
 tests_integration_helpers_dlmod_la_CXXFLAGS = $(integration_cxxflags)
 tests_integration_helpers_dlmod_la_LDFLAGS = -module -avoid-version -rpath /nowhere
+
+tests_integration_helpers_sites_SOURCES = tests/integration/helpers/sites.c
+tests_integration_helpers_sites_CFLAGS = $(integration_cflags) $(NUMA_CFLAGS)
+tests_integration_helpers_sites_LDADD = $(NUMA_LIBS)
 
 tests_integration_helpers_placement_SOURCES = \
 	tests/integration/common.h \

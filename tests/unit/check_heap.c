@@ -70,7 +70,7 @@ static void assert_on_dram(const void *p, size_t size, const char *what)
 
 static void init_heap(const char *policy, bool strict)
 {
-	struct cxlmu_heap_config hc;
+	struct cxlmu_heap_config hc = { 0 };
 	char got[64];
 	int r;
 
@@ -123,7 +123,7 @@ START_TEST(cxl_blocks)
 {
 	size_t size = sizes[_i];
 	char what[64];
-	void *p = cxlmu_heap_alloc(size, 0, false);
+	void *p = cxlmu_heap_alloc(size, 0, false, NULL);
 
 	snprintf(what, sizeof(what), "policy cxl, malloc(%zu)", size);
 	assert_on_cxl(p, size, MPOL_PREFERRED, what);
@@ -140,7 +140,7 @@ START_TEST(usable_size)
 
 	for (size_t i = 0; i < CXLMU_ARRAY_SIZE(more); i++) {
 		size_t size = more[i];
-		p = cxlmu_heap_alloc(size, 0, false);
+		p = cxlmu_heap_alloc(size, 0, false, NULL);
 		ck_assert_msg(p != NULL, "malloc(%zu) failed", size);
 		ck_assert_msg(cxlmu_heap_usable_size(p) >= (size ? size : 1),
 			      "malloc(%zu): usable size %zu", size, cxlmu_heap_usable_size(p));
@@ -157,7 +157,7 @@ START_TEST(alignment)
 		static const size_t asks[] = { 1, 100, 5000, 3 << 20 };
 		for (size_t i = 0; i < CXLMU_ARRAY_SIZE(asks); i++) {
 			char what[96];
-			void *p = cxlmu_heap_alloc(asks[i], align, false);
+			void *p = cxlmu_heap_alloc(asks[i], align, false, NULL);
 			snprintf(what, sizeof(what), "aligned_alloc(%zu, %zu)", align, asks[i]);
 			ck_assert_msg(p != NULL, "%s failed", what);
 			ck_assert_msg((uintptr_t)p % align == 0, "%s gave %p", what, p);
@@ -178,13 +178,13 @@ START_TEST(zeroed)
 
 	for (size_t i = 0; i < CXLMU_ARRAY_SIZE(zs); i++) {
 		for (size_t align = 0; align <= 4096; align = align ? align * 64 : 64) {
-			void *p = cxlmu_heap_alloc(zs[i], align, false);
+			void *p = cxlmu_heap_alloc(zs[i], align, false, NULL);
 			unsigned char *q;
 			size_t k = 0;
 			ck_assert_msg(p != NULL, "malloc(%zu) failed", zs[i]);
 			memset(p, 0xaa, zs[i]);
 			cxlmu_heap_free(p);
-			q = cxlmu_heap_alloc(zs[i], align, true);
+			q = cxlmu_heap_alloc(zs[i], align, true, NULL);
 			ck_assert_msg(q != NULL, "calloc(%zu) (align %zu) failed", zs[i], align);
 			while (k < zs[i] && q[k] == 0)
 				k++;
@@ -207,14 +207,14 @@ END_TEST
 
 START_TEST(realloc_same_tier)
 {
-	void *p = cxlmu_heap_alloc(100, 0, false), *q;
+	void *p = cxlmu_heap_alloc(100, 0, false, NULL), *q;
 
 	fill(p, 100, 9);
-	q = cxlmu_heap_realloc(p, 2 << 20);
+	q = cxlmu_heap_realloc(p, 2 << 20, NULL);
 	assert_on_cxl(q, 2 << 20, MPOL_PREFERRED, "policy cxl, realloc(100 -> 2 MiB)");
 	ck_assert_msg(same_prefix(q, 100, 9) == 100, "realloc(100 -> 2 MiB) lost contents at %zu",
 		      same_prefix(q, 100, 9));
-	q = cxlmu_heap_realloc(q, 50);
+	q = cxlmu_heap_realloc(q, 50, NULL);
 	assert_on_cxl(q, 50, MPOL_PREFERRED, "policy cxl, realloc(2 MiB -> 50)");
 	ck_assert_msg(same_prefix(q, 50, 9) == 50, "realloc(2 MiB -> 50) lost contents");
 	cxlmu_heap_free(q);
@@ -231,7 +231,7 @@ START_TEST(counted)
 
 	cxlmu_heap_merge();
 	cxlmu_stats_tier(CXLMU_TIER_CXL, &a);
-	p = cxlmu_heap_alloc(10000, 0, false);
+	p = cxlmu_heap_alloc(10000, 0, false, NULL);
 	usable = cxlmu_heap_usable_size(p);
 	cxlmu_heap_merge();
 	cxlmu_stats_tier(CXLMU_TIER_CXL, &b);
@@ -256,10 +256,10 @@ END_TEST
 
 START_TEST(size_split)
 {
-	void *small = cxlmu_heap_alloc(65535, 0, false);
-	void *big = cxlmu_heap_alloc(65536, 0, false);
-	void *tiny = cxlmu_heap_alloc(1, 0, false);
-	void *huge = cxlmu_heap_alloc(8 << 20, 0, false);
+	void *small = cxlmu_heap_alloc(65535, 0, false, NULL);
+	void *big = cxlmu_heap_alloc(65536, 0, false, NULL);
+	void *tiny = cxlmu_heap_alloc(1, 0, false, NULL);
+	void *huge = cxlmu_heap_alloc(8 << 20, 0, false, NULL);
 
 	assert_on_dram(small, 65535, "policy size:64K, malloc(65535)");
 	assert_on_dram(tiny, 1, "policy size:64K, malloc(1)");
@@ -274,20 +274,20 @@ END_TEST
 
 START_TEST(realloc_across)
 {
-	void *p = cxlmu_heap_alloc(1000, 0, false), *q, *r;
+	void *p = cxlmu_heap_alloc(1000, 0, false, NULL), *q, *r;
 
 	assert_on_dram(p, 1000, "policy size:64K, malloc(1000)");
 	fill(p, 1000, 5);
-	q = cxlmu_heap_realloc(p, 128 << 10);
+	q = cxlmu_heap_realloc(p, 128 << 10, NULL);
 	assert_on_cxl(q, 128 << 10, MPOL_PREFERRED, "policy size:64K, realloc(1000 -> 128K)");
 	ck_assert_msg(same_prefix(q, 1000, 5) == 1000, "realloc(1000 -> 128K) lost byte %zu",
 		      same_prefix(q, 1000, 5));
 	fill(q, 128 << 10, 6);
-	r = cxlmu_heap_realloc(q, 2000);
+	r = cxlmu_heap_realloc(q, 2000, NULL);
 	assert_on_dram(r, 2000, "policy size:64K, realloc(128K -> 2000)");
 	ck_assert_msg(same_prefix(r, 2000, 6) == 2000, "realloc(128K -> 2000) lost byte %zu",
 		      same_prefix(r, 2000, 6));
-	q = cxlmu_heap_realloc(r, 30000);
+	q = cxlmu_heap_realloc(r, 30000, NULL);
 	assert_on_dram(q, 30000, "policy size:64K, realloc(2000 -> 30000)");
 	ck_assert_msg(same_prefix(q, 2000, 6) == 2000, "realloc(2000 -> 30000) lost byte %zu",
 		      same_prefix(q, 2000, 6));
@@ -301,7 +301,7 @@ END_TEST
 
 START_TEST(local_blocks)
 {
-	void *p = cxlmu_heap_alloc(1 << 20, 0, false);
+	void *p = cxlmu_heap_alloc(1 << 20, 0, false, NULL);
 
 	assert_on_dram(p, 1 << 20, "policy local, malloc(1 MiB)");
 	cxlmu_heap_free(p);
@@ -332,7 +332,7 @@ END_TEST
 
 START_TEST(strict_bind)
 {
-	void *p = cxlmu_heap_alloc(5000, 0, false);
+	void *p = cxlmu_heap_alloc(5000, 0, false, NULL);
 	void *q = cxlmu_heap_alloc_tier(2 << 20, 0, false, CXLMU_TIER_CXL);
 
 	assert_on_cxl(p, 5000, MPOL_BIND, "policy cxl strict, malloc(5000)");
@@ -351,7 +351,7 @@ END_TEST
 START_TEST(interleave_units)
 {
 	size_t size = 16 << 20, runs = 0, run = 0, full_runs = 0;
-	char *p = cxlmu_heap_alloc(size, 0, false), prev = 0;
+	char *p = cxlmu_heap_alloc(size, 0, false, NULL), prev = 0;
 
 	ck_assert_msg(p != NULL && in_span(p), "interleave: 16 MiB block %p not in the arenas", p);
 	for (size_t off = 0; off < size; off += page) {

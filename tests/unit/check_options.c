@@ -184,6 +184,10 @@ static const struct { const char *name, *env; enum cxlmu_option_arg arg; } expec
 	{ "log", "CXLMU_LOG", CXLMU_ARG_NONE },
 	{ "sched", "CXLMU_SCHED", CXLMU_ARG_REQUIRED },
 	{ "wait", "CXLMU_WAIT", CXLMU_ARG_REQUIRED },
+	{ "sites-fallback", "CXLMU_SITES_FALLBACK", CXLMU_ARG_REQUIRED },
+	{ "profile", "CXLMU_PROFILE", CXLMU_ARG_REQUIRED },
+	{ "sample-bytes", "CXLMU_SAMPLE_BYTES", CXLMU_ARG_REQUIRED },
+	{ "site-frames", "CXLMU_SITE_FRAMES", CXLMU_ARG_REQUIRED },
 };
 
 START_TEST(table_complete)
@@ -268,6 +272,11 @@ START_TEST(defaults_values)
 	ck_assert_msg(!c.stats && c.stats_path[0] == '\0', "stats on by default");
 	ck_assert_msg(c.stats_format == CXLMU_STATS_TEXT, "default stats format %d",
 		      c.stats_format);
+	ck_assert_msg(c.sites_path[0] == '\0' && !c.sites_fallback_set, "sites set by default");
+	ck_assert_msg(c.profile_path[0] == '\0', "profile on by default");
+	ck_assert_msg(c.sample_bytes == 128 * 1024, "default sample-bytes %llu",
+		      (unsigned long long)c.sample_bytes);
+	ck_assert_msg(c.site_frames == 6, "default site-frames %u", c.site_frames);
 }
 END_TEST
 
@@ -288,6 +297,11 @@ START_TEST(defaults_match_table)
 	c.stats_format = CXLMU_STATS_JSON;
 	c.sched = CXLMU_SCHED_OFF;
 	c.wait = CXLMU_WAIT_SYSCALL;
+	strcpy(c.sites_path, "/r");
+	c.sites_fallback_set = true;
+	strcpy(c.profile_path, "/p");
+	c.sample_bytes = 3;
+	c.site_frames = 2;
 	for (size_t i = 0; i < cxlmu_options_count; i++) {
 		const struct cxlmu_option *o = &cxlmu_options[i];
 		ck_assert_msg(cxlmu_option_apply(o, o->def, &c, err, sizeof(err)) == 0,
@@ -307,6 +321,10 @@ START_TEST(defaults_match_table)
 		      "sched default differs or is not auto");
 	ck_assert_msg(c.wait == d.wait && d.wait == CXLMU_WAIT_AUTO,
 		      "wait default differs or is not auto");
+	ck_assert_msg(!strcmp(c.sites_path, d.sites_path) &&
+		      c.sites_fallback_set == d.sites_fallback_set, "sites defaults differ");
+	ck_assert_msg(!strcmp(c.profile_path, d.profile_path) && c.sample_bytes == d.sample_bytes &&
+		      c.site_frames == d.site_frames, "profile defaults differ");
 }
 END_TEST
 
@@ -329,10 +347,10 @@ static int apply(const char *name, const char *value, char *err, size_t size)
 }
 
 static const struct { const char *name, *value, *err; } bad_values[] = {
-	{ "policy", "size:12Q", "'size:12Q' is not a policy (accepted: " CXLMU_POLICY_ACCEPTED ")" },
-	{ "policy", "fast", "'fast' is not a policy (accepted: " CXLMU_POLICY_ACCEPTED ")" },
-	{ "policy", "", "'' is not a policy (accepted: " CXLMU_POLICY_ACCEPTED ")" },
-	{ "policy", NULL, "'' is not a policy (accepted: " CXLMU_POLICY_ACCEPTED ")" },
+	{ "policy", "size:12Q", "'size:12Q' is not a policy (accepted: " CXLMU_POLICY_OPTION_ACCEPTED ")" },
+	{ "policy", "fast", "'fast' is not a policy (accepted: " CXLMU_POLICY_OPTION_ACCEPTED ")" },
+	{ "policy", "", "'' is not a policy (accepted: " CXLMU_POLICY_OPTION_ACCEPTED ")" },
+	{ "policy", NULL, "'' is not a policy (accepted: " CXLMU_POLICY_OPTION_ACCEPTED ")" },
 	{ "cxl-nodes", "64", "'64' is not a node list (accepted: auto, or node numbers and "
 	  "ranges such as 1 or 2,4-5 (below 64))" },
 	{ "cxl-nodes", "", NULL },
@@ -357,6 +375,24 @@ static const struct { const char *name, *value, *err; } bad_values[] = {
 	{ "stats-format", "JSON", NULL },
 	{ "stats-format", "", NULL },
 	{ "stats-format", NULL, NULL },
+	{ "policy", "sites:", "'sites:' is not a policy (accepted: " CXLMU_POLICY_OPTION_ACCEPTED ")" },
+	{ "policy", "sites", NULL },
+	{ "sites-fallback", "sites:/r", "'sites:/r' is not a fallback policy (accepted: auto, "
+	  "local, cxl, size:N, interleave:D:C, budget:N)" },
+	{ "sites-fallback", "size:", NULL },
+	{ "sites-fallback", "", NULL },
+	{ "sites-fallback", NULL, NULL },
+	{ "profile", "", "'' is not a file name (accepted: a file name (%p: the process id), or off)" },
+	{ "profile", NULL, NULL },
+	{ "sample-bytes", "0", "'0' is not a sampling interval (accepted: a size from 1 to 1G, "
+	  "taking K/M/G)" },
+	{ "sample-bytes", "2G", NULL },
+	{ "sample-bytes", "-1", NULL },
+	{ "sample-bytes", "", NULL },
+	{ "site-frames", "0", "'0' is not a frame count (accepted: a number from 1 to 16)" },
+	{ "site-frames", "17", NULL },
+	{ "site-frames", "1K", NULL },
+	{ "site-frames", "x", NULL },
 };
 
 START_TEST(apply_bad)
@@ -421,6 +457,33 @@ START_TEST(apply_policy)
 		      (unsigned long long)cfg.policy.bytes);
 	ck_assert_msg(apply("policy", "local", err, sizeof(err)) == 0 &&
 		      cfg.policy.kind == CXLMU_POLICY_LOCAL, "local: %s", err);
+}
+END_TEST
+
+START_TEST(apply_sites_profile)
+{
+	char err[256] = "";
+
+	ck_assert_msg(apply("policy", "sites:/etc/r:1", err, sizeof(err)) == 0, "sites: %s", err);
+	ck_assert_msg(cfg.policy.kind == CXLMU_POLICY_SITES && !strcmp(cfg.sites_path, "/etc/r:1"),
+		      "sites:/etc/r:1 gave kind %d path '%s'", cfg.policy.kind, cfg.sites_path);
+	ck_assert_msg(apply("policy", "cxl", err, sizeof(err)) == 0 && cfg.sites_path[0] == '\0',
+		      "cxl after sites kept the path '%s'", cfg.sites_path);
+	ck_assert_msg(apply("sites-fallback", "budget:1M", err, sizeof(err)) == 0, "%s", err);
+	ck_assert_msg(cfg.sites_fallback_set && cfg.sites_fallback.kind == CXLMU_POLICY_BUDGET &&
+		      cfg.sites_fallback.bytes == CXLMU_MiB, "budget:1M fallback not set");
+	ck_assert_msg(apply("sites-fallback", "auto", err, sizeof(err)) == 0 &&
+		      !cfg.sites_fallback_set, "auto fallback still set");
+	ck_assert_msg(apply("profile", "/tmp/p.%p", err, sizeof(err)) == 0 &&
+		      !strcmp(cfg.profile_path, "/tmp/p.%p"), "profile path '%s'", cfg.profile_path);
+	ck_assert_msg(apply("profile", "off", err, sizeof(err)) == 0 && !cfg.profile_path[0],
+		      "profile off left '%s'", cfg.profile_path);
+	ck_assert_msg(apply("sample-bytes", "1", err, sizeof(err)) == 0 && cfg.sample_bytes == 1,
+		      "sample-bytes 1 gave %llu", (unsigned long long)cfg.sample_bytes);
+	ck_assert_msg(apply("sample-bytes", "1G", err, sizeof(err)) == 0 &&
+		      cfg.sample_bytes == CXLMU_GiB, "sample-bytes 1G: %s", err);
+	ck_assert_msg(apply("site-frames", "16", err, sizeof(err)) == 0 && cfg.site_frames == 16,
+		      "site-frames 16 gave %u", cfg.site_frames);
 }
 END_TEST
 
@@ -611,7 +674,7 @@ START_TEST(env_bad_values)
 	ck_assert_msg(bad == 4, "4 bad values counted as %d", bad);
 	ck_assert_msg(nwarn == 5, "%d warnings for 4 bad values and 1 unknown name", nwarn);
 	ck_assert_msg(!strcmp(warnings[0], "CXLMU_POLICY='fast' is not a policy (accepted: "
-			     CXLMU_POLICY_ACCEPTED ")"), "CXLMU_POLICY=fast warned '%s'", warnings[0]);
+			     CXLMU_POLICY_OPTION_ACCEPTED ")"), "CXLMU_POLICY=fast warned '%s'", warnings[0]);
 	ck_assert_msg(!strncmp(warnings[1], "CXLMU_STRICT='maybe' is not a boolean", 37),
 		      "CXLMU_STRICT=maybe warned '%s'", warnings[1]);
 	ck_assert_msg(!strncmp(warnings[2], "CXLMU_CXL_NODES='64' is not a node list", 39),
@@ -697,6 +760,7 @@ Suite *suite_options(void)
 	tcase_add_test(tc, apply_err_optional);
 	tcase_add_test(tc, apply_err_truncated);
 	tcase_add_test(tc, apply_policy);
+	tcase_add_test(tc, apply_sites_profile);
 	tcase_add_test(tc, apply_cxl_nodes);
 	tcase_add_loop_test(tc, apply_flags, 0, CXLMU_ARRAY_SIZE(flags));
 	tcase_add_test(tc, apply_stats);

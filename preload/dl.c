@@ -1,0 +1,21 @@
+/* dlclose, interposed so that call-site decisions cached by address are
+ * made again: another library may be loaded where the closed one was
+ * (src/callsite.h). */
+#include <dlfcn.h>
+
+#include "callsite.h"
+#include "internal.h"
+
+#define PUBLIC cxlmu_export
+
+PUBLIC int dlclose(void *handle)
+{
+	static int (*real)(void *);
+	int r;
+
+	if (!real)
+		real = (int (*)(void *))dlsym(RTLD_NEXT, "dlclose");
+	r = real(handle);
+	cxlmu_callsite_unloaded();
+	return r;
+}

@@ -1,0 +1,269 @@
+/* Call sites: capture with libunwind, naming by module and offset.
+ *
+ * unw_backtrace walks the stack with libunwind's cached frame info and
+ * allocates nothing (it maps its caches with mmap): tcmalloc and other heap
+ * profilers call it from inside malloc too. An allocation it makes anyway
+ * finds the capture busy and goes without a site.
+ *
+ * A module is named by the path the dynamic linker loaded it from (the
+ * executable's from /proc/self/exe) and its GNU build-id, read from the
+ * PT_NOTE of the image in memory. Modules are found with _dl_find_object
+ * (glibc 2.35), which takes no lock, so naming is safe while another
+ * thread holds the loader lock in dlopen. */
+#include <dlfcn.h>
+#include <elf.h>
+#include <errno.h>
+#include <link.h>
+#include <stdio.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/mman.h>
+#define UNW_LOCAL_ONLY
+#include <libunwind.h>
+
+#include "callsite.h"
+#include "prim.h"
+
+#define SKIP_MAX   24            /* our own frames above a hook, at most */
+#define SLOTS      (2 * CXLMU_CALLSITE_MAX_MODULES)
+
+static struct {
+	struct cxlmu_module *mod;    /* CXLMU_CALLSITE_MAX_MODULES, mmap'd */
+	_Atomic unsigned nmod;
+	_Atomic uint32_t slot[SLOTS];      /* module index + 1, by start address */
+	_Atomic int lock;                  /* registration only */
+	uintptr_t own_start, own_end;      /* libcxlmu's own mapping */
+	char exe[CXLMU_CALLSITE_PATH];
+	void (*on_module)(struct cxlmu_module *m);
+	_Atomic bool ready;
+} cs;
+
+CXLMU_TLS bool cxlmu_callsite_in;
+_Atomic uint32_t cxlmu_callsite_gen;
+#define busy cxlmu_callsite_in
+
+bool cxlmu_callsite_ready(void)
+{
+	return atomic_load_explicit(&cs.ready, memory_order_acquire);
+}
+
+int cxlmu_callsite_init(void (*on_module)(struct cxlmu_module *m))
+{
+	struct dl_find_object dlfo;
+	void *p;
+	ssize_t n;
+
+	if (cxlmu_callsite_ready())
+		return 0;
+	p = cxlmu_prim_mmap(NULL, CXLMU_CALLSITE_MAX_MODULES * sizeof(struct cxlmu_module),
+			    PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (cxlmu_prim_failed(p))
+		return -cxlmu_prim_failed(p);
+	cs.mod = p;
+	strcpy(cs.mod[0].path, "[unknown]");
+	atomic_store(&cs.nmod, 1);
+	n = readlink("/proc/self/exe", cs.exe, sizeof(cs.exe) - 1);
+	cs.exe[n > 0 ? n : 0] = '\0';
+	if (!_dl_find_object((void *)cxlmu_callsite_init, &dlfo)) {
+		cs.own_start = (uintptr_t)dlfo.dlfo_map_start;
+		cs.own_end = (uintptr_t)dlfo.dlfo_map_end;
+	}
+	cs.on_module = on_module;
+	atomic_store_explicit(&cs.ready, true, memory_order_release);
+	return 0;
+}
+
+/* ----------------------------------------------------------------------- */
+/* Modules                                                                   */
+/* ----------------------------------------------------------------------- */
+
+static void hex(char *out, const unsigned char *b, size_t n)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[b[i] >> 4];
+		out[2 * i + 1] = digits[b[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+/* The GNU build-id of the image mapped at [start, end) with load bias
+ * bias, from its program headers in memory; "" when it has none. */
+static void read_build_id(struct cxlmu_module *m)
+{
+	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)m->start;
+	const Elf64_Phdr *ph;
+	uintptr_t len = m->end - m->start;
+
+	m->build_id[0] = '\0';
+	if (len < sizeof(*eh) || memcmp(eh->e_ident, ELFMAG, SELFMAG) ||
+	    eh->e_ident[EI_CLASS] != ELFCLASS64 || eh->e_phentsize != sizeof(*ph) ||
+	    eh->e_phoff > len || eh->e_phnum * sizeof(*ph) > len - eh->e_phoff)
+		return;
+	ph = (const Elf64_Phdr *)(m->start + eh->e_phoff);
+	for (unsigned i = 0; i < eh->e_phnum; i++) {
+		uintptr_t a = m->bias + ph[i].p_vaddr, e = a + ph[i].p_memsz;
+
+		if (ph[i].p_type != PT_NOTE || a < m->start || e > m->end || e < a)
+			continue;
+		while (a + sizeof(Elf64_Nhdr) <= e) {
+			const Elf64_Nhdr *nh = (const Elf64_Nhdr *)a;
+			uintptr_t name = a + sizeof(*nh);
+			uintptr_t desc = name + ((nh->n_namesz + 3) & ~3u);
+			uintptr_t next = desc + ((nh->n_descsz + 3) & ~3u);
+
+			if (next > e || next <= a)
+				break;
+			if (nh->n_type == NT_GNU_BUILD_ID && nh->n_namesz == 4 &&
+			    !memcmp((const void *)name, "GNU", 4) &&
+			    nh->n_descsz <= CXLMU_RULES_MAX_BUILD_ID) {
+				hex(m->build_id, (const unsigned char *)desc, nh->n_descsz);
+				return;
+			}
+			a = next;
+		}
+	}
+}
+
+static inline unsigned slot_of(uintptr_t start)
+{
+	return (unsigned)((start >> 12) * 0x9E3779B97F4A7C15ull >> 52) % SLOTS;
+}
+
+static bool same(const struct cxlmu_module *m, const struct dl_find_object *d, const char *path)
+{
+	return m->start == (uintptr_t)d->dlfo_map_start && m->end == (uintptr_t)d->dlfo_map_end &&
+	       m->link_map == d->dlfo_link_map && !strncmp(m->path, path, sizeof(m->path) - 1);
+}
+
+static void lock(void)
+{
+	while (atomic_exchange_explicit(&cs.lock, 1, memory_order_acquire))
+		cxlmu_prim_sched_yield();
+}
+
+static void unlock(void)
+{
+	atomic_store_explicit(&cs.lock, 0, memory_order_release);
+}
+
+/* Index of the module d describes, registering it when new; 0 when full. */
+static uint32_t module_index(const struct dl_find_object *d)
+{
+	const struct link_map *lm = d->dlfo_link_map;
+	const char *path = lm && lm->l_name && lm->l_name[0] ? lm->l_name : cs.exe;
+	unsigned h = slot_of((uintptr_t)d->dlfo_map_start), i;
+	uint32_t v, idx = 0;
+
+	/* Lookups take no lock: a slot is published after its module. */
+	for (i = 0; i < SLOTS; i++) {
+		v = atomic_load_explicit(&cs.slot[(h + i) % SLOTS], memory_order_acquire);
+		if (!v)
+			break;
+		if (same(&cs.mod[v - 1], d, path))
+			return v - 1;
+	}
+	lock();
+	/* Look again under the lock, from where the lock-free walk stopped. */
+	for (; i < SLOTS; i++) {
+		v = atomic_load_explicit(&cs.slot[(h + i) % SLOTS], memory_order_acquire);
+		if (!v)
+			break;
+		if (same(&cs.mod[v - 1], d, path)) {
+			unlock();
+			return v - 1;
+		}
+	}
+	idx = atomic_load_explicit(&cs.nmod, memory_order_relaxed);
+	if (i < SLOTS && idx < CXLMU_CALLSITE_MAX_MODULES) {
+		struct cxlmu_module *m = &cs.mod[idx];
+
+		m->start = (uintptr_t)d->dlfo_map_start;
+		m->end = (uintptr_t)d->dlfo_map_end;
+		m->bias = lm ? lm->l_addr : 0;
+		m->link_map = lm;
+		snprintf(m->path, sizeof(m->path), "%s", path);
+		read_build_id(m);
+		if (cs.on_module)
+			cs.on_module(m);
+		atomic_store_explicit(&cs.nmod, idx + 1, memory_order_release);
+		atomic_store_explicit(&cs.slot[(h + i) % SLOTS], idx + 1, memory_order_release);
+	} else {
+		idx = CXLMU_CALLSITE_UNKNOWN;
+	}
+	unlock();
+	return idx;
+}
+
+void cxlmu_callsite_name(uintptr_t pc, struct cxlmu_frame *out)
+{
+	struct dl_find_object d;
+
+	if (_dl_find_object((void *)pc, &d) || !d.dlfo_link_map) {
+		out->module = CXLMU_CALLSITE_UNKNOWN;
+		out->offset = pc;
+		return;
+	}
+	out->module = module_index(&d);
+	out->offset = out->module == CXLMU_CALLSITE_UNKNOWN ? pc : pc - cs.mod[out->module].bias;
+}
+
+unsigned cxlmu_callsite_modules(void)
+{
+	return cs.mod ? atomic_load_explicit(&cs.nmod, memory_order_acquire) : 0;
+}
+
+const struct cxlmu_module *cxlmu_callsite_module(unsigned i)
+{
+	return &cs.mod[i];
+}
+
+void cxlmu_callsite_unloaded(void)
+{
+	atomic_fetch_add_explicit(&cxlmu_callsite_gen, 1, memory_order_acq_rel);
+}
+
+/* ----------------------------------------------------------------------- */
+/* Capture                                                                   */
+/* ----------------------------------------------------------------------- */
+
+unsigned cxlmu_callsite_capture(const void *ra, struct cxlmu_frame *out, unsigned max)
+{
+	void *pcs[CXLMU_CALLSITE_MAX_FRAMES + SKIP_MAX];
+	int n, i, saved = errno;
+	unsigned k = 0;
+
+	if (busy || !cxlmu_callsite_ready())
+		return 0;
+	busy = true;
+	if (max > CXLMU_CALLSITE_MAX_FRAMES)
+		max = CXLMU_CALLSITE_MAX_FRAMES;
+	n = unw_backtrace(pcs, (int)(max + SKIP_MAX));
+	if ((uintptr_t)ra - cs.own_start < cs.own_end - cs.own_start)
+		ra = NULL;   /* a call of ours: look past our frames instead */
+	for (i = 0; ra && i < n && pcs[i] != ra; i++)
+		;
+	if (!ra || i == n) {
+		/* Not found (or not given): skip the runtime's own frames. */
+		for (i = 0; i < n && (uintptr_t)pcs[i] - cs.own_start < cs.own_end - cs.own_start; i++)
+			;
+		/* pcs[0] may be the unwinder's own frame: skip leading frames
+		 * until ours, then ours. */
+		if (i == 0) {
+			while (i < n && (uintptr_t)pcs[i] - cs.own_start >= cs.own_end - cs.own_start)
+				i++;
+			while (i < n && (uintptr_t)pcs[i] - cs.own_start < cs.own_end - cs.own_start)
+				i++;
+		}
+	}
+	/* Our own frames further down (a thread's start routine is called
+	 * through ours) name nothing of the program's: leave them out. */
+	for (; i < n && k < max; i++)
+		if ((uintptr_t)pcs[i] - cs.own_start >= cs.own_end - cs.own_start)
+			cxlmu_callsite_name((uintptr_t)pcs[i], &out[k++]);
+	busy = false;
+	errno = saved;
+	return k;
+}
