@@ -1,8 +1,9 @@
 # man/: cxlmu-run(1) and libcxlmu(7) are templates whose @OPTIONS@ and
 # @ENVIRONMENT@ lines are filled from the options table by cxlmu-mangen;
-# the section 3 pages are plain files.
+# cxlmu-stat(1) and the section 3 pages are plain files.
 man_MANS = man/cxlmu-run.1 man/libcxlmu.7
 dist_man_MANS += \
+	man/cxlmu-stat.1 \
 	man/cxlmu_malloc_on.3 \
 	man/cxlmu_page_node.3 \
 	man/cxlmu_stats_write.3 \

@@ -1,9 +1,21 @@
-# tools/: cxlmu-run.
+# tools/: cxlmu-run and cxlmu-stat.
 bin_PROGRAMS += cxlmu-run
 cxlmu_run_SOURCES = tools/cxlmu-run.c
 cxlmu_run_CPPFLAGS = $(AM_CPPFLAGS) -DCXLMU_LIBDIR='"$(libdir)"'
 cxlmu_run_CFLAGS = $(AM_CFLAGS) $(NUMA_CFLAGS)
 cxlmu_run_LDADD = libcxlmu-base.la $(NUMA_LIBS)
+
+# Reads allocation profiles; libdw names the frames. -lstdc++ for
+# __cxa_demangle, which C++ frames need.
+bin_PROGRAMS += cxlmu-stat
+cxlmu_stat_SOURCES = \
+	tools/cxlmu-stat.c \
+	tools/stat-profile.c \
+	tools/stat-rules.c \
+	tools/stat-symbols.c \
+	tools/stat.h
+cxlmu_stat_CFLAGS = $(AM_CFLAGS) $(DW_CFLAGS)
+cxlmu_stat_LDADD = libcxlmu-base.la $(DW_LIBS) -lstdc++
 
 # Generates the table-driven sections of the man pages.
 noinst_PROGRAMS += cxlmu-mangen

@@ -26,6 +26,7 @@ integration_tests = \
 	tests/integration/sleep-many.sh \
 	tests/integration/sleep-polling.sh \
 	tests/integration/sleep-semantics.sh \
+	tests/integration/stat.sh \
 	tests/integration/stats.sh \
 	tests/integration/thread-churn.sh \
 	tests/integration/threads.sh
@@ -34,6 +35,8 @@ TESTS += $(integration_tests)
 EXTRA_DIST += \
 	$(integration_tests) \
 	tests/integration/checkjson.py \
+	tests/integration/data/stat-basic.prof \
+	tests/integration/data/stat-rules.prof \
 	tests/integration/profile.py \
 	tests/integration/lib.sh
 
@@ -64,6 +67,7 @@ check_PROGRAMS += \
 	tests/integration/helpers/sleepmany \
 	tests/integration/helpers/sleepsem \
 	tests/integration/helpers/statsprog \
+	tests/integration/helpers/statsym \
 	tests/integration/helpers/threads
 
 tests_integration_helpers_cxxnew_SOURCES = \
@@ -156,6 +160,10 @@ tests_integration_helpers_statsprog_SOURCES = \
 	tests/integration/helpers/statsprog.c
 tests_integration_helpers_statsprog_CPPFLAGS = $(integration_cppflags)
 tests_integration_helpers_statsprog_CFLAGS = $(integration_cflags)
+
+# Functions for cxlmu-stat to name; stat.sh finds them with nm.
+tests_integration_helpers_statsym_SOURCES = tests/integration/helpers/statsym.cc
+tests_integration_helpers_statsym_CXXFLAGS = $(integration_cxxflags)
 
 tests_integration_helpers_noiouring_SOURCES = \
 	tests/integration/common.h \
