@@ -41,6 +41,14 @@ set_main() {
 	# watermarks before refusing one.
 	run strict-small $RUN --policy=cxl --strict -- $P fill:1M:400
 	run preferred-full $RUN --policy=cxl -- $P fill:16M:24
+	# Placement by call site: two sites allocate 64 KiB blocks, one hot
+	# (20000 blocks freed at once, 8 kept), one cold (64 kept). Profile,
+	# report, rules for a 2 MiB DRAM budget, then the run they place.
+	run sites-profile $RUN --policy=local --profile=/tmp/sites.prof -- /cxlmu/sites place
+	run sites-profile-text cat /tmp/sites.prof
+	run sites-report /cxlmu/cxlmu-stat --top=5 /tmp/sites.prof
+	run sites-rules sh -c '/cxlmu/cxlmu-stat --rules --dram-budget=2M /tmp/sites.prof >/tmp/sites.rules && cat /tmp/sites.rules'
+	run sites-place $RUN --policy=sites:/tmp/sites.rules --stats -- /cxlmu/sites place
 	# The console shows only critical kernel messages; OOM kills are read here.
 	run oom-kills sh -c 'dmesg | grep "Killed process" || true'
 }

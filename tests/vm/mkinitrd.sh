@@ -67,9 +67,11 @@ busybox=$(command -v busybox || true)
 command -v cpio >/dev/null || skip "cpio is not installed"
 
 helper=$top_builddir/tests/vm/helpers/placement
+sites=$top_builddir/tests/integration/helpers/sites
 run=$top_builddir/cxlmu-run
+stat=$top_builddir/cxlmu-stat
 lib=$top_builddir/.libs/libcxlmu.so
-for f in "$helper" "$run" "$lib"; do
+for f in "$helper" "$sites" "$run" "$stat" "$lib"; do
 	[ -r "$f" ] || { echo "mkinitrd: $f is not built" >&2; exit 1; }
 done
 
@@ -78,13 +80,13 @@ rm -rf "$root"
 mkdir -p "$root"/bin "$root"/cxlmu/.libs "$root"/dev "$root"/proc "$root"/sys "$root"/tmp
 cp "$busybox" "$root"/bin/busybox
 # cxlmu-run finds the library in .libs beside itself, as in the build tree.
-cp "$run" "$helper" "$root"/cxlmu/
+cp "$run" "$helper" "$sites" "$stat" "$root"/cxlmu/
 cp "$lib" "$root"/cxlmu/.libs/
 cp "$top_srcdir"/tests/vm/guest.sh "$root"/cxlmu/guest.sh
 
 # Every shared library the programs need, at the path ldd resolved it to,
 # and the dynamic loader at its own absolute path.
-for f in "$busybox" "$run" "$helper" "$lib"; do
+for f in "$busybox" "$run" "$helper" "$sites" "$stat" "$lib"; do
 	ldd "$f" 2>/dev/null | awk '
 		$2 == "=>" && $3 ~ /^\// { print $3 }
 		$1 ~ /^\// { print $1 }'

@@ -246,6 +246,27 @@ if expect_rc preferred-full 0; then
 	fi
 fi
 
+# Placement by call site: the rules cxlmu-stat wrote from the profile keep
+# the hot site on node 0 and send the cold one, same block size, to node 1.
+if expect_rc sites-profile 0 && expect_rc sites-rules 0 && expect_rc sites-place 0; then
+	if section sites-rules | grep -q '^cxl ' && section sites-rules | grep -q '^dram '; then
+		ok "sites: the rules have dram and cxl sites"
+	else
+		fail "sites: want dram and cxl rules: $(section sites-rules | tr '\n' ' ')"
+	fi
+	for g in hot:0 cold:1; do
+		name=${g%:*} node=${g#*:}
+		line=$(section sites-place | grep "^group $name ")
+		pages=$(echo "$line" | sed -n 's/.* pages=\([0-9]*\).*/\1/p')
+		got=$(echo "$line" | sed -n "s/.* node$node=\([0-9]*\).*/\1/p")
+		if [ -n "$pages" ] && [ "$pages" != 0 ] && [ "$got" = "$pages" ]; then
+			ok "sites: $name site: all $pages pages on node $node"
+		else
+			fail "sites: $name site: '$line' (want all on node $node)"
+		fi
+	done
+fi
+
 # No case but the known bug may end in the OOM killer.
 if expect_rc oom-kills 0; then
 	kills=$(section oom-kills | grep -c 'Killed process')
