@@ -63,11 +63,7 @@ void cxlmu_preload_free(void *p)
 
 static cxlmu_noinline void *malloc_slow(size_t n, const void *ra)
 {
-	void *p;
-
-	if (cxlmu_heap_decided_dram(n, ra))
-		return cxlmu_je_fast_malloc(n);
-	p = cxlmu_heap_malloc_bound(n, ra);
+	void *p = cxlmu_heap_malloc_bound(n, ra);
 
 	return p ? p : alloc(n, 0, false, ra);
 }
@@ -94,6 +90,9 @@ static inline __attribute__((always_inline)) void *malloc_at(size_t n, const voi
 			return cxlmu_je_fast_malloc(n);
 		return malloc_cxl(n, ra);
 	}
+	/* A policy deciding per block, already decided for this site. */
+	if (cxlmu_heap_decided_dram(n, ra))
+		return cxlmu_je_fast_malloc(n);
 	return malloc_slow(n, ra);
 }
 

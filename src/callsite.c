@@ -43,6 +43,16 @@ CXLMU_TLS bool cxlmu_callsite_in;
 _Atomic uint32_t cxlmu_callsite_gen;
 #define busy cxlmu_callsite_in
 
+/* Per thread, the names of the return addresses seen last (direct-mapped,
+ * for one generation of modules): most frames of a sample were in the one
+ * before. */
+#define NAME_CACHE 128
+static CXLMU_TLS struct {
+	uintptr_t pc;
+	uint32_t module;
+	uint32_t gen;
+} names[NAME_CACHE];
+
 bool cxlmu_callsite_ready(void)
 {
 	return atomic_load_explicit(&cs.ready, memory_order_acquire);
@@ -260,9 +270,24 @@ unsigned cxlmu_callsite_capture(const void *ra, struct cxlmu_frame *out, unsigne
 	}
 	/* Our own frames further down (a thread's start routine is called
 	 * through ours) name nothing of the program's: leave them out. */
-	for (; i < n && k < max; i++)
-		if ((uintptr_t)pcs[i] - cs.own_start >= cs.own_end - cs.own_start)
-			cxlmu_callsite_name((uintptr_t)pcs[i], &out[k++]);
+	for (; i < n && k < max; i++) {
+		uintptr_t pc = (uintptr_t)pcs[i];
+		uint32_t gen = cxlmu_callsite_generation();
+		unsigned h = (unsigned)(pc >> 2) % NAME_CACHE;
+
+		if (pc - cs.own_start < cs.own_end - cs.own_start)
+			continue;
+		if (names[h].pc == pc && names[h].gen == gen && names[h].module) {
+			out[k].module = names[h].module;
+			out[k++].offset = pc - cs.mod[names[h].module].bias;
+			continue;
+		}
+		cxlmu_callsite_name(pc, &out[k]);
+		names[h].pc = pc;
+		names[h].module = out[k].module;
+		names[h].gen = gen;
+		k++;
+	}
 	busy = false;
 	errno = saved;
 	return k;

@@ -48,6 +48,7 @@ struct site {
 	_Atomic int state;            /* 1 being filled, 2 ready */
 	uint32_t nframes;
 	struct cxlmu_frame frame[CXLMU_CALLSITE_MAX_FRAMES];
+	_Atomic uint64_t samples;
 	_Atomic uint64_t allocs;      /* FP */
 	_Atomic uint64_t bytes;
 	_Atomic int64_t live;         /* bytes of remembered blocks */
@@ -86,8 +87,7 @@ static struct {
 	struct timespec started_real;
 	struct site *site;            /* MAX_SITES */
 	struct stripe *stripe;        /* STRIPES */
-	_Atomic uint64_t samples, dropped;
-	_Atomic uint64_t total_allocs, total_bytes;   /* FP, bytes */
+	_Atomic uint64_t dropped;
 	_Atomic unsigned thread_seq;
 	bool written;
 	bool forked;                  /* a child of fork: FILE.PID */
@@ -384,9 +384,7 @@ void cxlmu_profile_record(const void *p, size_t size, const void *ra)
 		count_w = (uint64_t)((double)FP / pr + 0.5);
 		bytes_w = (uint64_t)((double)size / pr + 0.5);
 	}
-	atomic_fetch_add_explicit(&prof.samples, 1, memory_order_relaxed);
-	atomic_fetch_add_explicit(&prof.total_allocs, count_w, memory_order_relaxed);
-	atomic_fetch_add_explicit(&prof.total_bytes, bytes_w, memory_order_relaxed);
+	atomic_fetch_add_explicit(&s->samples, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&s->allocs, count_w, memory_order_relaxed);
 	atomic_fetch_add_explicit(&s->bytes, bytes_w, memory_order_relaxed);
 	atomic_fetch_add_explicit(&s->size[size_bucket(size)], count_w, memory_order_relaxed);
@@ -484,9 +482,31 @@ static uint64_t est(uint64_t fp)
 	return (fp + FP / 2) / FP;
 }
 
+struct totals {
+	uint64_t samples, allocs, bytes;
+};
+
+/* Over all sites: kept per site only, so that samples of different
+ * sites touch no shared line. */
+static struct totals sum_sites(void)
+{
+	struct totals t = { 0, 0, 0 };
+
+	for (unsigned i = 0; i < MAX_SITES; i++) {
+		struct site *s = &prof.site[i];
+		if (atomic_load_explicit(&s->state, memory_order_acquire) != 2)
+			continue;
+		t.samples += atomic_load(&s->samples);
+		t.allocs += atomic_load(&s->allocs);
+		t.bytes += atomic_load(&s->bytes);
+	}
+	return t;
+}
+
 static void write_body(struct out *o)
 {
 	unsigned nmod = cxlmu_callsite_modules();
+	struct totals totals = sum_sites();
 	uint64_t bound;
 
 	put(o, "cxlmu-profile 1\n");
@@ -500,7 +520,7 @@ static void write_body(struct out *o)
 	put(o, "sample-bytes %llu\n", (unsigned long long)prof.sample);
 	put(o, "max-frames %u\n", prof.frames);
 	put(o, "duration-ns %llu\n", (unsigned long long)(cxlmu_prim_now() - prof.started));
-	put(o, "samples %llu\n", (unsigned long long)atomic_load(&prof.samples));
+	put(o, "samples %llu\n", (unsigned long long)totals.samples);
 	put(o, "dropped %llu\n", (unsigned long long)atomic_load(&prof.dropped));
 	put(o, "size-buckets");
 	for (unsigned b = 0; b < NSIZE - 1; b++)
@@ -510,8 +530,8 @@ static void write_body(struct out *o)
 	for (unsigned b = 0; b < NLIFE - 1; b++, bound *= 10)
 		put(o, " %llu", (unsigned long long)bound);
 	put(o, " inf\n");
-	put(o, "total allocs %llu bytes %llu\n", (unsigned long long)est(atomic_load(&prof.total_allocs)),
-	    (unsigned long long)atomic_load(&prof.total_bytes));
+	put(o, "total allocs %llu bytes %llu\n", (unsigned long long)est(totals.allocs),
+	    (unsigned long long)totals.bytes);
 	for (unsigned i = 0; i < nmod; i++) {
 		const struct cxlmu_module *m = cxlmu_callsite_module(i);
 		put(o, "module %u %s %s\n", i, m->build_id[0] ? m->build_id : "-", m->path);
@@ -576,7 +596,7 @@ static int open_target(char *path, size_t size)
 		return open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	len = strlen(path);
 	if (prof.forked) {
-		if (!atomic_load(&prof.samples))
+		if (!sum_sites().samples)
 			return -2;
 		snprintf(path + len, size - len, ".%d", (int)getpid());
 		return open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -588,7 +608,7 @@ static int open_target(char *path, size_t size)
 				  (st.st_mtim.tv_sec == prof.started_real.tv_sec &&
 				   st.st_mtim.tv_nsec < prof.started_real.tv_nsec)))
 		return open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
-	if (!atomic_load(&prof.samples))
+	if (!sum_sites().samples)
 		return -2;   /* nothing to say, and FILE is another's */
 	snprintf(path + len, size - len, ".%d", (int)getpid());
 	cxlmu_log_warn("%.*s was written by another process of this run; this profile goes to %s",
@@ -634,10 +654,7 @@ void cxlmu_profile_after_fork(void)
 	 * zero pages for both tables, and fresh locks with them. */
 	cxlmu_prim_madvise(prof.site, MAX_SITES * sizeof(struct site), MADV_DONTNEED);
 	cxlmu_prim_madvise(prof.stripe, STRIPES * sizeof(struct stripe), MADV_DONTNEED);
-	atomic_store(&prof.samples, 0);
 	atomic_store(&prof.dropped, 0);
-	atomic_store(&prof.total_allocs, 0);
-	atomic_store(&prof.total_bytes, 0);
 	prof.pid = getpid();
 	prof.started = cxlmu_prim_now();
 	clock_gettime(CLOCK_REALTIME, &prof.started_real);
