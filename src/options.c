@@ -278,7 +278,7 @@ const struct cxlmu_option cxlmu_options[] = {
 	  "(read it with cxlmu-stat). Without %p in FILE, a forked child or a "
 	  "second process of the same run that finds FILE written writes FILE.PID.",
 	  set_profile },
-	{ "sample-bytes", CXLMU_ARG_REQUIRED, "N", "128K", "a sampling interval",
+	{ "sample-bytes", CXLMU_ARG_REQUIRED, "N", "2M", "a sampling interval",
 	  "a size from 1 to 1G, taking K/M/G",
 	  "The profile samples one allocation per N bytes allocated on average and "
 	  "weighs each sample by its chance of being taken. 1: every allocation, "

@@ -54,13 +54,17 @@ check threads "$WORK/thr" 'site("thread_block")["allocs"] == 4000' \
 	'site("thread_block")["live"] == 0' 'sum(site("thread_block")["lifetimes"][:-1]) == 4000' \
 	'100000 <= site("thread_block")["peak-live"] <= 400000'
 
-# Sampled (the default, one sample per 128 KiB): 200 MB in 200000 blocks,
-# about 1500 samples; estimates within 10 % (over 4 standard deviations).
-prog sampled $CXLMU_RUN --policy=local --profile="$WORK/smp" -- "$S" threads 4 50000 1000
-check sampled "$WORK/smp" 'P["sample-bytes"] == 131072' \
+# Sampled, one sample per 64 KiB: 200 MB in 200000 blocks, about 3000
+# samples; estimates within 10 % (over 5 standard deviations).
+prog sampled $CXLMU_RUN --policy=local --profile="$WORK/smp" --sample-bytes=64K -- "$S" threads 4 50000 1000
+check sampled "$WORK/smp" 'P["sample-bytes"] == 65536' \
 	'abs(site("thread_block")["allocs"] - 200000) <= 20000' \
 	'abs(site("thread_block")["bytes"] - 200000000) <= 20000000' \
-	'site("thread_block")["threads"] == 4' 'P["samples"] < 5000'
+	'site("thread_block")["threads"] == 4' 'P["samples"] < 5000' \
+	'P["total"]["allocs"] >= site("thread_block")["allocs"]'
+# The default: one sample per 2 MiB, as TCMalloc's profiler.
+prog default $CXLMU_RUN --policy=local --profile="$WORK/dflt" -- "$S" threads 1 1000 1000
+check default "$WORK/dflt" 'P["sample-bytes"] == 2097152'
 
 # --- names across runs ---------------------------------------------------
 if readelf -h "$S" | grep -q 'Type: *DYN'; then

@@ -274,7 +274,7 @@ START_TEST(defaults_values)
 		      c.stats_format);
 	ck_assert_msg(c.sites_path[0] == '\0' && !c.sites_fallback_set, "sites set by default");
 	ck_assert_msg(c.profile_path[0] == '\0', "profile on by default");
-	ck_assert_msg(c.sample_bytes == 128 * 1024, "default sample-bytes %llu",
+	ck_assert_msg(c.sample_bytes == 2 * 1024 * 1024, "default sample-bytes %llu",
 		      (unsigned long long)c.sample_bytes);
 	ck_assert_msg(c.site_frames == 6, "default site-frames %u", c.site_frames);
 }

@@ -43,8 +43,10 @@ set_main() {
 	run preferred-full $RUN --policy=cxl -- $P fill:16M:24
 	# Placement by call site: two sites allocate 64 KiB blocks, one hot
 	# (20000 blocks freed at once, 8 kept), one cold (64 kept). Profile,
-	# report, rules for a 2 MiB DRAM budget, then the run they place.
-	run sites-profile $RUN --policy=local --profile=/tmp/sites.prof -- /cxlmu/sites place
+	# report, rules for a 2 MiB DRAM budget, then the run they place. One
+	# sample per 64 KiB: the cold site's 64 blocks give about 40 samples.
+	run sites-profile $RUN --policy=local --profile=/tmp/sites.prof --sample-bytes=64K \
+		-- /cxlmu/sites place
 	run sites-profile-text cat /tmp/sites.prof
 	run sites-report /cxlmu/cxlmu-stat --top=5 /tmp/sites.prof
 	run sites-rules sh -c '/cxlmu/cxlmu-stat --rules --dram-budget=2M /tmp/sites.prof >/tmp/sites.rules && cat /tmp/sites.rules'
