@@ -15,6 +15,8 @@ PUBLIC int dlclose(void *handle)
 
 	if (!real)
 		real = (int (*)(void *))dlsym(RTLD_NEXT, "dlclose");
+	/* Before and after: a library loaded in between is seen anew. */
+	cxlmu_callsite_unloaded();
 	r = real(handle);
 	cxlmu_callsite_unloaded();
 	return r;

@@ -14,6 +14,7 @@
 #include <elf.h>
 #include <errno.h>
 #include <link.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -58,6 +59,30 @@ bool cxlmu_callsite_ready(void)
 	return atomic_load_explicit(&cs.ready, memory_order_acquire);
 }
 
+/* Fork: no capture may hold libunwind's or the loader's locks when the
+ * child is made. Captures in flight finish; new ones go without a site. */
+static _Atomic int forking, in_flight;
+
+static void fork_prepare(void)
+{
+	atomic_store(&forking, 1);
+	while (atomic_load(&in_flight))
+		cxlmu_prim_sched_yield();
+}
+
+static void fork_parent(void)
+{
+	atomic_store(&forking, 0);
+}
+
+/* The child has one thread: a module registration cut off by the fork
+ * holds a lock nobody will free. */
+static void fork_child(void)
+{
+	atomic_store(&cs.lock, 0);
+	atomic_store(&forking, 0);
+}
+
 int cxlmu_callsite_init(void (*on_module)(struct cxlmu_module *m))
 {
 	struct dl_find_object dlfo;
@@ -80,6 +105,11 @@ int cxlmu_callsite_init(void (*on_module)(struct cxlmu_module *m))
 		cs.own_end = (uintptr_t)dlfo.dlfo_map_end;
 	}
 	cs.on_module = on_module;
+	/* libunwind's global cache lock is held across dl_iterate_phdr, whose
+	 * callbacks may call malloc: a capture there would wait on it while
+	 * the holder waits on the loader's lock. No cache, no such lock. */
+	unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_NONE);
+	pthread_atfork(fork_prepare, fork_parent, fork_child);
 	atomic_store_explicit(&cs.ready, true, memory_order_release);
 	return 0;
 }
@@ -247,6 +277,11 @@ unsigned cxlmu_callsite_capture(const void *ra, struct cxlmu_frame *out, unsigne
 
 	if (busy || !cxlmu_callsite_ready())
 		return 0;
+	atomic_fetch_add(&in_flight, 1);
+	if (atomic_load(&forking)) {
+		atomic_fetch_sub(&in_flight, 1);
+		return 0;
+	}
 	busy = true;
 	if (max > CXLMU_CALLSITE_MAX_FRAMES)
 		max = CXLMU_CALLSITE_MAX_FRAMES;
@@ -289,6 +324,7 @@ unsigned cxlmu_callsite_capture(const void *ra, struct cxlmu_frame *out, unsigne
 		k++;
 	}
 	busy = false;
+	atomic_fetch_sub(&in_flight, 1);
 	errno = saved;
 	return k;
 }

@@ -900,11 +900,14 @@ static inline void *malloc_decide(size_t size, const void *ra)
 		th.fast_allocs += th.alloc_batch - 1;
 		th.alloc_left = th.alloc_batch = SAMPLE_BATCH;
 	}
+	enum cxlmu_tier tier = decide(size, ra);
+
+	/* Decided and counted down once here: the block is made here too. */
 	if (unlikely(heap.profile) && cxlmu_profile_due(size)) {
-		p = alloc_sampled(size, 0, false, decide(size, ra), ra);
+		p = alloc_sampled(size, 0, false, tier, ra);
+	} else if (tier != CXLMU_TIER_DRAM || unlikely(size == 0)) {
+		p = cxlmu_heap_alloc_tier(size, 0, false, tier);
 	} else {
-		if (decide(size, ra) != CXLMU_TIER_DRAM || unlikely(size == 0))
-			return NULL;
 		p = cxlmu_je_fast_malloc(size);
 		if (likely(p)) {
 			fast_event(true);
@@ -1019,11 +1022,13 @@ static enum cxlmu_tier decide(size_t size, const void *ra)
 		return CXLMU_TIER_DRAM;
 	if (p->kind == CXLMU_POLICY_SITES) {
 		uint32_t gen = cxlmu_callsite_generation();
-		int t = cxlmu_sites_tier(ra);
+		bool by_address;
+		int t = cxlmu_sites_tier(ra, &by_address);
 		if (t < 0)
 			p = &heap.fallback;
-		/* DRAM whatever the size: malloc may decide it inline next time. */
-		if (th.decide == CXLMU_DECIDE_SITES && ra &&
+		/* DRAM whatever the size and the stack: malloc may decide it
+		 * inline next time. */
+		if (th.decide == CXLMU_DECIDE_SITES && ra && by_address &&
 		    (t == CXLMU_TIER_DRAM || (t < 0 && p->kind == CXLMU_POLICY_LOCAL))) {
 			if (th.site_gen != gen) {
 				memset(th.site_dram, 0, sizeof(th.site_dram));

@@ -153,7 +153,7 @@ static int decide_stack(const void *ra)
 	return r ? (int)r->tier : -1;
 }
 
-int cxlmu_sites_tier(const void *ra)
+int cxlmu_sites_tier(const void *ra, bool *by_address)
 {
 	uintptr_t a = (uintptr_t)ra;
 	uint32_t gen;
@@ -163,6 +163,7 @@ int cxlmu_sites_tier(const void *ra)
 	uint64_t d;
 	int decision;
 
+	*by_address = false;
 	if (!st.loaded || !st.rules.nrules || !a || cxlmu_callsite_busy())
 		return -1;
 	gen = cxlmu_callsite_generation();
@@ -196,5 +197,6 @@ int cxlmu_sites_tier(const void *ra)
 decided:
 	if (decision == DECIDE_UNWIND)
 		return decide_stack(ra);
+	*by_address = true;
 	return decision == DECIDE_NONE ? -1 : decision;
 }

@@ -24,7 +24,8 @@ unsigned cxlmu_sites_max_frames(void);
 void cxlmu_sites_on_module(struct cxlmu_module *m);
 
 /* CXLMU_TIER_DRAM or CXLMU_TIER_CXL for the allocation whose intercepted
- * call returns to ra; -1 when no rule matches (the fallback decides). */
-int cxlmu_sites_tier(const void *ra);
+ * call returns to ra; -1 when no rule matches (the fallback decides).
+ * *by_address: whether ra alone settles it (else the stack did). */
+int cxlmu_sites_tier(const void *ra, bool *by_address);
 
 #endif
