@@ -19,7 +19,6 @@
 #include <stdatomic.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/mman.h>
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
 
@@ -86,16 +85,13 @@ static void fork_child(void)
 int cxlmu_callsite_init(void (*on_module)(struct cxlmu_module *m))
 {
 	struct dl_find_object dlfo;
-	void *p;
 	ssize_t n;
 
 	if (cxlmu_callsite_ready())
 		return 0;
-	p = cxlmu_prim_mmap(NULL, CXLMU_CALLSITE_MAX_MODULES * sizeof(struct cxlmu_module),
-			    PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (cxlmu_prim_failed(p))
-		return -cxlmu_prim_failed(p);
-	cs.mod = p;
+	cs.mod = cxlmu_prim_map_table(CXLMU_CALLSITE_MAX_MODULES * sizeof(struct cxlmu_module));
+	if (!cs.mod)
+		return -ENOMEM;
 	strcpy(cs.mod[0].path, "[unknown]");
 	atomic_store(&cs.nmod, 1);
 	n = readlink("/proc/self/exe", cs.exe, sizeof(cs.exe) - 1);

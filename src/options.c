@@ -49,6 +49,21 @@ int cxlmu_parse_size(const char *text, uint64_t *out)
 	return 0;
 }
 
+void cxlmu_path_expand(const char *in, char *out, size_t size, int pid)
+{
+	size_t n = 0;
+
+	for (; *in && n + 24 < size; in++) {
+		if (in[0] == '%' && in[1] == 'p') {
+			n += (size_t)snprintf(out + n, size - n, "%d", pid);
+			in++;
+		} else {
+			out[n++] = *in;
+		}
+	}
+	out[n] = '\0';
+}
+
 int cxlmu_parse_bool(const char *text, bool *out)
 {
 	static const char *const yes[] = { "1", "yes", "on", "true" };

@@ -80,6 +80,10 @@ int cxlmu_option_apply(const struct cxlmu_option *opt, const char *value,
 int cxlmu_config_from_env(struct cxlmu_config *cfg, char *const *envp,
 			  void (*warn)(const char *fmt, ...));
 
+/* A file name option's value with each "%p" replaced by pid, into out
+ * (cut to size). */
+void cxlmu_path_expand(const char *in, char *out, size_t size, int pid);
+
 /* Shared value parsers. */
 int cxlmu_parse_size(const char *text, uint64_t *out);   /* 64K, 2M, 1G, 123 */
 int cxlmu_parse_bool(const char *text, bool *out);       /* 1/0 yes/no on/off true/false */

@@ -14,6 +14,9 @@ static inline int cxlmu_prim_failed(const void *p)
 	return (uintptr_t)p > (uintptr_t)-4096 ? -(int)(intptr_t)p : 0;
 }
 void *cxlmu_prim_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off);
+/* Zeroed read-write private memory, not charged until touched; NULL on
+ * failure. For the runtime's own tables. */
+void *cxlmu_prim_map_table(size_t len);
 int cxlmu_prim_munmap(void *addr, size_t len);
 int cxlmu_prim_mprotect(void *addr, size_t len, int prot);
 int cxlmu_prim_madvise(void *addr, size_t len, int advice);

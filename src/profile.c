@@ -31,6 +31,7 @@
 
 #include "callsite.h"
 #include "log.h"
+#include "options.h"
 #include "prim.h"
 #include "profile.h"
 
@@ -102,13 +103,6 @@ bool cxlmu_profile_on(void)
 	return prof.on;
 }
 
-static void *map(size_t len)
-{
-	void *p = cxlmu_prim_mmap(NULL, len, PROT_READ | PROT_WRITE,
-				  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	return cxlmu_prim_failed(p) ? NULL : p;
-}
-
 static void prepare_fork(void);
 static void parent_fork(void);
 
@@ -116,8 +110,8 @@ int cxlmu_profile_init(const struct cxlmu_profile_config *cfg)
 {
 	if (strlen(cfg->path) >= sizeof(prof.path))
 		return -ENAMETOOLONG;
-	prof.site = map(MAX_SITES * sizeof(struct site));
-	prof.stripe = map(STRIPES * sizeof(struct stripe));
+	prof.site = cxlmu_prim_map_table(MAX_SITES * sizeof(struct site));
+	prof.stripe = cxlmu_prim_map_table(STRIPES * sizeof(struct stripe));
 	if (!prof.site || !prof.stripe)
 		return -ENOMEM;
 	strcpy(prof.path, cfg->path);
@@ -565,21 +559,6 @@ static void write_body(struct out *o)
 	flush(o);
 }
 
-static void expand(const char *in, char *outp, size_t size, pid_t pid)
-{
-	size_t n = 0;
-
-	for (; *in && n + 24 < size; in++) {
-		if (in[0] == '%' && in[1] == 'p') {
-			n += (size_t)snprintf(outp + n, size - n, "%d", (int)pid);
-			in++;
-		} else {
-			outp[n++] = *in;
-		}
-	}
-	outp[n] = '\0';
-}
-
 /* The file to write: FILE (with %p expanded). Without %p, a forked child
  * writes FILE.PID (when it sampled anything); of the other processes of a
  * run (programs it ran), the first to write takes FILE and the others
@@ -591,7 +570,7 @@ static int open_target(char *path, size_t size)
 	size_t len;
 	int fd;
 
-	expand(prof.path, path, size, getpid());
+	cxlmu_path_expand(prof.path, path, size, (int)getpid());
 	if (strstr(prof.path, "%p") || prof.written)
 		return open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	len = strlen(path);

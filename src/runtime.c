@@ -199,22 +199,6 @@ int cxlmu_runtime_report(int fd, enum cxlmu_stats_format fmt)
 	return cxlmu_stats_report(fd, &cfg, &topo, fmt);
 }
 
-/* "%p" in the stats file name becomes the process id. */
-static void expand_path(const char *in, char *outp, size_t size)
-{
-	size_t n = 0;
-
-	for (; *in && n + 24 < size; in++) {
-		if (in[0] == '%' && in[1] == 'p') {
-			n += (size_t)snprintf(outp + n, size - n, "%d", (int)getpid());
-			in++;
-		} else {
-			outp[n++] = *in;
-		}
-	}
-	outp[n] = '\0';
-}
-
 __attribute__((constructor)) static void cxlmu_ctor(void)
 {
 	cxlmu_runtime_ensure();
@@ -231,7 +215,7 @@ __attribute__((destructor)) static void cxlmu_dtor(void)
 	if (!cfg.stats)
 		return;
 	if (cfg.stats_path[0]) {
-		expand_path(cfg.stats_path, path, sizeof(path));
+		cxlmu_path_expand(cfg.stats_path, path, sizeof(path), (int)getpid());
 		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 		if (fd < 0) {
 			cxlmu_log_warn("cannot write the stats report to %s (%s)", path, strerrordesc_np(errno));

@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include "prim.h"
@@ -35,13 +34,6 @@ static struct {
 	bool loaded;
 } st;
 
-static void *map(size_t len)
-{
-	void *p = cxlmu_prim_mmap(NULL, len, PROT_READ | PROT_WRITE,
-				  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	return cxlmu_prim_failed(p) ? NULL : p;
-}
-
 int cxlmu_sites_load(const char *path, char *err, size_t errsize)
 {
 	struct stat sb;
@@ -57,10 +49,10 @@ int cxlmu_sites_load(const char *path, char *err, size_t errsize)
 			close(fd);
 		return r;
 	}
-	text = map((size_t)sb.st_size + 1);
-	st.rules.rule = map(MAX_RULES * sizeof(struct cxlmu_rule));
-	st.rules.module = map(CXLMU_RULES_MAX_MODULES * sizeof(struct cxlmu_rule_module));
-	st.cache = map(CACHE_SLOTS * sizeof(struct slot));
+	text = cxlmu_prim_map_table((size_t)sb.st_size + 1);
+	st.rules.rule = cxlmu_prim_map_table(MAX_RULES * sizeof(struct cxlmu_rule));
+	st.rules.module = cxlmu_prim_map_table(CXLMU_RULES_MAX_MODULES * sizeof(struct cxlmu_rule_module));
+	st.cache = cxlmu_prim_map_table(CACHE_SLOTS * sizeof(struct slot));
 	if (!text || !st.rules.rule || !st.rules.module || !st.cache) {
 		close(fd);
 		snprintf(err, errsize, "out of memory for the rules of %s", path);

@@ -26,6 +26,14 @@ void *cxlmu_prim_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t
 	return (void *)KEEP_ERRNO(syscall(SYS_mmap, addr, len, prot, flags, fd, off));
 }
 
+void *cxlmu_prim_map_table(size_t len)
+{
+	void *p = cxlmu_prim_mmap(NULL, len, PROT_READ | PROT_WRITE,
+				  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	return cxlmu_prim_failed(p) ? NULL : p;
+}
+
 int cxlmu_prim_munmap(void *addr, size_t len)
 {
 	return (int)KEEP_ERRNO(syscall(SYS_munmap, addr, len));
