@@ -246,6 +246,11 @@ void cxlmu_callsite_name(uintptr_t pc, struct cxlmu_frame *out)
 	out->offset = out->module == CXLMU_CALLSITE_UNKNOWN ? pc : pc - cs.mod[out->module].bias;
 }
 
+const char *cxlmu_callsite_exe(void)
+{
+	return cs.exe;
+}
+
 unsigned cxlmu_callsite_modules(void)
 {
 	return cs.mod ? atomic_load_explicit(&cs.nmod, memory_order_acquire) : 0;

@@ -49,6 +49,8 @@ unsigned cxlmu_callsite_capture(const void *ra, struct cxlmu_frame *out, unsigne
 /* Name one return address. */
 void cxlmu_callsite_name(uintptr_t pc, struct cxlmu_frame *out);
 
+/* The executable's path, as /proc/self/exe gave it at start. */
+const char *cxlmu_callsite_exe(void);
 unsigned cxlmu_callsite_modules(void);
 const struct cxlmu_module *cxlmu_callsite_module(unsigned i);
 

@@ -163,14 +163,14 @@ bool cxlmu_profile_take(size_t size)
 		return false;
 	saved = errno;
 	if (unlikely(!rng)) {
-		/* A thread's first count: it was never drawn. */
+		/* A thread's first count was never drawn: draw it now, and
+		 * sample this block only if it reaches past it. */
 		int64_t left = interval() - (int64_t)size;
-		cxlmu_profile_left = left;
-		errno = saved;
-		if (left > 0 || prof.sample <= 1)
-			return prof.sample <= 1;
-		cxlmu_profile_left = interval();
-		return true;
+		if (left > 0) {
+			cxlmu_profile_left = left;
+			errno = saved;
+			return false;
+		}
 	}
 	cxlmu_profile_left = interval();
 	errno = saved;
@@ -504,12 +504,7 @@ static void write_body(struct out *o)
 	uint64_t bound;
 
 	put(o, "cxlmu-profile 1\n");
-	{
-		char exe[CXLMU_CALLSITE_PATH];
-		ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-		exe[n > 0 ? n : 0] = '\0';
-		put(o, "program %s\n", exe);
-	}
+	put(o, "program %s\n", cxlmu_callsite_exe());
 	put(o, "pid %d\n", (int)getpid());
 	put(o, "sample-bytes %llu\n", (unsigned long long)prof.sample);
 	put(o, "max-frames %u\n", prof.frames);
