@@ -4,6 +4,7 @@
 #ifndef CXLMU_SRC_PRIM_H
 #define CXLMU_SRC_PRIM_H
 
+#include <stdatomic.h>
 #include <sys/types.h>
 #include "internal.h"
 
@@ -54,5 +55,35 @@ int cxlmu_prim_eventfd_signal(int fd);
 int cxlmu_prim_close(int fd);
 /* CLOCK_MONOTONIC in ns (vDSO; never fails). */
 uint64_t cxlmu_prim_now(void);
+
+/* One turn of a wait for another thread's store: a pause, and after
+ * CXLMU_SPINS of them a sched_yield, so a waiter whose holder lost its
+ * CPU to the rest of the machine gives its own up instead of spinning
+ * through the holder's time slice. *spins starts at 0. */
+#define CXLMU_SPINS 1024
+static inline void cxlmu_prim_relax(unsigned *spins)
+{
+	if (*spins < CXLMU_SPINS) {
+		++*spins;
+		__builtin_ia32_pause();
+	} else {
+		cxlmu_prim_sched_yield();
+	}
+}
+
+/* A test-and-test-and-set lock for a few instructions' worth of work. */
+static inline void cxlmu_prim_spin_lock(_Atomic int *l)
+{
+	unsigned spins = 0;
+
+	while (atomic_exchange_explicit(l, 1, memory_order_acquire))
+		while (atomic_load_explicit(l, memory_order_relaxed))
+			cxlmu_prim_relax(&spins);
+}
+
+static inline void cxlmu_prim_spin_unlock(_Atomic int *l)
+{
+	atomic_store_explicit(l, 0, memory_order_release);
+}
 
 #endif

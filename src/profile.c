@@ -270,14 +270,12 @@ static struct stripe *stripe_of(uintptr_t p, uint32_t *bucket)
 
 static void stripe_lock(struct stripe *s)
 {
-	while (atomic_exchange_explicit(&s->lock, 1, memory_order_acquire))
-		while (atomic_load_explicit(&s->lock, memory_order_relaxed))
-			__builtin_ia32_pause();
+	cxlmu_prim_spin_lock(&s->lock);
 }
 
 static void stripe_unlock(struct stripe *s)
 {
-	atomic_store_explicit(&s->lock, 0, memory_order_release);
+	cxlmu_prim_spin_unlock(&s->lock);
 }
 
 static bool remember(uintptr_t p, uint32_t site, uint64_t count_w, uint64_t bytes_w)

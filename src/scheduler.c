@@ -198,17 +198,8 @@ const char *const cxlmu_sched_why_names[CXLMU_WHY_COUNT] = {
 /* Locks and queues                                                          */
 /* ----------------------------------------------------------------------- */
 
-static void spin_lock(_Atomic int *l)
-{
-	while (atomic_exchange_explicit(l, 1, memory_order_acquire))
-		while (atomic_load_explicit(l, memory_order_relaxed))
-			__builtin_ia32_pause();
-}
-
-static void spin_unlock(_Atomic int *l)
-{
-	atomic_store_explicit(l, 0, memory_order_release);
-}
+#define spin_lock       cxlmu_prim_spin_lock
+#define spin_unlock     cxlmu_prim_spin_unlock
 
 static void push(struct cxlmu_core *c, struct cxlmu_fib *f)
 {
@@ -543,8 +534,10 @@ static void __attribute__((noinline)) sig_deliver(struct cxlmu_fib *f)
  * return delivers it, in f, before f switches out. */
 static void __attribute__((noinline)) sig_flush(struct cxlmu_fib *f)
 {
+	unsigned spins = 0;
+
 	while (atomic_load_explicit(&f->poking, memory_order_acquire))
-		__builtin_ia32_pause();
+		cxlmu_prim_relax(&spins);
 	f->pokes_seen = atomic_load_explicit(&f->pokes, memory_order_acquire);
 	rawsys(SYS_getppid, 0, 0, 0, 0);
 }
@@ -1626,6 +1619,7 @@ int cxlmu_sched_sigmask(int how, const sigset_t *set, sigset_t *old)
 	struct cxlmu_fib *f = self_fib;
 	struct cxlmu_host *h = f->host;
 	uint64_t real = 0, want = set ? mask_word(set) : 0, next = 0, seen, o;
+	unsigned spins = 0;
 
 	if (set && !mask_apply(how, 0, 0, &next))
 		return EINVAL;
@@ -1659,7 +1653,7 @@ int cxlmu_sched_sigmask(int how, const sigset_t *set, sigset_t *old)
 	 * the host: once it is done, the signal comes in with the old mask,
 	 * before the new one can block it. */
 	while (atomic_load_explicit(&f->poking, memory_order_acquire))
-		__builtin_ia32_pause();
+		cxlmu_prim_relax(&spins);
 	seen = atomic_load_explicit(&f->pokes, memory_order_acquire);
 	if (seen != f->pokes_seen) {
 		f->pokes_seen = seen;
