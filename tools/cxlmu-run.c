@@ -321,7 +321,10 @@ int main(int argc, char **argv)
 			if (asprintf(&s, "sites:%s", a) < 0)
 				fail("out of memory");
 			given[i] = s;
-		} else if ((!strcmp(name, "profile") && strcmp(v, "off")) || !strcmp(name, "stats")) {
+		} else if (!strcmp(name, "profile")) {
+			if (strcmp(v, "off"))
+				given[i] = absolute(v);
+		} else if (!strcmp(name, "stats")) {
 			bool flag;
 			if (strcmp(v, "stderr") && strcmp(v, "-") && cxlmu_parse_bool(v, &flag))
 				given[i] = absolute(v);

@@ -107,6 +107,14 @@ prog run2 $CXLMU_RUN --policy=local --profile="$WORK/two" --sample-bytes=1 -- ba
 grep -q "$WORK/two was written by another process of this run; this profile goes to $WORK/two\.[0-9]*\$" "$WORK/out" ||
 	fail "run2: no word of the second profile: $(cat "$WORK/out")"
 check run2 "$WORK/two" 'site("thread_block")["allocs"] == 5'
+# Relative names are cxlmu-run's directory's, whatever the program's
+# (any FILE but "off": "on" is a name too).
+for f in on rel.prof; do
+	(cd "$WORK" && $CXLMU_RUN --policy=local --profile=$f --sample-bytes=1 -- \
+		sh -c "cd / && exec $S threads 1 5 5") >"$WORK/out" 2>&1 || fail "relative $f: exit $?"
+	check "relative $f" "$WORK/$f" 'site("thread_block")["allocs"] == 5'
+	[ -e "/$f" ] && { rm -f "/$f"; fail "relative $f: written in the program's directory, /"; }
+done
 # %p: every process its own file, nothing said.
 $CXLMU_RUN --policy=local --profile="$WORK/pp.%p" --sample-bytes=1 -- "$S" fork >"$WORK/out" 2>&1 ||
 	fail "fork %p: exit $?"
