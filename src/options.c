@@ -395,6 +395,13 @@ int cxlmu_option_apply(const struct cxlmu_option *opt, const char *value,
 	return 0;
 }
 
+bool cxlmu_run_id_ok(const char *id)
+{
+	size_t n = strspn(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_");
+
+	return n && n == strlen(id) && n < sizeof(((struct cxlmu_config *)0)->run_id);
+}
+
 int cxlmu_config_from_env(struct cxlmu_config *cfg, char *const *envp,
 			  void (*warn)(const char *fmt, ...))
 {
@@ -409,6 +416,15 @@ int cxlmu_config_from_env(struct cxlmu_config *cfg, char *const *envp,
 
 		if (strncmp(*e, "CXLMU_", 6) || !(eq = strchr(*e, '=')))
 			continue;
+		if (eq - *e == sizeof(CXLMU_RUN_ID_ENV) - 1 &&
+		    !strncmp(*e, CXLMU_RUN_ID_ENV, sizeof(CXLMU_RUN_ID_ENV) - 1)) {
+			if (cxlmu_run_id_ok(eq + 1))
+				strcpy(cfg->run_id, eq + 1);
+			else if (warn)
+				warn("%s=%s is not a run id (cxlmu-run sets it: up to 63 letters, "
+				     "digits, '.', '-' and '_'); ignored", CXLMU_RUN_ID_ENV, eq + 1);
+			continue;
+		}
 		for (size_t i = 0; i < cxlmu_options_count; i++) {
 			cxlmu_option_envname(&cxlmu_options[i], name, sizeof(name));
 			if (strlen(name) == (size_t)(eq - *e) && !strncmp(*e, name, (size_t)(eq - *e))) {

@@ -42,7 +42,14 @@ struct cxlmu_config {
 	char profile_path[PATH_MAX];     /* empty: no profile */
 	uint64_t sample_bytes;
 	unsigned site_frames;
+	char run_id[64];                 /* CXLMU_RUN_ID; empty: not set */
 };
+
+/* Set by cxlmu-run for the program it runs, and inherited by every process
+ * that program starts: the processes of one run know each other by it. */
+#define CXLMU_RUN_ID_ENV "CXLMU_RUN_ID"
+/* Letters, digits, '.', '-' and '_', at most 63 of them. */
+bool cxlmu_run_id_ok(const char *id);
 
 enum cxlmu_option_arg {
 	CXLMU_ARG_NONE,      /* a flag: --strict, CXLMU_STRICT=1 */

@@ -26,6 +26,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 
@@ -83,6 +84,7 @@ static struct {
 	uint64_t sample;              /* mean bytes between samples */
 	double inv_sample;
 	char path[4096];
+	char run_id[64];              /* CXLMU_RUN_ID, or "" */
 	pid_t pid;
 	uint64_t started;             /* monotonic ns */
 	struct timespec started_real;
@@ -115,6 +117,7 @@ int cxlmu_profile_init(const struct cxlmu_profile_config *cfg)
 	if (!prof.site || !prof.stripe)
 		return -ENOMEM;
 	strcpy(prof.path, cfg->path);
+	snprintf(prof.run_id, sizeof(prof.run_id), "%s", cfg->run_id ? cfg->run_id : "");
 	prof.sample = cfg->sample_bytes ? cfg->sample_bytes : 1;
 	prof.inv_sample = 1.0 / (double)prof.sample;
 	prof.frames = cfg->frames;
@@ -502,6 +505,8 @@ static void write_body(struct out *o)
 	uint64_t bound;
 
 	put(o, "cxlmu-profile 1\n");
+	if (prof.run_id[0])
+		put(o, "run %s\n", prof.run_id);
 	put(o, "program %s\n", cxlmu_callsite_exe());
 	put(o, "pid %d\n", (int)getpid());
 	put(o, "sample-bytes %llu\n", (unsigned long long)prof.sample);
@@ -552,14 +557,37 @@ static void write_body(struct out *o)
 	flush(o);
 }
 
+/* Did another process of this run write the profile open at fd? Under
+ * cxlmu-run the file names its run (the "run" line, second); without a
+ * run id, a file changed after this process started counts as this
+ * run's, one older than that as an earlier run's. */
+static bool written_by_run(int fd)
+{
+	char head[256], want[sizeof(prof.run_id) + 8];
+	struct stat st;
+	ssize_t n;
+
+	if (fstat(fd, &st) || !st.st_size)
+		return false;
+	if (!prof.run_id[0])
+		return st.st_mtim.tv_sec > prof.started_real.tv_sec ||
+		       (st.st_mtim.tv_sec == prof.started_real.tv_sec &&
+			st.st_mtim.tv_nsec >= prof.started_real.tv_nsec);
+	n = pread(fd, head, sizeof(head) - 1, 0);
+	if (n <= 0)
+		return false;
+	head[n] = '\0';
+	snprintf(want, sizeof(want), "\nrun %s\n", prof.run_id);
+	return strstr(head, want) != NULL;
+}
+
 /* The file to write: FILE (with %p expanded). Without %p, a forked child
  * writes FILE.PID (when it sampled anything); of the other processes of a
  * run (programs it ran), the first to write takes FILE and the others
- * write FILE.PID, saying so: a FILE changed after this process started is
- * another's, one older than that is from an earlier run. */
+ * write FILE.PID, saying so. FILE stays locked (flock) until written, so
+ * processes that end together take it one after the other. */
 static int open_target(char *path, size_t size)
 {
-	struct stat st;
 	size_t len;
 	int fd;
 
@@ -573,13 +601,22 @@ static int open_target(char *path, size_t size)
 		snprintf(path + len, size - len, ".%d", (int)getpid());
 		return open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	}
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-	if (fd >= 0 || errno != EEXIST)
-		return fd;
-	if (!stat(path, &st) && (st.st_mtim.tv_sec < prof.started_real.tv_sec ||
-				  (st.st_mtim.tv_sec == prof.started_real.tv_sec &&
-				   st.st_mtim.tv_nsec < prof.started_real.tv_nsec)))
-		return open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return errno == EACCES ? open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644) : fd;
+	while (flock(fd, LOCK_EX) && errno == EINTR)
+		;
+	if (!written_by_run(fd)) {
+		int e;
+
+		if (!ftruncate(fd, 0))
+			return fd;
+		e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	close(fd);
 	if (!sum_sites().samples)
 		return -2;   /* nothing to say, and FILE is another's */
 	snprintf(path + len, size - len, ".%d", (int)getpid());

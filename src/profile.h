@@ -20,6 +20,7 @@ struct cxlmu_profile_config {
 	const char *path;         /* "%p" becomes the process id */
 	uint64_t sample_bytes;    /* mean bytes between samples; 1: all */
 	unsigned frames;          /* frames per site */
+	const char *run_id;       /* the run's (CXLMU_RUN_ID), or "" */
 };
 
 int cxlmu_profile_init(const struct cxlmu_profile_config *cfg);

@@ -136,6 +136,7 @@ static void start(void)
 			.path = cfg.profile_path,
 			.sample_bytes = cfg.sample_bytes,
 			.frames = cfg.site_frames,
+			.run_id = cfg.run_id,
 		};
 		r = cxlmu_profile_init(&pc);
 		if (r) {

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "options.h"
@@ -336,6 +337,17 @@ int main(int argc, char **argv)
 			continue;
 		cxlmu_option_envname(&cxlmu_options[i], env, sizeof(env));
 		setenv(env, given[i] ? given[i] : "1", 1);
+	}
+	/* The run's name, for the processes of this run to know each other
+	 * by (a profile's second writer takes FILE.PID). */
+	{
+		struct timespec ts;
+		char id[64];
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		snprintf(id, sizeof(id), "%d-%lld.%09ld", (int)getpid(), (long long)ts.tv_sec,
+			 ts.tv_nsec);
+		setenv(CXLMU_RUN_ID_ENV, id, 1);
 	}
 
 	find_library(lib, sizeof(lib));

@@ -107,6 +107,20 @@ prog run2 $CXLMU_RUN --policy=local --profile="$WORK/two" --sample-bytes=1 -- ba
 grep -q "$WORK/two was written by another process of this run; this profile goes to $WORK/two\.[0-9]*\$" "$WORK/out" ||
 	fail "run2: no word of the second profile: $(cat "$WORK/out")"
 check run2 "$WORK/two" 'site("thread_block")["allocs"] == 5'
+# owners FILE ALLOCS...: for each ALLOCS, how many of FILE and FILE.*
+# have thread_block with that many allocations; prints "N:COUNT ...".
+owners() {
+	_f=$1
+	shift
+	for _a in "$@"; do
+		_c=0
+		for _p in "$_f" "$_f".*; do
+			[ -r "$_p" ] && $PROF check "$_p" "$S" "site(\"thread_block\")[\"allocs\"] == $_a" \
+				2>/dev/null && _c=$((_c + 1))
+		done
+		printf '%s:%s ' "$_a" "$_c"
+	done
+}
 # Relative names are cxlmu-run's directory's, whatever the program's
 # (any FILE but "off": "on" is a name too).
 for f in on rel.prof; do
@@ -114,6 +128,23 @@ for f in on rel.prof; do
 		sh -c "cd / && exec $S threads 1 5 5") >"$WORK/out" 2>&1 || fail "relative $f: exit $?"
 	check "relative $f" "$WORK/$f" 'site("thread_block")["allocs"] == 5'
 	[ -e "/$f" ] && { rm -f "/$f"; fail "relative $f: written in the program's directory, /"; }
+done
+# Two programs of one run, one after the other: the second finds FILE
+# written by its own run (cxlmu-run's CXLMU_RUN_ID, the profile's "run"
+# line) and writes FILE.PID, though FILE is older than its start.
+prog seq $CXLMU_RUN --policy=local --profile="$WORK/seq" --sample-bytes=1 -- \
+	bash -c "$S threads 1 5 5; $S threads 1 7 7; true"
+check seq "$WORK/seq" 'site("thread_block")["allocs"] == 5' 'P["run"][0].count("-") == 1'
+[ "$(owners "$WORK/seq" 5 7)" = "5:1 7:1 " ] ||
+	fail "seq: want one profile with 5 allocations and one with 7: $(owners "$WORK/seq" 5 7)($(ls "$WORK"))"
+[ "$(grep -c "^cxlmu: $WORK/seq was written by another process of this run" "$WORK/out")" = 2 ] ||
+	fail "seq: want a word from the second program and bash: $(cat "$WORK/out")"
+# Two at once: each takes FILE or FILE.PID whole, in turn (flock).
+for i in 1 2 3; do
+	prog "together $i" $CXLMU_RUN --policy=local --profile="$WORK/both$i" --sample-bytes=1 -- \
+		bash -c "$S threads 2 500 64 & $S threads 2 700 64 & wait; true"
+	[ "$(owners "$WORK/both$i" 1000 1400)" = "1000:1 1400:1 " ] ||
+		fail "together $i: want each program's profile once: $(owners "$WORK/both$i" 1000 1400)"
 done
 # %p: every process its own file, nothing said.
 $CXLMU_RUN --policy=local --profile="$WORK/pp.%p" --sample-bytes=1 -- "$S" fork >"$WORK/out" 2>&1 ||

@@ -708,6 +708,32 @@ START_TEST(env_edge_entries)
 }
 END_TEST
 
+START_TEST(env_run_id)
+{
+	char long_id[80];
+	char *env[] = { "CXLMU_RUN_ID=4242-1764000000.123456789", NULL };
+	char *bad_env[] = { "CXLMU_RUN_ID=a b", "CXLMU_RUN_ID=", long_id, NULL };
+	int bad;
+
+	bad = cxlmu_config_from_env(&cfg, env, record);
+	ck_assert_msg(bad == 0 && nwarn == 0, "a good run id: %d bad, %d warnings ('%s')", bad,
+		      nwarn, nwarn ? warnings[0] : "");
+	ck_assert_msg(!strcmp(cfg.run_id, "4242-1764000000.123456789"), "run id '%s'", cfg.run_id);
+	/* 64 characters: one too many. */
+	snprintf(long_id, sizeof(long_id), "CXLMU_RUN_ID=%064d", 7);
+	bad = cxlmu_config_from_env(&cfg, bad_env, record);
+	ck_assert_msg(bad == 0 && nwarn == 3, "bad run ids: %d bad, %d warnings", bad, nwarn);
+	ck_assert_msg(!strcmp(warnings[0], "CXLMU_RUN_ID=a b is not a run id (cxlmu-run sets it: "
+			      "up to 63 letters, digits, '.', '-' and '_'); ignored"),
+		      "'a b' warned '%s'", warnings[0]);
+	ck_assert_msg(!strcmp(cfg.run_id, "4242-1764000000.123456789"),
+		      "bad run ids changed the good one to '%s'", cfg.run_id);
+	ck_assert_msg(cxlmu_run_id_ok("a.B-9_z") && !cxlmu_run_id_ok("") && !cxlmu_run_id_ok("x/y") &&
+		      !cxlmu_run_id_ok(long_id + 13) && cxlmu_run_id_ok(long_id + 14),
+		      "cxlmu_run_id_ok");
+}
+END_TEST
+
 START_TEST(env_null)
 {
 	char *env[] = { "CXLMU_POLICY=nope", "CXLMU_WHAT=1", NULL };
@@ -774,6 +800,7 @@ Suite *suite_options(void)
 	tcase_add_test(tc, env_unknown_names);
 	tcase_add_test(tc, env_bad_values);
 	tcase_add_test(tc, env_edge_entries);
+	tcase_add_test(tc, env_run_id);
 	tcase_add_test(tc, env_null);
 	suite_add_tcase(s, tc);
 
