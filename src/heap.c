@@ -1069,7 +1069,9 @@ static cxlmu_noinline void *alloc_sampled(size_t size, size_t align, bool zero,
 	} else {
 		p = cxlmu_heap_alloc_tier(size, align, zero, tier);
 	}
-	cxlmu_profile_record(owner(p) >= 0 ? p : NULL, size, ra);
+	/* A failed allocation is no site's: its size would swamp the sums. */
+	if (p)
+		cxlmu_profile_record(owner(p) >= 0 ? p : NULL, size, ra);
 	return p;
 }
 

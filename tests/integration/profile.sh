@@ -83,6 +83,20 @@ else
 	fail "$S is not position-independent (readelf -h); the names check needs a PIE"
 fi
 
+# --- dlclose -------------------------------------------------------------
+# A module loaded and closed 20 times: every block dlmod_make made is
+# counted, each named by its caller in dlhost too.
+MOD="$H/.libs/dlmod.so"
+prog dlclose $CXLMU_RUN --policy=local --profile="$WORK/dl" --sample-bytes=1 -- "$H/dlhost" "$MOD" any
+# The module's operator new of a huge size fails 10 times: failed
+# allocations are no site's (their size swamped the byte sums before).
+$PROF check "$WORK/dl" "$MOD" 'site("dlmod_make")["allocs"] == 40' \
+	'sum(s["allocs"] for s in P["sites"].values() if len(s.get("frames", [])) > 1
+	     and P["modules"][s["frames"][0][0]]["path"].endswith("/dlmod.so")
+	     and P["modules"][s["frames"][1][0]]["path"].endswith("/dlhost")) == 40' \
+	'P["total"]["bytes"] < 1 << 40' 'max(s["bytes"] for s in P["sites"].values()) < 1 << 40' \
+	2>"$WORK/why" || fail "dlclose: $(cat "$WORK/why")"
+
 # --- fork ----------------------------------------------------------------
 prog fork $CXLMU_RUN --policy=local --profile="$WORK/fork" --sample-bytes=1 -- "$S" fork
 child=$(sed -n 's/^child=//p' "$WORK/out")
