@@ -270,6 +270,25 @@ void cxlmu_callsite_unloaded(void)
 /* Capture                                                                   */
 /* ----------------------------------------------------------------------- */
 
+/* The stack by unw_step, for when unw_backtrace's frame cache may be
+ * stale: it is per thread, keyed by address, and nothing flushes it, so
+ * after a dlclose another library's code at the same address would be
+ * walked with the closed one's frame layouts. Slower (each step reads the
+ * DWARF unwind info again, as the caching policy is none), but right. */
+static int __attribute__((noinline)) walk(void **pcs, int max)
+{
+	unw_context_t uc;
+	unw_cursor_t c;
+	unw_word_t ip;
+	int n = 0;
+
+	if (unw_getcontext(&uc) || unw_init_local(&c, &uc))
+		return 0;
+	while (n < max && unw_step(&c) > 0 && !unw_get_reg(&c, UNW_REG_IP, &ip))
+		pcs[n++] = (void *)ip;
+	return n;
+}
+
 unsigned cxlmu_callsite_capture(const void *ra, struct cxlmu_frame *out, unsigned max)
 {
 	void *pcs[CXLMU_CALLSITE_MAX_FRAMES + SKIP_MAX];
@@ -286,7 +305,10 @@ unsigned cxlmu_callsite_capture(const void *ra, struct cxlmu_frame *out, unsigne
 	busy = true;
 	if (max > CXLMU_CALLSITE_MAX_FRAMES)
 		max = CXLMU_CALLSITE_MAX_FRAMES;
-	n = unw_backtrace(pcs, (int)(max + SKIP_MAX));
+	if (atomic_load_explicit(&cxlmu_callsite_gen, memory_order_relaxed))
+		n = walk(pcs, (int)(max + SKIP_MAX));   /* a module was unloaded */
+	else
+		n = unw_backtrace(pcs, (int)(max + SKIP_MAX));
 	if ((uintptr_t)ra - cs.own_start < cs.own_end - cs.own_start)
 		ra = NULL;   /* a call of ours: look past our frames instead */
 	for (i = 0; ra && i < n && pcs[i] != ra; i++)
