@@ -567,7 +567,7 @@ static bool written_by_run(int fd)
 	struct stat st;
 	ssize_t n;
 
-	if (fstat(fd, &st) || !st.st_size)
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || !st.st_size)
 		return false;
 	if (!prof.run_id[0])
 		return st.st_mtim.tv_sec > prof.started_real.tv_sec ||
@@ -607,9 +607,11 @@ static int open_target(char *path, size_t size)
 	while (flock(fd, LOCK_EX) && errno == EINTR)
 		;
 	if (!written_by_run(fd)) {
+		struct stat st;
 		int e;
 
-		if (!ftruncate(fd, 0))
+		/* A terminal or a pipe (/dev/stderr) is written as it is. */
+		if (fstat(fd, &st) || !S_ISREG(st.st_mode) || !ftruncate(fd, 0))
 			return fd;
 		e = errno;
 		close(fd);

@@ -145,6 +145,10 @@ for f in on rel.prof; do
 	check "relative $f" "$WORK/$f" 'site("thread_block")["allocs"] == 5'
 	[ -e "/$f" ] && { rm -f "/$f"; fail "relative $f: written in the program's directory, /"; }
 done
+# A pipe is written as it is (not truncated, not taken for a run's).
+sh -c "$CXLMU_RUN --policy=local --profile=/dev/stderr --sample-bytes=1 -- $S threads 1 5 5 2>&1 >/dev/null | cat >'$WORK/piped'" ||
+	fail "piped: exit $?"
+check piped "$WORK/piped" 'site("thread_block")["allocs"] == 5'
 # Two programs of one run, one after the other: the second finds FILE
 # written by its own run (cxlmu-run's CXLMU_RUN_ID, the profile's "run"
 # line) and writes FILE.PID, though FILE is older than its start.
