@@ -230,6 +230,10 @@ int main(int argc, char **argv)
 		char *eq = strchr(*e, '=');
 		if (strncmp(*e, "CXLMU_", 6) || !eq)
 			continue;
+		/* An outer run's name: this run gets its own below. */
+		if ((size_t)(eq - *e) == strlen(CXLMU_RUN_ID_ENV) &&
+		    !strncmp(*e, CXLMU_RUN_ID_ENV, strlen(CXLMU_RUN_ID_ENV)))
+			continue;
 		bool known = false;
 		for (size_t i = 0; i < cxlmu_options_count; i++) {
 			cxlmu_option_envname(&cxlmu_options[i], env, sizeof(env));

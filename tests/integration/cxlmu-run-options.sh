@@ -56,6 +56,17 @@ chmod -x "$WORK/notexec"
 st=$?
 [ $st -eq 126 ] || fail "non-executable program: exit $st, want 126"
 
+# A run inside a run: the inner cxlmu-run takes the outer's CXLMU_RUN_ID
+# as no option of the user's, and names its run anew.
+out=$("$CXLMU_RUN" --cxl-nodes=0 --policy=local -- /bin/sh -c \
+	'echo "$CXLMU_RUN_ID"; "$0" --cxl-nodes=0 --policy=local -- /bin/sh -c "echo \$CXLMU_RUN_ID"' \
+	"$CXLMU_RUN" 2>"$WORK/e")
+st=$?
+[ $st -eq 0 ] || fail "cxlmu-run inside cxlmu-run: exit $st, $(cat "$WORK/e")"
+set -- $out
+[ $# -eq 2 ] && [ "$1" != "$2" ] && case $1 in *-*.*) true ;; *) false ;; esac ||
+	fail "cxlmu-run inside cxlmu-run: want two different run ids, got '$out'"
+
 # Arguments after the program (and after --) reach it untouched.
 out=$("$CXLMU_RUN" --cxl-nodes=0 --policy=local -- /bin/echo --policy=bogus --strict)
 [ "$out" = "--policy=bogus --strict" ] || fail "arguments not passed through: '$out'"
