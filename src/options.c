@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
 #include <strings.h>
 
 #include "options.h"
@@ -122,6 +123,73 @@ int cxlmu_parse_nodelist(const char *text, cxlmu_nodemask_t *out)
 	}
 	*out = mask;
 	return 0;
+}
+
+int cxlmu_parse_cpulist(const char *text, cpu_set_t *out)
+{
+	cpu_set_t set;
+	const char *s = text;
+
+	if (!s || !*s)
+		return -EINVAL;
+	CPU_ZERO(&set);
+	for (;;) {
+		unsigned long lo, hi;
+		char *end;
+
+		if (*s < '0' || *s > '9')
+			return -EINVAL;
+		lo = hi = strtoul(s, &end, 10);
+		s = end;
+		if (*s == '-') {
+			if (s[1] < '0' || s[1] > '9')
+				return -EINVAL;
+			hi = strtoul(s + 1, &end, 10);
+			s = end;
+		}
+		if (hi < lo || hi >= CPU_SETSIZE)
+			return -EINVAL;
+		for (unsigned long c = lo; c <= hi; c++)
+			CPU_SET(c, &set);
+		if (*s == '\0')
+			break;
+		if (*s != ',')
+			return -EINVAL;
+		s++;
+	}
+	*out = set;
+	return 0;
+}
+
+static bool symbol_char(char c, bool first)
+{
+	return c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (!first && ((c >= '0' && c <= '9') || c == '.' || c == '$'));
+}
+
+const char *cxlmu_remote_spec_next(const char *text, struct cxlmu_remote_spec *out, int *err)
+{
+	const char *end = strchr(text, ','), *colon, *sym;
+	size_t n = end ? (size_t)(end - text) : strlen(text);
+
+	*err = -EINVAL;
+	/* The library part may hold ':' (a path); the symbol never does. */
+	colon = memrchr(text, ':', n);
+	sym = colon ? colon + 1 : text;
+	if (colon && (colon == text || (size_t)(colon - text) >= sizeof(out->lib)))
+		return NULL;
+	if ((size_t)(text + n - sym) >= sizeof(out->sym) || !symbol_char(*sym, true))
+		return NULL;
+	for (const char *c = sym; c < text + n; c++)
+		if (!symbol_char(*c, c == sym))
+			return NULL;
+	out->lib[0] = '\0';
+	if (colon)
+		memcpy(out->lib, text, (size_t)(colon - text)), out->lib[colon - text] = '\0';
+	memcpy(out->sym, sym, (size_t)(text + n - sym));
+	out->sym[text + n - sym] = '\0';
+	*err = 0;
+	return end ? end + 1 : NULL;
 }
 
 /* ----------------------------------------------------------------------- */
@@ -255,6 +323,40 @@ static int set_sched(const char *v, struct cxlmu_config *cfg)
 	return 0;
 }
 
+static int set_remote(const char *v, struct cxlmu_config *cfg)
+{
+	struct cxlmu_remote_spec spec;
+	unsigned n = 0;
+	int err;
+
+	if (!v || strlen(v) >= sizeof(cfg->remote))
+		return -EINVAL;
+	if (!strcmp(v, "off") || !*v) {
+		cfg->remote[0] = '\0';
+		return 0;
+	}
+	for (const char *t = v; t; n++) {
+		t = cxlmu_remote_spec_next(t, &spec, &err);
+		if (err || n == CXLMU_REMOTE_MAX)
+			return -EINVAL;
+	}
+	strcpy(cfg->remote, v);
+	return 0;
+}
+
+static int set_agent_cpus(const char *v, struct cxlmu_config *cfg)
+{
+	if (v && !strcmp(v, "auto")) {
+		cfg->agent_cpus_set = false;
+		CPU_ZERO(&cfg->agent_cpus);
+		return 0;
+	}
+	if (cxlmu_parse_cpulist(v, &cfg->agent_cpus))
+		return -EINVAL;
+	cfg->agent_cpus_set = true;
+	return 0;
+}
+
 static int set_wait(const char *v, struct cxlmu_config *cfg)
 {
 	static const char *const names[] = { CXLMU_WAIT_PATH_NAMES };
@@ -351,6 +453,23 @@ const struct cxlmu_option cxlmu_options[] = {
 	  "eventfd), else syscall (plain futex calls, no io_uring, timer slack "
 	  "1 ns). A path the kernel lacks falls back down that list.",
 	  set_wait },
+	{ "remote", CXLMU_ARG_REQUIRED, "SPEC[,SPEC...]", "off", "a list of functions",
+	  "off, or up to 64 comma-separated SYMBOL or LIBRARY:SYMBOL, a SYMBOL being "
+	  "a C identifier",
+	  "Run these functions on an agent thread near the CXL memory. Calls that "
+	  "reach them through the dynamic linker (PLT/GOT of every module, later "
+	  "dlopen'ed ones too) or through dlsym go to the agent; the caller waits, "
+	  "and a fiber lets the other fibers of its core run meanwhile. LIBRARY: "
+	  "only the definition in that library (its file name, path or name without "
+	  "the .so suffix). Functions with stack arguments, variadic ones and those "
+	  "using long double are refused with a message and run locally.",
+	  set_remote },
+	{ "agent-cpus", CXLMU_ARG_REQUIRED, "LIST", "auto", "a CPU list",
+	  "auto, or CPU numbers and ranges such as 1 or 2,4-5",
+	  "The CPUs the remote agents run on. auto: for each CXL node, the CPUs "
+	  "of the nodes nearest to it by distance; on a machine without a CXL "
+	  "node, any CPU (name one to keep the agent off the callers' core).",
+	  set_agent_cpus },
 };
 const size_t cxlmu_options_count = CXLMU_ARRAY_SIZE(cxlmu_options);
 

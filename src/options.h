@@ -5,6 +5,7 @@
 #define CXLMU_SRC_OPTIONS_H
 
 #include <limits.h>
+#include <sched.h>
 #include "internal.h"
 #include "policy.h"
 
@@ -43,7 +44,13 @@ struct cxlmu_config {
 	uint64_t sample_bytes;
 	unsigned site_frames;
 	char run_id[64];                 /* CXLMU_RUN_ID; empty: not set */
+	char remote[1024];               /* --remote specs as given; empty: none */
+	cpu_set_t agent_cpus;            /* valid when agent_cpus_set */
+	bool agent_cpus_set;
 };
+
+/* --remote: at most this many SPECs, each SYMBOL or LIBRARY:SYMBOL. */
+#define CXLMU_REMOTE_MAX 64
 
 /* Set by cxlmu-run for the program it runs, and inherited by every process
  * that program starts: the processes of one run know each other by it. */
@@ -95,5 +102,16 @@ void cxlmu_path_expand(const char *in, char *out, size_t size, int pid);
 int cxlmu_parse_size(const char *text, uint64_t *out);   /* 64K, 2M, 1G, 123 */
 int cxlmu_parse_bool(const char *text, bool *out);       /* 1/0 yes/no on/off true/false */
 int cxlmu_parse_nodelist(const char *text, cxlmu_nodemask_t *out); /* 0,2-3 */
+int cxlmu_parse_cpulist(const char *text, cpu_set_t *out);   /* 0,2-3, below CPU_SETSIZE */
+
+/* One --remote SPEC of the comma-separated list at text: its library part
+ * (lib, NULL when none) and symbol, copied out; returns the text after it
+ * (past the comma) or NULL at the end. -EINVAL (through *err) when the
+ * SPEC is malformed. */
+struct cxlmu_remote_spec {
+	char lib[PATH_MAX];      /* "" when the SPEC names no library */
+	char sym[256];
+};
+const char *cxlmu_remote_spec_next(const char *text, struct cxlmu_remote_spec *out, int *err);
 
 #endif

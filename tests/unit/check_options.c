@@ -188,6 +188,8 @@ static const struct { const char *name, *env; enum cxlmu_option_arg arg; } expec
 	{ "profile", "CXLMU_PROFILE", CXLMU_ARG_REQUIRED },
 	{ "sample-bytes", "CXLMU_SAMPLE_BYTES", CXLMU_ARG_REQUIRED },
 	{ "site-frames", "CXLMU_SITE_FRAMES", CXLMU_ARG_REQUIRED },
+	{ "remote", "CXLMU_REMOTE", CXLMU_ARG_REQUIRED },
+	{ "agent-cpus", "CXLMU_AGENT_CPUS", CXLMU_ARG_REQUIRED },
 };
 
 START_TEST(table_complete)
@@ -364,6 +366,23 @@ static const struct { const char *name, *value, *err; } bad_values[] = {
 	  "1, 0, yes, no, on, off, true, false)" },
 	{ "stats-format", "xml", "'xml' is not a stats format (accepted: text, json)" },
 	{ "sched", "fiber", "'fiber' is not a scheduling mode (accepted: off, threads, auto, fibers)" },
+	{ "remote", "1abc", "'1abc' is not a list of functions (accepted: off, or up to 64 "
+	  "comma-separated SYMBOL or LIBRARY:SYMBOL, a SYMBOL being a C identifier)" },
+	{ "remote", "a-b", NULL },
+	{ "remote", "lib:", NULL },
+	{ "remote", ":sym", NULL },
+	{ "remote", "a,,b", NULL },
+	{ "remote", "a,", NULL },
+	{ "remote", "f(int)", NULL },
+	{ "remote", NULL, NULL },
+	{ "agent-cpus", "1-", "'1-' is not a CPU list (accepted: auto, or CPU numbers and "
+	  "ranges such as 1 or 2,4-5)" },
+	{ "agent-cpus", "3-1", NULL },
+	{ "agent-cpus", "1024", NULL },
+	{ "agent-cpus", "", NULL },
+	{ "agent-cpus", "x", NULL },
+	{ "agent-cpus", "1,", NULL },
+	{ "agent-cpus", NULL, NULL },
 	{ "sched", "Threads", NULL },
 	{ "sched", "", NULL },
 	{ "sched", NULL, NULL },
@@ -549,6 +568,43 @@ START_TEST(apply_stats)
 	longpath[PATH_MAX - 1] = 'a';
 	longpath[PATH_MAX] = '\0';       /* PATH_MAX characters: no room */
 	ck_assert_msg(apply("stats", longpath, NULL, 0) == -EINVAL, "path of PATH_MAX accepted");
+}
+END_TEST
+
+/* --remote keeps the list as given, each SPEC split as the runtime reads
+ * it; 64 SPECs and no more. */
+START_TEST(apply_remote)
+{
+	struct cxlmu_remote_spec sp;
+	char err[256] = "", many[1024];
+	const char *t;
+	int e;
+	size_t n = 0;
+
+	ck_assert_msg(apply("remote", "f,libm.so.6:cos,/opt/a:b/libx.so:_g2", err, sizeof(err)) == 0,
+		      "remote: %s", err);
+	ck_assert_str_eq(cfg.remote, "f,libm.so.6:cos,/opt/a:b/libx.so:_g2");
+	t = cxlmu_remote_spec_next(cfg.remote, &sp, &e);
+	ck_assert_msg(!e && !strcmp(sp.sym, "f") && !sp.lib[0], "1st: '%s' '%s'", sp.lib, sp.sym);
+	t = cxlmu_remote_spec_next(t, &sp, &e);
+	ck_assert_msg(!e && !strcmp(sp.sym, "cos") && !strcmp(sp.lib, "libm.so.6"),
+		      "2nd: '%s' '%s'", sp.lib, sp.sym);
+	t = cxlmu_remote_spec_next(t, &sp, &e);
+	ck_assert_msg(!e && !t && !strcmp(sp.sym, "_g2") && !strcmp(sp.lib, "/opt/a:b/libx.so"),
+		      "3rd (a ':' in the path): '%s' '%s'", sp.lib, sp.sym);
+	ck_assert_msg(apply("remote", "off", err, sizeof(err)) == 0 && !cfg.remote[0],
+		      "remote=off left '%s'", cfg.remote);
+	for (int i = 0; i < 65; i++)
+		n += (size_t)snprintf(many + n, sizeof(many) - n, "%sf%d", i ? "," : "", i);
+	ck_assert_msg(apply("remote", many, err, sizeof(err)) == -EINVAL, "65 SPECs taken");
+	*strrchr(many, ',') = '\0';
+	ck_assert_msg(apply("remote", many, err, sizeof(err)) == 0, "64 SPECs: %s", err);
+	ck_assert_msg(apply("agent-cpus", "1,3-4", err, sizeof(err)) == 0 && cfg.agent_cpus_set &&
+		      CPU_COUNT(&cfg.agent_cpus) == 3 && CPU_ISSET(1, &cfg.agent_cpus) &&
+		      CPU_ISSET(4, &cfg.agent_cpus) && !CPU_ISSET(2, &cfg.agent_cpus),
+		      "agent-cpus=1,3-4: %s", err);
+	ck_assert_msg(apply("agent-cpus", "auto", err, sizeof(err)) == 0 && !cfg.agent_cpus_set,
+		      "agent-cpus=auto: %s", err);
 }
 END_TEST
 
@@ -792,6 +848,7 @@ Suite *suite_options(void)
 	tcase_add_test(tc, apply_stats);
 	tcase_add_test(tc, apply_stats_format);
 	tcase_add_test(tc, apply_sched_wait);
+	tcase_add_test(tc, apply_remote);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("environment");
