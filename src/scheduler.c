@@ -133,6 +133,7 @@ struct cxlmu_core {
 	_Atomic uint64_t progress;      /* when a fiber last did real work (TSC) */
 	struct cxlmu_host *spares;      /* under lock */
 	_Atomic int stuck;              /* hosts that lost it inside a fiber */
+	_Atomic int expect;             /* fibers waiting for a remote completion */
 	sigset_t mask;                  /* its hosts' at start, the first fiber's */
 	/* Signals: for each, how many of its fibers do not block it (under
 	 * all_lock); what every one of them blocks, an idle host blocks. */
@@ -825,6 +826,26 @@ static void idle_wait(struct cxlmu_core *c, uint32_t seen, uint64_t next)
 	io_uring_wait_cqe_timeout(&c->ring, &cqe, &ts);
 }
 
+/* A fiber of the core waits for a remote call, whose completion comes
+ * within microseconds: look for it (a push from outside bumps the word)
+ * before sleeping, which would add the kernel's wake-up to every round
+ * trip. True when something came. */
+#define EXPECT_SPIN_NS 30000u
+static bool expect_spin(struct cxlmu_core *c, uint32_t seen)
+{
+	uint64_t until = cxlmu_prim_now() + EXPECT_SPIN_NS;
+
+	do {
+		for (int i = 0; i < 32; i++) {
+			if (atomic_load_explicit(&c->word, memory_order_acquire) != seen ||
+			    atomic_load_explicit(&c->sigwake, memory_order_relaxed))
+				return true;
+			__builtin_ia32_pause();
+		}
+	} while (cxlmu_prim_now() < until);
+	return false;
+}
+
 static void host_loop(struct cxlmu_host *h)
 {
 	struct cxlmu_core *c = h->core;
@@ -863,6 +884,11 @@ static void host_loop(struct cxlmu_host *h)
 				io_uring_submit(&c->ring);
 		}
 		spin_unlock(&c->lock);
+		if (!f && atomic_load_explicit(&c->expect, memory_order_relaxed) > 0 &&
+		    expect_spin(c, seen)) {
+			atomic_store_explicit(&c->idle, 0, memory_order_relaxed);
+			continue;
+		}
 		if (!f) {
 			idle_wait(c, seen, next);
 			if (atomic_load_explicit(&c->owner, memory_order_acquire) == h)
@@ -2051,6 +2077,44 @@ void cxlmu_sched_init(const struct cxlmu_config *cfg)
 	mode = cfg->sched;
 	configured = true;
 	decide();
+}
+
+int cxlmu_sched_spawn(void *(*fn)(void *), void *arg, size_t stack)
+{
+	pthread_attr_t attr;
+	sigset_t all;
+	pthread_t t;
+	int r;
+
+	if (!create_thread)
+		return -EAGAIN;
+	sigfillset(&all);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (stack)
+		pthread_attr_setstacksize(&attr, stack);
+	pthread_attr_setsigmask_np(&attr, &all);
+	r = create_thread(&t, &attr, fn, arg);
+	pthread_attr_destroy(&attr);
+	return -r;
+}
+
+void cxlmu_sched_expect(int delta)
+{
+	struct cxlmu_fib *f = self_fib;
+
+	if (f)
+		atomic_fetch_add_explicit(&f->core->expect, delta, memory_order_relaxed);
+}
+
+bool cxlmu_sched_others_ready(void)
+{
+	struct cxlmu_fib *f = self_fib;
+
+	/* A racy look is enough: the caller only chooses between spinning a
+	 * little and switching. */
+	return f && (__atomic_load_n(&f->core->head, __ATOMIC_RELAXED) ||
+		     f->core->sleepers || f->core->polls);
 }
 
 void cxlmu_sched_set_create(cxlmu_create_fn create)

@@ -136,6 +136,19 @@ pid_t cxlmu_sched_tid(const struct cxlmu_fib *f);
 /* The CPU whose scheduler runs the fiber. */
 int cxlmu_sched_cpu(const struct cxlmu_fib *f);
 
+/* A runtime thread (the remote agents): detached, every signal blocked,
+ * made with libc's pthread_create, so it never becomes a fiber; stack 0:
+ * libc's default size. 0 or -errno. */
+int cxlmu_sched_spawn(void *(*fn)(void *), void *arg, size_t stack);
+/* In a fiber: a completion is due soon from another thread (a remote
+ * call; +1 before switching away for it, -1 after). While any fiber of a
+ * core expects one, its host looks for it for a few tens of microseconds
+ * before it sleeps. */
+void cxlmu_sched_expect(int delta);
+/* In a fiber: whether its core has other fibers runnable or sleeping, so
+ * that switching away now lets something run. */
+bool cxlmu_sched_others_ready(void);
+
 /* In a fiber: let the core's other runnable fibers run first. */
 void cxlmu_sched_yield(void);
 /* In a fiber: run the others until the CLOCK_MONOTONIC deadline. progress:
