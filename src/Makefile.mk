@@ -25,6 +25,8 @@ libcxlmu_core_la_SOURCES = \
 	src/fiber.c \
 	src/fiber.h \
 	src/fiber_x86_64.S \
+	src/got.c \
+	src/got.h \
 	src/heap.c \
 	src/heap.h \
 	src/mapping.c \
