@@ -39,6 +39,8 @@ libcxlmu_core_la_SOURCES = \
 	src/runtime.h \
 	src/scheduler.c \
 	src/scheduler.h \
+	src/sigcheck.c \
+	src/sigcheck.h \
 	src/sites.c \
 	src/sites.h \
 	src/stats.c \
@@ -46,7 +48,7 @@ libcxlmu_core_la_SOURCES = \
 	src/wait.c \
 	src/wait.h
 libcxlmu_core_la_CFLAGS = $(AM_CFLAGS) -fno-builtin-malloc -fno-builtin-free \
-	$(NUMA_CFLAGS) $(JEMALLOC_CFLAGS) $(URING_CFLAGS) $(UNWIND_CFLAGS)
+	$(NUMA_CFLAGS) $(JEMALLOC_CFLAGS) $(URING_CFLAGS) $(UNWIND_CFLAGS) $(CAPSTONE_CFLAGS)
 if JEMALLOC_STATIC
 libcxlmu_core_la_CFLAGS += -DCXLMU_JEMALLOC_STATIC
 endif

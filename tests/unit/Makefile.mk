@@ -8,6 +8,7 @@ unit_tests = \
 	tests/unit/check_options \
 	tests/unit/check_policy \
 	tests/unit/check_rules \
+	tests/unit/check_sigcheck \
 	tests/unit/check_stats \
 	tests/unit/check_topology
 
@@ -48,6 +49,18 @@ tests_unit_check_rules_SOURCES = $(unit_common) tests/unit/check_rules.c
 tests_unit_check_rules_CPPFLAGS = $(unit_cppflags) -DSUITE=suite_rules
 tests_unit_check_rules_CFLAGS = $(unit_cflags)
 tests_unit_check_rules_LDADD = libcxlmu-base.la $(CHECK_LIBS)
+
+# sigcheck_fns.c is compiled twice: as itself (-O2 copy) and included by
+# sigcheck_fns_O0.c (-O0 copy); each function sets its own level. The test
+# finds them by name in the dynamic symbol table: -export-dynamic.
+tests_unit_check_sigcheck_SOURCES = $(unit_common) \
+	tests/unit/check_sigcheck.c \
+	tests/unit/sigcheck_fns.c \
+	tests/unit/sigcheck_fns_O0.c
+tests_unit_check_sigcheck_CPPFLAGS = $(unit_cppflags) -DSUITE=suite_sigcheck
+tests_unit_check_sigcheck_CFLAGS = $(unit_cflags)
+tests_unit_check_sigcheck_LDFLAGS = -export-dynamic
+tests_unit_check_sigcheck_LDADD = $(unit_ldadd) -ldl
 
 tests_unit_check_stats_SOURCES = $(unit_common) tests/unit/check_stats.c
 tests_unit_check_stats_CPPFLAGS = $(unit_cppflags) -DSUITE=suite_stats
