@@ -33,6 +33,9 @@ libcxlmu_core_la_SOURCES = \
 	src/mapping.h \
 	src/profile.c \
 	src/profile.h \
+	src/remote.c \
+	src/remote.h \
+	src/remote_x86_64.S \
 	src/ring.c \
 	src/ring.h \
 	src/runtime.c \

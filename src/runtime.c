@@ -17,6 +17,7 @@
 #include "mapping.h"
 #include "prim.h"
 #include "profile.h"
+#include "remote.h"
 #include "runtime.h"
 #include "scheduler.h"
 #include "sites.h"
@@ -63,6 +64,7 @@ static void after_fork_child(void)
 	cxlmu_mapping_after_fork();
 	cxlmu_wait_after_fork();
 	cxlmu_sched_after_fork();
+	cxlmu_remote_after_fork();
 }
 
 static void start(void)
@@ -203,6 +205,11 @@ int cxlmu_runtime_report(int fd, enum cxlmu_stats_format fmt)
 __attribute__((constructor)) static void cxlmu_ctor(void)
 {
 	cxlmu_runtime_ensure();
+	/* Here rather than at the first malloc: the GOT walk and its checks
+	 * call into ld.so and may load capstone, and every module loaded at
+	 * start is relocated by now. */
+	if (atomic_load(&cxlmu_runtime_state) == 2)
+		cxlmu_remote_init(&cfg, &topo);
 }
 
 __attribute__((destructor)) static void cxlmu_dtor(void)
