@@ -7,6 +7,8 @@
 #define CXLMU_H
 
 #include <stddef.h>
+#include <stdint.h>
+#include <time.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -33,6 +35,35 @@ int cxlmu_page_node(const void *addr);
 /* Write the stats report (as at exit with --stats) to fd now; json != 0
  * for the JSON form. Returns 0 or -errno. */
 int cxlmu_stats_write(int fd, int json);
+
+/* A remote call in flight (cxlmu_remote_submit). */
+typedef struct cxlmu_call cxlmu_call_t;
+
+/* Run fn(arg) on the remote agent of CXL node node (-1: the first agent;
+ * on a machine without a CXL node, the one agent, on --agent-cpus). The
+ * caller goes on at once. Returns the call, to await, or NULL with errno
+ * EINVAL (fn is NULL, node < -1, or node has no agent), EAGAIN (no agent
+ * thread could be started) or ENOMEM. */
+cxlmu_call_t *cxlmu_remote_submit(void *(*fn)(void *), void *arg, int node);
+
+/* Wait until call is done (a fiber lets the other fibers of its core run
+ * meanwhile; a kernel thread waits in io_uring), store what fn returned in
+ * *result unless result is NULL, and free call. errno is left as fn left
+ * it on the agent. Returns 0, or EINVAL when call is NULL. */
+int cxlmu_remote_await(cxlmu_call_t *call, void **result);
+
+/* Wait while the 32-bit word holds val, until cxlmu_wake_word (or any
+ * FUTEX_WAKE of it in this process), or until timeout (relative; NULL: no
+ * limit). A fiber switches away; a kernel thread waits in io_uring.
+ * Returns 0 (woken, the word no longer val, or spuriously: look again),
+ * ETIMEDOUT, or EINVAL (word NULL or not 4-byte aligned, timeout out of
+ * range). errno is kept. */
+int cxlmu_wait_word(const uint32_t *word, uint32_t val, const struct timespec *timeout);
+
+/* Wake up to count (at least 1) waiters of word. Returns how many were
+ * woken, or -1 with errno EINVAL (word NULL or not 4-byte aligned, count
+ * below 1). */
+int cxlmu_wake_word(const uint32_t *word, int count);
 
 #ifdef __cplusplus
 }

@@ -6,8 +6,12 @@ dist_man_MANS += \
 	man/cxlmu-stat.1 \
 	man/cxlmu_malloc_on.3 \
 	man/cxlmu_page_node.3 \
+	man/cxlmu_remote_await.3 \
+	man/cxlmu_remote_submit.3 \
 	man/cxlmu_stats_write.3 \
-	man/cxlmu_version.3
+	man/cxlmu_version.3 \
+	man/cxlmu_wait_word.3 \
+	man/cxlmu_wake_word.3
 EXTRA_DIST += man/cxlmu-run.1.in man/libcxlmu.7.in
 CLEANFILES += $(man_MANS)
 

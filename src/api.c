@@ -4,6 +4,7 @@
 #include "cxlmu.h"
 #include "heap.h"
 #include "prim.h"
+#include "remote.h"
 #include "runtime.h"
 
 cxlmu_export const char *cxlmu_version(void)
@@ -39,4 +40,51 @@ cxlmu_export int cxlmu_page_node(const void *addr)
 cxlmu_export int cxlmu_stats_write(int fd, int json)
 {
 	return cxlmu_runtime_report(fd, json ? CXLMU_STATS_JSON : CXLMU_STATS_TEXT);
+}
+
+cxlmu_export cxlmu_call_t *cxlmu_remote_submit(void *(*fn)(void *), void *arg, int node)
+{
+	cxlmu_runtime_ensure();
+	return cxlmu_remote_call_submit(fn, arg, node);
+}
+
+cxlmu_export int cxlmu_remote_await(cxlmu_call_t *call, void **result)
+{
+	return cxlmu_remote_call_await(call, result);
+}
+
+static bool word_ok(const uint32_t *word)
+{
+	return word && !((uintptr_t)word & 3);
+}
+
+cxlmu_export int cxlmu_wait_word(const uint32_t *word, uint32_t val, const struct timespec *timeout)
+{
+	uint64_t deadline = 0;
+	int saved = errno, r;
+
+	if (!word_ok(word) || (timeout && (timeout->tv_sec < 0 || timeout->tv_nsec < 0 ||
+					   timeout->tv_nsec >= 1000000000L)))
+		return EINVAL;
+	if (timeout) {
+		/* At least 1 ns: a zero timeout is a look, and 0 means none. */
+		uint64_t ns = (uint64_t)timeout->tv_sec * 1000000000u + (uint64_t)timeout->tv_nsec;
+		deadline = cxlmu_prim_now() + (ns ? ns : 1);
+	}
+	r = cxlmu_remote_wait_word((_Atomic uint32_t *)word, val, deadline);
+	errno = saved;
+	return r == -ETIMEDOUT ? ETIMEDOUT : 0;
+}
+
+cxlmu_export int cxlmu_wake_word(const uint32_t *word, int count)
+{
+	int saved = errno, r;
+
+	if (!word_ok(word) || count < 1) {
+		errno = EINVAL;
+		return -1;
+	}
+	r = cxlmu_remote_wake_word((_Atomic uint32_t *)word, count);
+	errno = saved;
+	return r;
 }
