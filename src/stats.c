@@ -17,6 +17,7 @@
 #include "log.h"
 #include "prim.h"
 #include "stats.h"
+#include "remote.h"
 #include "scheduler.h"
 #include "wait.h"
 
@@ -361,6 +362,85 @@ static void report_wait_json(void)
 	     (unsigned long long)s.handoffs);
 }
 
+static double ms(uint64_t ns)
+{
+	return (double)ns / 1e6;
+}
+
+/* Mean calls in flight while any was: 1 when every call waited alone. */
+static double in_flight(const struct cxlmu_remote_totals *r)
+{
+	return r->busy_ns ? (double)r->flight_ns / (double)r->busy_ns : 0.0;
+}
+
+/* The overlap achieved: the share of the callers' waiting in which their
+ * core could run something else (0: every caller sat idle). */
+static double overlap(const struct cxlmu_remote_totals *r)
+{
+	return r->wait_ns ? 1.0 - (double)r->idle_ns / (double)r->wait_ns : 0.0;
+}
+
+static void report_remote_text(void)
+{
+	struct cxlmu_remote_totals r;
+	struct cxlmu_remote_fn_stats f;
+
+	cxlmu_remote_totals(&r);
+	if (!r.fns && !r.refused && !r.calls)
+		return;
+	emit("cxlmu: remote: %u functions (%u refused), %u agents; %llu calls, in flight %.2f "
+	     "on average while any was and %llu at most; agent %.3f ms, callers waited %.3f ms, "
+	     "idle %.3f ms of it: overlap %.1f%%\n", r.fns, r.refused, r.agents,
+	     (unsigned long long)r.calls, in_flight(&r), (unsigned long long)r.inflight_max,
+	     ms(r.agent_ns), ms(r.wait_ns), ms(r.idle_ns), 100.0 * overlap(&r));
+	for (unsigned i = 0; cxlmu_remote_fn(i, &f); i++)
+		emit("cxlmu: remote: %s: %llu calls (%llu ran locally), agent %.3f ms (%.2f us a "
+		     "call), waited %.3f ms (%.2f us a call), %llu switched away\n", f.name,
+		     (unsigned long long)f.calls, (unsigned long long)f.local, ms(f.agent_ns),
+		     f.calls ? (double)f.agent_ns / 1e3 / (double)f.calls : 0.0, ms(f.wait_ns),
+		     f.calls ? (double)f.wait_ns / 1e3 / (double)f.calls : 0.0,
+		     (unsigned long long)f.switched);
+}
+
+static void emit_json_string(const char *s)
+{
+	emit("\"");
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			emit("\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			emit("\\u%04x", (unsigned char)*s);
+		else
+			emit("%c", *s);
+	}
+	emit("\"");
+}
+
+static void report_remote_json(void)
+{
+	struct cxlmu_remote_totals r;
+	struct cxlmu_remote_fn_stats f;
+
+	cxlmu_remote_totals(&r);
+	emit(",\"remote\":{\"functions\":%u,\"refused\":%u,\"agents\":%u,\"calls\":%llu,"
+	     "\"inflight_max\":%llu,\"busy_ns\":%llu,\"flight_ns\":%llu,\"agent_ns\":%llu,"
+	     "\"wait_ns\":%llu,\"idle_ns\":%llu,\"in_flight_mean\":%.3f,\"overlap\":%.3f,"
+	     "\"by_function\":[", r.fns, r.refused, r.agents,
+	     (unsigned long long)r.calls, (unsigned long long)r.inflight_max,
+	     (unsigned long long)r.busy_ns, (unsigned long long)r.flight_ns,
+	     (unsigned long long)r.agent_ns, (unsigned long long)r.wait_ns,
+	     (unsigned long long)r.idle_ns, in_flight(&r), overlap(&r));
+	for (unsigned i = 0; cxlmu_remote_fn(i, &f); i++) {
+		emit("%s{\"name\":", i ? "," : "");
+		emit_json_string(f.name);
+		emit(",\"calls\":%llu,\"local\":%llu,\"agent_ns\":%llu,\"wait_ns\":%llu,"
+		     "\"switched\":%llu}", (unsigned long long)f.calls, (unsigned long long)f.local,
+		     (unsigned long long)f.agent_ns, (unsigned long long)f.wait_ns,
+		     (unsigned long long)f.switched);
+	}
+	emit("]}");
+}
+
 static void report_text(const struct cxlmu_config *cfg, const struct cxlmu_topology *t,
 			cxlmu_nodemask_t shown, const struct placement *pl)
 {
@@ -409,7 +489,7 @@ static void report_text(const struct cxlmu_config *cfg, const struct cxlmu_topol
 	     (unsigned long long)atomic_load(&g_fallbacks),
 	     (unsigned long long)atomic_load(&g_bind_errors));
 	report_wait_text();
-	report_sched_text();
+	report_sched_text();	report_remote_text();
 }
 
 static void report_json(const struct cxlmu_config *cfg, const struct cxlmu_topology *t,
@@ -469,6 +549,7 @@ static void report_json(const struct cxlmu_config *cfg, const struct cxlmu_topol
 	     (unsigned long long)atomic_load(&g_bind_errors));
 	report_wait_json();
 	report_sched_json();
+	report_remote_json();
 	emit("}\n");
 }
 

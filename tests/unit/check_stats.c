@@ -400,7 +400,10 @@ START_TEST(json_report)
 		/* Nor did the scheduler run: fibers off, no thread listed. */
 		"\"sched\":{\"mode\":\"off\",\"fibers_on\":false,\"off_why\":\"mode\","
 		"\"as_fiber\":0,\"as_kernel\":0,",
-		"\"threads\":[],\"threads_unlisted\":0}}\n",
+		"\"threads\":[],\"threads_unlisted\":0},",
+		/* No remote call either. */
+		"\"remote\":{\"functions\":0,\"refused\":0,\"agents\":0,\"calls\":0,",
+		"\"overlap\":0.000,\"by_function\":[]}}\n",
 	};
 
 	check_json_shape(j);
