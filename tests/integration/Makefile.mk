@@ -20,6 +20,7 @@ integration_tests = \
 	tests/integration/real-perl.sh \
 	tests/integration/real-python3.sh \
 	tests/integration/real-sqlite3.sh \
+	tests/integration/remote.sh \
 	tests/integration/sched-auto.sh \
 	tests/integration/sleep-fallbacks.sh \
 	tests/integration/sleep-fork.sh \
@@ -204,3 +205,31 @@ tests_integration_helpers_sleepsem_SOURCES = \
 	tests/integration/sleep.h
 tests_integration_helpers_sleepsem_CPPFLAGS = $(integration_cppflags)
 tests_integration_helpers_sleepsem_CFLAGS = $(integration_cflags)
+
+# Remote calls (remote.sh): remhost links libremfns, so its calls go through
+# the PLT (-no-install: a real binary with its run path, no libtool
+# wrapper script, since the runtime must see this program, not a shell);
+# remlate is a module it loads later that calls into libremfns itself.
+check_LTLIBRARIES += tests/integration/helpers/libremfns.la
+tests_integration_helpers_libremfns_la_SOURCES = \
+	tests/integration/helpers/remfns.c \
+	tests/integration/helpers/remfns.h
+tests_integration_helpers_libremfns_la_CPPFLAGS = $(integration_cppflags)
+tests_integration_helpers_libremfns_la_CFLAGS = $(integration_cflags)
+tests_integration_helpers_libremfns_la_LDFLAGS = -avoid-version -rpath /nowhere
+
+check_LTLIBRARIES += tests/integration/helpers/remlate.la
+tests_integration_helpers_remlate_la_SOURCES = tests/integration/helpers/remlate.c
+tests_integration_helpers_remlate_la_CPPFLAGS = $(integration_cppflags)
+tests_integration_helpers_remlate_la_CFLAGS = $(integration_cflags)
+tests_integration_helpers_remlate_la_LDFLAGS = -module -avoid-version -rpath /nowhere
+tests_integration_helpers_remlate_la_LIBADD = tests/integration/helpers/libremfns.la
+
+check_PROGRAMS += tests/integration/helpers/remhost
+tests_integration_helpers_remhost_SOURCES = \
+	tests/integration/helpers/remhost.c \
+	tests/integration/common.h
+tests_integration_helpers_remhost_CPPFLAGS = $(integration_cppflags)
+tests_integration_helpers_remhost_CFLAGS = $(integration_cflags)
+tests_integration_helpers_remhost_LDADD = tests/integration/helpers/libremfns.la -ldl
+tests_integration_helpers_remhost_LDFLAGS = -no-install
