@@ -60,6 +60,7 @@ EXTRA_DIST += \
 	bench/run-backend.sh \
 	bench/run-inflight.sh \
 	bench/run-pingpong.sh \
+	bench/run-remote.sh \
 	bench/run-seedpoll.sh \
 	bench/run-startup.sh
 
@@ -68,3 +69,18 @@ EXTRA_DIST += \
 noinst_PROGRAMS += cxlmu-bench-pingpong
 cxlmu_bench_pingpong_SOURCES = bench/pingpong.c
 cxlmu_bench_pingpong_LDADD = -lpthread
+
+# Issue 6: the seed's program shape, a local program that dlopens a remote
+# library (libremote.so) and calls its function in a loop from N threads
+# pinned to one CPU, with local work between the calls (bench/run-remote.sh:
+# plain, and under cxlmu-run --remote with an agent on another CPU).
+# -rpath makes libtool build the shared object, .libs/libremote.so, which
+# the program finds next to itself; nothing installs it.
+noinst_LTLIBRARIES += libremote.la
+libremote_la_SOURCES = bench/libremote.c
+libremote_la_LDFLAGS = -module -avoid-version -shared -rpath /nowhere
+
+noinst_PROGRAMS += cxlmu-bench-remote
+# remote.c includes libremote.c for the same units of work, compiled in.
+cxlmu_bench_remote_SOURCES = bench/remote.c
+cxlmu_bench_remote_LDADD = -ldl -lpthread

@@ -3,12 +3,14 @@
 # (run-backend.sh), libcxlmu against glibc and its raw backend
 # (run-alloc.sh), start-up (run-startup.sh), the founding experiment's
 # polling threads (run-seedpoll.sh) and its N local threads with one remote
-# on one core (run-inflight.sh), and hand-offs through pthread calls
-# between fibers (run-pingpong.sh). About three minutes by default.
+# on one core (run-inflight.sh), hand-offs through pthread calls between
+# fibers (run-pingpong.sh), and the seed's dlopen'ed library called from
+# pinned threads, plain and with --remote (run-remote.sh). About three and
+# a half minutes by default.
 #
 # Usage: bench/run-all.sh [--quick|--full] [BUILDDIR]
 set -eu
 here=$(dirname "$0")
-for s in run-backend.sh run-alloc.sh run-startup.sh run-seedpoll.sh run-inflight.sh run-pingpong.sh; do
+for s in run-backend.sh run-alloc.sh run-startup.sh run-seedpoll.sh run-inflight.sh run-pingpong.sh run-remote.sh; do
 	"$here/$s" "$@"
 done
