@@ -202,10 +202,13 @@ static void complete(struct agent *a, struct req *r, uint64_t start, uint64_t en
 		atomic_fetch_add_explicit(&r->slot->calls, 1, memory_order_relaxed);
 		atomic_fetch_add_explicit(&r->slot->agent_ns, end - start, memory_order_relaxed);
 	}
-	if (atomic_fetch_sub_explicit(&a->inflight, 1, memory_order_relaxed) == 1)
-		atomic_fetch_add_explicit(&a->busy_ns,
-			end - atomic_load_explicit(&a->busy_start, memory_order_relaxed),
-			memory_order_relaxed);
+	if (atomic_fetch_sub_explicit(&a->inflight, 1, memory_order_relaxed) == 1) {
+		/* A caller may have begun a new busy spell meanwhile (its
+		 * start after end): then this one's end is lost, not negative. */
+		uint64_t bs = atomic_load_explicit(&a->busy_start, memory_order_relaxed);
+		if (end > bs)
+			atomic_fetch_add_explicit(&a->busy_ns, end - bs, memory_order_relaxed);
+	}
 	old = atomic_exchange_explicit(&r->state, DONE, memory_order_acq_rel);
 	if (!(old & (WAIT_FIBER | WAIT_KERNEL)))
 		return;                  /* r may be gone already */
@@ -353,20 +356,68 @@ static bool kring_ready(void)
 	return kring_state > 0;
 }
 
+/* One futex wait in the thread's ring, on this word only: the wait (and
+ * the deadline's link timeout) is submitted, and its completions are all
+ * taken before returning, whatever happens meanwhile, so that nothing of
+ * it stays queued on a word that may be a stack slot by then. 1 woken or
+ * the word changed, 0 deadline, -errno when the ring failed. */
+enum { KTAG_WAIT = 1, KTAG_TIMEOUT = 2 };
+static CXLMU_TLS bool kring_busy;
+
+static int kring_wait(_Atomic uint32_t *word, uint32_t val, uint64_t deadline)
+{
+	struct io_uring *u = &kring.uring;
+	struct io_uring_sqe *sqe = io_uring_get_sqe(u);
+	struct io_uring_cqe *cqe;
+	struct __kernel_timespec ts;
+	int want = deadline ? 2 : 1, res = 0, r;
+
+	if (!sqe)
+		return -EBUSY;
+	cxlmu_ring_prep_futex_wait(sqe, (const void *)word, val, false, KTAG_WAIT);
+	if (deadline) {
+		sqe->flags |= IOSQE_IO_LINK;
+		ts.tv_sec = (long long)(deadline / 1000000000u);
+		ts.tv_nsec = (long long)(deadline % 1000000000u);
+		sqe = io_uring_get_sqe(u);
+		if (!sqe)
+			return -EBUSY;
+		io_uring_prep_link_timeout(sqe, &ts, IORING_TIMEOUT_ABS);
+		sqe->user_data = KTAG_TIMEOUT;
+	}
+	r = io_uring_submit(u);
+	if (r < 0)
+		return r;
+	while (want) {
+		r = io_uring_wait_cqe(u, &cqe);
+		if (r == -EINTR)
+			continue;        /* a handler ran: the wait goes on */
+		if (r < 0)
+			return r;
+		if (cqe->user_data == KTAG_WAIT)
+			res = cqe->res;
+		if (cqe->user_data == KTAG_WAIT || cqe->user_data == KTAG_TIMEOUT)
+			want--;
+		io_uring_cqe_seen(u, cqe);
+	}
+	/* -ECANCELED: the link timeout fired; -EAGAIN: the word had moved. */
+	return res == -ECANCELED ? 0 : 1;
+}
+
 /* A kernel thread waits while *word == val: in its io_uring (futex wait),
- * or with futex(2) where the kernel has no futex opcodes. */
+ * or with futex(2) where the kernel has no futex opcodes, and in a signal
+ * handler that interrupted a wait of its own thread. 0 or -ETIMEDOUT. */
 static int kernel_wait(_Atomic uint32_t *word, uint32_t val, uint64_t deadline)
 {
 	int r;
 
-	if (kring_ready()) {
-		r = cxlmu_ring_wait(&kring, CXLMU_WAIT_FUTEX, word, val, -1,
-				    deadline ? deadline : UINT64_MAX);
-		if (r == 0)
-			return -ETIMEDOUT;
-		if (r > 0 || r == -EINTR)
-			return 0;
-		/* The ring failed under us: on without it. */
+	if (!kring_busy && kring_ready()) {
+		kring_busy = true;
+		r = kring_wait(word, val, deadline);
+		kring_busy = false;
+		if (r >= 0)
+			return r ? 0 : -ETIMEDOUT;
+		/* The ring failed under us: its exit cancels what it held. */
 		cxlmu_ring_exit(&kring);
 		kring_state = -1;
 	}
@@ -480,23 +531,40 @@ void cxlmu_remote_enter(unsigned idx, struct cxlmu_remote_regs *regs)
 struct cxlmu_call {
 	struct cxlmu_remote_regs regs;
 	struct req r;
-	struct agent *a;
+	struct agent *a;                 /* NULL: run on the submitter */
+	unsigned gen;                    /* fork generation it was sent in */
 };
+
+/* Bumped in every forked child: a call sent before the fork is the
+ * parent's agent's, and never completes in the child. */
+static unsigned fork_gen;
+
+/* A call that no agent will run: run it here, now. */
+static void run_here(struct cxlmu_call *c)
+{
+	errno = c->r.err;
+	cxlmu_remote_invoke(c->r.fn, c->r.regs);
+	c->r.err = errno;
+	atomic_store_explicit(&c->r.state, DONE, memory_order_release);
+}
 
 struct cxlmu_call *cxlmu_remote_call_submit(void *(*fn)(void *), void *arg, int node)
 {
 	struct cxlmu_call *c;
-	struct agent *a;
+	struct agent *a = NULL;
+	bool known = node == -1;
+	int err = errno;
 
-	if (!fn || node < -1 || !nagents) {
+	for (unsigned i = 0; i < nagents && !known; i++)
+		known = agents[i].node == node;
+	if (!fn || node < -1 || !nagents || !known) {
 		errno = EINVAL;
 		return NULL;
 	}
-	if (!(a = agent_get(node))) {
-		errno = node >= 0 && atomic_load(&agents[0].state) != -1 ? EINVAL : EAGAIN;
-		for (unsigned i = 0; i < nagents && errno == EINVAL; i++)
-			if (agents[i].node == node)
-				errno = EAGAIN;
+	/* On an agent (fn submitted from a remote function) the call runs
+	 * at once: waiting for an agent from an agent could wait for itself. */
+	if (!on_agent && !(a = agent_get(node))) {
+		errno = EAGAIN;
 		return NULL;
 	}
 	if (!(c = aligned_alloc(64, sizeof(*c))))
@@ -505,9 +573,15 @@ struct cxlmu_call *cxlmu_remote_call_submit(void *(*fn)(void *), void *arg, int 
 	c->regs.gpr[0] = (uint64_t)(uintptr_t)arg;
 	c->r.fn = (void *)fn;
 	c->r.regs = &c->regs;
-	c->r.err = errno;
+	c->r.err = err;
 	c->a = a;
-	submit(a, &c->r);
+	c->gen = fork_gen;
+	if (a) {
+		submit(a, &c->r);
+	} else {
+		run_here(c);
+		errno = err;
+	}
 	return c;
 }
 
@@ -517,10 +591,17 @@ int cxlmu_remote_call_await(struct cxlmu_call *c, void **result)
 
 	if (!c)
 		return EINVAL;
-	wait_done(&c->r, &idle);
-	t = cxlmu_prim_now() - c->r.t_submit;
-	atomic_fetch_add_explicit(&c->a->wait_ns, t, memory_order_relaxed);
-	atomic_fetch_add_explicit(&c->a->idle_ns, idle, memory_order_relaxed);
+	if (c->gen != fork_gen && pending(&c->r)) {
+		/* Sent in the parent before a fork: the child runs it itself. */
+		c->a = NULL;
+		run_here(c);
+	}
+	if (c->a) {
+		wait_done(&c->r, &idle);
+		t = cxlmu_prim_now() - c->r.t_submit;
+		atomic_fetch_add_explicit(&c->a->wait_ns, t, memory_order_relaxed);
+		atomic_fetch_add_explicit(&c->a->idle_ns, idle, memory_order_relaxed);
+	}
 	if (result)
 		*result = (void *)(uintptr_t)c->regs.ret_rax;
 	errno = c->r.err;
@@ -882,6 +963,7 @@ void cxlmu_remote_after_fork(void)
 		atomic_store(&a->inflight, 0);
 	}
 	atomic_store(&slots_lock, 0);
+	fork_gen++;
 	cxlmu_got_after_fork();
 	if (kring_state > 0)
 		cxlmu_ring_exit(&kring);
