@@ -45,7 +45,10 @@ cxlmu_remote_tramps:
 	.type	remote_common, @function
 remote_common:
 	.cfi_startproc
-	/* Entered with rsp = 8 mod 16: 248 bytes make it 16-aligned. */
+	/* Entered with rsp = 8 mod 16: 248 bytes make it 16-aligned for the
+	 * call; the vector stores are unaligned ones all the same, so a
+	 * caller whose stack breaks the ABI's alignment is not the one that
+	 * faults here. */
 	subq	$REGS_SIZE + 8, %rsp
 	.cfi_adjust_cfa_offset REGS_SIZE + 8
 	movq	%rdi, 0(%rsp)
@@ -55,21 +58,21 @@ remote_common:
 	movq	%r8, 32(%rsp)
 	movq	%r9, 40(%rsp)
 	movq	%rax, R_RAX(%rsp)
-	movaps	%xmm0, R_XMM + 0(%rsp)
-	movaps	%xmm1, R_XMM + 16(%rsp)
-	movaps	%xmm2, R_XMM + 32(%rsp)
-	movaps	%xmm3, R_XMM + 48(%rsp)
-	movaps	%xmm4, R_XMM + 64(%rsp)
-	movaps	%xmm5, R_XMM + 80(%rsp)
-	movaps	%xmm6, R_XMM + 96(%rsp)
-	movaps	%xmm7, R_XMM + 112(%rsp)
+	movups	%xmm0, R_XMM + 0(%rsp)
+	movups	%xmm1, R_XMM + 16(%rsp)
+	movups	%xmm2, R_XMM + 32(%rsp)
+	movups	%xmm3, R_XMM + 48(%rsp)
+	movups	%xmm4, R_XMM + 64(%rsp)
+	movups	%xmm5, R_XMM + 80(%rsp)
+	movups	%xmm6, R_XMM + 96(%rsp)
+	movups	%xmm7, R_XMM + 112(%rsp)
 	movl	%r11d, %edi
 	movq	%rsp, %rsi
 	call	cxlmu_remote_enter
 	movq	R_RET_RAX(%rsp), %rax
 	movq	R_RET_RDX(%rsp), %rdx
-	movaps	R_RET_XMM0(%rsp), %xmm0
-	movaps	R_RET_XMM1(%rsp), %xmm1
+	movups	R_RET_XMM0(%rsp), %xmm0
+	movups	R_RET_XMM1(%rsp), %xmm1
 	addq	$REGS_SIZE + 8, %rsp
 	.cfi_adjust_cfa_offset -(REGS_SIZE + 8)
 	ret
@@ -116,10 +119,13 @@ cxlmu_remote_invoke:
 	.size	cxlmu_remote_invoke, .-cxlmu_remote_invoke
 
 	/* The dlsym and dlvsym that modules' GOT slots lead to under --remote.
-	 * A name no SPEC names goes on to libc's with the caller's return
-	 * address untouched (a tail jump), so RTLD_NEXT and RTLD_DEFAULT keep
-	 * the caller's scope; a name a SPEC names is looked up in C, where a
-	 * remote function's address is answered with its trampoline. */
+	 * RTLD_NEXT, and a name no SPEC names, go on to libc's with the
+	 * caller's return address untouched (a tail jump), so the lookup keeps
+	 * the caller's scope (RTLD_NEXT is relative to the caller: answered
+	 * from here it would be relative to the runtime, and a wrapper library
+	 * would find itself). A name a SPEC names, with any other handle, is
+	 * looked up in C, where a remote function's address is answered with
+	 * its trampoline. */
 	.p2align 4
 	.globl	cxlmu_remote_dlsym_hook
 	.hidden	cxlmu_remote_dlsym_hook
@@ -127,6 +133,8 @@ cxlmu_remote_invoke:
 cxlmu_remote_dlsym_hook:
 	.cfi_startproc
 	endbr64
+	cmpq	$-1, %rdi		/* RTLD_NEXT: only libc knows the caller */
+	je	1f
 	pushq	%rdi
 	.cfi_adjust_cfa_offset 8
 	pushq	%rsi
@@ -143,7 +151,7 @@ cxlmu_remote_dlsym_hook:
 	.cfi_adjust_cfa_offset -8
 	testl	%eax, %eax
 	jnz	cxlmu_remote_dlsym
-	jmp	*cxlmu_remote_real_dlsym(%rip)
+1:	jmp	*cxlmu_remote_real_dlsym(%rip)
 	.cfi_endproc
 	.size	cxlmu_remote_dlsym_hook, .-cxlmu_remote_dlsym_hook
 
@@ -154,6 +162,8 @@ cxlmu_remote_dlsym_hook:
 cxlmu_remote_dlvsym_hook:
 	.cfi_startproc
 	endbr64
+	cmpq	$-1, %rdi
+	je	1f
 	pushq	%rdi
 	.cfi_adjust_cfa_offset 8
 	pushq	%rsi
@@ -170,7 +180,7 @@ cxlmu_remote_dlvsym_hook:
 	.cfi_adjust_cfa_offset -8
 	testl	%eax, %eax
 	jnz	cxlmu_remote_dlvsym
-	jmp	*cxlmu_remote_real_dlvsym(%rip)
+1:	jmp	*cxlmu_remote_real_dlvsym(%rip)
 	.cfi_endproc
 	.size	cxlmu_remote_dlvsym_hook, .-cxlmu_remote_dlvsym_hook
 
