@@ -201,9 +201,12 @@ void cxlmu_got_after_fork(void)
 
 bool cxlmu_got_in_module(const void *addr, const struct cxlmu_got_module *m)
 {
+	struct link_map *lm = NULL;
 	Dl_info di;
 
-	return dladdr(addr, &di) && (uintptr_t)di.dli_fbase == m->base;
+	/* The load bias, not dli_fbase: a non-PIE program is mapped at
+	 * 0x400000 with a bias of 0. */
+	return dladdr1(addr, &di, (void **)&lm, RTLD_DL_LINKMAP) && lm && lm->l_addr == m->base;
 }
 
 void *cxlmu_got_lookup(const char *name, const struct cxlmu_got_module *m)
