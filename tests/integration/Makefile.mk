@@ -209,7 +209,8 @@ tests_integration_helpers_sleepsem_CFLAGS = $(integration_cflags)
 # Remote calls (remote.sh): remhost links libremfns, so its calls go through
 # the PLT (-no-install: a real binary with its run path, no libtool
 # wrapper script, since the runtime must see this program, not a shell);
-# remlate is a module it loads later that calls into libremfns itself.
+# remlate is a module it loads later that calls into libremfns itself;
+# remwrap wraps rf_add through dlsym(RTLD_NEXT), preloaded.
 check_LTLIBRARIES += tests/integration/helpers/libremfns.la
 tests_integration_helpers_libremfns_la_SOURCES = \
 	tests/integration/helpers/remfns.c \
@@ -224,6 +225,12 @@ tests_integration_helpers_remlate_la_CPPFLAGS = $(integration_cppflags)
 tests_integration_helpers_remlate_la_CFLAGS = $(integration_cflags)
 tests_integration_helpers_remlate_la_LDFLAGS = -module -avoid-version -rpath /nowhere
 tests_integration_helpers_remlate_la_LIBADD = tests/integration/helpers/libremfns.la
+
+check_LTLIBRARIES += tests/integration/helpers/remwrap.la
+tests_integration_helpers_remwrap_la_SOURCES = tests/integration/helpers/remwrap.c
+tests_integration_helpers_remwrap_la_CFLAGS = $(integration_cflags)
+tests_integration_helpers_remwrap_la_LDFLAGS = -module -avoid-version -rpath /nowhere
+tests_integration_helpers_remwrap_la_LIBADD = -ldl
 
 check_PROGRAMS += tests/integration/helpers/remhost
 tests_integration_helpers_remhost_SOURCES = \

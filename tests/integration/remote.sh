@@ -60,6 +60,15 @@ $R --remote=rf_add,rf_tid -- "$HOST" dlsym >"$WORK/out" 2>&1 || fail "dlsym: exi
 printf 'dlsym add 42\ndlsym rf_tid remote\ndlsym RTLD_NEXT found\n' | cmp -s - "$WORK/out" ||
 	fail "dlsym: $(cat "$WORK/out")"
 
+# A wrapper library's dlsym(RTLD_NEXT) still finds the next definition,
+# not itself, when the name is remote.
+WRAP="$H/.libs/remwrap.so"
+env LD_PRELOAD="$WRAP" "$HOST" values 2>&1 | grep '^add ' >"$WORK/out"
+grep -q '^add 1042$' "$WORK/out" || fail "wrapper, plain: $(cat "$WORK/out")"
+prel CXLMU_POLICY=local CXLMU_REMOTE=rf_add LD_PRELOAD="$CXLMU_LIB $WRAP" "$HOST" values \
+	2>&1 | grep '^add ' >"$WORK/out"
+grep -q '^add 1042$' "$WORK/out" || fail "wrapper under --remote=rf_add: $(cat "$WORK/out")"
+
 # 4. A module loaded after start: its PLT call into libremfns, and a
 # function of its own reached by dlsym only (LIBRARY:SYMBOL).
 [ -r "$LATE" ] || fail "$LATE was not built"
@@ -83,7 +92,7 @@ done
 # 7. The explicit API, from kernel threads and from fibers.
 $R --sched=fibers --stats="$WORK/api.json" --stats-format=json -- "$HOST" api >"$WORK/out" 2>&1 ||
 	fail "api: exit $?: $(cat "$WORK/out")"
-json_ok api "$WORK/api.json" 'rm["calls"] == 801' 's["as_fiber"] == 4'
+json_ok api "$WORK/api.json" 'rm["calls"] == 804' 's["as_fiber"] == 4'
 
 # 8. Bad SPECs: cxlmu-run refuses them; the bare preload warns and runs.
 for bad in '1abc' 'a-b' 'lib:' ':sym' 'a,,b'; do

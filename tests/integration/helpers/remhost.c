@@ -169,6 +169,8 @@ static void *adder(void *arg)
 	long id = (long)arg;
 
 	pin0();
+	if (rf_tid() == my_tid())
+		atomic_fetch_add(&bad, 1000);   /* the calls must be remote ones */
 	for (int i = 0; i < 3000; i++) {
 		if (rf_add((int)id, i) != (int)id + i)
 			atomic_fetch_add(&bad, 1);
@@ -220,6 +222,23 @@ static void *twice(void *arg)
 {
 	errno = ERANGE;
 	return (void *)((long)arg * 2 + (my_tid() == (long)getpid() ? 1000000 : 0));
+}
+
+static void *slow(void *arg)
+{
+	usleep(5000);
+	return arg;
+}
+
+/* On the agent: a call submitted from there runs there, at once. */
+static void *outer(void *arg)
+{
+	cxlmu_call_t *c = submit(twice, arg, -1);
+	void *r = NULL;
+
+	if (!c || await_(c, &r))
+		return (void *)-1L;
+	return (void *)((long)r + 1);
 }
 
 static void *waker(void *arg)
@@ -280,6 +299,30 @@ static int api(void)
 	T_CHECK(wait_word(&word, 0, &ts) == ETIMEDOUT, "wait_word: want ETIMEDOUT");
 	T_CHECK(t_now_ns() - t0 >= 20000000, "wait_word timed out after %lld ns",
 		t_now_ns() - t0);
+	/* Nothing of that wait is left behind: no waiter to wake, and a
+	 * kernel thread's next wait (a slow call's) is woken by its own word. */
+	T_CHECK(wake_word(&word, 1) == 0, "a timed-out wait still took a wake-up");
+	c = submit(slow, (void *)7, -1);
+	r = NULL;
+	T_CHECK(c && await_(c, &r) == 0 && (long)r == 7, "slow call after a timeout: %ld", (long)r);
+	c = submit(outer, (void *)10, -1);
+	r = NULL;
+	T_CHECK(c && await_(c, &r) == 0 && (long)r == 21, "a call submitted on the agent: %ld",
+		(long)r);
+	/* Submitted before fork, awaited on both sides. */
+	c = submit(slow, (void *)9, -1);
+	{
+		pid_t pid = fork();
+		int st = 0;
+		if (pid == 0) {
+			r = NULL;
+			_exit(c && await_(c, &r) == 0 && (long)r == 9 ? 0 : 3);
+		}
+		r = NULL;
+		T_CHECK(c && await_(c, &r) == 0 && (long)r == 9, "await in the parent: %ld", (long)r);
+		T_CHECK(pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) &&
+			WEXITSTATUS(st) == 0, "await in the child of a call sent before fork: %#x", st);
+	}
 	t[0] = t_start(waker, NULL);
 	t0 = t_now_ns();
 	while (!__atomic_load_n(&word, __ATOMIC_ACQUIRE) && t_now_ns() - t0 < 5000000000LL)
