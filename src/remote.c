@@ -116,8 +116,6 @@ static CXLMU_TLS bool on_agent;
 /* A kernel thread's own ring for its waits. */
 static CXLMU_TLS struct cxlmu_ring kring;
 static CXLMU_TLS int kring_state;      /* 0 untried, 1 live, -1 none */
-static struct cxlmu_ring_caps caps;
-static pthread_once_t caps_once = PTHREAD_ONCE_INIT;
 static pthread_key_t kring_key;
 static bool kring_key_ok;
 
@@ -331,11 +329,6 @@ static void submit(struct agent *a, struct req *r)
 /* Waiting                                                                   */
 /* ----------------------------------------------------------------------- */
 
-static void caps_probe(void)
-{
-	cxlmu_ring_probe(&caps);
-}
-
 static void kring_exit(void *arg)
 {
 	cxlmu_ring_exit(&kring);
@@ -344,11 +337,13 @@ static void kring_exit(void *arg)
 
 static bool kring_ready(void)
 {
+	const struct cxlmu_ring_caps *caps;
+
 	if (likely(kring_state))
 		return kring_state > 0;
-	pthread_once(&caps_once, caps_probe);
 	kring_state = -1;
-	if (!caps.setup_err && caps.futex && !cxlmu_ring_init(&kring, &caps, CXLMU_WAIT_FUTEX)) {
+	caps = cxlmu_ring_caps();
+	if (!caps->setup_err && caps->futex && !cxlmu_ring_init(&kring, caps, CXLMU_WAIT_FUTEX)) {
 		kring_state = 1;
 		if (kring_key_ok)
 			pthread_setspecific(kring_key, &kring);
@@ -356,53 +351,7 @@ static bool kring_ready(void)
 	return kring_state > 0;
 }
 
-/* One futex wait in the thread's ring, on this word only: the wait (and
- * the deadline's link timeout) is submitted, and its completions are all
- * taken before returning, whatever happens meanwhile, so that nothing of
- * it stays queued on a word that may be a stack slot by then. 1 woken or
- * the word changed, 0 deadline, -errno when the ring failed. */
-enum { KTAG_WAIT = 1, KTAG_TIMEOUT = 2 };
 static CXLMU_TLS bool kring_busy;
-
-static int kring_wait(_Atomic uint32_t *word, uint32_t val, uint64_t deadline)
-{
-	struct io_uring *u = &kring.uring;
-	struct io_uring_sqe *sqe = io_uring_get_sqe(u);
-	struct io_uring_cqe *cqe;
-	struct __kernel_timespec ts;
-	int want = deadline ? 2 : 1, res = 0, r;
-
-	if (!sqe)
-		return -EBUSY;
-	cxlmu_ring_prep_futex_wait(sqe, (const void *)word, val, false, KTAG_WAIT);
-	if (deadline) {
-		sqe->flags |= IOSQE_IO_LINK;
-		ts.tv_sec = (long long)(deadline / 1000000000u);
-		ts.tv_nsec = (long long)(deadline % 1000000000u);
-		sqe = io_uring_get_sqe(u);
-		if (!sqe)
-			return -EBUSY;
-		io_uring_prep_link_timeout(sqe, &ts, IORING_TIMEOUT_ABS);
-		sqe->user_data = KTAG_TIMEOUT;
-	}
-	r = io_uring_submit(u);
-	if (r < 0)
-		return r;
-	while (want) {
-		r = io_uring_wait_cqe(u, &cqe);
-		if (r == -EINTR)
-			continue;        /* a handler ran: the wait goes on */
-		if (r < 0)
-			return r;
-		if (cqe->user_data == KTAG_WAIT)
-			res = cqe->res;
-		if (cqe->user_data == KTAG_WAIT || cqe->user_data == KTAG_TIMEOUT)
-			want--;
-		io_uring_cqe_seen(u, cqe);
-	}
-	/* -ECANCELED: the link timeout fired; -EAGAIN: the word had moved. */
-	return res == -ECANCELED ? 0 : 1;
-}
 
 /* A kernel thread waits while *word == val: in its io_uring (futex wait),
  * or with futex(2) where the kernel has no futex opcodes, and in a signal
@@ -413,7 +362,7 @@ static int kernel_wait(_Atomic uint32_t *word, uint32_t val, uint64_t deadline)
 
 	if (!kring_busy && kring_ready()) {
 		kring_busy = true;
-		r = kring_wait(word, val, deadline);
+		r = cxlmu_ring_wait_once(&kring, word, val, deadline);
 		kring_busy = false;
 		if (r >= 0)
 			return r ? 0 : -ETIMEDOUT;

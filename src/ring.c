@@ -1,6 +1,7 @@
-/* The per-thread io_uring a poll waits in (src/wait.c is the only user).
- * One wait is one io_uring_enter that waits for a completion with the
- * deadline as its timeout. The wake channel stays armed between waits: a
+/* The per-thread io_uring a poll waits in (src/wait.c), the one-shot
+ * word waits of remote calls (src/remote.c), and what the kernel offers
+ * (probed once for the whole runtime). One poll wait is one io_uring_enter
+ * that waits for a completion with the deadline as its timeout. The wake channel stays armed between waits: a
  * futex wait on the thread's wake word, or a read of its eventfd; for
  * MSG_RING there is nothing to arm, the waker posts a completion straight
  * into this ring.
@@ -23,7 +24,7 @@
 #define FUTEX_MATCH_ANY    0xffffffffu
 
 /* CQE tags. */
-enum { TAG_OTHER, TAG_WAKE, TAG_MSG };
+enum { TAG_OTHER, TAG_WAKE, TAG_MSG, TAG_ONCE, TAG_ONCE_TIMEOUT };
 
 static const unsigned setup_flags[] = {
 	IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN,
@@ -36,7 +37,7 @@ static bool op_supported(const struct io_uring_probe *p, unsigned op)
 	return op <= p->last_op && (p->ops[op].flags & IO_URING_OP_SUPPORTED);
 }
 
-void cxlmu_ring_probe(struct cxlmu_ring_caps *caps)
+static void probe(struct cxlmu_ring_caps *caps)
 {
 	/* On the stack: io_uring_get_probe() would malloc. */
 	union {
@@ -71,6 +72,26 @@ void cxlmu_ring_probe(struct cxlmu_ring_caps *caps)
 	}
 	caps->reg_ring = io_uring_register_ring_fd(&ring) == 1;
 	io_uring_queue_exit(&ring);
+}
+
+const struct cxlmu_ring_caps *cxlmu_ring_caps(void)
+{
+	static struct cxlmu_ring_caps caps;
+	static _Atomic int state;        /* 0 not yet, 1 probing, 2 done */
+	unsigned spins = 0;
+	int expect = 0;
+
+	/* Not pthread_once: the scheduler asks under its own lock, and the
+	 * runtime's pthread_once is the program's hooked one. */
+	if (atomic_load_explicit(&state, memory_order_acquire) == 2)
+		return &caps;
+	if (atomic_compare_exchange_strong(&state, &expect, 1)) {
+		probe(&caps);
+		atomic_store_explicit(&state, 2, memory_order_release);
+	}
+	while (atomic_load_explicit(&state, memory_order_acquire) != 2)
+		cxlmu_prim_relax(&spins);
+	return &caps;
 }
 
 int cxlmu_ring_init(struct cxlmu_ring *r, const struct cxlmu_ring_caps *caps,
@@ -213,4 +234,43 @@ int cxlmu_ring_message(struct cxlmu_ring *r, int target)
 	sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
 	sqe->user_data = TAG_OTHER;
 	return io_uring_submit(&r->uring) < 0 ? -EIO : 0;
+}
+
+int cxlmu_ring_wait_once(struct cxlmu_ring *r, _Atomic uint32_t *word, uint32_t val,
+			 uint64_t deadline)
+{
+	struct io_uring *u = &r->uring;
+	struct io_uring_sqe *sqe;
+	struct io_uring_cqe *cqe;
+	struct __kernel_timespec ts;
+	int want = deadline ? 2 : 1, res = 0, ret;
+
+	if (io_uring_sq_space_left(u) < (unsigned)want || !(sqe = io_uring_get_sqe(u)))
+		return -EBUSY;
+	cxlmu_ring_prep_futex_wait(sqe, (const void *)word, val, false, TAG_ONCE);
+	if (deadline) {
+		sqe->flags |= IOSQE_IO_LINK;
+		ts.tv_sec = (long long)(deadline / 1000000000u);
+		ts.tv_nsec = (long long)(deadline % 1000000000u);
+		sqe = io_uring_get_sqe(u);
+		io_uring_prep_link_timeout(sqe, &ts, IORING_TIMEOUT_ABS);
+		sqe->user_data = TAG_ONCE_TIMEOUT;
+	}
+	ret = io_uring_submit(u);
+	if (ret < 0)
+		return ret;
+	while (want) {
+		ret = io_uring_wait_cqe(u, &cqe);
+		if (ret == -EINTR)
+			continue;        /* a handler ran: the wait goes on */
+		if (ret < 0)
+			return ret;
+		if (cqe->user_data == TAG_ONCE)
+			res = cqe->res;
+		if (cqe->user_data == TAG_ONCE || cqe->user_data == TAG_ONCE_TIMEOUT)
+			want--;
+		io_uring_cqe_seen(u, cqe);
+	}
+	/* -ECANCELED: the link timeout fired; -EAGAIN: the word had moved. */
+	return res == -ECANCELED ? 0 : 1;
 }

@@ -18,7 +18,8 @@ struct cxlmu_ring {
 	bool live;
 };
 
-/* What the kernel offers, probed once on a throw-away ring. */
+/* What the kernel offers, probed on a throw-away ring the first time
+ * cxlmu_ring_caps is asked, for the whole runtime. */
 struct cxlmu_ring_caps {
 	int setup_err;       /* 0, or -errno from io_uring_setup (no io_uring) */
 	bool futex;          /* IORING_OP_FUTEX_WAIT (6.7) */
@@ -28,7 +29,7 @@ struct cxlmu_ring_caps {
 	bool reg_ring;       /* registered ring fds (5.18) */
 	unsigned flags;      /* setup flags that worked */
 };
-void cxlmu_ring_probe(struct cxlmu_ring_caps *caps);
+const struct cxlmu_ring_caps *cxlmu_ring_caps(void);
 
 /* A ring for path. The ring's own fd is closed at once where the path
  * does not need it (futex, eventfd: the ring is then reached through its
@@ -47,6 +48,18 @@ int cxlmu_ring_fd(const struct cxlmu_ring *r);
  * reached, -EINTR on a signal, another -errno when the ring is unusable. */
 int cxlmu_ring_wait(struct cxlmu_ring *r, enum cxlmu_wait_path path,
 		    _Atomic uint32_t *word, uint32_t val, int efd, uint64_t deadline);
+
+/* One futex wait on word while it holds val, until a wake-up or the
+ * CLOCK_MONOTONIC deadline (0: none), on a ring made for the futex path
+ * that nothing else uses meanwhile. Unlike cxlmu_ring_wait, which keeps
+ * its wait armed from one poll to the next on the thread's one word,
+ * nothing of it stays queued once it returns (the word may be a stack
+ * slot by then): every completion it caused is taken, a signal handler
+ * running in between or not. 1 woken or the word moved, 0 deadline,
+ * -errno when the ring failed (cxlmu_ring_exit then cancels what it
+ * held). */
+int cxlmu_ring_wait_once(struct cxlmu_ring *r, _Atomic uint32_t *word, uint32_t val,
+			 uint64_t deadline);
 
 /* sqe becomes an IORING_OP_FUTEX_WAIT (the probe says whether the kernel
  * has it) on the 32-bit word while it holds val; shared: no

@@ -1119,10 +1119,8 @@ static void probe(void)
 		return;
 	spin_lock(&cores_lock);
 	if (!atomic_load_explicit(&probed, memory_order_relaxed)) {
-		struct cxlmu_ring_caps caps;
 		calibrate();
-		cxlmu_ring_probe(&caps);
-		ring_futex = caps.futex;
+		ring_futex = cxlmu_ring_caps()->futex;
 		/* Before any fiber runs: sig_fence reads it at every switch. */
 		mb_ok = !rawsys(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0, 0);
 		atomic_store_explicit(&probed, true, memory_order_release);

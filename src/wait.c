@@ -188,7 +188,7 @@ static void choose_path(void)
 		cxlmu_log_info("wait: poll waits use plain system calls (syscall path, as asked)");
 		return;
 	}
-	cxlmu_ring_probe(&g_caps);
+	g_caps = *cxlmu_ring_caps();
 	if (g_caps.setup_err) {
 		g_path = CXLMU_WAIT_SYSCALL;
 		cxlmu_log_info("wait: io_uring is not available (%s); poll waits use plain "
