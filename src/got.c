@@ -209,21 +209,26 @@ bool cxlmu_got_in_module(const void *addr, const struct cxlmu_got_module *m)
 	return dladdr1(addr, &di, (void **)&lm, RTLD_DL_LINKMAP) && lm && lm->l_addr == m->base;
 }
 
-void *cxlmu_got_lookup(const char *name, const struct cxlmu_got_module *m)
+void cxlmu_got_unref(void *handle)
 {
 	static int (*real_close)(void *);
+
+	if (!real_close)
+		real_close = (int (*)(void *))dlsym(RTLD_NEXT, "dlclose");
+	real_close(handle);
+}
+
+void *cxlmu_got_lookup(const char *name, const struct cxlmu_got_module *m)
+{
 	void *h, *p = dlsym(RTLD_DEFAULT, name);
 
 	if (p)
 		return p;
-	/* Not global: the module's own scope. NOLOAD takes a reference only;
-	 * the runtime's own dlclose hook is not for this one. */
+	/* Not global: the module's own scope. */
 	h = dlopen(*m->path ? m->path : NULL, RTLD_LAZY | RTLD_NOLOAD);
 	if (!h)
 		return NULL;
 	p = dlsym(h, name);
-	if (!real_close)
-		real_close = (int (*)(void *))dlsym(RTLD_NEXT, "dlclose");
-	real_close(h);
+	cxlmu_got_unref(h);
 	return p;
 }

@@ -40,6 +40,11 @@ bool cxlmu_got_changed(void);
  * the module depends on), as ld.so looks. NULL when nothing defines it. */
 void *cxlmu_got_lookup(const char *name, const struct cxlmu_got_module *m);
 
+/* Drop the reference a dlopen(RTLD_NOLOAD) of the runtime's took, with
+ * libc's dlclose: the runtime's own hook (preload/dl.c) would take it for
+ * an unload and make every later call-site capture walk slowly. */
+void cxlmu_got_unref(void *handle);
+
 /* Whether addr lies in the module m (its PLT, for a slot not bound yet). */
 bool cxlmu_got_in_module(const void *addr, const struct cxlmu_got_module *m);
 

@@ -774,12 +774,8 @@ static void resolve_specs(void)
 		if (specs[i].lib[0]) {
 			h = dlopen(specs[i].lib, RTLD_LAZY | RTLD_NOLOAD);
 			p = h ? dlsym(h, specs[i].sym) : NULL;
-			if (h) {
-				static int (*real_close)(void *);
-				if (!real_close)
-					real_close = (int (*)(void *))dlsym(RTLD_NEXT, "dlclose");
-				real_close(h);
-			}
+			if (h)
+				cxlmu_got_unref(h);
 		} else {
 			p = dlsym(RTLD_DEFAULT, specs[i].sym);
 		}
