@@ -82,7 +82,6 @@ struct agent {
 struct spec {
 	char lib[PATH_MAX];
 	char sym[256];
-	size_t symlen;
 };
 
 struct slot {
@@ -109,7 +108,6 @@ static bool slots_full_said;
 
 static struct agent agents[CXLMU_MAX_NODES];
 static unsigned nagents;
-static bool agents_set;
 
 static CXLMU_TLS bool on_agent;
 
@@ -436,13 +434,12 @@ static bool wait_done(struct req *r, uint64_t *idle)
 	return switched;
 }
 
-static void call(struct agent *a, struct req *r)
+/* Until r, sent to a, is done; the callers' side of the counters. */
+static void await_counted(struct agent *a, struct req *r)
 {
 	uint64_t t, idle = 0;
-	bool sw;
+	bool sw = wait_done(r, &idle);
 
-	submit(a, r);
-	sw = wait_done(r, &idle);
 	t = cxlmu_prim_now() - r->t_submit;
 	atomic_fetch_add_explicit(&a->wait_ns, t, memory_order_relaxed);
 	atomic_fetch_add_explicit(&a->idle_ns, idle, memory_order_relaxed);
@@ -469,7 +466,8 @@ void cxlmu_remote_enter(unsigned idx, struct cxlmu_remote_regs *regs)
 		return;
 	}
 	r = (struct req){ .fn = s->target, .regs = regs, .slot = s, .err = err };
-	call(a, &r);
+	submit(a, &r);
+	await_counted(a, &r);
 	errno = r.err;
 }
 
@@ -536,7 +534,7 @@ struct cxlmu_call *cxlmu_remote_call_submit(void *(*fn)(void *), void *arg, int 
 
 int cxlmu_remote_call_await(struct cxlmu_call *c, void **result)
 {
-	uint64_t t, idle = 0;
+	int err;
 
 	if (!c)
 		return EINVAL;
@@ -545,20 +543,13 @@ int cxlmu_remote_call_await(struct cxlmu_call *c, void **result)
 		c->a = NULL;
 		run_here(c);
 	}
-	if (c->a) {
-		wait_done(&c->r, &idle);
-		t = cxlmu_prim_now() - c->r.t_submit;
-		atomic_fetch_add_explicit(&c->a->wait_ns, t, memory_order_relaxed);
-		atomic_fetch_add_explicit(&c->a->idle_ns, idle, memory_order_relaxed);
-	}
+	if (c->a)
+		await_counted(c->a, &c->r);
 	if (result)
 		*result = (void *)(uintptr_t)c->regs.ret_rax;
-	errno = c->r.err;
-	{
-		int e = errno;
-		free(c);
-		errno = e;
-	}
+	err = c->r.err;
+	free(c);
+	errno = err;
 	return 0;
 }
 
@@ -832,8 +823,6 @@ void *cxlmu_remote_dlvsym(void *h, const char *name, const char *version)
 static void agent_place(struct agent *a, int node, const struct cxlmu_config *cfg,
 			const struct cxlmu_topology *topo)
 {
-	char list[256];
-
 	a->node = node;
 	ring_reset(a);
 	if (cfg->agent_cpus_set) {
@@ -862,7 +851,6 @@ static void agent_place(struct agent *a, int node, const struct cxlmu_config *cf
 			a->pinned = true;
 		}
 	}
-	(void)list;
 }
 
 void cxlmu_remote_init(const struct cxlmu_config *cfg, const struct cxlmu_topology *topo)
@@ -879,7 +867,6 @@ void cxlmu_remote_init(const struct cxlmu_config *cfg, const struct cxlmu_topolo
 		sp = &specs[nspecs++];
 		strcpy(sp->lib, one.lib);
 		strcpy(sp->sym, one.sym);
-		sp->symlen = strlen(one.sym);
 	}
 	kring_key_ok = !pthread_key_create(&kring_key, kring_exit);
 	for (unsigned n = 0; n < CXLMU_MAX_NODES; n++)
@@ -887,7 +874,6 @@ void cxlmu_remote_init(const struct cxlmu_config *cfg, const struct cxlmu_topolo
 			agent_place(&agents[nagents++], (int)n, cfg, topo);
 	if (!nagents)
 		agent_place(&agents[nagents++], -1, cfg, topo);
-	agents_set = true;
 	if (!nspecs)
 		return;
 	cxlmu_remote_real_dlsym = (void *)dlsym;
