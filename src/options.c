@@ -7,7 +7,6 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <stdlib.h>
 #include <strings.h>
 
 #include "options.h"
@@ -79,7 +78,8 @@ int cxlmu_parse_bool(const char *text, bool *out)
 	return -EINVAL;
 }
 
-static int parse_node(const char **sp, unsigned *out)
+/* A number below limit at *sp, moved past. */
+static int parse_below(const char **sp, unsigned limit, unsigned *out)
 {
 	const char *s = *sp;
 	unsigned v = 0;
@@ -88,7 +88,7 @@ static int parse_node(const char **sp, unsigned *out)
 		return -EINVAL;
 	for (; *s >= '0' && *s <= '9'; s++) {
 		v = v * 10 + (unsigned)(*s - '0');
-		if (v >= CXLMU_MAX_NODES)
+		if (v >= limit)
 			return -EINVAL;
 	}
 	*sp = s;
@@ -96,67 +96,63 @@ static int parse_node(const char **sp, unsigned *out)
 	return 0;
 }
 
-int cxlmu_parse_nodelist(const char *text, cxlmu_nodemask_t *out)
+/* "0,2-3": each range, every number below limit, handed to add; the whole
+ * text or -EINVAL. The node and CPU lists both. */
+static int parse_ranges(const char *text, unsigned limit,
+			void (*add)(unsigned lo, unsigned hi, void *arg), void *arg)
 {
-	cxlmu_nodemask_t mask = 0;
 	const char *s = text;
 
 	if (!s || !*s)
 		return -EINVAL;
 	for (;;) {
 		unsigned lo, hi;
-		if (parse_node(&s, &lo))
+		if (parse_below(&s, limit, &lo))
 			return -EINVAL;
 		hi = lo;
 		if (*s == '-') {
 			s++;
-			if (parse_node(&s, &hi) || hi < lo)
+			if (parse_below(&s, limit, &hi) || hi < lo)
 				return -EINVAL;
 		}
-		for (unsigned n = lo; n <= hi; n++)
-			mask |= 1ull << n;
+		add(lo, hi, arg);
 		if (*s == '\0')
-			break;
+			return 0;
 		if (*s != ',')
 			return -EINVAL;
 		s++;
 	}
+}
+
+static void add_nodes(unsigned lo, unsigned hi, void *arg)
+{
+	for (unsigned n = lo; n <= hi; n++)
+		*(cxlmu_nodemask_t *)arg |= 1ull << n;
+}
+
+int cxlmu_parse_nodelist(const char *text, cxlmu_nodemask_t *out)
+{
+	cxlmu_nodemask_t mask = 0;
+
+	if (parse_ranges(text, CXLMU_MAX_NODES, add_nodes, &mask))
+		return -EINVAL;
 	*out = mask;
 	return 0;
+}
+
+static void add_cpus(unsigned lo, unsigned hi, void *arg)
+{
+	for (unsigned c = lo; c <= hi; c++)
+		CPU_SET(c, (cpu_set_t *)arg);
 }
 
 int cxlmu_parse_cpulist(const char *text, cpu_set_t *out)
 {
 	cpu_set_t set;
-	const char *s = text;
 
-	if (!s || !*s)
-		return -EINVAL;
 	CPU_ZERO(&set);
-	for (;;) {
-		unsigned long lo, hi;
-		char *end;
-
-		if (*s < '0' || *s > '9')
-			return -EINVAL;
-		lo = hi = strtoul(s, &end, 10);
-		s = end;
-		if (*s == '-') {
-			if (s[1] < '0' || s[1] > '9')
-				return -EINVAL;
-			hi = strtoul(s + 1, &end, 10);
-			s = end;
-		}
-		if (hi < lo || hi >= CPU_SETSIZE)
-			return -EINVAL;
-		for (unsigned long c = lo; c <= hi; c++)
-			CPU_SET(c, &set);
-		if (*s == '\0')
-			break;
-		if (*s != ',')
-			return -EINVAL;
-		s++;
-	}
+	if (parse_ranges(text, CPU_SETSIZE, add_cpus, &set))
+		return -EINVAL;
 	*out = set;
 	return 0;
 }
