@@ -77,11 +77,19 @@ printf 'late plt local\nlate dlsym local\n' | cmp -s - "$WORK/out" || fail "late
 $R --remote=rf_tid,remlate:late_tid -- "$HOST" late "$LATE" >"$WORK/out" 2>&1 || fail "late: exit $?"
 printf 'late plt remote\nlate dlsym remote\n' | cmp -s - "$WORK/out" || fail "late: $(cat "$WORK/out")"
 
+# Fibers need a CPU that lets user code write the FS base; without one the
+# same calls run from kernel threads (the parts below check either).
+if grep -qw fsgsbase /proc/cpuinfo; then FIBERS=yes NFIB=4; else FIBERS=no NFIB=0; fi
+
 # 5. A stuck agent: the other fibers of the caller's CPU go on.
 $R --sched=fibers --remote=rf_stuck --stats="$WORK/stuck.json" --stats-format=json -- \
 	"$HOST" stuck >"$WORK/out" 2>&1 || fail "stuck: exit $?: $(cat "$WORK/out")"
-json_ok stuck "$WORK/stuck.json" 's["as_fiber"] == 4' 'rm["calls"] == 1' \
-	'rm["by_function"][0]["switched"] == 1'
+if [ "$FIBERS" = yes ]; then
+	json_ok stuck "$WORK/stuck.json" 's["as_fiber"] == 4' 'rm["calls"] == 1' \
+		'rm["by_function"][0]["switched"] == 1'
+else
+	json_ok stuck "$WORK/stuck.json" 's["as_fiber"] == 0' 'rm["calls"] == 1'
+fi
 
 # 6. Fork while fibers' calls are in flight: the child gets its own agent.
 for i in 1 2 3; do
@@ -92,7 +100,8 @@ done
 # 7. The explicit API, from kernel threads and from fibers.
 $R --sched=fibers --stats="$WORK/api.json" --stats-format=json -- "$HOST" api >"$WORK/out" 2>&1 ||
 	fail "api: exit $?: $(cat "$WORK/out")"
-json_ok api "$WORK/api.json" 'rm["calls"] == 804' 's["as_fiber"] == 4'
+json_ok api "$WORK/api.json" 'rm["calls"] == 804' "s[\"as_fiber\"] == $NFIB"
+
 
 # 8. Bad SPECs: cxlmu-run refuses them; the bare preload warns and runs.
 for bad in '1abc' 'a-b' 'lib:' ':sym' 'a,,b'; do
