@@ -4,16 +4,29 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "log.h"
+#include "prim.h"
+
+/* How long a write waits, with no progress, for a descriptor that is not
+ * taking bytes (a full pipe with an idle reader) before giving up. */
+#define STALL_MS 2000
 
 static bool log_on;
+static bool log_silent;
 static CXLMU_TLS bool in_log;
 
 void cxlmu_log_enable(bool on)
 {
 	log_on = on;
+}
+
+void cxlmu_log_silence(void)
+{
+	log_silent = true;
+	log_on = false;
 }
 
 int cxlmu_write_all(int fd, const char *buf, size_t len)
@@ -26,6 +39,10 @@ int cxlmu_write_all(int fd, const char *buf, size_t len)
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
+			/* A descriptor opened without blocking: wait a bounded
+			 * time for room, never forever. */
+			if (errno == EAGAIN && cxlmu_prim_wait_writable(fd, STALL_MS) == 1)
+				continue;
 			ret = -errno;
 			break;
 		}
@@ -36,12 +53,42 @@ int cxlmu_write_all(int fd, const char *buf, size_t len)
 	return ret;
 }
 
+/* Control characters in what a message quotes (an option's value, a line
+ * of a file) would let it forge lines or drive the terminal: each becomes
+ * \n, \t or \xHH. In place, within size; returns the new length. */
+size_t cxlmu_log_escape(char *buf, size_t len, size_t size)
+{
+	static const char hex[] = "0123456789abcdef";
+	char tmp[512];
+	size_t n = 0;
+
+	for (size_t i = 0; i < len && n + 4 < sizeof(tmp); i++) {
+		unsigned char c = (unsigned char)buf[i];
+
+		if (c >= 0x20 && c != 0x7f) {
+			tmp[n++] = (char)c;
+		} else if (c == '\n' || c == '\t') {
+			tmp[n++] = '\\';
+			tmp[n++] = c == '\n' ? 'n' : 't';
+		} else {
+			tmp[n++] = '\\';
+			tmp[n++] = 'x';
+			tmp[n++] = hex[c >> 4];
+			tmp[n++] = hex[c & 15];
+		}
+	}
+	if (n > size)
+		n = size;
+	memcpy(buf, tmp, n);
+	return n;
+}
+
 static void vlog(const char *fmt, va_list ap)
 {
 	char buf[512];
 	int n;
 
-	if (in_log)
+	if (in_log || log_silent)
 		return;
 	in_log = true;
 	/* vsnprintf with integer and string conversions does not allocate. */
@@ -49,6 +96,7 @@ static void vlog(const char *fmt, va_list ap)
 	n += vsnprintf(buf + n, sizeof(buf) - (size_t)n - 1, fmt, ap);
 	if (n > (int)sizeof(buf) - 2)
 		n = (int)sizeof(buf) - 2;
+	n = (int)cxlmu_log_escape(buf, (size_t)n, sizeof(buf) - 1);
 	buf[n++] = '\n';
 	cxlmu_write_all(STDERR_FILENO, buf, (size_t)n);
 	in_log = false;

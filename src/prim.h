@@ -5,6 +5,7 @@
 #define CXLMU_SRC_PRIM_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <sys/types.h>
 #include "internal.h"
 
@@ -14,6 +15,11 @@ static inline int cxlmu_prim_failed(const void *p)
 {
 	return (uintptr_t)p > (uintptr_t)-4096 ? -(int)(intptr_t)p : 0;
 }
+/* A system call with no libc in the way: returns the kernel's answer
+ * (-errno on failure) and never touches errno. For the hooks that stand
+ * in for libc's own plain wrappers (prctl, syscall). */
+long cxlmu_prim_raw(long nr, long a, long b, long c, long d, long e, long f);
+
 void *cxlmu_prim_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off);
 /* Zeroed read-write private memory, not charged until touched; NULL on
  * failure. For the runtime's own tables. */
@@ -50,9 +56,44 @@ long cxlmu_prim_timerslack(void);
 int cxlmu_prim_set_timerslack(unsigned long ns);
 /* CPUs the calling thread may run on. */
 int cxlmu_prim_cpus_allowed(void);
-int cxlmu_prim_eventfd(void);                 /* blocking, close-on-exec, fd >= 512 */
-int cxlmu_prim_eventfd_signal(int fd);
 int cxlmu_prim_close(int fd);
+
+/* A descriptor the runtime owns, and the open file it stood for when the
+ * runtime took it. The program may close any number and reuse it
+ * (closefrom, dup2): before every write or close the runtime checks that
+ * the number still names the same file, and forgets it when it does not,
+ * never touching that number again. */
+struct cxlmu_fd {
+	int fd;                /* -1: none */
+	uint64_t dev, ino;
+};
+#define CXLMU_FD_NONE ((struct cxlmu_fd){ .fd = -1 })
+/* Descriptors the runtime keeps live at or above this number, out of the
+ * way of the program's own low ones, when the limit allows. */
+#define CXLMU_FD_BASE 512
+/* Move fd (the runtime's, close-on-exec) to CXLMU_FD_BASE or above where
+ * the limit allows, and remember its identity. 0 or -errno (fstat
+ * failed: fd is closed, o->fd is -1). */
+int cxlmu_prim_fd_adopt(struct cxlmu_fd *o, int fd);
+/* Remember what fd (not the runtime's) names now, to check later that it
+ * still does; o->fd is -1 when fd is not open. */
+void cxlmu_prim_fd_note(struct cxlmu_fd *o, int fd);
+/* Does o->fd still name the file it was adopted for? A false answer
+ * forgets it (o->fd becomes -1). */
+bool cxlmu_prim_fd_still(struct cxlmu_fd *o);
+/* The same check, forgetting nothing: for threads other than the owner. */
+bool cxlmu_prim_fd_same(const struct cxlmu_fd *o);
+/* Close o->fd if it is still ours; forget it either way. */
+void cxlmu_prim_fd_close(struct cxlmu_fd *o);
+/* A blocking eventfd, adopted into o (high, close-on-exec); 0 or -errno. */
+int cxlmu_prim_eventfd(struct cxlmu_fd *o);
+/* Add 1 to it, if o->fd still names it. */
+int cxlmu_prim_eventfd_signal(const struct cxlmu_fd *o);
+/* Wait up to ms milliseconds for fd to take a write (POLLOUT): 1 ready,
+ * 0 timed out, -errno. */
+int cxlmu_prim_wait_writable(int fd, int ms);
+/* Sleep for ns nanoseconds, with no hook of the program's in the way. */
+void cxlmu_prim_sleep_ns(uint64_t ns);
 /* CLOCK_MONOTONIC in ns (vDSO; never fails). */
 uint64_t cxlmu_prim_now(void);
 

@@ -1,4 +1,4 @@
-/* Linux implementations of src/prim.h, made with syscall(2) directly so that
+/* Linux implementations of src/prim.h, made with raw system calls so that
  * neither the interposed mmap nor any libc allocation is reached. */
 #include <errno.h>
 #include <dirent.h>
@@ -9,21 +9,39 @@
 #include <linux/futex.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <poll.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <numaif.h>
 
 #include "prim.h"
 
-/* The raw syscall(2) wrapper sets errno on failure; callers get -errno
- * instead and the caller's errno is restored, so hooks never leak it. */
-#define KEEP_ERRNO(expr) ({ int saved_ = errno; long r_ = (long)(expr); \
-	long ret_ = r_ == -1 ? -errno : r_; errno = saved_; ret_; })
+/* Every call goes to the kernel by cxlmu_prim_raw: -errno on failure,
+ * errno never touched, and no libc wrapper in the way (libcxlmu.so
+ * exports syscall itself, src/sandbox.h). RAW pads the arguments. */
+#define RAW(...) RAW_(__VA_ARGS__, 0, 0, 0, 0, 0, 0)
+#define RAW_(nr, a, b, c, d, e, f, ...) cxlmu_prim_raw(nr, (long)(a), (long)(b), \
+	(long)(c), (long)(d), (long)(e), (long)(f))
+
+long cxlmu_prim_raw(long nr, long a, long b, long c, long d, long e, long f)
+{
+	register long r10 __asm__("r10") = d;
+	register long r8 __asm__("r8") = e;
+	register long r9 __asm__("r9") = f;
+	long ret;
+
+	__asm__ volatile ("syscall"
+			  : "=a"(ret)
+			  : "a"(nr), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
+			  : "rcx", "r11", "memory");
+	return ret;
+}
 
 void *cxlmu_prim_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
-	return (void *)KEEP_ERRNO(syscall(SYS_mmap, addr, len, prot, flags, fd, off));
+	return (void *)RAW(SYS_mmap, addr, len, prot, flags, fd, off);
 }
 
 void *cxlmu_prim_map_table(size_t len)
@@ -36,60 +54,55 @@ void *cxlmu_prim_map_table(size_t len)
 
 int cxlmu_prim_munmap(void *addr, size_t len)
 {
-	return (int)KEEP_ERRNO(syscall(SYS_munmap, addr, len));
+	return (int)RAW(SYS_munmap, addr, len);
 }
 
 int cxlmu_prim_mprotect(void *addr, size_t len, int prot)
 {
-	return (int)KEEP_ERRNO(syscall(SYS_mprotect, addr, len, prot));
+	return (int)RAW(SYS_mprotect, addr, len, prot);
 }
 
 int cxlmu_prim_madvise(void *addr, size_t len, int advice)
 {
-	return (int)KEEP_ERRNO(syscall(SYS_madvise, addr, len, advice));
+	return (int)RAW(SYS_madvise, addr, len, advice);
 }
 
 void *cxlmu_prim_mremap(void *old, size_t old_len, size_t new_len, int flags, void *new_addr)
 {
-	return (void *)KEEP_ERRNO(syscall(SYS_mremap, old, old_len, new_len, flags, new_addr));
+	return (void *)RAW(SYS_mremap, old, old_len, new_len, flags, new_addr);
 }
 
 int cxlmu_prim_mbind(void *addr, size_t len, int mode, cxlmu_nodemask_t mask)
 {
 	unsigned long m = (unsigned long)mask;
 	/* maxnode counts bits and the kernel drops the last one: pass 65. */
-	return (int)KEEP_ERRNO(syscall(SYS_mbind, addr, len, mode,
+	return (int)RAW(SYS_mbind, addr, len, mode,
 		mode == MPOL_LOCAL ? NULL : &m,
-		mode == MPOL_LOCAL ? 0 : CXLMU_MAX_NODES + 1, 0));
+		mode == MPOL_LOCAL ? 0 : CXLMU_MAX_NODES + 1, 0);
 }
 
 int cxlmu_prim_page_nodes(size_t count, void **pages, int *status)
 {
-	return (int)KEEP_ERRNO(syscall(SYS_move_pages, 0, count, pages, NULL, status, 0));
+	return (int)RAW(SYS_move_pages, 0, count, pages, NULL, status, 0);
 }
 
 ssize_t cxlmu_prim_read_file(const char *path, char *buf, size_t size)
 {
-	int saved = errno;
 	size_t got = 0;
-	int fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
+	int fd = (int)RAW(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
 
-	if (fd < 0) {
-		int e = errno;
-		errno = saved;
-		return -e;
-	}
+	if (fd < 0)
+		return fd;
 	while (got + 1 < size) {
-		ssize_t n = syscall(SYS_read, fd, buf + got, size - 1 - got);
-		if (n < 0 && errno == EINTR)
+		ssize_t n = RAW(SYS_read, fd, buf + got, size - 1 - got);
+		if (n == -EINTR)
 			continue;
 		if (n <= 0)
 			break;
 		got += (size_t)n;
 	}
-	syscall(SYS_close, fd);
+	RAW(SYS_close, fd);
 	buf[got] = '\0';
-	errno = saved;
 	return (ssize_t)got;
 }
 
@@ -105,23 +118,19 @@ int cxlmu_prim_numa_probe(void)
 {
 	int mode;
 	/* The process policy: works wherever the NUMA syscalls are allowed. */
-	return (int)KEEP_ERRNO(syscall(SYS_get_mempolicy, &mode, NULL, 0, NULL, 0));
+	return (int)RAW(SYS_get_mempolicy, &mode, NULL, 0, NULL, 0);
 }
 
 ssize_t cxlmu_prim_list_dir(const char *path, char *buf, size_t size)
 {
-	int saved = errno;
 	char ents[4096];
 	size_t used = 0;
 	long n;
-	int fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int fd = (int)RAW(SYS_openat, AT_FDCWD, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
-	if (fd < 0) {
-		int e = errno;
-		errno = saved;
-		return -e;
-	}
-	while ((n = syscall(SYS_getdents64, fd, ents, sizeof(ents))) > 0) {
+	if (fd < 0)
+		return fd;
+	while ((n = RAW(SYS_getdents64, fd, ents, sizeof(ents))) > 0) {
 		for (long off = 0; off < n;) {
 			struct dirent64 *d = (struct dirent64 *)(ents + off);
 			size_t len = strlen(d->d_name) + 1;
@@ -132,8 +141,7 @@ ssize_t cxlmu_prim_list_dir(const char *path, char *buf, size_t size)
 			used += len;
 		}
 	}
-	syscall(SYS_close, fd);
-	errno = saved;
+	RAW(SYS_close, fd);
 	return (ssize_t)used;
 }
 
@@ -142,36 +150,36 @@ int cxlmu_prim_futex_wait(const void *word, uint32_t val, uint64_t deadline)
 	struct timespec ts = { (time_t)(deadline / 1000000000u), (long)(deadline % 1000000000u) };
 	/* BITSET takes an absolute CLOCK_MONOTONIC deadline, so a wait resumed
 	 * after EINTR or a spurious wake-up never extends it. */
-	long r = KEEP_ERRNO(syscall(SYS_futex, word, FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG,
-				    val, deadline ? &ts : NULL, NULL, FUTEX_BITSET_MATCH_ANY));
+	long r = RAW(SYS_futex, word, FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG,
+				    val, deadline ? &ts : NULL, NULL, FUTEX_BITSET_MATCH_ANY);
 	return r == -EAGAIN ? 0 : (int)r;
 }
 
 int cxlmu_prim_futex_wake(const void *word, int count)
 {
-	return (int)KEEP_ERRNO(syscall(SYS_futex, word, FUTEX_WAKE | FUTEX_PRIVATE_FLAG,
-				       count, NULL, NULL, 0));
+	return (int)RAW(SYS_futex, word, FUTEX_WAKE | FUTEX_PRIVATE_FLAG,
+				       count, NULL, NULL, 0);
 }
 
 int cxlmu_prim_sched_yield(void)
 {
-	return (int)KEEP_ERRNO(syscall(SYS_sched_yield));
+	return (int)RAW(SYS_sched_yield);
 }
 
 long cxlmu_prim_timerslack(void)
 {
-	return KEEP_ERRNO(syscall(SYS_prctl, PR_GET_TIMERSLACK, 0, 0, 0, 0));
+	return RAW(SYS_prctl, PR_GET_TIMERSLACK, 0, 0, 0, 0);
 }
 
 int cxlmu_prim_set_timerslack(unsigned long ns)
 {
-	return (int)KEEP_ERRNO(syscall(SYS_prctl, PR_SET_TIMERSLACK, ns, 0, 0, 0));
+	return (int)RAW(SYS_prctl, PR_SET_TIMERSLACK, ns, 0, 0, 0);
 }
 
 int cxlmu_prim_cpus_allowed(void)
 {
 	cpu_set_t set;
-	long n = KEEP_ERRNO(syscall(SYS_sched_getaffinity, 0, sizeof(set), &set));
+	long n = RAW(SYS_sched_getaffinity, 0, sizeof(set), &set);
 
 	/* The raw call returns the bytes it wrote; the rest is ours to clear. */
 	if (n < 0)
@@ -180,34 +188,108 @@ int cxlmu_prim_cpus_allowed(void)
 	return CPU_COUNT(&set);
 }
 
-int cxlmu_prim_eventfd(void)
+bool cxlmu_prim_fd_same(const struct cxlmu_fd *o)
 {
-	int fd = (int)KEEP_ERRNO(syscall(SYS_eventfd2, 0, EFD_CLOEXEC));
-	int high;
+	struct stat st;
 
-	if (fd < 0)
-		return fd;
-	/* Out of the way of the program's own low numbers: one that closes
-	 * what it did not open and reuses the number is then unlikely to get
-	 * a waker's 8 bytes written into its file. */
-	high = (int)KEEP_ERRNO(syscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, 512));
-	if (high >= 0) {
-		syscall(SYS_close, fd);
-		fd = high;
-	}
-	return fd;
+	if (o->fd < 0 || RAW(SYS_fstat, o->fd, &st))
+		return false;
+	return (uint64_t)st.st_dev == o->dev && (uint64_t)st.st_ino == o->ino;
 }
 
-int cxlmu_prim_eventfd_signal(int fd)
+int cxlmu_prim_fd_adopt(struct cxlmu_fd *o, int fd)
+{
+	struct stat st;
+	int high = (int)RAW(SYS_fcntl, fd, F_DUPFD_CLOEXEC, CXLMU_FD_BASE);
+	long r;
+
+	if (high >= 0) {
+		RAW(SYS_close, fd);
+		fd = high;
+	}
+	r = RAW(SYS_fstat, fd, &st);
+	if (r) {
+		RAW(SYS_close, fd);
+		*o = CXLMU_FD_NONE;
+		return (int)r;
+	}
+	o->fd = fd;
+	o->dev = (uint64_t)st.st_dev;
+	o->ino = (uint64_t)st.st_ino;
+	return 0;
+}
+
+void cxlmu_prim_fd_note(struct cxlmu_fd *o, int fd)
+{
+	struct stat st;
+
+	*o = CXLMU_FD_NONE;
+	if (RAW(SYS_fstat, fd, &st))
+		return;
+	o->fd = fd;
+	o->dev = (uint64_t)st.st_dev;
+	o->ino = (uint64_t)st.st_ino;
+}
+
+bool cxlmu_prim_fd_still(struct cxlmu_fd *o)
+{
+	if (cxlmu_prim_fd_same(o))
+		return true;
+	o->fd = -1;
+	return false;
+}
+
+void cxlmu_prim_fd_close(struct cxlmu_fd *o)
+{
+	if (cxlmu_prim_fd_still(o))
+		cxlmu_prim_close(o->fd);
+	o->fd = -1;
+}
+
+int cxlmu_prim_wait_writable(int fd, int ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLOUT };
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
+	long r = RAW(SYS_ppoll, &p, 1, &ts, NULL, 0);
+
+	if (r <= 0)
+		return (int)r;
+	return p.revents & (POLLERR | POLLNVAL) ? -EPIPE : 1;
+}
+
+void cxlmu_prim_sleep_ns(uint64_t ns)
+{
+	struct timespec ts = { (time_t)(ns / 1000000000u), (long)(ns % 1000000000u) };
+
+	RAW(SYS_nanosleep, &ts, NULL);
+}
+
+int cxlmu_prim_eventfd(struct cxlmu_fd *o)
+{
+	int fd = (int)RAW(SYS_eventfd2, 0, EFD_CLOEXEC);
+
+	if (fd < 0) {
+		*o = CXLMU_FD_NONE;
+		return fd;
+	}
+	return cxlmu_prim_fd_adopt(o, fd);
+}
+
+int cxlmu_prim_eventfd_signal(const struct cxlmu_fd *o)
 {
 	uint64_t one = 1;
-	long r = KEEP_ERRNO(syscall(SYS_write, fd, &one, sizeof(one)));
+	long r;
+
+	/* A number the program reused must not get our 8 bytes. */
+	if (!cxlmu_prim_fd_same(o))
+		return -EBADF;
+	r = RAW(SYS_write, o->fd, &one, sizeof(one));
 	return r < 0 ? (int)r : 0;
 }
 
 int cxlmu_prim_close(int fd)
 {
-	return (int)KEEP_ERRNO(syscall(SYS_close, fd));
+	return (int)RAW(SYS_close, fd);
 }
 
 uint64_t cxlmu_prim_now(void)
