@@ -34,6 +34,7 @@
 #include "log.h"
 #include "options.h"
 #include "prim.h"
+#include "file.h"
 #include "profile.h"
 
 #define FP            1024u       /* fixed-point unit of estimated counts */
@@ -585,73 +586,76 @@ static bool written_by_run(int fd)
  * writes FILE.PID (when it sampled anything); of the other processes of a
  * run (programs it ran), the first to write takes FILE and the others
  * write FILE.PID, saying so. FILE stays locked (flock) until written, so
- * processes that end together take it one after the other. */
-static int open_target(char *path, size_t size)
+ * processes that end together take it one after the other; a lock held
+ * longer than src/file.c waits sends this profile to FILE.PID too. Every
+ * open follows the rules of src/file.c. Returns 0, 1 when there is
+ * nothing to write, or -errno with *why. */
+static int open_target(char *path, size_t size, struct cxlmu_out *o, const char **why)
 {
 	size_t len;
-	int fd;
+	int r;
 
 	cxlmu_path_expand(prof.path, path, size, (int)getpid());
 	if (strstr(prof.path, "%p") || prof.written)
-		return open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		return cxlmu_out_open(path, CXLMU_OUT_TRUNC, o, why);
 	len = strlen(path);
 	if (prof.forked) {
 		if (!sum_sites().samples)
-			return -2;
+			return 1;
 		snprintf(path + len, size - len, ".%d", (int)getpid());
-		return open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		return cxlmu_out_open(path, CXLMU_OUT_TRUNC, o, why);
 	}
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return errno == EACCES ? open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644) : fd;
-	while (flock(fd, LOCK_EX) && errno == EINTR)
-		;
-	if (!written_by_run(fd)) {
-		struct stat st;
-		int e;
-
+	r = cxlmu_out_open(path, CXLMU_OUT_READ | CXLMU_OUT_LOCK, o, why);
+	if (r == -EACCES)
+		return cxlmu_out_open(path, CXLMU_OUT_TRUNC, o, why);
+	if (r && r != -EWOULDBLOCK)
+		return r;
+	if (!r && !written_by_run(o->fd)) {
 		/* A terminal or a pipe (/dev/stderr) is written as it is. */
-		if (fstat(fd, &st) || !S_ISREG(st.st_mode) || !ftruncate(fd, 0))
-			return fd;
-		e = errno;
-		close(fd);
-		errno = e;
-		return -1;
+		if (!o->regular || !ftruncate(o->fd, 0))
+			return 0;
+		r = -errno;
+		*why = strerrordesc_np(errno);
+		cxlmu_out_close(o);
+		return r;
 	}
-	close(fd);
+	cxlmu_out_close(o);
 	if (!sum_sites().samples)
-		return -2;   /* nothing to say, and FILE is another's */
+		return 1;   /* nothing to say, and FILE is another's */
 	snprintf(path + len, size - len, ".%d", (int)getpid());
-	cxlmu_log_warn("%.*s was written by another process of this run; this profile goes to %s",
-		       (int)len, path, path);
-	return open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	cxlmu_log_warn("%.*s %s; this profile goes to %s", (int)len, path,
+		       r ? "is locked by another process" :
+		       "was written by another process of this run", path);
+	return cxlmu_out_open(path, CXLMU_OUT_TRUNC, o, why);
 }
 
 int cxlmu_profile_write(void)
 {
 	static struct out o;
+	struct cxlmu_out f;
 	char path[sizeof(prof.path) + 32];
+	const char *why = "";
 	int saved = errno, ret = 0;
 
 	if (!prof.on)
 		return 0;
-	o.fd = open_target(path, sizeof(path));
-	if (o.fd == -2) {
+	ret = open_target(path, sizeof(path), &f, &why);
+	if (ret == 1) {
 		errno = saved;
 		return 0;
 	}
-	if (o.fd < 0) {
-		ret = -errno;
-		cxlmu_log_warn("cannot write the profile to %s (%s)", path, strerrordesc_np(errno));
+	if (ret) {
+		cxlmu_log_warn("cannot write the profile to %s (%s)", path, why);
 		errno = saved;
 		return ret;
 	}
+	o.fd = f.fd;
 	o.err = 0;
 	o.n = 0;
 	write_body(&o);
 	if (o.err)
 		cxlmu_log_warn("cannot write the profile to %s (%s)", path, strerrordesc_np(-o.err));
-	close(o.fd);
+	cxlmu_out_close(&f);
 	prof.written = true;
 	errno = saved;
 	return o.err;

@@ -15,9 +15,12 @@
 #include <sys/stat.h>
 
 #include "prim.h"
+#include "file.h"
 #include "sites.h"
 
 #define MAX_RULES   16384u
+/* Far above what MAX_RULES rules of 16 frames take. */
+#define RULES_FILE_MAX (64 * CXLMU_MiB)
 #define CACHE_SLOTS 65536u
 #define PROBES      16u
 
@@ -36,37 +39,23 @@ static struct {
 
 int cxlmu_sites_load(const char *path, char *err, size_t errsize)
 {
-	struct stat sb;
+	const char *why;
 	char *text;
-	size_t len = 0;
-	int fd, r;
+	size_t len;
+	int r;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &sb)) {
-		r = -errno;
-		snprintf(err, errsize, "cannot read %s (%s)", path, strerrordesc_np(-r));
-		if (fd >= 0)
-			close(fd);
+	r = cxlmu_file_read(path, RULES_FILE_MAX, &text, &len, &why);
+	if (r) {
+		snprintf(err, errsize, "cannot read %s (%s)", path, why);
 		return r;
 	}
-	text = cxlmu_prim_map_table((size_t)sb.st_size + 1);
 	st.rules.rule = cxlmu_prim_map_table(MAX_RULES * sizeof(struct cxlmu_rule));
 	st.rules.module = cxlmu_prim_map_table(CXLMU_RULES_MAX_MODULES * sizeof(struct cxlmu_rule_module));
 	st.cache = cxlmu_prim_map_table(CACHE_SLOTS * sizeof(struct slot));
-	if (!text || !st.rules.rule || !st.rules.module || !st.cache) {
-		close(fd);
+	if (!st.rules.rule || !st.rules.module || !st.cache) {
 		snprintf(err, errsize, "out of memory for the rules of %s", path);
 		return -ENOMEM;
 	}
-	while (len < (size_t)sb.st_size) {
-		ssize_t n = read(fd, text + len, (size_t)sb.st_size - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-	}
-	close(fd);
 	st.rules.max_rules = MAX_RULES;
 	st.rules.max_modules = CXLMU_RULES_MAX_MODULES;
 	r = cxlmu_rules_parse(text, len, &st.rules, err, errsize);

@@ -1,0 +1,175 @@
+/* The one home of the rules for files the runtime opens by a name that
+ * came from outside (an option, a rules file): cxlmu_out_open for the
+ * stats report and the profile, cxlmu_file_read for the rules. A name
+ * may point into a directory other users write to (/tmp, a shared build
+ * tree), so a root run must not be steered through a planted symbolic
+ * link or hard link, must not clobber another user's file, and must not
+ * hang at exit on a FIFO or on somebody else's lock. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "file.h"
+#include "prim.h"
+
+/* A lock held by another process: tried this often, this far apart. */
+#define LOCK_TRIES    100
+#define LOCK_PAUSE_NS (10 * 1000 * 1000ull)
+
+static int fail(int err, const char *what, const char **why)
+{
+	*why = what;
+	return err;
+}
+
+/* "/dev/stderr" and friends: the descriptor number they stand for, or -1.
+ * They are symbolic links into /proc, which the no-follow rule would
+ * refuse; users mean the descriptor. */
+static int std_fd(const char *path)
+{
+	static const char *const dirs[] = { "/dev/fd/", "/proc/self/fd/" };
+	char *end;
+	long n;
+
+	if (!strcmp(path, "/dev/stdout"))
+		return STDOUT_FILENO;
+	if (!strcmp(path, "/dev/stderr"))
+		return STDERR_FILENO;
+	for (size_t i = 0; i < CXLMU_ARRAY_SIZE(dirs); i++) {
+		size_t len = strlen(dirs[i]);
+		if (strncmp(path, dirs[i], len) || path[len] < '0' || path[len] > '9')
+			continue;
+		n = strtol(path + len, &end, 10);
+		return *end || n > 1 << 30 ? -1 : (int)n;
+	}
+	return -1;
+}
+
+static int lock(int fd)
+{
+	for (int i = 0; i < LOCK_TRIES; i++) {
+		if (!flock(fd, LOCK_EX | LOCK_NB))
+			return 0;
+		if (errno != EWOULDBLOCK && errno != EINTR)
+			return -errno;
+		cxlmu_prim_sleep_ns(LOCK_PAUSE_NS);
+	}
+	return -EWOULDBLOCK;
+}
+
+int cxlmu_out_open(const char *path, unsigned how, struct cxlmu_out *o, const char **why)
+{
+	int acc = how & CXLMU_OUT_READ ? O_RDWR : O_WRONLY;
+	int flags = acc | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC;
+	int saved = errno, r = 0;
+	struct stat st;
+
+	memset(o, 0, sizeof(*o));
+	o->fd = std_fd(path);
+	if (o->fd >= 0) {
+		if (fcntl(o->fd, F_GETFD) < 0)
+			r = fail(-EBADF, "the descriptor is not open", why);
+		o->fd = r ? -1 : o->fd;
+		errno = saved;
+		return r;
+	}
+	o->fd = open(path, flags | O_CREAT | O_EXCL, 0600);
+	if (o->fd >= 0) {
+		o->ours = o->created = o->regular = true;
+	} else if (errno == EEXIST) {
+		o->fd = open(path, flags);
+		if (o->fd < 0) {
+			r = -errno;
+			if (r == -ELOOP)
+				fail(r, "it is a symbolic link, which is not followed", why);
+			else if (r == -ENXIO)
+				fail(r, "it is a FIFO that nobody reads", why);
+			else
+				fail(r, strerrordesc_np(-r), why);
+			goto out;
+		}
+		o->ours = true;
+		if (fstat(o->fd, &st)) {
+			r = fail(-errno, strerrordesc_np(errno), why);
+		} else if (S_ISCHR(st.st_mode)) {
+			/* A terminal, /dev/null: nothing to clobber. */
+		} else if (!S_ISREG(st.st_mode) && !S_ISFIFO(st.st_mode)) {
+			r = fail(-EINVAL, "it is not a regular file", why);
+		} else if (st.st_uid != geteuid()) {
+			r = fail(-EPERM, "it belongs to another user", why);
+		} else if (S_ISREG(st.st_mode) && st.st_nlink > 1) {
+			r = fail(-EMLINK, "it has other hard links", why);
+		} else {
+			o->regular = S_ISREG(st.st_mode);
+		}
+	} else {
+		r = fail(-errno, strerrordesc_np(errno), why);
+		goto out;
+	}
+	if (!r && o->regular && (how & CXLMU_OUT_LOCK) && (r = lock(o->fd)))
+		fail(r, r == -EWOULDBLOCK ? "another process holds a lock on it" :
+		     strerrordesc_np(-r), why);
+	if (!r && o->regular && !o->created && (how & CXLMU_OUT_TRUNC) && ftruncate(o->fd, 0))
+		r = fail(-errno, strerrordesc_np(errno), why);
+	if (r)
+		cxlmu_out_close(o);
+out:
+	errno = saved;
+	return r;
+}
+
+void cxlmu_out_close(struct cxlmu_out *o)
+{
+	int saved = errno;
+
+	if (o->ours && o->fd >= 0)
+		close(o->fd);
+	o->fd = -1;
+	o->ours = false;
+	errno = saved;
+}
+
+int cxlmu_file_read(const char *path, size_t max, char **text, size_t *len, const char **why)
+{
+	int saved = errno, r = 0;
+	struct stat st;
+	size_t got = 0;
+	char *buf;
+	int fd;
+
+	/* O_NONBLOCK: opening a FIFO must not wait for a writer. */
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		r = fail(-errno, strerrordesc_np(errno), why);
+		goto out;
+	}
+	if (fstat(fd, &st)) {
+		r = fail(-errno, strerrordesc_np(errno), why);
+	} else if (!S_ISREG(st.st_mode)) {
+		r = fail(-EINVAL, "it is not a regular file", why);
+	} else if ((uint64_t)st.st_size > max) {
+		r = fail(-EFBIG, "it is larger than a rules file may be", why);
+	} else if (!(buf = cxlmu_prim_map_table((size_t)st.st_size + 1))) {
+		r = fail(-ENOMEM, "out of memory", why);
+	} else {
+		while (got < (size_t)st.st_size) {
+			ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				break;
+			got += (size_t)n;
+		}
+		buf[got] = '\0';
+		*text = buf;
+		*len = got;
+	}
+	close(fd);
+out:
+	errno = saved;
+	return r;
+}
