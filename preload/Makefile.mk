@@ -5,6 +5,7 @@ libcxlmu_la_SOURCES = \
 	preload/malloc.c \
 	preload/mmap.c \
 	preload/new.c \
+	preload/seccomp.c \
 	preload/signal.c \
 	preload/sleep.c \
 	preload/sync.c \

@@ -25,6 +25,8 @@ libcxlmu_core_la_SOURCES = \
 	src/fiber.c \
 	src/fiber.h \
 	src/fiber_x86_64.S \
+	src/file.c \
+	src/file.h \
 	src/got.c \
 	src/got.h \
 	src/heap.c \
@@ -40,6 +42,8 @@ libcxlmu_core_la_SOURCES = \
 	src/ring.h \
 	src/runtime.c \
 	src/runtime.h \
+	src/sandbox.c \
+	src/sandbox.h \
 	src/scheduler.c \
 	src/scheduler.h \
 	src/sigcheck.c \

@@ -33,6 +33,7 @@
 #include "log.h"
 #include "prim.h"
 #include "profile.h"
+#include "sandbox.h"
 #include "sites.h"
 #include "stats.h"
 
@@ -150,7 +151,8 @@ static int bind_interleave(uintptr_t origin, uintptr_t a, size_t len)
 
 static int bind_arena_piece(struct arena *ar, uintptr_t a, size_t len)
 {
-	if (ar->tier == CXLMU_TIER_DRAM)
+	/* Under a seccomp filter: no mbind the program did not make. */
+	if (ar->tier == CXLMU_TIER_DRAM || cxlmu_sandboxed())
 		return 0;   /* the profile's arena: where DRAM blocks go anyway */
 	if (ar->tier == CXLMU_TIER_INTERLEAVE)
 		return bind_interleave(ar->base, a, len);
@@ -215,7 +217,8 @@ static void *hook_alloc(extent_hooks_t *h, void *new_addr, size_t size,
 	/* A strict bind must fail here, at allocation, not with the OOM killer
 	 * at first touch: refuse what the node cannot hold, then fault the pages
 	 * in now (MADV_POPULATE_WRITE, Linux 5.14; older kernels skip it). */
-	if (heap.strict && ar->tier == CXLMU_TIER_CXL && !node_can_hold(ar->node, size))
+	if (heap.strict && ar->tier == CXLMU_TIER_CXL && !cxlmu_sandboxed() &&
+	    !node_can_hold(ar->node, size))
 		goto fail;
 	if (heap.strict && cxlmu_prim_madvise((void *)start, size, MADV_POPULATE_WRITE) == -ENOMEM)
 		goto fail;
@@ -318,7 +321,7 @@ static int reserve_span(unsigned narenas)
 	/* Virtual space is cheap; physical pages come only on touch. Start at
 	 * 1 TiB per arena and halve while the kernel refuses. Under an
 	 * address-space limit, take at most a quarter of it. */
-	if (!getrlimit(RLIMIT_AS, &as) && as.rlim_cur != RLIM_INFINITY)
+	if (!cxlmu_sandboxed() && !getrlimit(RLIMIT_AS, &as) && as.rlim_cur != RLIM_INFINITY)
 		cap = as.rlim_cur / 4;
 	for (unsigned shift = 40; shift >= 26; shift--) {
 		size_t len = (size_t)narenas << shift;
@@ -1198,6 +1201,8 @@ int cxlmu_heap_bind_range(void *addr, size_t len, enum cxlmu_tier tier, unsigned
 {
 	if (unlikely(!th.ready))
 		thread_setup();
+	if (cxlmu_sandboxed())
+		tier = CXLMU_TIER_DRAM;   /* no mbind under a seccomp filter */
 	if (tier == CXLMU_TIER_INTERLEAVE && heap.interleave_arena >= 0) {
 		bool cxl;
 		int n = unit_node(0, &cxl);

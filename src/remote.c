@@ -30,6 +30,7 @@
 #include "log.h"
 #include "prim.h"
 #include "remote.h"
+#include "sandbox.h"
 #include "ring.h"
 #include "scheduler.h"
 #include "sigcheck.h"
@@ -268,7 +269,9 @@ static struct agent *agent_get(int node)
 	struct agent *a = NULL;
 	int st, expect = 0;
 
-	if (!nagents)
+	/* Under a seccomp filter the call runs in the caller, under it, not
+	 * on an agent thread the filter is not on. */
+	if (!nagents || cxlmu_sandboxed())
 		return NULL;
 	if (node < 0) {
 		a = &agents[0];

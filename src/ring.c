@@ -105,19 +105,44 @@ int cxlmu_ring_init(struct cxlmu_ring *r, const struct cxlmu_ring_caps *caps,
 	if (path == CXLMU_WAIT_MSG_RING && (params.flags & IORING_SETUP_DEFER_TASKRUN))
 		params.flags = IORING_SETUP_COOP_TASKRUN;
 	memset(r, 0, sizeof(*r));
+	r->own = CXLMU_FD_NONE;
 	/* Four entries: a wake-channel op, a timeout, an outgoing message. */
 	ret = io_uring_queue_init_params(4, &r->uring, &params);
 	if (ret)
 		return ret;
-	if (path != CXLMU_WAIT_MSG_RING && caps->reg_ring &&
-	    io_uring_register_ring_fd(&r->uring) == 1) {
-		/* Entered by its registered index from now on: the descriptor
-		 * can go, so the program never sees it (nor can it close it). */
-		cxlmu_prim_close(r->uring.ring_fd);
-		r->uring.ring_fd = -1;
+	/* Entered by its registered index from now on, so that a program
+	 * that closes or reuses the descriptor's number cannot make us
+	 * enter another ring. */
+	if (caps->reg_ring && io_uring_register_ring_fd(&r->uring) == 1) {
+		if (path != CXLMU_WAIT_MSG_RING) {
+			/* The descriptor can go: the program never sees it. */
+			cxlmu_prim_close(r->uring.ring_fd);
+			r->uring.ring_fd = -1;
+		}
+	} else if (path == CXLMU_WAIT_MSG_RING) {
+		/* MSG_RING exists only where registered rings do. */
+		io_uring_queue_exit(&r->uring);
+		return -EOPNOTSUPP;
+	}
+	/* Kept as the target of wakers' messages (msg_ring) or because
+	 * registration failed: high, and checked before it is closed. */
+	if (r->uring.ring_fd >= 0 && (ret = cxlmu_ring_adopt_fd(&r->uring, &r->own))) {
+		io_uring_queue_exit(&r->uring);
+		return ret;
 	}
 	r->live = true;
 	return 0;
+}
+
+int cxlmu_ring_adopt_fd(struct io_uring *u, struct cxlmu_fd *own)
+{
+	bool entered_by_fd = u->enter_ring_fd == u->ring_fd;
+	int ret = cxlmu_prim_fd_adopt(own, u->ring_fd);
+
+	u->ring_fd = own->fd;
+	if (entered_by_fd)
+		u->enter_ring_fd = own->fd;
+	return ret;
 }
 
 void cxlmu_ring_exit(struct cxlmu_ring *r)
@@ -125,8 +150,13 @@ void cxlmu_ring_exit(struct cxlmu_ring *r)
 	if (!r->live)
 		return;
 	/* liburing's exit unmaps, unregisters and closes with raw system calls
-	 * (errno untouched); closing -1 is harmless. */
+	 * (errno untouched); closing -1 is harmless. A number the program
+	 * closed or reused is not ours: liburing gets -1 instead (the
+	 * registered index then stays until the thread exits). */
+	if (r->uring.ring_fd >= 0 && !cxlmu_prim_fd_still(&r->own))
+		r->uring.ring_fd = -1;
 	io_uring_queue_exit(&r->uring);
+	r->own = CXLMU_FD_NONE;
 	r->live = false;
 }
 

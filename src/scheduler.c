@@ -16,6 +16,7 @@
 #include "fiber.h"
 #include "prim.h"
 #include "ring.h"
+#include "sandbox.h"
 #include "scheduler.h"
 #include "wait.h"
 
@@ -147,6 +148,7 @@ struct cxlmu_core {
 	 * in it unlocked). Without io_uring futex waits: ring_ok false. */
 	struct io_uring ring;
 	bool ring_ok;
+	struct cxlmu_fd ring_own;      /* its descriptor, kept high */
 	bool kick_armed;
 	uint64_t seen;                  /* the monitor's */
 	int ticks;
@@ -195,6 +197,7 @@ const char *const cxlmu_sched_why_names[CXLMU_WHY_COUNT] = {
 	[CXLMU_WHY_NO_RING] = "no-ring-futex",
 	[CXLMU_WHY_FAILED] = "failed",
 	[CXLMU_WHY_SIGWAIT] = "waits-for-signals",
+	[CXLMU_WHY_SANDBOX] = "seccomp",
 };
 
 /* ----------------------------------------------------------------------- */
@@ -1151,6 +1154,10 @@ static struct cxlmu_core *core_get(int cpu)
 			/* Without it, blocked fibers look at their word again
 			 * now and then (cxlmu_sched_futex_wait). */
 			c->ring_ok = ring_futex && !io_uring_queue_init(RING_ENTRIES, &c->ring, 0);
+			if (c->ring_ok && cxlmu_ring_adopt_fd(&c->ring, &c->ring_own)) {
+				io_uring_queue_exit(&c->ring);
+				c->ring_ok = false;
+			}
 			if ((r = add_host(c))) {
 				if (c->ring_ok)
 					io_uring_queue_exit(&c->ring);
@@ -1261,6 +1268,9 @@ enum cxlmu_sched_why cxlmu_sched_choose(int cpu, bool company)
 {
 	if (cpu < 0 || cpu >= MAX_CPUS)
 		return CXLMU_WHY_UNPINNED;
+	/* A fiber's system calls would run on a host the filter is not on. */
+	if (cxlmu_sandboxed())
+		return CXLMU_WHY_SANDBOX;
 	if (mode == CXLMU_SCHED_FIBERS)
 		return CXLMU_WHY_PINNED;
 	probe();
@@ -2084,7 +2094,7 @@ int cxlmu_sched_spawn(void *(*fn)(void *), void *arg, size_t stack)
 	pthread_t t;
 	int r;
 
-	if (!create_thread)
+	if (!create_thread || cxlmu_sandboxed())
 		return -EAGAIN;
 	sigfillset(&all);
 	pthread_attr_init(&attr);

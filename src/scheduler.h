@@ -51,6 +51,7 @@ enum cxlmu_sched_why {
 	CXLMU_WHY_NO_RING,      /* kernel: no io_uring futex waits (auto) */
 	CXLMU_WHY_FAILED,       /* kernel: no memory or host for the fiber */
 	CXLMU_WHY_SIGWAIT,      /* kernel: waited for signals (sigwait) */
+	CXLMU_WHY_SANDBOX,      /* kernel: under a seccomp filter (src/sandbox.h) */
 	CXLMU_WHY_COUNT
 };
 #define CXLMU_WHY_FIBER(w) ((w) <= CXLMU_WHY_PINNED)

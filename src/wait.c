@@ -24,6 +24,7 @@
 #include "log.h"
 #include "prim.h"
 #include "ring.h"
+#include "sandbox.h"
 #include "wait.h"
 
 #define SLOTS          4096
@@ -81,7 +82,7 @@ struct cxlmu_waiter {
 	_Atomic int waker_cpu;       /* CPU it came from */
 	_Atomic uint64_t woken_at;   /* when the waker sent it */
 	_Atomic int ring_fd;         /* msg_ring path: the target */
-	int efd;                     /* eventfd path */
+	struct cxlmu_fd efd;         /* eventfd path */
 	_Atomic int inflight;        /* wakers between reading state and done */
 	_Atomic int path;            /* enum cxlmu_wait_path, never AUTO */
 
@@ -217,10 +218,9 @@ static void drop_ring(struct cxlmu_waiter *w)
 static void drop_fds(struct cxlmu_waiter *w)
 {
 	drop_ring(w);
-	if (w->efd >= 0) {
-		cxlmu_prim_close(w->efd);
+	if (w->efd.fd >= 0) {
+		cxlmu_prim_fd_close(&w->efd);
 		fd_release();
-		w->efd = -1;
 	}
 }
 
@@ -228,9 +228,9 @@ static void efd_setup(struct cxlmu_waiter *w)
 {
 	if (atomic_load_explicit(&w->path, memory_order_relaxed) != CXLMU_WAIT_EVENTFD)
 		return;
-	if (fd_take() && (w->efd = cxlmu_prim_eventfd()) < 0)
+	if (fd_take() && cxlmu_prim_eventfd(&w->efd) < 0)
 		fd_release();
-	if (w->efd < 0)
+	if (w->efd.fd < 0)
 		atomic_store_explicit(&w->path, CXLMU_WAIT_SYSCALL, memory_order_relaxed);
 }
 
@@ -283,7 +283,7 @@ static void slot_setup(struct cxlmu_waiter *w)
 	w->polls_left = 0;
 	atomic_store_explicit(&w->ring_fd, -1, memory_order_relaxed);
 	atomic_store_explicit(&w->path, g_path, memory_order_relaxed);
-	w->efd = -1;
+	w->efd = CXLMU_FD_NONE;
 	efd_setup(w);
 }
 
@@ -319,6 +319,13 @@ void cxlmu_wait_init(const struct cxlmu_config *cfg)
 	 * allocate the key's second-level block. */
 	g_key_ok = !pthread_key_create(&g_key, thread_exit);
 	cxlmu_wait_on = g_sched != CXLMU_SCHED_OFF;
+}
+
+void cxlmu_wait_sandbox(void)
+{
+	/* Sleeps go to libc from the next call on; a poll under way ends
+	 * with plain futex calls (ring_ready). */
+	cxlmu_wait_on = 0;
 }
 
 void cxlmu_wait_after_fork(void)
@@ -357,6 +364,8 @@ static bool ring_ready(struct cxlmu_waiter *w)
 
 	if (w->ring.live || p == CXLMU_WAIT_SYSCALL)
 		return w->ring.live;
+	if (cxlmu_sandboxed())
+		goto none;
 	/* A ring on the msg_ring path keeps its descriptor (wakers aim at it);
 	 * elsewhere it has none once registered. */
 	if (p == CXLMU_WAIT_MSG_RING && !fd_take())
@@ -410,11 +419,12 @@ static bool wake(struct cxlmu_waiter *me, struct cxlmu_waiter *w, int hop)
 	}
 	switch (atomic_load_explicit(&w->path, memory_order_relaxed)) {
 	case CXLMU_WAIT_EVENTFD:
-		cxlmu_prim_eventfd_signal(w->efd);
+		cxlmu_prim_eventfd_signal(&w->efd);
 		break;
 	case CXLMU_WAIT_MSG_RING:
 		fd = atomic_load_explicit(&w->ring_fd, memory_order_acquire);
-		if (fd >= 0 && ring_ready(me))
+		/* Not into a ring of the program's that took the number. */
+		if (fd >= 0 && cxlmu_prim_fd_same(&w->ring.own) && ring_ready(me))
 			cxlmu_ring_message(&me->ring, fd);
 		break;
 	default:
@@ -626,8 +636,13 @@ static int channel_wait_once(struct cxlmu_waiter *w, uint32_t val, uint64_t dead
 	int r;
 
 	if (ring_ready(w)) {
-		r = cxlmu_ring_wait(&w->ring, atomic_load_explicit(&w->path, memory_order_relaxed),
-				    &w->word, val, w->efd, deadline);
+		enum cxlmu_wait_path p = atomic_load_explicit(&w->path, memory_order_relaxed);
+		/* The program closed or reused our eventfd's number: arming a
+		 * read on it would read the program's file. */
+		if (p == CXLMU_WAIT_EVENTFD && !cxlmu_prim_fd_still(&w->efd))
+			r = -EBADF;
+		else
+			r = cxlmu_ring_wait(&w->ring, p, &w->word, val, w->efd.fd, deadline);
 		if (r >= 0 || r == -EINTR)
 			return r;
 		/* The ring failed under us: this thread goes on without it. */

@@ -37,6 +37,8 @@ struct cxlmu_idle {
 
 /* Nonzero once the runtime runs with --sched other than off. */
 extern int cxlmu_wait_on;
+/* A seccomp filter goes in (src/sandbox.h): sleeps go to libc from now on. */
+void cxlmu_wait_sandbox(void);
 
 void cxlmu_wait_init(const struct cxlmu_config *cfg);
 void cxlmu_wait_after_fork(void);

@@ -1,0 +1,67 @@
+/* The sandbox switch: when a seccomp filter is in force, or about to be,
+ * the runtime stops making system calls of its own (src/sandbox.h). The
+ * modules that make them (heap, wait, scheduler, remote, the exit report)
+ * look at cxlmu_sandboxed(); this file decides when it turns on and turns
+ * off what can be turned off at that moment. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <linux/seccomp.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+
+#include "log.h"
+#include "prim.h"
+#include "sandbox.h"
+#include "scheduler.h"
+#include "wait.h"
+
+_Atomic bool cxlmu_sandbox_on;
+_Atomic bool cxlmu_sandbox_late;
+
+bool cxlmu_sandbox_probe(void)
+{
+	char buf[4096];
+	const char *p;
+	long mode;
+
+	if (cxlmu_prim_read_file("/proc/self/status", buf, sizeof(buf)) > 0 &&
+	    (p = strstr(buf, "\nSeccomp:"))) {
+		mode = strtol(p + 9, NULL, 10);
+	} else {
+		/* No /proc (a chroot): ask the kernel. Strict mode cannot be
+		 * in force here (it allows no execve), so this is no risk. */
+		mode = cxlmu_prim_raw(SYS_prctl, PR_GET_SECCOMP, 0, 0, 0, 0, 0);
+		if (mode < 0)
+			mode = mode == -EINVAL ? 0 : 2;   /* a filter refused it */
+	}
+	if (mode > 0)
+		atomic_store(&cxlmu_sandbox_on, true);
+	return mode > 0;
+}
+
+bool cxlmu_sandbox_installs(long nr, unsigned long arg0)
+{
+	if (nr == SYS_prctl)
+		return arg0 == PR_SET_SECCOMP;
+	if (nr == SYS_seccomp)
+		return arg0 == SECCOMP_SET_MODE_STRICT || arg0 == SECCOMP_SET_MODE_FILTER;
+	return false;
+}
+
+void cxlmu_sandbox_enter(const char *how)
+{
+	bool was = atomic_exchange(&cxlmu_sandbox_on, true);
+
+	atomic_store(&cxlmu_sandbox_late, true);
+	if (was)
+		return;
+	/* A fiber runs on a host thread: the filter must go on its own
+	 * kernel thread, and that thread must stay one. */
+	if (cxlmu_sched_self())
+		cxlmu_sched_unfiber(CXLMU_WHY_SANDBOX);
+	cxlmu_wait_sandbox();
+	cxlmu_log_info("a seccomp filter goes in (%s): from now on sleeps and waits go to libc, "
+		       "new memory is not bound to nodes, no io_uring, no runtime thread, remote "
+		       "functions run in the caller, no report or profile at exit", how);
+}
