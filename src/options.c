@@ -468,6 +468,7 @@ const struct cxlmu_option cxlmu_options[] = {
 	  set_agent_cpus },
 };
 const size_t cxlmu_options_count = CXLMU_ARRAY_SIZE(cxlmu_options);
+_Static_assert(CXLMU_ARRAY_SIZE(cxlmu_options) <= 64, "struct cxlmu_config.given has a bit per option");
 
 void cxlmu_config_defaults(struct cxlmu_config *cfg)
 {
@@ -552,6 +553,7 @@ int cxlmu_config_from_env(struct cxlmu_config *cfg, char *const *envp,
 				warn("%.*s is not a cxlmu option; ignored", (int)(eq - *e), *e);
 			continue;
 		}
+		cfg->given |= 1ull << (opt - cxlmu_options);
 		if (cxlmu_option_apply(opt, eq + 1, cfg, err, sizeof(err))) {
 			if (warn)
 				warn("%s=%s", name, err);
@@ -559,4 +561,29 @@ int cxlmu_config_from_env(struct cxlmu_config *cfg, char *const *envp,
 		}
 	}
 	return bad;
+}
+
+int cxlmu_env_scrub(char **envp)
+{
+	char **out = envp;
+	int n = 0;
+
+	if (!envp)
+		return 0;
+	for (char **e = envp; *e; e++) {
+		if (!strncmp(*e, "CXLMU_", 6)) {
+			n++;
+			continue;
+		}
+		*out++ = *e;
+	}
+	*out = NULL;
+	return n;
+}
+
+bool cxlmu_config_given(const struct cxlmu_config *cfg, const char *name)
+{
+	const struct cxlmu_option *o = cxlmu_option_find(name);
+
+	return o && (cfg->given >> (o - cxlmu_options) & 1);
 }

@@ -47,6 +47,7 @@ struct cxlmu_config {
 	char remote[1024];               /* --remote specs as given; empty: none */
 	cpu_set_t agent_cpus;            /* valid when agent_cpus_set */
 	bool agent_cpus_set;
+	uint64_t given;                  /* bit i: cxlmu_options[i] came from the environment */
 };
 
 /* --remote: at most this many SPECs, each SYMBOL or LIBRARY:SYMBOL. */
@@ -91,6 +92,14 @@ int cxlmu_option_apply(const struct cxlmu_option *opt, const char *value,
 /* Read every CXLMU_* variable from envp into cfg. Bad values and unknown
  * CXLMU_ names are reported through warn (one line each). Returns the
  * number of bad values; unknown names alone do not count. */
+/* Secure-execution mode (setuid, setgid, file capabilities: AT_SECURE):
+ * nothing in the environment may steer the runtime. Removes every CXLMU_*
+ * variable from envp in place, as ld.so removes its own unsafe ones, so
+ * that they do not reach what the program runs either; returns how many. */
+int cxlmu_env_scrub(char **envp);
+/* Is cxlmu_options[i] (by name) among those the environment set? */
+bool cxlmu_config_given(const struct cxlmu_config *cfg, const char *name);
+
 int cxlmu_config_from_env(struct cxlmu_config *cfg, char *const *envp,
 			  void (*warn)(const char *fmt, ...));
 

@@ -11,7 +11,10 @@
 #include <unistd.h>
 #include <numaif.h>
 
+#include <sys/auxv.h>
+
 #include "callsite.h"
+#include "file.h"
 #include "heap.h"
 #include "log.h"
 #include "mapping.h"
@@ -19,6 +22,7 @@
 #include "profile.h"
 #include "remote.h"
 #include "runtime.h"
+#include "sandbox.h"
 #include "scheduler.h"
 #include "sites.h"
 #include "stats.h"
@@ -29,7 +33,9 @@ static CXLMU_TLS bool starting;
 static struct cxlmu_config cfg;
 static struct cxlmu_topology topo;
 static bool any_bad;
-static int report_fd = -1;   /* stderr, duplicated at start-up */
+static bool secure;          /* AT_SECURE: the environment is not trusted */
+static struct cxlmu_fd report_fd = { .fd = -1 };   /* stderr, duplicated at start */
+static struct cxlmu_fd stderr_id = { .fd = -1 };   /* what fd 2 was at start */
 
 extern char **environ;
 
@@ -58,6 +64,37 @@ static void go_local(void)
 	policy.kind = CXLMU_POLICY_LOCAL;
 }
 
+/* A policy that cannot be honoured: one line when the user asked for it,
+ * silence (info under --log) when it is only the default. A system-wide
+ * install on a machine without CXL memory must not make every process
+ * print. */
+__attribute__((format(printf, 1, 2)))
+static void policy_warn(const char *fmt, ...)
+{
+	char line[400];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (cxlmu_config_given(&cfg, "policy") || cxlmu_config_given(&cfg, "cxl-nodes"))
+		cxlmu_log_warn("%s", line);
+	else
+		cxlmu_log_info("%s", line);
+}
+
+/* Under a seccomp filter from the start: nothing the plain program would
+ * not do (src/sandbox.h). */
+static void sandbox_config(void)
+{
+	cfg.sched = CXLMU_SCHED_OFF;
+	cfg.no_mmap = true;
+	cfg.remote[0] = '\0';
+	go_local();
+	cxlmu_log_info("a seccomp filter is in force: local policy, sleeps and waits go to libc, "
+		       "no io_uring, no runtime thread, no remote functions");
+}
+
 static void after_fork_child(void)
 {
 	cxlmu_profile_after_fork();
@@ -75,13 +112,25 @@ static void start(void)
 	int r;
 
 	cxlmu_config_defaults(&cfg);
-	cxlmu_config_from_env(&cfg, environ, warn_option);
+	/* Secure-execution mode (setuid, setgid, capabilities): whoever set
+	 * the environment is not trusted. Defaults only, nothing said, and
+	 * the variables go, as ld.so's own unsafe ones do. */
+	secure = getauxval(AT_SECURE) != 0;
+	if (secure) {
+		cxlmu_log_silence();
+		cxlmu_env_scrub(environ);
+	} else {
+		cxlmu_config_from_env(&cfg, environ, warn_option);
+	}
 	/* A bad value is never applied (the other options are); whatever it
 	 * was, the program runs with the local policy. */
 	if (any_bad)
 		cfg.policy.kind = CXLMU_POLICY_LOCAL;
 	policy = cfg.policy;
-	cxlmu_log_enable(cfg.log);
+	if (!secure)
+		cxlmu_log_enable(cfg.log);
+	if (cxlmu_sandbox_probe())
+		sandbox_config();
 
 	/* The rules file first: a bad one is the one thing to say. The
 	 * rules are loaded before any module is seen, so that each module
@@ -100,8 +149,12 @@ static void start(void)
 			cxlmu_sites_fallback(&hc.fallback);
 		}
 	}
-	r = cxlmu_topology_read("/sys", &topo);
-	if (r) {
+	/* Under a filter the topology is not needed (local policy) and its
+	 * directory reads may be what the filter forbids. */
+	r = cxlmu_sandboxed() ? -EPERM : cxlmu_topology_read("/sys", &topo);
+	if (r && cxlmu_sandboxed()) {
+		topo.online = topo.has_memory = 1;
+	} else if (r) {
 		cxlmu_log_warn("cannot read the NUMA topology from /sys/devices/system/node (%s); "
 			       "running with the local policy", strerrordesc_np(-r));
 		topo.online = topo.has_memory = 1;
@@ -112,13 +165,13 @@ static void start(void)
 			       "here (nodes with memory: %s); running with the local policy", bad, list);
 		go_local();
 	} else if (!topo.cxl && policy.kind != CXLMU_POLICY_LOCAL) {
-		cxlmu_log_warn("no CXL node found (no node has memory and no CPUs); running with "
-			       "the local policy (--cxl-nodes=LIST or CXLMU_CXL_NODES names them)");
+		policy_warn("no CXL node found (no node has memory and no CPUs); running with "
+			    "the local policy (--cxl-nodes=LIST or CXLMU_CXL_NODES names them)");
 		go_local();
 	}
 	if (policy.kind != CXLMU_POLICY_LOCAL && (r = cxlmu_prim_numa_probe())) {
-		cxlmu_log_warn("NUMA system calls are not available (%s); running with the "
-			       "local policy", strerrordesc_np(-r));
+		policy_warn("NUMA system calls are not available (%s); running with the "
+			    "local policy", strerrordesc_np(-r));
 		go_local();
 	}
 
@@ -155,16 +208,20 @@ static void start(void)
 	hc.topo = &topo;
 	r = cxlmu_heap_init(&hc);
 	if (r)
-		cxlmu_log_warn("cannot set up CXL arenas (%s); running with the local policy",
-			       strerrordesc_np(-r));
+		policy_warn("cannot set up CXL arenas (%s); running with the local policy",
+			    strerrordesc_np(-r));
 	cxlmu_mapping_enable(!cfg.no_mmap);
 	cxlmu_wait_init(&cfg);
 	cxlmu_sched_init(&cfg);
 	pthread_atfork(NULL, NULL, after_fork_child);
 	/* Programs may close stderr in their own exit handlers (coreutils'
 	 * close_stdout does) before our destructor writes the report. */
-	if (cfg.stats && !cfg.stats_path[0])
-		report_fd = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
+	if (cfg.stats && !cfg.stats_path[0]) {
+		int fd = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
+		if (fd >= 0)
+			cxlmu_prim_fd_adopt(&report_fd, fd);
+		cxlmu_prim_fd_note(&stderr_id, STDERR_FILENO);
+	}
 
 	cxlmu_nodemask_format(topo.cxl, list, sizeof(list));
 	{
@@ -214,25 +271,39 @@ __attribute__((constructor)) static void cxlmu_ctor(void)
 
 __attribute__((destructor)) static void cxlmu_dtor(void)
 {
+	struct cxlmu_out out = { .fd = -1 };
 	char path[PATH_MAX];
-	int fd = report_fd >= 0 ? report_fd : STDERR_FILENO;
+	const char *why;
+	int fd;
 
-	if (atomic_load(&cxlmu_runtime_state) != 2)
+	/* Under a filter the program installed itself, the report and profile
+	 * stay unwritten: the plain program would make no such calls
+	 * (src/sandbox.h). */
+	if (atomic_load(&cxlmu_runtime_state) != 2 || atomic_load(&cxlmu_sandbox_late))
 		return;
 	cxlmu_profile_write();
 	if (!cfg.stats)
 		return;
 	if (cfg.stats_path[0]) {
 		cxlmu_path_expand(cfg.stats_path, path, sizeof(path), (int)getpid());
-		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-		if (fd < 0) {
-			cxlmu_log_warn("cannot write the stats report to %s (%s)", path, strerrordesc_np(errno));
+		if (cxlmu_out_open(path, CXLMU_OUT_TRUNC, &out, &why)) {
+			cxlmu_log_warn("cannot write the stats report to %s (%s)", path, why);
 			return;
 		}
+		fd = out.fd;
+	} else if (cxlmu_prim_fd_still(&report_fd)) {
+		fd = report_fd.fd;
+	} else if (cxlmu_prim_fd_same(&stderr_id)) {
+		/* Our copy is gone (the program closed it); stderr is still
+		 * the stderr it was at start. */
+		fd = STDERR_FILENO;
+	} else {
+		/* Neither is what it was: the number may be the program's data
+		 * file now. Nothing is written. */
+		return;
 	}
 	cxlmu_heap_merge();
 	cxlmu_stats_report(fd, &cfg, &topo, cfg.stats_format);
-	if (fd != STDERR_FILENO)
-		close(fd);
-	report_fd = -1;
+	cxlmu_out_close(&out);
+	cxlmu_prim_fd_close(&report_fd);
 }

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include "options.h"
 #include "rules.h"
@@ -212,6 +213,47 @@ static void check_rules(const char *path)
 	free(text);
 }
 
+/* The file execvp would run for name, or NULL. */
+static char *find_program(const char *name)
+{
+	const char *path = getenv("PATH");
+	char *copy, *dir, *save, *file = NULL;
+
+	if (strchr(name, '/'))
+		return strdup(name);
+	copy = strdup(path && *path ? path : "/usr/local/bin:/usr/bin:/bin");
+	for (dir = strtok_r(copy, ":", &save); dir && !file; dir = strtok_r(NULL, ":", &save)) {
+		if (asprintf(&file, "%s/%s", *dir ? dir : ".", name) < 0)
+			file = NULL;
+		else if (access(file, X_OK))
+			free(file), file = NULL;
+	}
+	free(copy);
+	return file;
+}
+
+/* A set-user-ID or set-group-ID program runs in secure-execution mode
+ * whenever that changes its IDs: libcxlmu then ignores every CXLMU_*
+ * variable (libcxlmu(7) SECURITY). One line, so nobody wonders where the
+ * options went. */
+static void setid_note(const char *name)
+{
+	char *file = find_program(name);
+	struct stat st;
+
+	if (file && !stat(file, &st) && (st.st_mode & (S_ISUID | S_ISGID))) {
+		bool secure = ((st.st_mode & S_ISUID) && st.st_uid != geteuid()) ||
+			      ((st.st_mode & S_ISGID) && st.st_gid != getegid());
+		fprintf(stderr, "%s: %s is set-%s-ID: %s\n", prog, file,
+			st.st_mode & S_ISUID ? "user" : "group",
+			secure ? "it runs in secure-execution mode, where the runtime ignores every "
+				 "option given here (libcxlmu(7) SECURITY)" :
+				 "run by another user it would run in secure-execution mode, where "
+				 "the runtime ignores every option (libcxlmu(7) SECURITY)");
+	}
+	free(file);
+}
+
 int main(int argc, char **argv)
 {
 	struct option longopts[64];
@@ -368,6 +410,7 @@ int main(int argc, char **argv)
 			setenv("LD_PRELOAD", lib, 1);
 		}
 	}
+	setid_note(argv[optind]);
 	execvp(argv[optind], argv + optind);
 	fprintf(stderr, "%s: cannot run %s: %s\n", prog, argv[optind], strerror(errno));
 	return errno == ENOENT ? 127 : 126;
