@@ -3,6 +3,7 @@
 # compiled per program with -DSUITE=suite_<module>.
 unit_tests = \
 	tests/unit/check_fiber \
+	tests/unit/check_file \
 	tests/unit/check_heap \
 	tests/unit/check_mapping \
 	tests/unit/check_options \
@@ -24,6 +25,11 @@ tests_unit_check_fiber_SOURCES = $(unit_common) tests/unit/check_fiber.c
 tests_unit_check_fiber_CPPFLAGS = $(unit_cppflags) -DSUITE=suite_fiber
 tests_unit_check_fiber_CFLAGS = $(unit_cflags)
 tests_unit_check_fiber_LDADD = $(unit_ldadd) -lm
+
+tests_unit_check_file_SOURCES = $(unit_common) tests/unit/check_file.c
+tests_unit_check_file_CPPFLAGS = $(unit_cppflags) -DSUITE=suite_file
+tests_unit_check_file_CFLAGS = $(unit_cflags)
+tests_unit_check_file_LDADD = $(unit_ldadd)
 
 tests_unit_check_heap_SOURCES = $(unit_common) tests/unit/check_heap.c
 tests_unit_check_heap_CPPFLAGS = $(unit_cppflags) -DSUITE=suite_heap
