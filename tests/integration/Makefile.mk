@@ -15,6 +15,7 @@ integration_tests = \
 	tests/integration/malloc-family.sh \
 	tests/integration/placement.sh \
 	tests/integration/profile.sh \
+	tests/integration/quiet.sh \
 	tests/integration/real-gcc.sh \
 	tests/integration/real-git.sh \
 	tests/integration/real-perl.sh \
