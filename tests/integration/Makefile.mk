@@ -23,6 +23,7 @@ integration_tests = \
 	tests/integration/real-sqlite3.sh \
 	tests/integration/remote.sh \
 	tests/integration/sched-auto.sh \
+	tests/integration/secure-seccomp.sh \
 	tests/integration/sleep-fallbacks.sh \
 	tests/integration/sleep-fork.sh \
 	tests/integration/sleep-many.sh \
@@ -62,6 +63,8 @@ check_PROGRAMS += \
 	tests/integration/helpers/noiouring \
 	tests/integration/helpers/placement \
 	tests/integration/helpers/pollpair \
+	tests/integration/helpers/sandboxed \
+	tests/integration/helpers/seclaunch \
 	tests/integration/helpers/sigfib \
 	tests/integration/helpers/sites \
 	tests/integration/helpers/sleepcxx \
@@ -241,3 +244,12 @@ tests_integration_helpers_remhost_CPPFLAGS = $(integration_cppflags)
 tests_integration_helpers_remhost_CFLAGS = $(integration_cflags)
 tests_integration_helpers_remhost_LDADD = tests/integration/helpers/libremfns.la -ldl
 tests_integration_helpers_remhost_LDFLAGS = -no-install
+
+tests_integration_helpers_sandboxed_SOURCES = \
+	tests/integration/common.h \
+	tests/integration/helpers/sandboxed.c
+tests_integration_helpers_sandboxed_CPPFLAGS = $(integration_cppflags)
+tests_integration_helpers_sandboxed_CFLAGS = $(integration_cflags)
+
+tests_integration_helpers_seclaunch_SOURCES = tests/integration/helpers/seclaunch.c
+tests_integration_helpers_seclaunch_CFLAGS = $(integration_cflags)
