@@ -23,6 +23,7 @@ integration_tests = \
 	tests/integration/real-sqlite3.sh \
 	tests/integration/remote.sh \
 	tests/integration/sched-auto.sh \
+	tests/integration/secure-fds.sh \
 	tests/integration/secure-seccomp.sh \
 	tests/integration/sleep-fallbacks.sh \
 	tests/integration/sleep-fork.sh \
@@ -55,6 +56,7 @@ check_PROGRAMS += \
 	tests/integration/helpers/dlhost \
 	tests/integration/helpers/execer \
 	tests/integration/helpers/family \
+	tests/integration/helpers/fdreuse \
 	tests/integration/helpers/fibcxx \
 	tests/integration/helpers/fibers \
 	tests/integration/helpers/fibsync \
@@ -244,6 +246,13 @@ tests_integration_helpers_remhost_CPPFLAGS = $(integration_cppflags)
 tests_integration_helpers_remhost_CFLAGS = $(integration_cflags)
 tests_integration_helpers_remhost_LDADD = tests/integration/helpers/libremfns.la -ldl
 tests_integration_helpers_remhost_LDFLAGS = -no-install
+
+tests_integration_helpers_fdreuse_SOURCES = \
+	tests/integration/common.h \
+	tests/integration/helpers/fdreuse.c \
+	tests/integration/sleep.h
+tests_integration_helpers_fdreuse_CPPFLAGS = $(integration_cppflags)
+tests_integration_helpers_fdreuse_CFLAGS = $(integration_cflags)
 
 tests_integration_helpers_sandboxed_SOURCES = \
 	tests/integration/common.h \
