@@ -24,6 +24,7 @@ integration_tests = \
 	tests/integration/remote.sh \
 	tests/integration/sched-auto.sh \
 	tests/integration/secure-fds.sh \
+	tests/integration/secure-files.sh \
 	tests/integration/secure-seccomp.sh \
 	tests/integration/sleep-fallbacks.sh \
 	tests/integration/sleep-fork.sh \
@@ -62,6 +63,7 @@ check_PROGRAMS += \
 	tests/integration/helpers/fibsync \
 	tests/integration/helpers/forkstress \
 	tests/integration/helpers/lifetime \
+	tests/integration/helpers/manysites \
 	tests/integration/helpers/noiouring \
 	tests/integration/helpers/placement \
 	tests/integration/helpers/pollpair \
@@ -246,6 +248,9 @@ tests_integration_helpers_remhost_CPPFLAGS = $(integration_cppflags)
 tests_integration_helpers_remhost_CFLAGS = $(integration_cflags)
 tests_integration_helpers_remhost_LDADD = tests/integration/helpers/libremfns.la -ldl
 tests_integration_helpers_remhost_LDFLAGS = -no-install
+
+tests_integration_helpers_manysites_SOURCES = tests/integration/helpers/manysites.c
+tests_integration_helpers_manysites_CFLAGS = $(integration_cflags)
 
 tests_integration_helpers_fdreuse_SOURCES = \
 	tests/integration/common.h \
