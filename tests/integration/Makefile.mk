@@ -26,6 +26,7 @@ integration_tests = \
 	tests/integration/secure-fds.sh \
 	tests/integration/secure-files.sh \
 	tests/integration/secure-seccomp.sh \
+	tests/integration/secure-setuid.sh \
 	tests/integration/sleep-fallbacks.sh \
 	tests/integration/sleep-fork.sh \
 	tests/integration/sleep-many.sh \
@@ -69,6 +70,7 @@ check_PROGRAMS += \
 	tests/integration/helpers/pollpair \
 	tests/integration/helpers/sandboxed \
 	tests/integration/helpers/seclaunch \
+	tests/integration/helpers/secprog \
 	tests/integration/helpers/sigfib \
 	tests/integration/helpers/sites \
 	tests/integration/helpers/sleepcxx \
@@ -267,3 +269,8 @@ tests_integration_helpers_sandboxed_CFLAGS = $(integration_cflags)
 
 tests_integration_helpers_seclaunch_SOURCES = tests/integration/helpers/seclaunch.c
 tests_integration_helpers_seclaunch_CFLAGS = $(integration_cflags)
+
+# secure-setuid.sh copies secprog and installs it set-user-ID root: a
+# plain program (it links no libtool library, so no wrapper script).
+tests_integration_helpers_secprog_SOURCES = tests/integration/helpers/secprog.c
+tests_integration_helpers_secprog_CFLAGS = $(integration_cflags)
