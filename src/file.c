@@ -93,6 +93,13 @@ int cxlmu_out_open(const char *path, unsigned how, struct cxlmu_out *o, const ch
 			goto out;
 		}
 		o->ours = true;
+		if (!fstat(o->fd, &st) && !S_ISREG(st.st_mode) && acc == O_RDWR) {
+			/* Read access is for regular files: opened for both, a
+			 * FIFO would be its own reader and never refuse. */
+			close(o->fd);
+			o->ours = false;
+			return cxlmu_out_open(path, how & ~CXLMU_OUT_READ, o, why);
+		}
 		if (fstat(o->fd, &st)) {
 			r = fail(-errno, strerrordesc_np(errno), why);
 		} else if (S_ISCHR(st.st_mode)) {

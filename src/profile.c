@@ -438,7 +438,9 @@ struct out {
 
 static void flush(struct out *o)
 {
-	int r = cxlmu_write_all(o->fd, o->buf, o->n);
+	/* After a failure (a reader that stopped reading) the rest is not
+	 * tried: each try could wait out cxlmu_write_all's stall limit. */
+	int r = o->err ? 0 : cxlmu_write_all(o->fd, o->buf, o->n);
 
 	if (r && !o->err)
 		o->err = r;

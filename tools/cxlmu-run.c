@@ -244,7 +244,8 @@ static void setid_note(const char *name)
 	if (file && !stat(file, &st) && (st.st_mode & (S_ISUID | S_ISGID))) {
 		bool secure = ((st.st_mode & S_ISUID) && st.st_uid != geteuid()) ||
 			      ((st.st_mode & S_ISGID) && st.st_gid != getegid());
-		fprintf(stderr, "%s: %s is set-%s-ID: %s\n", prog, file,
+		fprintf(stderr, "%s: %s is set%s (set-%s-ID): %s\n", prog, file,
+			st.st_mode & S_ISUID ? "uid" : "gid",
 			st.st_mode & S_ISUID ? "user" : "group",
 			secure ? "it runs in secure-execution mode, where the runtime ignores every "
 				 "option given here (libcxlmu(7) SECURITY)" :

@@ -121,6 +121,10 @@ START_TEST(fifo_without_reader_does_not_block)
 
 	ck_assert(mkfifo(path("fifo"), 0600) == 0);
 	ck_assert_int_eq(cxlmu_out_open(path("fifo"), CXLMU_OUT_TRUNC, &o, &why), -ENXIO);
+	/* Asked for reading too (the profile's lock path): still refused,
+	 * not opened as its own reader. */
+	ck_assert_int_eq(cxlmu_out_open(path("fifo"), CXLMU_OUT_READ | CXLMU_OUT_LOCK, &o, &why),
+			 -ENXIO);
 }
 END_TEST
 
