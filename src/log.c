@@ -113,6 +113,19 @@ void cxlmu_log_warn(const char *fmt, ...)
 	errno = saved;
 }
 
+void cxlmu_log_at(bool warn, const char *fmt, ...)
+{
+	va_list ap;
+	int saved = errno;
+
+	if (!warn && !log_on)
+		return;
+	va_start(ap, fmt);
+	vlog(fmt, ap);
+	va_end(ap);
+	errno = saved;
+}
+
 void cxlmu_log_info(const char *fmt, ...)
 {
 	va_list ap;

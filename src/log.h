@@ -8,6 +8,9 @@
 void cxlmu_log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Printed only when the "log" option is on. */
 void cxlmu_log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A warning when warn, else info: for what is worth a line only when the
+ * user asked for the thing it is about. */
+void cxlmu_log_at(bool warn, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void cxlmu_log_enable(bool on);
 /* Secure-execution mode: nothing is printed from now on, whatever asks. */
 void cxlmu_log_silence(void);

@@ -64,23 +64,13 @@ static void go_local(void)
 	policy.kind = CXLMU_POLICY_LOCAL;
 }
 
-/* A policy that cannot be honoured: one line when the user asked for it,
- * silence (info under --log) when it is only the default. A system-wide
- * install on a machine without CXL memory must not make every process
- * print. */
-__attribute__((format(printf, 1, 2)))
-static void policy_warn(const char *fmt, ...)
+/* Whether the user asked for placement. A policy that cannot be honoured
+ * gets its one line only then: when it is just the default, it is said
+ * under --log alone, so that a system-wide install on a machine without
+ * CXL memory does not make every process print. */
+static bool asked_placement(void)
 {
-	char line[400];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	if (cxlmu_config_given(&cfg, "policy") || cxlmu_config_given(&cfg, "cxl-nodes"))
-		cxlmu_log_warn("%s", line);
-	else
-		cxlmu_log_info("%s", line);
+	return cxlmu_config_given(&cfg, "policy") || cxlmu_config_given(&cfg, "cxl-nodes");
 }
 
 /* Under a seccomp filter from the start: nothing the plain program would
@@ -165,13 +155,14 @@ static void start(void)
 			       "here (nodes with memory: %s); running with the local policy", bad, list);
 		go_local();
 	} else if (!topo.cxl && policy.kind != CXLMU_POLICY_LOCAL) {
-		policy_warn("no CXL node found (no node has memory and no CPUs); running with "
-			    "the local policy (--cxl-nodes=LIST or CXLMU_CXL_NODES names them)");
+		cxlmu_log_at(asked_placement(), "no CXL node found (no node has memory and no "
+			     "CPUs); running with the local policy (--cxl-nodes=LIST or "
+			     "CXLMU_CXL_NODES names them)");
 		go_local();
 	}
 	if (policy.kind != CXLMU_POLICY_LOCAL && (r = cxlmu_prim_numa_probe())) {
-		policy_warn("NUMA system calls are not available (%s); running with the "
-			    "local policy", strerrordesc_np(-r));
+		cxlmu_log_at(asked_placement(), "NUMA system calls are not available (%s); "
+			     "running with the local policy", strerrordesc_np(-r));
 		go_local();
 	}
 
@@ -208,8 +199,8 @@ static void start(void)
 	hc.topo = &topo;
 	r = cxlmu_heap_init(&hc);
 	if (r)
-		policy_warn("cannot set up CXL arenas (%s); running with the local policy",
-			    strerrordesc_np(-r));
+		cxlmu_log_at(asked_placement(), "cannot set up CXL arenas (%s); running with "
+			     "the local policy", strerrordesc_np(-r));
 	cxlmu_mapping_enable(!cfg.no_mmap);
 	cxlmu_wait_init(&cfg);
 	cxlmu_sched_init(&cfg);
