@@ -180,8 +180,8 @@ static void pass_on(_Atomic int *word, bool shared)
 	int v = 1;
 
 	if (!atomic_compare_exchange_strong(word, &v, 2) && v == 0)
-		syscall(SYS_futex, word, FUTEX_WAKE | (shared ? 0 : FUTEX_PRIVATE_FLAG), 1,
-			NULL, NULL, 0);
+		cxlmu_prim_raw(SYS_futex, (long)word, FUTEX_WAKE | (shared ? 0 : FUTEX_PRIVATE_FLAG),
+			       1, 0, 0, 0);
 }
 
 /* A fiber's lock: glibc's trylock, and between tries a wait on the lock
@@ -534,7 +534,9 @@ _Static_assert(sizeof(struct barrier) == sizeof(pthread_barrier_t), "barrier lay
 
 static long futex(_Atomic uint32_t *word, int op, uint32_t val, bool shared)
 {
-	return syscall(SYS_futex, word, op | (shared ? 0 : FUTEX_PRIVATE_FLAG), val, NULL, NULL, 0);
+	/* No wrapper of ours (libcxlmu.so exports syscall): -errno, unused. */
+	return cxlmu_prim_raw(SYS_futex, (long)word, op | (shared ? 0 : FUTEX_PRIVATE_FLAG),
+			      val, 0, 0, 0);
 }
 
 cxlmu_export int pthread_barrier_init(pthread_barrier_t *b, const pthread_barrierattr_t *attr,

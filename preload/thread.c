@@ -231,7 +231,7 @@ cxlmu_export int sched_setaffinity(pid_t pid, size_t size, const cpu_set_t *set)
 	if (!fibers())
 		return real.sched_setaffinity(pid, size, set);
 	f = cxlmu_sched_self();
-	if (pid == 0 || pid == (f ? cxlmu_sched_tid(f) : (pid_t)syscall(SYS_gettid))) {
+	if (pid == 0 || pid == (f ? cxlmu_sched_tid(f) : (pid_t)cxlmu_prim_raw(SYS_gettid, 0, 0, 0, 0, 0, 0))) {
 		r = set_own_affinity(size, set);
 		if (r) {
 			errno = r;

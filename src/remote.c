@@ -222,7 +222,7 @@ static void *agent_main(void *arg)
 	uint64_t idle_since = 0;
 
 	on_agent = true;
-	a->tid = (pid_t)syscall(SYS_gettid);
+	a->tid = (pid_t)cxlmu_prim_raw(SYS_gettid, 0, 0, 0, 0, 0, 0);
 	if (a->pinned && sched_setaffinity(0, sizeof(a->cpus), &a->cpus))
 		cxlmu_log_warn("cannot pin the remote agent to its CPUs (%s); it runs anywhere",
 			       strerrordesc_np(errno));

@@ -358,17 +358,10 @@ static void wake_polls(struct cxlmu_core *c)
 /* System calls that never touch errno or anything else in TLS: a parked
  * kernel thread shares its thread control block, errno included, with
  * its fiber running elsewhere, and a switch keeps the fiber's errno.
- * Return the result or -errno. */
+ * Return the result or -errno (src/prim.h). */
 static long rawsys(long n, long a, long b, long c, long d)
 {
-	register long r10 __asm__("r10") = d;
-	long r;
-
-	__asm__ volatile("syscall"
-			 : "=a"(r)
-			 : "0"(n), "D"(a), "S"(b), "d"(c), "r"(r10)
-			 : "rcx", "r11", "memory");
-	return r;
+	return cxlmu_prim_raw(n, a, b, c, d, 0, 0);
 }
 
 static long raw_futex(void *word, int op, uint32_t val)
@@ -715,7 +708,7 @@ static void pin_self(int cpu)
 
 	CPU_ZERO(&set);
 	CPU_SET(cpu, &set);
-	syscall(SYS_sched_setaffinity, 0, sizeof(set), &set);
+	rawsys(SYS_sched_setaffinity, 0, sizeof(set), (long)&set, 0);
 }
 
 /* The fiber is back from a run: where it goes next. */
@@ -915,7 +908,7 @@ static void *host_main(void *arg)
 	/* The signal mask is the first fiber's (c->mask): the program's
 	 * signals are delivered here, in whichever fiber runs (its identity,
 	 * its stack); parked kernel threads block them all. */
-	h->tid = (pid_t)syscall(SYS_gettid);
+	h->tid = (pid_t)rawsys(SYS_gettid, 0, 0, 0, 0);
 	h->cur = mask_word(&h->core->mask);
 	pin_self(h->core->cpu);
 	host_loop(h);
@@ -1014,7 +1007,7 @@ static uint64_t host_cpu_ns(pid_t tid)
 	clockid_t id = (clockid_t)(((unsigned)~tid << 3) | 4 | 2);
 	struct timespec ts;
 
-	if (syscall(SYS_clock_gettime, id, &ts))
+	if (rawsys(SYS_clock_gettime, id, (long)&ts, 0, 0))
 		return 0;
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
@@ -1054,7 +1047,7 @@ static void *monitor_main(void *arg)
 		uint64_t now;
 
 		/* Not clock_nanosleep: the program's sleeps are hooked. */
-		syscall(SYS_clock_nanosleep, CLOCK_MONOTONIC, 0, &ts, NULL);
+		rawsys(SYS_clock_nanosleep, CLOCK_MONOTONIC, 0, (long)&ts, 0);
 		now = cxlmu_prim_now();
 		for (int cpu = 0; cpu < MAX_CPUS; cpu++) {
 			struct cxlmu_core *c = atomic_load_explicit(&cores[cpu], memory_order_acquire);
@@ -1287,7 +1280,7 @@ enum cxlmu_sched_why cxlmu_sched_choose(int cpu, bool company)
 void cxlmu_sched_note(enum cxlmu_sched_why why, int cpu)
 {
 	if (cxlmu_sched_on && !self_fib)
-		record(why, cpu, (pid_t)syscall(SYS_gettid));
+		record(why, cpu, (pid_t)rawsys(SYS_gettid, 0, 0, 0, 0));
 }
 
 void cxlmu_sched_alone(int cpu, int delta)
@@ -1302,7 +1295,7 @@ void cxlmu_sched_note_alone(int cpu)
 		return;
 	/* The creator counted it: record() takes that count over. */
 	alone_cpu = cpu;
-	record(CXLMU_WHY_ALONE, cpu, (pid_t)syscall(SYS_gettid));
+	record(CXLMU_WHY_ALONE, cpu, (pid_t)rawsys(SYS_gettid, 0, 0, 0, 0));
 }
 
 void cxlmu_sched_thread_end(void)
@@ -1441,7 +1434,7 @@ int cxlmu_sched_adopt(int cpu, enum cxlmu_sched_why why)
 	sigfillset(&every);
 	pthread_sigmask(SIG_BLOCK, &every, &f->mask);
 	f->thread = pthread_self();
-	f->tid = (pid_t)syscall(SYS_gettid);
+	f->tid = (pid_t)rawsys(SYS_gettid, 0, 0, 0, 0);
 	f->why = why;
 	f->ctx.fs = (uintptr_t)f->thread;
 	record(why, cpu, f->tid);
@@ -2065,7 +2058,7 @@ static void decide(void)
 	cxlmu_sched_on = configured && create_thread && !cxlmu_sched_off_why();
 	/* The main thread was there before: it runs alone on its CPU, or
 	 * on any, until it makes threads there. */
-	if (cxlmu_sched_on && !was && syscall(SYS_gettid) == getpid()) {
+	if (cxlmu_sched_on && !was && rawsys(SYS_gettid, 0, 0, 0, 0) == getpid()) {
 		int cpu = cxlmu_sched_pinned_cpu();
 		cxlmu_sched_note(cpu < 0 ? CXLMU_WHY_UNPINNED : CXLMU_WHY_ALONE, cpu);
 	}
