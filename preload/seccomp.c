@@ -23,29 +23,36 @@ static long libc_result(long r)
 	return r;
 }
 
-static void before(long nr, unsigned long arg0)
+/* The call nr with arguments a[0..5], with the runtime told first when it
+ * installs a filter, and told again when that failed. */
+static long call(long nr, const long *a)
 {
-	if (unlikely(cxlmu_sandbox_installs(nr, arg0))) {
+	bool entered = false;
+	long r;
+
+	if (unlikely(cxlmu_sandbox_installs(nr, a))) {
 		int saved = errno;
 		cxlmu_runtime_ensure();
-		cxlmu_sandbox_enter(nr == SYS_prctl ? "prctl" : "seccomp");
+		entered = cxlmu_sandbox_enter(nr == SYS_prctl ? "prctl" : "seccomp");
 		errno = saved;
 	}
+	r = cxlmu_prim_raw(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+	if (unlikely(entered) && !cxlmu_sandbox_installed(nr, a, r))
+		cxlmu_sandbox_undo();
+	return libc_result(r);
 }
 
 PUBLIC int prctl(int option, ...)
 {
-	unsigned long a[4];
+	long a[6] = { option };
 	va_list ap;
 
 	/* As glibc: every call passes four more arguments, used or not. */
 	va_start(ap, option);
-	for (int i = 0; i < 4; i++)
-		a[i] = va_arg(ap, unsigned long);
+	for (int i = 1; i < 5; i++)
+		a[i] = (long)va_arg(ap, unsigned long);
 	va_end(ap);
-	before(SYS_prctl, (unsigned long)option);
-	return (int)libc_result(cxlmu_prim_raw(SYS_prctl, option, (long)a[0], (long)a[1],
-					       (long)a[2], (long)a[3], 0));
+	return (int)call(SYS_prctl, a);
 }
 
 PUBLIC long syscall(long nr, ...)
@@ -57,6 +64,5 @@ PUBLIC long syscall(long nr, ...)
 	for (int i = 0; i < 6; i++)
 		a[i] = va_arg(ap, long);
 	va_end(ap);
-	before(nr, (unsigned long)a[0]);
-	return libc_result(cxlmu_prim_raw(nr, a[0], a[1], a[2], a[3], a[4], a[5]));
+	return call(nr, a);
 }

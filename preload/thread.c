@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "prim.h"
+#include "sandbox.h"
 #include "runtime.h"
 #include "scheduler.h"
 
@@ -64,7 +65,8 @@ __attribute__((constructor)) static void thread_init(void)
 static inline bool fibers(void)
 {
 	cxlmu_runtime_ensure();
-	return cxlmu_sched_on;
+	/* Under a seccomp filter: no fiber, and no look at affinities. */
+	return cxlmu_sched_on && !cxlmu_sandboxed();
 }
 
 /* ----------------------------------------------------------------------- */

@@ -49,10 +49,23 @@ static int std_fd(const char *path)
 	return -1;
 }
 
+/* Does path still name the file st describes (not following a link)?
+ * With st_nlink 1 read after the open, the name we opened by is then its
+ * only name. */
+static bool same_entry(const char *path, const struct stat *st)
+{
+	struct stat now;
+
+	return !lstat(path, &now) && now.st_dev == st->st_dev && now.st_ino == st->st_ino;
+}
+
 static int lock(int fd)
 {
 	for (int i = 0; i < LOCK_TRIES; i++) {
 		if (!flock(fd, LOCK_EX | LOCK_NB))
+			return 0;
+		/* A file system without locks: written unlocked, as before. */
+		if (errno == EOPNOTSUPP || errno == ENOLCK || errno == EINVAL)
 			return 0;
 		if (errno != EWOULDBLOCK && errno != EINTR)
 			return -errno;
@@ -110,6 +123,10 @@ int cxlmu_out_open(const char *path, unsigned how, struct cxlmu_out *o, const ch
 			r = fail(-EPERM, "it belongs to another user", why);
 		} else if (S_ISREG(st.st_mode) && st.st_nlink > 1) {
 			r = fail(-EMLINK, "it has other hard links", why);
+		} else if (S_ISREG(st.st_mode) && !same_entry(path, &st)) {
+			/* A link removed between the open and the count above:
+			 * the file may be someone else's under another name. */
+			r = fail(-EAGAIN, "it changed while it was opened", why);
 		} else {
 			o->regular = S_ISREG(st.st_mode);
 		}

@@ -53,19 +53,44 @@ int cxlmu_write_all(int fd, const char *buf, size_t len)
 	return ret;
 }
 
+/* The length of the well-formed UTF-8 sequence at s (at most len bytes)
+ * that is not a C1 control (U+0080-U+009F, which a terminal may take as
+ * CSI and the like), or 0. */
+static size_t utf8_printable(const unsigned char *s, size_t len)
+{
+	size_t n = s[0] >= 0xc2 && s[0] <= 0xdf ? 2 : s[0] >= 0xe0 && s[0] <= 0xef ? 3 :
+		   s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : 0;
+
+	if (!n || n > len)
+		return 0;
+	for (size_t i = 1; i < n; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	return s[0] == 0xc2 && s[1] <= 0x9f ? 0 : n;
+}
+
 /* Control characters in what a message quotes (an option's value, a line
- * of a file) would let it forge lines or drive the terminal: each becomes
- * \n, \t or \xHH. In place, within size; returns the new length. */
+ * of a file) would let it forge lines or drive the terminal: C0 and C1
+ * controls, DEL and bytes that are not UTF-8 become \n, \t or \xHH. In
+ * place, within size; returns the new length. */
 size_t cxlmu_log_escape(char *buf, size_t len, size_t size)
 {
 	static const char hex[] = "0123456789abcdef";
+	const unsigned char *in = (const unsigned char *)buf;
 	char tmp[512];
-	size_t n = 0;
+	size_t n = 0, i = 0;
 
-	for (size_t i = 0; i < len && n + 4 < sizeof(tmp); i++) {
-		unsigned char c = (unsigned char)buf[i];
+	while (i < len && n + 4 < sizeof(tmp)) {
+		unsigned char c = in[i];
+		size_t u = c >= 0x80 ? utf8_printable(in + i, len - i) : 0;
 
-		if (c >= 0x20 && c != 0x7f) {
+		if (u) {
+			memcpy(tmp + n, in + i, u);
+			n += u;
+			i += u;
+			continue;
+		}
+		if (c >= 0x20 && c < 0x7f) {
 			tmp[n++] = (char)c;
 		} else if (c == '\n' || c == '\t') {
 			tmp[n++] = '\\';
@@ -76,6 +101,7 @@ size_t cxlmu_log_escape(char *buf, size_t len, size_t size)
 			tmp[n++] = hex[c >> 4];
 			tmp[n++] = hex[c & 15];
 		}
+		i++;
 	}
 	if (n > size)
 		n = size;

@@ -92,8 +92,11 @@ int cxlmu_prim_eventfd_signal(const struct cxlmu_fd *o);
 /* Wait up to ms milliseconds for fd to take a write (POLLOUT): 1 ready,
  * 0 timed out, -errno. */
 int cxlmu_prim_wait_writable(int fd, int ms);
-/* Sleep for ns nanoseconds, with no hook of the program's in the way. */
+/* Sleep for ns nanoseconds, or until the CLOCK_MONOTONIC deadline, with
+ * no hook of the program's in the way (clock_nanosleep, as libc sleeps).
+ * sleep_until: 0, or -EINTR when a signal handler ran. */
 void cxlmu_prim_sleep_ns(uint64_t ns);
+int cxlmu_prim_sleep_until(uint64_t deadline);
 /* CLOCK_MONOTONIC in ns (vDSO; never fails). */
 uint64_t cxlmu_prim_now(void);
 

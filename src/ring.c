@@ -16,6 +16,7 @@
 
 #include "prim.h"
 #include "ring.h"
+#include "sandbox.h"
 
 /* Not in Debian's liburing 2.3 (kernel 6.7). */
 #define OP_FUTEX_WAIT      51
@@ -110,13 +111,19 @@ int cxlmu_ring_init(struct cxlmu_ring *r, const struct cxlmu_ring_caps *caps,
 	ret = io_uring_queue_init_params(4, &r->uring, &params);
 	if (ret)
 		return ret;
+	/* High, and checked before it is closed, from the start: kept as the
+	 * target of wakers' messages (msg_ring), or where registration fails. */
+	if ((ret = cxlmu_ring_adopt_fd(&r->uring, &r->own))) {
+		io_uring_queue_exit(&r->uring);
+		return ret;
+	}
 	/* Entered by its registered index from now on, so that a program
 	 * that closes or reuses the descriptor's number cannot make us
 	 * enter another ring. */
 	if (caps->reg_ring && io_uring_register_ring_fd(&r->uring) == 1) {
 		if (path != CXLMU_WAIT_MSG_RING) {
 			/* The descriptor can go: the program never sees it. */
-			cxlmu_prim_close(r->uring.ring_fd);
+			cxlmu_prim_fd_close(&r->own);
 			r->uring.ring_fd = -1;
 		}
 	} else if (path == CXLMU_WAIT_MSG_RING) {
@@ -124,24 +131,16 @@ int cxlmu_ring_init(struct cxlmu_ring *r, const struct cxlmu_ring_caps *caps,
 		io_uring_queue_exit(&r->uring);
 		return -EOPNOTSUPP;
 	}
-	/* Kept as the target of wakers' messages (msg_ring) or because
-	 * registration failed: high, and checked before it is closed. */
-	if (r->uring.ring_fd >= 0 && (ret = cxlmu_ring_adopt_fd(&r->uring, &r->own))) {
-		io_uring_queue_exit(&r->uring);
-		return ret;
-	}
 	r->live = true;
 	return 0;
 }
 
 int cxlmu_ring_adopt_fd(struct io_uring *u, struct cxlmu_fd *own)
 {
-	bool entered_by_fd = u->enter_ring_fd == u->ring_fd;
 	int ret = cxlmu_prim_fd_adopt(own, u->ring_fd);
 
-	u->ring_fd = own->fd;
-	if (entered_by_fd)
-		u->enter_ring_fd = own->fd;
+	/* Before any registration: the ring is entered by this number. */
+	u->ring_fd = u->enter_ring_fd = own->fd;
 	return ret;
 }
 
@@ -149,6 +148,13 @@ void cxlmu_ring_exit(struct cxlmu_ring *r)
 {
 	if (!r->live)
 		return;
+	/* Under a seccomp filter the ring is left as it is: unmapping,
+	 * unregistering and closing are calls the plain program never makes
+	 * (src/sandbox.h). */
+	if (cxlmu_sandboxed()) {
+		r->live = false;
+		return;
+	}
 	/* liburing's exit unmaps, unregisters and closes with raw system calls
 	 * (errno untouched); closing -1 is harmless. A number the program
 	 * closed or reused is not ours: liburing gets -1 instead (the

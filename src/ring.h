@@ -43,9 +43,9 @@ int cxlmu_ring_init(struct cxlmu_ring *r, const struct cxlmu_ring_caps *caps,
  * to the parent. */
 void cxlmu_ring_exit(struct cxlmu_ring *r);
 int cxlmu_ring_fd(const struct cxlmu_ring *r);
-/* Move the descriptor of u to a high number and remember its identity in
- * own (src/prim.h, struct cxlmu_fd); 0 or -errno (u's descriptor is then
- * closed and -1). */
+/* Move the descriptor of u, a ring just set up (not registered), to a
+ * high number and remember its identity in own (src/prim.h, struct
+ * cxlmu_fd); 0 or -errno (u's descriptor is then closed and -1). */
 int cxlmu_ring_adopt_fd(struct io_uring *u, struct cxlmu_fd *own);
 
 /* Wait until deadline (CLOCK_MONOTONIC ns) or a wake on the channel:

@@ -77,12 +77,18 @@ static bool asked_placement(void)
  * not do (src/sandbox.h). */
 static void sandbox_config(void)
 {
+	static const char *const given[] = { "policy", "cxl-nodes", "sched", "wait", "remote" };
+	bool asked = false;
+
+	for (size_t i = 0; i < CXLMU_ARRAY_SIZE(given); i++)
+		asked |= cxlmu_config_given(&cfg, given[i]);
 	cfg.sched = CXLMU_SCHED_OFF;
 	cfg.no_mmap = true;
 	cfg.remote[0] = '\0';
 	go_local();
-	cxlmu_log_info("a seccomp filter is in force: local policy, sleeps and waits go to libc, "
-		       "no io_uring, no runtime thread, no remote functions");
+	/* What the user set and cannot have is worth its line. */
+	cxlmu_log_at(asked, "a seccomp filter is in force: local policy, sleeps and waits go to "
+		     "libc, no io_uring, no runtime thread, no remote functions");
 }
 
 static void after_fork_child(void)
@@ -145,8 +151,9 @@ static void start(void)
 	if (r && cxlmu_sandboxed()) {
 		topo.online = topo.has_memory = 1;
 	} else if (r) {
-		cxlmu_log_warn("cannot read the NUMA topology from /sys/devices/system/node (%s); "
-			       "running with the local policy", strerrordesc_np(-r));
+		cxlmu_log_at(asked_placement(), "cannot read the NUMA topology from "
+			     "/sys/devices/system/node (%s); running with the local policy",
+			     strerrordesc_np(-r));
 		topo.online = topo.has_memory = 1;
 		go_local();
 	} else if (cxlmu_topology_pick_cxl(&topo, cfg.cxl_nodes_set, cfg.cxl_nodes, &bad)) {
@@ -265,7 +272,7 @@ __attribute__((destructor)) static void cxlmu_dtor(void)
 	struct cxlmu_out out = { .fd = -1 };
 	char path[PATH_MAX];
 	const char *why;
-	int fd;
+	int fd, r;
 
 	/* Under a filter the program installed itself, the report and profile
 	 * stay unwritten: the plain program would make no such calls
@@ -294,7 +301,8 @@ __attribute__((destructor)) static void cxlmu_dtor(void)
 		return;
 	}
 	cxlmu_heap_merge();
-	cxlmu_stats_report(fd, &cfg, &topo, cfg.stats_format);
+	if ((r = cxlmu_stats_report(fd, &cfg, &topo, cfg.stats_format)) && out.fd >= 0)
+		cxlmu_log_warn("cannot write the stats report to %s (%s)", path, strerrordesc_np(-r));
 	cxlmu_out_close(&out);
 	cxlmu_prim_fd_close(&report_fd);
 }

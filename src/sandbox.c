@@ -40,28 +40,46 @@ bool cxlmu_sandbox_probe(void)
 	return mode > 0;
 }
 
-bool cxlmu_sandbox_installs(long nr, unsigned long arg0)
+bool cxlmu_sandbox_installs(long nr, const long *a)
 {
-	if (nr == SYS_prctl)
-		return arg0 == PR_SET_SECCOMP;
+	if (nr == SYS_prctl && a[0] == PR_SET_SECCOMP)
+		return a[1] == SECCOMP_MODE_STRICT || (a[1] == SECCOMP_MODE_FILTER && a[2]);
 	if (nr == SYS_seccomp)
-		return arg0 == SECCOMP_SET_MODE_STRICT || arg0 == SECCOMP_SET_MODE_FILTER;
+		return a[0] == SECCOMP_SET_MODE_STRICT || (a[0] == SECCOMP_SET_MODE_FILTER && a[2]);
 	return false;
 }
 
-void cxlmu_sandbox_enter(const char *how)
+bool cxlmu_sandbox_installed(long nr, const long *a, long r)
 {
-	bool was = atomic_exchange(&cxlmu_sandbox_on, true);
+	/* With TSYNC a positive result is the thread that could not follow
+	 * (nothing went in); with NEW_LISTENER it is the listener's fd. */
+	if (nr == SYS_seccomp && a[0] == SECCOMP_SET_MODE_FILTER && r > 0)
+		return (a[1] & SECCOMP_FILTER_FLAG_NEW_LISTENER) != 0;
+	return r == 0;
+}
 
+static int wait_was;
+
+bool cxlmu_sandbox_enter(const char *how)
+{
+	if (atomic_exchange(&cxlmu_sandbox_on, true))
+		return false;
 	atomic_store(&cxlmu_sandbox_late, true);
-	if (was)
-		return;
 	/* A fiber runs on a host thread: the filter must go on its own
 	 * kernel thread, and that thread must stay one. */
 	if (cxlmu_sched_self())
 		cxlmu_sched_unfiber(CXLMU_WHY_SANDBOX);
-	cxlmu_wait_sandbox();
+	wait_was = cxlmu_wait_sandbox();
 	cxlmu_log_info("a seccomp filter goes in (%s): from now on sleeps and waits go to libc, "
 		       "new memory is not bound to nodes, no io_uring, no runtime thread, remote "
 		       "functions run in the caller, no report or profile at exit", how);
+	return true;
+}
+
+void cxlmu_sandbox_undo(void)
+{
+	cxlmu_wait_unsandbox(wait_was);
+	atomic_store(&cxlmu_sandbox_late, false);
+	atomic_store(&cxlmu_sandbox_on, false);
+	cxlmu_log_info("the seccomp filter did not go in: the runtime goes on as before");
 }

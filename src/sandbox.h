@@ -32,10 +32,18 @@ bool cxlmu_sandbox_probe(void);
 /* A filter is about to go in (how: "prctl", "seccomp"), from the calling
  * thread: turn off what would make system calls of our own. Called by
  * the hooks before the real call, so nothing here runs under the filter
- * yet. Safe to call more than once. */
-void cxlmu_sandbox_enter(const char *how);
+ * yet. Returns true when this call turned the sandbox on. */
+bool cxlmu_sandbox_enter(const char *how);
+/* The call cxlmu_sandbox_enter prepared for failed (a probe with a NULL
+ * program, no PR_SET_NO_NEW_PRIVS, a TSYNC conflict): back to as before,
+ * except that a fiber it turned back into a kernel thread stays one. */
+void cxlmu_sandbox_undo(void);
 
-/* The system call numbers and first arguments that install a filter. */
-bool cxlmu_sandbox_installs(long nr, unsigned long arg0);
+/* Whether the system call nr with arguments a[0..4] installs a filter
+ * (prctl PR_SET_SECCOMP, seccomp SET_MODE_STRICT or SET_MODE_FILTER with
+ * a program; systemd and libseccomp probe with a NULL one). */
+bool cxlmu_sandbox_installs(long nr, const long *a);
+/* Whether that call's result r means the filter went in. */
+bool cxlmu_sandbox_installed(long nr, const long *a, long r);
 
 #endif

@@ -219,6 +219,7 @@ static void check_placement(struct placement *pl)
 
 static struct {
 	int fd;
+	int err;            /* the first write's failure: nothing more is tried */
 	size_t len;
 	char buf[16384];
 } out;
@@ -230,7 +231,8 @@ static void emit(const char *fmt, ...)
 	int n;
 
 	if (out.len > sizeof(out.buf) - 1024) {
-		cxlmu_write_all(out.fd, out.buf, out.len);
+		if (!out.err)
+			out.err = cxlmu_write_all(out.fd, out.buf, out.len);
 		out.len = 0;
 	}
 	va_start(ap, fmt);
@@ -569,12 +571,13 @@ int cxlmu_stats_report(int fd, const struct cxlmu_config *cfg,
 			shown |= 1ull << n;
 	check_placement(&pl);
 	out.fd = fd;
+	out.err = 0;
 	out.len = 0;
 	if (fmt == CXLMU_STATS_JSON)
 		report_json(cfg, topo, shown, &pl);
 	else
 		report_text(cfg, topo, shown, &pl);
-	ret = cxlmu_write_all(fd, out.buf, out.len);
+	ret = out.err ? out.err : cxlmu_write_all(fd, out.buf, out.len);
 	out.len = 0;
 	atomic_flag_clear_explicit(&busy, memory_order_release);
 	return ret;

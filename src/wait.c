@@ -209,14 +209,23 @@ static void choose_path(void)
 
 static void drop_ring(struct cxlmu_waiter *w)
 {
+	/* Wakers aim their messages at ring_fd: withdraw it first, then let a
+	 * waker that read it before (it counts itself in inflight before it
+	 * looks) finish, so that no message goes to the number once closed. */
+	atomic_store(&w->ring_fd, -1);
+	while (atomic_load(&w->inflight))
+		cxlmu_prim_sched_yield();
 	if (cxlmu_ring_fd(&w->ring) >= 0)
 		fd_release();
 	cxlmu_ring_exit(&w->ring);
-	atomic_store_explicit(&w->ring_fd, -1, memory_order_relaxed);
 }
 
 static void drop_fds(struct cxlmu_waiter *w)
 {
+	/* Under a seccomp filter the descriptors stay: closing them (and
+	 * liburing's unregistering) are calls the plain program never makes. */
+	if (cxlmu_sandboxed())
+		return;
 	drop_ring(w);
 	if (w->efd.fd >= 0) {
 		cxlmu_prim_fd_close(&w->efd);
@@ -321,11 +330,19 @@ void cxlmu_wait_init(const struct cxlmu_config *cfg)
 	cxlmu_wait_on = g_sched != CXLMU_SCHED_OFF;
 }
 
-void cxlmu_wait_sandbox(void)
+int cxlmu_wait_sandbox(void)
 {
-	/* Sleeps go to libc from the next call on; a poll under way ends
-	 * with plain futex calls (ring_ready). */
+	int was = cxlmu_wait_on;
+
+	/* Sleeps go to libc from the next call on; a poll under way sleeps
+	 * to its deadline as the plain call would (poll_wait). */
 	cxlmu_wait_on = 0;
+	return was;
+}
+
+void cxlmu_wait_unsandbox(int was)
+{
+	cxlmu_wait_on = was;
 }
 
 void cxlmu_wait_after_fork(void)
@@ -639,8 +656,10 @@ static int channel_wait_once(struct cxlmu_waiter *w, uint32_t val, uint64_t dead
 		enum cxlmu_wait_path p = atomic_load_explicit(&w->path, memory_order_relaxed);
 		/* The program closed or reused our eventfd's number: arming a
 		 * read on it would read the program's file. */
-		if (p == CXLMU_WAIT_EVENTFD && !cxlmu_prim_fd_still(&w->efd))
+		if (p == CXLMU_WAIT_EVENTFD && !cxlmu_prim_fd_still(&w->efd)) {
+			fd_release();   /* forgotten: it counts no more */
 			r = -EBADF;
+		}
 		else
 			r = cxlmu_ring_wait(&w->ring, p, &w->word, val, w->efd.fd, deadline);
 		if (r >= 0 || r == -EINTR)
@@ -733,13 +752,16 @@ int cxlmu_wait_poll(struct cxlmu_idle *idle, uint64_t *left)
 	uint64_t deadline;
 	uint64_t t0, t1;
 	int st, r = 0, y = 0;
-	bool woken = false, here;
+	bool woken = false, here, sandboxed;
 
 	bump(&w->c.polls, 1);
 	if (!site->episode)
 		site->episode = idle->start;
 	deadline = poll_deadline(w, site, idle);
-	if (!w->polls_left--) {
+	/* A filter went in meanwhile (another thread's, with TSYNC): only
+	 * the sleep the plain call would have made, to the same deadline. */
+	sandboxed = cxlmu_sandboxed();
+	if (!sandboxed && !w->polls_left--) {
 		int n = cxlmu_prim_cpus_allowed();
 		w->multi_cpu = n > 1;
 		w->polls_left = AFFINITY_EVERY;
@@ -752,13 +774,13 @@ int cxlmu_wait_poll(struct cxlmu_idle *idle, uint64_t *left)
 	/* Not idle->start: the wake-ups sent since (system calls) must not
 	 * eat into the spin. */
 	t0 = cxlmu_prim_now();
-	if (w->multi_cpu && w->spin_ns && !here)
+	if (!sandboxed && w->multi_cpu && w->spin_ns && !here)
 		woken = spin(w, t0 + w->spin_ns < deadline ? t0 + w->spin_ns : deadline);
-	if (!woken && w->yield_credit && here)
+	if (!sandboxed && !woken && w->yield_credit && here)
 		y = yield_wait(w);
 	st = ST_SPINNING;
 	if (!woken && !y && atomic_compare_exchange_strong(&w->state, &st, ST_SLEEPING))
-		r = channel_wait(w, idle->val, deadline);
+		r = sandboxed ? cxlmu_prim_sleep_until(deadline) : channel_wait(w, idle->val, deadline);
 	st = atomic_exchange_explicit(&w->state, ST_RUNNING, memory_order_acq_rel);
 	registry(w, false);
 	woken = st == ST_WOKEN;

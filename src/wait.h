@@ -37,8 +37,11 @@ struct cxlmu_idle {
 
 /* Nonzero once the runtime runs with --sched other than off. */
 extern int cxlmu_wait_on;
-/* A seccomp filter goes in (src/sandbox.h): sleeps go to libc from now on. */
-void cxlmu_wait_sandbox(void);
+/* A seccomp filter goes in (src/sandbox.h): sleeps go to libc from now
+ * on. Returns what cxlmu_wait_on was, for cxlmu_wait_unsandbox when the
+ * filter did not go in after all. */
+int cxlmu_wait_sandbox(void);
+void cxlmu_wait_unsandbox(int was);
 
 void cxlmu_wait_init(const struct cxlmu_config *cfg);
 void cxlmu_wait_after_fork(void);

@@ -261,7 +261,15 @@ void cxlmu_prim_sleep_ns(uint64_t ns)
 {
 	struct timespec ts = { (time_t)(ns / 1000000000u), (long)(ns % 1000000000u) };
 
-	RAW(SYS_nanosleep, &ts, NULL);
+	RAW(SYS_clock_nanosleep, CLOCK_MONOTONIC, 0, &ts, NULL);
+}
+
+int cxlmu_prim_sleep_until(uint64_t deadline)
+{
+	struct timespec ts = { (time_t)(deadline / 1000000000u), (long)(deadline % 1000000000u) };
+	long r = RAW(SYS_clock_nanosleep, CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+
+	return r == -EINTR ? -EINTR : 0;
 }
 
 int cxlmu_prim_eventfd(struct cxlmu_fd *o)

@@ -184,6 +184,12 @@ START_TEST(escape_control_characters)
 	strcpy(buf, "plain text, 100% ok");
 	n = cxlmu_log_escape(buf, strlen(buf), sizeof(buf));
 	ck_assert(n == strlen("plain text, 100% ok"));
+	/* UTF-8 text stays; C1 controls, raw or as UTF-8, and stray bytes go. */
+	strcpy(buf, "caf\xc3\xa9 \xe2\x82\xac \xc2\x9b" "2J \x9b \xff");
+	n = cxlmu_log_escape(buf, strlen(buf), sizeof(buf));
+	buf[n] = '\0';
+	ck_assert_msg(!strcmp(buf, "caf\xc3\xa9 \xe2\x82\xac \\xc2\\x9b" "2J \\x9b \\xff"),
+		      "escaped: %s", buf);
 }
 END_TEST
 
