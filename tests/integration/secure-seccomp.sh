@@ -1,5 +1,5 @@
 #!/bin/sh
-# Proves the runtime lives within a seccomp sandbox: a program that installs a kill-on-anything-else allowlist after start (sandboxed) runs under the preload (default settings, CXLMU_POLICY=cxl, CXLMU_SCHED=fibers pinned to one CPU) with the stdout and exit status of its plain run, and a program started under a filter that kills on io_uring_setup, mbind, set_mempolicy, clone/clone3 and prlimit64 (seclaunch) runs under the preload with policy cxl exactly as without it.
+# Proves the runtime lives within a seccomp sandbox: a program that installs a kill-on-anything-else allowlist after start (sandboxed) runs under the preload (default settings, CXLMU_POLICY=cxl, CXLMU_SCHED=fibers pinned to one CPU, and with a thread polling on each wait path when the filter goes in, with and without TSYNC) with the stdout and exit status of its plain run, a probe with a NULL program turns nothing off, and a program started under a filter that kills on io_uring_setup, mbind, set_mempolicy, clone/clone3 and prlimit64 (seclaunch) runs under the preload with policy cxl exactly as without it.
 . "${top_srcdir:-.}/tests/integration/lib.sh"
 
 [ "$(uname -m)" = x86_64 ] || skip "the seccomp filters of sandboxed and seclaunch are written for x86_64"
@@ -47,6 +47,27 @@ like_plain "policy cxl" "$WORK/plain.out" \
 	env LD_PRELOAD="$CXLMU_LIB" CXLMU_POLICY=cxl CXLMU_CXL_NODES=0 "$H/sandboxed"
 like_plain "fibers on one CPU" "$WORK/plain.out" \
 	env LD_PRELOAD="$CXLMU_LIB" CXLMU_SCHED=fibers taskset -c 0 "$H/sandboxed"
+
+# A thread polls (and so holds a wait ring or eventfd) when the filter
+# goes in: its later polls and its exit make no call the filter forbids,
+# on every wait path; with TSYNC the filter reaches it in mid-poll.
+for m in late tsync; do
+	timeout $LIMIT "$H/sandboxed" $m >"$WORK/$m.plain" 2>"$WORK/e" ||
+		{ fail "sandboxed $m fails plain: $(cat "$WORK/e")"; continue; }
+	for w in auto msg_ring eventfd syscall; do
+		like_plain "$m, CXLMU_WAIT=$w" "$WORK/$m.plain" \
+			env LD_PRELOAD="$CXLMU_LIB" CXLMU_SCHED=threads CXLMU_WAIT=$w "$H/sandboxed" $m
+	done
+done
+
+# A probe (a NULL program: EFAULT, nothing installed) turns nothing off:
+# the polls are still the runtime's and the report is written.
+timeout $LIMIT "$H/sandboxed" probe >"$WORK/probe.plain" 2>"$WORK/e" ||
+	fail "sandboxed probe fails plain: $(cat "$WORK/e")"
+like_plain "probe" "$WORK/probe.plain" env LD_PRELOAD="$CXLMU_LIB" CXLMU_STATS="$WORK/probe.json" \
+	CXLMU_STATS_FORMAT=json "$H/sandboxed" probe
+[ -x /usr/bin/python3 ] && json_ok "probe: the runtime still waits" "$WORK/probe.json" \
+	'w["sched"] != "off"' 'w["sleeps"] >= 2000'
 
 # The program starts under a filter: the runtime sees it at start (the
 # Seccomp: line of /proc/self/status) and makes none of those calls. env
