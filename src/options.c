@@ -445,8 +445,8 @@ const struct cxlmu_option cxlmu_options[] = {
 	  "auto, futex, msg_ring, eventfd, syscall",
 	  "How a poll waits for its deadline or a wake-up. auto: the first the "
 	  "kernel offers of futex (io_uring futex wait), msg_ring (io_uring "
-	  "message from the waker's ring) and eventfd (io_uring read of an "
-	  "eventfd), else syscall (plain futex calls, no io_uring, timer slack "
+	  "message from the waker's ring) and eventfd (io_uring read of a "
+	  "wake-up pipe), else syscall (plain futex calls, no io_uring, timer slack "
 	  "1 ns). A path the kernel lacks falls back down that list.",
 	  set_wait },
 	{ "remote", CXLMU_ARG_REQUIRED, "SPEC[,SPEC...]", "off", "a list of functions",

@@ -85,10 +85,14 @@ bool cxlmu_prim_fd_still(struct cxlmu_fd *o);
 bool cxlmu_prim_fd_same(const struct cxlmu_fd *o);
 /* Close o->fd if it is still ours; forget it either way. */
 void cxlmu_prim_fd_close(struct cxlmu_fd *o);
-/* A blocking eventfd, adopted into o (high, close-on-exec); 0 or -errno. */
-int cxlmu_prim_eventfd(struct cxlmu_fd *o);
-/* Add 1 to it, if o->fd still names it. */
-int cxlmu_prim_eventfd_signal(const struct cxlmu_fd *o);
+/* A wake-up pipe, both ends adopted (high, close-on-exec): rd blocking,
+ * for the waiter's io_uring read; wr non-blocking, for wakers. A pipe and
+ * not an eventfd: eventfds share one anonymous inode, so their identity
+ * could not be checked; pipes have one each. 0 or -errno. */
+int cxlmu_prim_wake_pipe(struct cxlmu_fd *rd, struct cxlmu_fd *wr);
+/* One byte into it, if wr->fd still names it (a full pipe is woken
+ * already). */
+int cxlmu_prim_wake_pipe_signal(const struct cxlmu_fd *wr);
 /* Wait up to ms milliseconds for fd to take a write (POLLOUT): 1 ready,
  * 0 timed out, -errno. */
 int cxlmu_prim_wait_writable(int fd, int ms);

@@ -14,7 +14,7 @@
 
 struct cxlmu_ring {
 	struct io_uring uring;
-	uint64_t efd_buf;              /* target of the eventfd read */
+	uint64_t efd_buf;              /* target of the wake-up pipe's read */
 	struct cxlmu_fd own;           /* the ring's descriptor, where kept */
 	bool armed;                    /* a futex wait or eventfd read is queued */
 	bool live;
@@ -49,8 +49,9 @@ int cxlmu_ring_fd(const struct cxlmu_ring *r);
 int cxlmu_ring_adopt_fd(struct io_uring *u, struct cxlmu_fd *own);
 
 /* Wait until deadline (CLOCK_MONOTONIC ns) or a wake on the channel:
- * futex (word changes from val, or a FUTEX_WAKE), eventfd (efd becomes
- * readable), msg_ring (a message arrives). Returns 1 woken, 0 deadline
+ * futex (word changes from val, or a FUTEX_WAKE), eventfd (efd, the
+ * read end of the thread's wake-up pipe, becomes readable), msg_ring (a
+ * message arrives). Returns 1 woken, 0 deadline
  * reached, -EINTR on a signal, another -errno when the ring is unusable. */
 int cxlmu_ring_wait(struct cxlmu_ring *r, enum cxlmu_wait_path path,
 		    _Atomic uint32_t *word, uint32_t val, int efd, uint64_t deadline);

@@ -82,7 +82,7 @@ struct cxlmu_waiter {
 	_Atomic int waker_cpu;       /* CPU it came from */
 	_Atomic uint64_t woken_at;   /* when the waker sent it */
 	_Atomic int ring_fd;         /* msg_ring path: the target */
-	struct cxlmu_fd efd;         /* eventfd path */
+	struct cxlmu_fd efd, efd_w;  /* eventfd path: its wake-up pipe */
 	_Atomic int inflight;        /* wakers between reading state and done */
 	_Atomic int path;            /* enum cxlmu_wait_path, never AUTO */
 
@@ -126,8 +126,8 @@ static CXLMU_TLS uintptr_t hook_frame;
 
 static void registry(struct cxlmu_waiter *w, bool on);
 
-/* Descriptors the wait paths hold (msg_ring: a ring each; eventfd: an
- * eventfd each), at most a quarter of RLIMIT_NOFILE: the program's own
+/* Descriptors the wait paths hold (msg_ring: a ring each; eventfd: a
+ * pipe's two ends each), at most a quarter of RLIMIT_NOFILE: the program's own
  * descriptors come first. A thread over the budget uses the syscall path. */
 static _Atomic int g_fds;
 static int g_fd_budget;
@@ -231,14 +231,24 @@ static void drop_fds(struct cxlmu_waiter *w)
 		cxlmu_prim_fd_close(&w->efd);
 		fd_release();
 	}
+	if (w->efd_w.fd >= 0) {
+		cxlmu_prim_fd_close(&w->efd_w);
+		fd_release();
+	}
 }
 
 static void efd_setup(struct cxlmu_waiter *w)
 {
 	if (atomic_load_explicit(&w->path, memory_order_relaxed) != CXLMU_WAIT_EVENTFD)
 		return;
-	if (fd_take() && cxlmu_prim_eventfd(&w->efd) < 0)
-		fd_release();
+	if (fd_take()) {
+		if (!fd_take()) {
+			fd_release();
+		} else if (cxlmu_prim_wake_pipe(&w->efd, &w->efd_w) < 0) {
+			fd_release();
+			fd_release();
+		}
+	}
 	if (w->efd.fd < 0)
 		atomic_store_explicit(&w->path, CXLMU_WAIT_SYSCALL, memory_order_relaxed);
 }
@@ -292,7 +302,7 @@ static void slot_setup(struct cxlmu_waiter *w)
 	w->polls_left = 0;
 	atomic_store_explicit(&w->ring_fd, -1, memory_order_relaxed);
 	atomic_store_explicit(&w->path, g_path, memory_order_relaxed);
-	w->efd = CXLMU_FD_NONE;
+	w->efd = w->efd_w = CXLMU_FD_NONE;
 	efd_setup(w);
 }
 
@@ -436,7 +446,7 @@ static bool wake(struct cxlmu_waiter *me, struct cxlmu_waiter *w, int hop)
 	}
 	switch (atomic_load_explicit(&w->path, memory_order_relaxed)) {
 	case CXLMU_WAIT_EVENTFD:
-		cxlmu_prim_eventfd_signal(&w->efd);
+		cxlmu_prim_wake_pipe_signal(&w->efd_w);
 		break;
 	case CXLMU_WAIT_MSG_RING:
 		fd = atomic_load_explicit(&w->ring_fd, memory_order_acquire);

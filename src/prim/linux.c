@@ -7,7 +7,6 @@
 #include <sched.h>
 #include <time.h>
 #include <linux/futex.h>
-#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <poll.h>
 #include <sys/prctl.h>
@@ -272,27 +271,40 @@ int cxlmu_prim_sleep_until(uint64_t deadline)
 	return r == -EINTR ? -EINTR : 0;
 }
 
-int cxlmu_prim_eventfd(struct cxlmu_fd *o)
+int cxlmu_prim_wake_pipe(struct cxlmu_fd *rd, struct cxlmu_fd *wr)
 {
-	int fd = (int)RAW(SYS_eventfd2, 0, EFD_CLOEXEC);
+	int fds[2];
+	long r = RAW(SYS_pipe2, fds, O_CLOEXEC);
 
-	if (fd < 0) {
-		*o = CXLMU_FD_NONE;
-		return fd;
+	*rd = *wr = CXLMU_FD_NONE;
+	if (r)
+		return (int)r;
+	if ((r = RAW(SYS_fcntl, fds[1], F_SETFL, O_NONBLOCK))) {
+		RAW(SYS_close, fds[0]);
+		RAW(SYS_close, fds[1]);
+		return (int)r;
 	}
-	return cxlmu_prim_fd_adopt(o, fd);
+	if ((r = cxlmu_prim_fd_adopt(rd, fds[0]))) {
+		RAW(SYS_close, fds[1]);
+		return (int)r;
+	}
+	if ((r = cxlmu_prim_fd_adopt(wr, fds[1]))) {
+		cxlmu_prim_fd_close(rd);
+		return (int)r;
+	}
+	return 0;
 }
 
-int cxlmu_prim_eventfd_signal(const struct cxlmu_fd *o)
+int cxlmu_prim_wake_pipe_signal(const struct cxlmu_fd *wr)
 {
-	uint64_t one = 1;
+	char one = 1;
 	long r;
 
-	/* A number the program reused must not get our 8 bytes. */
-	if (!cxlmu_prim_fd_same(o))
+	/* A number the program reused must not get our byte. */
+	if (!cxlmu_prim_fd_same(wr))
 		return -EBADF;
-	r = RAW(SYS_write, o->fd, &one, sizeof(one));
-	return r < 0 ? (int)r : 0;
+	r = RAW(SYS_write, wr->fd, &one, 1);
+	return r < 0 && r != -EAGAIN ? (int)r : 0;
 }
 
 int cxlmu_prim_close(int fd)

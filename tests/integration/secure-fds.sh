@@ -1,5 +1,5 @@
 #!/bin/sh
-# Proves the runtime never writes to or closes a descriptor number the program has taken over: after closefrom(3) the program's own file at descriptor 3 gets only the program's line though CXLMU_STATS=1 sends the report to stderr at exit, and on the io_uring msg_ring wait path a polling thread that ends after closefrom(3) does not close the program's file that now has its ring's number.
+# Proves the runtime never writes to or closes a descriptor number the program has taken over: after closefrom(3) the program's own file at descriptor 3 gets only the program's line though CXLMU_STATS=1 sends the report to stderr at exit, and on the io_uring msg_ring wait path (and the eventfd path's wake-up pipe) a polling thread that ends after closefrom(3) does not close the program's file that now has its ring's (pipe's) number, and the report still reaches stderr.
 . "${top_srcdir:-.}/tests/integration/lib.sh"
 
 LINE="fdreuse: the program's own line"
@@ -31,8 +31,11 @@ run_case() {
 run_case "closefrom, plain" file "$WORK/a-plain"
 run_case "closefrom, CXLMU_STATS=1" file "$WORK/a-stats" \
 	env LD_PRELOAD="$CXLMU_LIB" CXLMU_CXL_NODES=0 CXLMU_STATS=1
+# Not lost either: stderr is still the stderr it was, and gets it.
+grep -q 'placement check' "$WORK/e" || fail "closefrom, CXLMU_STATS=1: no report on stderr: $(head -3 "$WORK/e")"
 run_case "closefrom, CXLMU_STATS=1, json" file "$WORK/a-json" \
 	env LD_PRELOAD="$CXLMU_LIB" CXLMU_CXL_NODES=0 CXLMU_STATS=1 CXLMU_STATS_FORMAT=json
+grep -q '"placement"' "$WORK/e" || fail "closefrom, json: no report on stderr: $(head -3 "$WORK/e")"
 
 # B: a polling thread's ring. It exercises something only where the
 # kernel offers io_uring MSG_RING: ask the kernel (fdreuse probe, plain),
@@ -52,9 +55,20 @@ else
 	fi
 	run_case "ring, msg_ring path" ring "$WORK/b-ring" \
 		env LD_PRELOAD="$CXLMU_LIB" CXLMU_CXL_NODES=0 $RING
-	grep -q '^fdreuse: ring fd=' "$WORK/o" || fail "ring, msg_ring path: no ring line: $(cat "$WORK/o")"
+	grep -q '^fdreuse: ring fd=[0-9]' "$WORK/o" ||
+		fail "ring, msg_ring path: no ring descriptor seen, the case proves nothing: $(cat "$WORK/o")"
 	# With a report on stderr too: both descriptors at once.
 	run_case "ring, msg_ring path, CXLMU_STATS=1" ring "$WORK/b-stats" \
 		env LD_PRELOAD="$CXLMU_LIB" CXLMU_CXL_NODES=0 $RING CXLMU_STATS=1
 fi
+# C: the eventfd path's wake-up pipe, the number the program takes over.
+run_case "wake-up pipe, eventfd path" ring "$WORK/c-pipe" \
+	env LD_PRELOAD="$CXLMU_LIB" CXLMU_CXL_NODES=0 CXLMU_WAIT=eventfd CXLMU_SCHED=threads
+grep -q '^fdreuse: ring fd=[0-9]' "$WORK/o" ||
+	fail "eventfd path: no wake-up descriptor seen, the case proves nothing: $(cat "$WORK/o")"
+# ... and the program's own eventfd there: the runtime's identity check
+# must tell it from one of its own (eventfds all share one inode).
+run_case "own eventfd, plain" ringefd "$WORK/d-plain"
+run_case "own eventfd on the wake-up descriptor, eventfd path" ringefd "$WORK/d-efd" \
+	env LD_PRELOAD="$CXLMU_LIB" CXLMU_CXL_NODES=0 CXLMU_WAIT=eventfd CXLMU_SCHED=threads
 finish

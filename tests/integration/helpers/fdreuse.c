@@ -11,7 +11,13 @@
  *       still (spinning, no more polls), calls closefrom(3), opens DATA
  *       onto that number (or wherever it lands when there is none), lets
  *       the thread end and joins it, then writes one line to DATA and
+ *       (the descriptor looked for: an io_uring or, on the eventfd path,
+ *       the wake-up pipe)
  *       checks the descriptor is still open and still DATA
+ *   fdreuse ringefd DATA
+ *       the same, but the program puts an eventfd of its own at the
+ *       runtime's number (DATA still gets the line); at the end that
+ *       eventfd must still be open and hold only what the program wrote
  *   fdreuse probe
  *       prints "msg_ring=yes" when the kernel offers io_uring
  *       IORING_OP_MSG_RING, else "msg_ring=no (WHY)" (run it plain)
@@ -26,6 +32,7 @@
 #include <linux/io_uring.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 
 #include "common.h"
@@ -51,7 +58,26 @@ static void *poller(void *arg)
 	return arg;
 }
 
-/* The lowest descriptor whose link names io_uring, or -1. */
+/* Descriptors open before the thread started (inherited pipes, say):
+ * not the runtime's. */
+static bool before_thread[4096];
+
+static void note_open(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+
+	while (d && (e = readdir(d))) {
+		int fd = atoi(e->d_name);
+		if (e->d_name[0] != '.' && fd >= 0 && fd < 4096)
+			before_thread[fd] = true;
+	}
+	if (d)
+		closedir(d);
+}
+
+/* The lowest descriptor, new since note_open, whose link names io_uring,
+ * a pipe or an eventfd (what the eventfd path once held), or -1. */
 static int ring_fd(void)
 {
 	DIR *d = opendir("/proc/self/fd");
@@ -63,14 +89,18 @@ static int ring_fd(void)
 		return -1;
 	while ((e = readdir(d))) {
 		int fd = atoi(e->d_name);
-		if (e->d_name[0] == '.' || fd == dirfd(d))
+		if (e->d_name[0] == '.' || fd == dirfd(d) || (fd < 4096 && before_thread[fd]))
 			continue;
 		snprintf(path, sizeof(path), "/proc/self/fd/%s", e->d_name);
 		ssize_t len = readlink(path, link, sizeof(link) - 1);
 		if (len < 0)
 			continue;
 		link[len] = 0;
-		if (strstr(link, "io_uring") && (best < 0 || fd < best))
+		/* The wait ring (msg_ring path) or the wake-up pipe (eventfd
+		 * path); the program itself opened no pipe since note_open. */
+		if ((strstr(link, "io_uring") || !strncmp(link, "pipe:", 5) ||
+		     strstr(link, "[eventfd]")) &&
+		    (best < 0 || fd < best))
 			best = fd;
 	}
 	closedir(d);
@@ -106,13 +136,46 @@ static int mode_file(const char *data)
 	return 0;
 }
 
-static int mode_ring(const char *data)
+/* ringefd: the program's own eventfd takes the number. Every eventfd
+ * shares one inode with the runtime's old eventfd, so the runtime must
+ * tell them apart some other way. */
+static int own_eventfd_at(int r)
+{
+	int e = eventfd(0, 0);
+
+	if (e < 0 || (e != r && dup2(e, r) != r)) {
+		fprintf(stderr, "FAIL: an eventfd at %d: %s\n", r, strerror(errno));
+		return -1;
+	}
+	if (e != r)
+		close(e);
+	return r;
+}
+
+static int eventfd_intact(int e)
+{
+	uint64_t v = 5;
+
+	if (fcntl(e, F_GETFD) < 0) {
+		fprintf(stderr, "FAIL: the program's eventfd at %d was closed under it\n", e);
+		return -1;
+	}
+	if (write(e, &v, 8) != 8 || read(e, &v, 8) != 8 || v != 5) {
+		fprintf(stderr, "FAIL: the program's eventfd at %d holds %llu, want 5\n", e,
+			(unsigned long long)v);
+		return -1;
+	}
+	return 0;
+}
+
+static int mode_ring(const char *data, bool efd)
 {
 	long long end = t_now_ns() + 20 * 1000000000LL;
 	struct stat before, after;
 	pthread_t t;
 	int r, fd;
 
+	note_open();
 	t = t_start(poller, NULL);
 	/* Spin, not sleep: main must not wait in the runtime. */
 	while (atomic_load(&polls) < 200 && t_now_ns() < end)
@@ -132,12 +195,17 @@ static int mode_ring(const char *data)
 		;
 
 	closefrom(3);
+	/* Plain, there is no runtime descriptor: the eventfd goes to 3. */
+	if (efd && own_eventfd_at(r >= 0 ? r : 3) < 0)
+		return 1;
+	if (efd && r < 0)
+		r = 3;
 	fd = open(data, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	if (fd < 0) {
 		fprintf(stderr, "FAIL: open %s: %s\n", data, strerror(errno));
 		return 1;
 	}
-	if (r >= 0 && fd != r) {
+	if (!efd && r >= 0 && fd != r) {
 		/* The number is free after closefrom: the program may use it. */
 		if (dup2(fd, r) != r) {
 			fprintf(stderr, "FAIL: dup2 onto %d: %s\n", r, strerror(errno));
@@ -164,7 +232,9 @@ static int mode_ring(const char *data)
 		fprintf(stderr, "FAIL: descriptor %d is no longer the data file\n", fd);
 		return 1;
 	}
-	printf("fdreuse: ring ok\n");
+	if (efd && eventfd_intact(r))
+		return 1;
+	printf("fdreuse: %s ok\n", efd ? "ringefd" : "ring");
 	fflush(stdout);
 	return 0;
 }
@@ -205,7 +275,9 @@ int main(int argc, char **argv)
 	if (argc == 3 && !strcmp(argv[1], "file"))
 		return mode_file(argv[2]);
 	if (argc == 3 && !strcmp(argv[1], "ring"))
-		return mode_ring(argv[2]);
-	fprintf(stderr, "usage: fdreuse file|ring DATA, or fdreuse probe\n");
+		return mode_ring(argv[2], false);
+	if (argc == 3 && !strcmp(argv[1], "ringefd"))
+		return mode_ring(argv[2], true);
+	fprintf(stderr, "usage: fdreuse file|ring|ringefd DATA, or fdreuse probe\n");
 	return 2;
 }
