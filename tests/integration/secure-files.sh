@@ -105,6 +105,26 @@ $NOBODY sh -c 'echo "user 65534 data" >"$1"' sh "$D/owned" || fail "user 65534 c
 under "stats file owned by 65534" "$WORK/plain512" CXLMU_STATS="$D/owned" -- 512
 [ "$(cat "$D/owned")" = "user 65534 data" ] ||
 	fail "stats file owned by 65534: written by root: $(head -c 200 "$D/owned")"
+says "stats file owned by 65534" "$D/owned"
+
+# A hard link of 65534's to a root file (possible where
+# fs.protected_hardlinks is 0; made here by root for 65534): not written.
+victim link-victim
+ln "$WORK/link-victim" "$D/hardlink" && chown -h 65534:65534 "$D/hardlink" 2>/dev/null
+under "hard link to a root file" "$WORK/plain512" CXLMU_STATS="$D/hardlink" -- 512
+intact link-victim "hard link to a root file"
+says "hard link at the stats path" "$D/hardlink"
+rm -f "$D/hardlink"
+
+# A FIFO whose reader stops reading: the writer gives up (a bounded wait
+# without progress), the program ends normally.
+mkfifo "$WORK/stall"
+sh -c 'exec 8<"$1"; sleep 60' sh "$WORK/stall" &
+STALLER=$!
+under "FIFO whose reader stopped" "$WORK/plain" \
+	CXLMU_PROFILE="$WORK/stall" CXLMU_SAMPLE_BYTES=1 --
+kill $STALLER 2>/dev/null
+wait $STALLER 2>/dev/null
 
 # A FIFO at the profile path, nobody reading; the profile (every one of
 # 4096 stacks sampled) is far larger than a pipe's 64 KiB.
@@ -125,7 +145,15 @@ if flock -n "$WORK/locked.prof" true; then
 	fail "could not hold $WORK/locked.prof locked for the test"
 else
 	under "profile file locked by another process" "$WORK/plain512" \
-		CXLMU_PROFILE="$WORK/locked.prof" -- 512
+		CXLMU_PROFILE="$WORK/locked.prof" CXLMU_SAMPLE_BYTES=1 -- 512
+	# Nothing lost: the profile went to FILE.PID, the user's alone.
+	set -- "$WORK"/locked.prof.[0-9]*
+	if [ -f "$1" ]; then
+		[ "$(stat -c %a "$1")" = 600 ] || fail "locked profile: $1 has mode $(stat -c %a "$1")"
+		grep -q . "$1" || fail "locked profile: $1 is empty"
+	else
+		fail "locked profile: no FILE.PID written beside it: $(head -3 "$WORK/e")"
+	fi
 fi
 kill "$LOCKER" 2>/dev/null
 wait "$LOCKER" 2>/dev/null
