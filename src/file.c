@@ -56,123 +56,121 @@ static bool same_entry(const char *path, const struct stat *st)
 {
 	struct stat now;
 
-	return !lstat(path, &now) && now.st_dev == st->st_dev && now.st_ino == st->st_ino;
+	return !cxlmu_prim_stat(path, &now, false) && now.st_dev == st->st_dev &&
+	       now.st_ino == st->st_ino;
 }
 
 static int lock(int fd)
 {
 	for (int i = 0; i < LOCK_TRIES; i++) {
-		if (!flock(fd, LOCK_EX | LOCK_NB))
-			return 0;
+		int r = cxlmu_prim_flock(fd, LOCK_EX | LOCK_NB);
+
 		/* A file system without locks: written unlocked, as before. */
-		if (errno == EOPNOTSUPP || errno == ENOLCK || errno == EINVAL)
+		if (!r || r == -EOPNOTSUPP || r == -ENOLCK || r == -EINVAL)
 			return 0;
-		if (errno != EWOULDBLOCK && errno != EINTR)
-			return -errno;
+		if (r != -EWOULDBLOCK && r != -EINTR)
+			return r;
 		cxlmu_prim_sleep_ns(LOCK_PAUSE_NS);
 	}
 	return -EWOULDBLOCK;
+}
+
+/* What was wrong with an existing file opened as fd (st: its fstat), or 0. */
+static int refuse(const char *path, const struct stat *st, const char **why)
+{
+	if (S_ISCHR(st->st_mode))
+		return 0;   /* a terminal, /dev/null: nothing to clobber */
+	if (!S_ISREG(st->st_mode) && !S_ISFIFO(st->st_mode))
+		return fail(-EINVAL, "it is not a regular file", why);
+	if (st->st_uid != geteuid())
+		return fail(-EPERM, "it belongs to another user", why);
+	if (S_ISREG(st->st_mode) && st->st_nlink > 1)
+		return fail(-EMLINK, "it has other hard links", why);
+	/* A link removed between the open and the count above: the file
+	 * may be someone else's under another name. */
+	if (S_ISREG(st->st_mode) && !same_entry(path, st))
+		return fail(-EAGAIN, "it changed while it was opened", why);
+	return 0;
 }
 
 int cxlmu_out_open(const char *path, unsigned how, struct cxlmu_out *o, const char **why)
 {
 	int acc = how & CXLMU_OUT_READ ? O_RDWR : O_WRONLY;
 	int flags = acc | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC;
-	int saved = errno, r = 0;
 	struct stat st;
+	int r;
 
 	memset(o, 0, sizeof(*o));
 	o->fd = std_fd(path);
 	if (o->fd >= 0) {
-		if (fcntl(o->fd, F_GETFD) < 0)
-			r = fail(-EBADF, "the descriptor is not open", why);
-		o->fd = r ? -1 : o->fd;
-		errno = saved;
-		return r;
+		if (cxlmu_prim_fd_flags(o->fd) < 0) {
+			o->fd = -1;
+			return fail(-EBADF, "the descriptor is not open", why);
+		}
+		return 0;
 	}
-	o->fd = open(path, flags | O_CREAT | O_EXCL, 0600);
+	o->fd = cxlmu_prim_open(path, flags | O_CREAT | O_EXCL, 0600);
 	if (o->fd >= 0) {
 		o->ours = o->created = o->regular = true;
-	} else if (errno == EEXIST) {
-		o->fd = open(path, flags);
-		if (o->fd < 0) {
-			r = -errno;
-			if (r == -ELOOP)
-				fail(r, "it is a symbolic link, which is not followed", why);
-			else if (r == -ENXIO)
-				fail(r, "it is a FIFO that nobody reads", why);
-			else
-				fail(r, strerrordesc_np(-r), why);
+	} else if (o->fd != -EEXIST) {
+		r = o->fd;
+		o->fd = -1;
+		return fail(r, strerrordesc_np(-r), why);
+	} else if ((o->fd = cxlmu_prim_open(path, flags, 0)) < 0) {
+		r = o->fd;
+		o->fd = -1;
+		return fail(r, r == -ELOOP ? "it is a symbolic link, which is not followed" :
+			    r == -ENXIO ? "it is a FIFO that nobody reads" : strerrordesc_np(-r), why);
+	} else {
+		o->ours = true;
+		if ((r = cxlmu_prim_fstat(o->fd, &st))) {
+			fail(r, strerrordesc_np(-r), why);
 			goto out;
 		}
-		o->ours = true;
-		if (!fstat(o->fd, &st) && !S_ISREG(st.st_mode) && acc == O_RDWR) {
+		if (!S_ISREG(st.st_mode) && acc == O_RDWR) {
 			/* Read access is for regular files: opened for both, a
 			 * FIFO would be its own reader and never refuse. */
-			close(o->fd);
-			o->ours = false;
+			cxlmu_out_close(o);
 			return cxlmu_out_open(path, how & ~CXLMU_OUT_READ, o, why);
 		}
-		if (fstat(o->fd, &st)) {
-			r = fail(-errno, strerrordesc_np(errno), why);
-		} else if (S_ISCHR(st.st_mode)) {
-			/* A terminal, /dev/null: nothing to clobber. */
-		} else if (!S_ISREG(st.st_mode) && !S_ISFIFO(st.st_mode)) {
-			r = fail(-EINVAL, "it is not a regular file", why);
-		} else if (st.st_uid != geteuid()) {
-			r = fail(-EPERM, "it belongs to another user", why);
-		} else if (S_ISREG(st.st_mode) && st.st_nlink > 1) {
-			r = fail(-EMLINK, "it has other hard links", why);
-		} else if (S_ISREG(st.st_mode) && !same_entry(path, &st)) {
-			/* A link removed between the open and the count above:
-			 * the file may be someone else's under another name. */
-			r = fail(-EAGAIN, "it changed while it was opened", why);
-		} else {
-			o->regular = S_ISREG(st.st_mode);
-		}
-	} else {
-		r = fail(-errno, strerrordesc_np(errno), why);
-		goto out;
+		if ((r = refuse(path, &st, why)))
+			goto out;
+		o->regular = S_ISREG(st.st_mode);
 	}
-	if (!r && o->regular && (how & CXLMU_OUT_LOCK) && (r = lock(o->fd)))
+	r = 0;
+	if (o->regular && (how & CXLMU_OUT_LOCK) && (r = lock(o->fd)))
 		fail(r, r == -EWOULDBLOCK ? "another process holds a lock on it" :
 		     strerrordesc_np(-r), why);
-	if (!r && o->regular && !o->created && (how & CXLMU_OUT_TRUNC) && ftruncate(o->fd, 0))
-		r = fail(-errno, strerrordesc_np(errno), why);
+	if (!r && o->regular && !o->created && (how & CXLMU_OUT_TRUNC) &&
+	    (r = cxlmu_prim_ftruncate(o->fd, 0)))
+		fail(r, strerrordesc_np(-r), why);
+out:
 	if (r)
 		cxlmu_out_close(o);
-out:
-	errno = saved;
 	return r;
 }
 
 void cxlmu_out_close(struct cxlmu_out *o)
 {
-	int saved = errno;
-
 	if (o->ours && o->fd >= 0)
-		close(o->fd);
+		cxlmu_prim_close(o->fd);
 	o->fd = -1;
 	o->ours = false;
-	errno = saved;
 }
 
 int cxlmu_file_read(const char *path, size_t max, char **text, size_t *len, const char **why)
 {
-	int saved = errno, r = 0;
 	struct stat st;
 	size_t got = 0;
 	char *buf;
-	int fd;
+	int fd, r;
 
 	/* O_NONBLOCK: opening a FIFO must not wait for a writer. */
-	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0) {
-		r = fail(-errno, strerrordesc_np(errno), why);
-		goto out;
-	}
-	if (fstat(fd, &st)) {
-		r = fail(-errno, strerrordesc_np(errno), why);
+	fd = cxlmu_prim_open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC, 0);
+	if (fd < 0)
+		return fail(fd, strerrordesc_np(-fd), why);
+	if ((r = cxlmu_prim_fstat(fd, &st))) {
+		fail(r, strerrordesc_np(-r), why);
 	} else if (!S_ISREG(st.st_mode)) {
 		r = fail(-EINVAL, "it is not a regular file", why);
 	} else if ((uint64_t)st.st_size > max) {
@@ -181,8 +179,8 @@ int cxlmu_file_read(const char *path, size_t max, char **text, size_t *len, cons
 		r = fail(-ENOMEM, "out of memory", why);
 	} else {
 		while (got < (size_t)st.st_size) {
-			ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
-			if (n < 0 && errno == EINTR)
+			ssize_t n = cxlmu_prim_read(fd, buf + got, (size_t)st.st_size - got);
+			if (n == -EINTR)
 				continue;
 			if (n <= 0)
 				break;
@@ -192,8 +190,6 @@ int cxlmu_file_read(const char *path, size_t max, char **text, size_t *len, cons
 		*text = buf;
 		*len = got;
 	}
-	close(fd);
-out:
-	errno = saved;
+	cxlmu_prim_close(fd);
 	return r;
 }

@@ -31,25 +31,25 @@ void cxlmu_log_silence(void)
 
 int cxlmu_write_all(int fd, const char *buf, size_t len)
 {
-	int saved = errno;
 	int ret = 0;
 
 	while (len) {
-		ssize_t n = write(fd, buf, len);
+		/* Not libc's write: a cancellation point, and this runs from
+		 * allocation paths and destructors. */
+		ssize_t n = cxlmu_prim_write(fd, buf, len);
 		if (n < 0) {
-			if (errno == EINTR)
+			if (n == -EINTR)
 				continue;
 			/* A descriptor opened without blocking: wait a bounded
 			 * time for room, never forever. */
-			if (errno == EAGAIN && cxlmu_prim_wait_writable(fd, STALL_MS) == 1)
+			if (n == -EAGAIN && cxlmu_prim_wait_writable(fd, STALL_MS) == 1)
 				continue;
-			ret = -errno;
+			ret = (int)n;
 			break;
 		}
 		buf += n;
 		len -= (size_t)n;
 	}
-	errno = saved;
 	return ret;
 }
 

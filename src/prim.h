@@ -37,6 +37,19 @@ int cxlmu_prim_page_nodes(size_t count, void **pages, int *status);
 /* 0 when the NUMA system calls work here, else -errno (ENOSYS, EPERM). */
 int cxlmu_prim_numa_probe(void);
 
+/* Files, without libc's wrappers (which are cancellation points, and some
+ * of which a program may interpose): each returns the result or -errno.
+ * stat's third argument: follow a symbolic link in the last component. */
+struct stat;
+int cxlmu_prim_open(const char *path, int flags, int mode);
+int cxlmu_prim_fstat(int fd, struct stat *st);
+int cxlmu_prim_stat(const char *path, struct stat *st, bool follow);
+ssize_t cxlmu_prim_read(int fd, void *buf, size_t len);
+ssize_t cxlmu_prim_write(int fd, const void *buf, size_t len);
+int cxlmu_prim_flock(int fd, int op);
+int cxlmu_prim_ftruncate(int fd, off_t len);
+int cxlmu_prim_fd_flags(int fd);               /* F_GETFD */
+
 /* Read a small file whole into buf (NUL-terminated); returns length or -errno. */
 ssize_t cxlmu_prim_read_file(const char *path, char *buf, size_t size);
 /* Names in a directory (not . or ..), NUL-separated into buf; returns the

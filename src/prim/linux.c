@@ -85,6 +85,46 @@ int cxlmu_prim_page_nodes(size_t count, void **pages, int *status)
 	return (int)RAW(SYS_move_pages, 0, count, pages, NULL, status, 0);
 }
 
+int cxlmu_prim_open(const char *path, int flags, int mode)
+{
+	return (int)RAW(SYS_openat, AT_FDCWD, path, flags, mode);
+}
+
+int cxlmu_prim_fstat(int fd, struct stat *st)
+{
+	return (int)RAW(SYS_fstat, fd, st);
+}
+
+int cxlmu_prim_stat(const char *path, struct stat *st, bool follow)
+{
+	return (int)RAW(SYS_newfstatat, AT_FDCWD, path, st, follow ? 0 : AT_SYMLINK_NOFOLLOW);
+}
+
+ssize_t cxlmu_prim_read(int fd, void *buf, size_t len)
+{
+	return RAW(SYS_read, fd, buf, len);
+}
+
+ssize_t cxlmu_prim_write(int fd, const void *buf, size_t len)
+{
+	return RAW(SYS_write, fd, buf, len);
+}
+
+int cxlmu_prim_flock(int fd, int op)
+{
+	return (int)RAW(SYS_flock, fd, op);
+}
+
+int cxlmu_prim_ftruncate(int fd, off_t len)
+{
+	return (int)RAW(SYS_ftruncate, fd, len);
+}
+
+int cxlmu_prim_fd_flags(int fd)
+{
+	return (int)RAW(SYS_fcntl, fd, F_GETFD);
+}
+
 ssize_t cxlmu_prim_read_file(const char *path, char *buf, size_t size)
 {
 	size_t got = 0;
