@@ -23,17 +23,23 @@ bool cxlmu_sandbox_probe(void)
 {
 	char buf[4096];
 	const char *p;
+	ssize_t n;
 	long mode;
 
-	if (cxlmu_prim_read_file("/proc/self/status", buf, sizeof(buf)) > 0 &&
-	    (p = strstr(buf, "\nSeccomp:"))) {
-		mode = strtol(p + 9, NULL, 10);
-	} else {
+	n = cxlmu_prim_read_file("/proc/self/status", buf, sizeof(buf));
+	if (n > 0) {
+		/* No such line: a kernel without seccomp. */
+		mode = (p = strstr(buf, "\nSeccomp:")) ? strtol(p + 9, NULL, 10) : 0;
+	} else if (n == -ENOENT) {
 		/* No /proc (a chroot): ask the kernel. Strict mode cannot be
 		 * in force here (it allows no execve), so this is no risk. */
 		mode = cxlmu_prim_raw(SYS_prctl, PR_GET_SECCOMP, 0, 0, 0, 0, 0);
 		if (mode < 0)
 			mode = mode == -EINVAL ? 0 : 2;   /* a filter refused it */
+	} else {
+		/* /proc is there but would not tell: a filter that answers
+		 * with an errno is the likely reason. */
+		mode = 2;
 	}
 	if (mode > 0)
 		atomic_store(&cxlmu_sandbox_on, true);

@@ -19,7 +19,9 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 
+#include "log.h"
 #include "options.h"
 #include "rules.h"
 #include "topology.h"
@@ -58,13 +60,17 @@ static void usage(FILE *f)
 static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 static void fail(const char *fmt, ...)
 {
+	char line[512];
+	size_t n;
 	va_list ap;
 
-	fprintf(stderr, "%s: ", prog);
+	/* What it quotes (an option's value) is escaped as the runtime's
+	 * messages are: no forged lines, no terminal controls. */
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	n = (size_t)vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	n = cxlmu_log_escape(line, n < sizeof(line) ? n : sizeof(line) - 1, sizeof(line) - 1);
+	fprintf(stderr, "%s: %.*s\n", prog, (int)n, line);
 	exit(2);
 }
 
@@ -241,7 +247,12 @@ static void setid_note(const char *name)
 	char *file = find_program(name);
 	struct stat st;
 
-	if (file && !stat(file, &st) && (st.st_mode & (S_ISUID | S_ISGID))) {
+	if (file && !stat(file, &st) && (st.st_mode & (S_ISUID | S_ISGID)) == 0 &&
+	    getxattr(file, "security.capability", NULL, 0) > 0) {
+		fprintf(stderr, "%s: %s has file capabilities: it runs in secure-execution mode, "
+			"where the runtime ignores every option given here (libcxlmu(7) SECURITY)\n",
+			prog, file);
+	} else if (file && !stat(file, &st) && (st.st_mode & (S_ISUID | S_ISGID))) {
 		bool secure = ((st.st_mode & S_ISUID) && st.st_uid != geteuid()) ||
 			      ((st.st_mode & S_ISGID) && st.st_gid != getegid());
 		fprintf(stderr, "%s: %s is set%s (set-%s-ID): %s\n", prog, file,
