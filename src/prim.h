@@ -116,6 +116,8 @@ void cxlmu_prim_sleep_ns(uint64_t ns);
 int cxlmu_prim_sleep_until(uint64_t deadline);
 /* CLOCK_MONOTONIC in ns (vDSO; never fails). */
 uint64_t cxlmu_prim_now(void);
+/* len random bytes from the kernel (getrandom, never blocking); 0 or -errno. */
+int cxlmu_prim_random(void *buf, size_t len);
 
 /* One turn of a wait for another thread's store: a pause, and after
  * CXLMU_SPINS of them a sched_yield, so a waiter whose holder lost its

@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 #include <poll.h>
 #include <sys/prctl.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -350,6 +351,15 @@ int cxlmu_prim_wake_pipe_signal(const struct cxlmu_fd *wr)
 int cxlmu_prim_close(int fd)
 {
 	return (int)RAW(SYS_close, fd);
+}
+
+int cxlmu_prim_random(void *buf, size_t len)
+{
+	long r = RAW(SYS_getrandom, buf, len, GRND_NONBLOCK);
+
+	if (r < 0)
+		return (int)r;
+	return (size_t)r == len ? 0 : -EAGAIN;
 }
 
 uint64_t cxlmu_prim_now(void)
