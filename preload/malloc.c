@@ -1,6 +1,10 @@
 /* The malloc family, interposed. Each symbol turns the core's result into
  * the libc contract of the call it replaces (errno exactly as glibc sets
- * it, and untouched on success). Allocation itself happens in src/heap.c. */
+ * it, and untouched on success). Allocation itself happens in src/heap.c.
+ * The heap checks (src/heap.h) live at this boundary: every block handed to
+ * the program leaves with its first word cleared (cxlmu_heap_fresh; calloc's
+ * are zeroed anyway), every free marks it, and a free of a marked block
+ * aborts as glibc's does. */
 #include <errno.h>
 #include <stdlib.h>
 #include <stdint.h>
@@ -24,8 +28,13 @@ static inline void *done(void *p, int saved)
 static inline void *alloc(size_t n, size_t align, bool zero, const void *ra)
 {
 	int saved = errno;
+	void *p;
+
 	cxlmu_runtime_ensure();
-	return done(cxlmu_heap_alloc(n, align, zero, ra), saved);
+	p = cxlmu_heap_alloc(n, align, zero, ra);
+	if (!zero)
+		cxlmu_heap_fresh(p);
+	return done(p, saved);
 }
 
 static void *malloc_at(size_t n, const void *ra);
@@ -52,32 +61,60 @@ static cxlmu_noinline void free_slow(void *p)
 	errno = saved;
 }
 
-void cxlmu_preload_free(void *p)
+/* free, here and for operator delete: the heap checks, then jemalloc's free
+ * by tail call when the block is the thread's. */
+static inline __attribute__((always_inline)) void free_at(void *p)
 {
-	if (likely(p) && cxlmu_heap_fast_free_ok(p)) {
+	enum cxlmu_heap_bad bad;
+
+	if (unlikely(!p))
+		return;
+	bad = cxlmu_heap_mark_freed(p);
+	if (unlikely(bad)) {
+		cxlmu_heap_bad_free(bad, p);
+		return;
+	}
+	if (likely(cxlmu_heap_fast_free_ok(p))) {
 		cxlmu_je_fast_free(p);
 		return;
 	}
 	free_slow(p);
 }
 
+void cxlmu_preload_free(void *p)
+{
+	free_at(p);
+}
+
 static cxlmu_noinline void *malloc_slow(size_t n, const void *ra)
 {
 	void *p = cxlmu_heap_malloc_bound(n, ra);
 
-	return p ? p : alloc(n, 0, false, ra);
+	return p ? cxlmu_heap_fresh(p) : alloc(n, 0, false, ra);
 }
 
-/* A CXL-bound thread's inline path, out of line so that malloc itself
- * needs no stack frame: a NULL (the arena's range used up) must reach the
- * DRAM fallback of the slow path, with errno as it was. */
+/* A DRAM thread's inline path while the heap checks are on: jemalloc's
+ * malloc, then the block's first word cleared. Out of line, as the next
+ * one, so that malloc itself needs no stack frame. */
+static cxlmu_noinline void *malloc_fresh(size_t n)
+{
+	return cxlmu_heap_fresh(cxlmu_je_fast_malloc(n));
+}
+
+/* A CXL-bound thread's inline path: a NULL (the arena's range used up)
+ * must reach the DRAM fallback of the slow path, with errno as it was. */
 static cxlmu_noinline void *malloc_cxl(size_t n, const void *ra)
 {
 	int saved = *cxlmu_heap_th.errno_p;
 	void *p = cxlmu_je_fast_malloc(n);
 
-	if (likely(p))
+	if (likely(p)) {
+		/* Only with the checks on: the store alone costs this path
+		 * 3 % on bench/alloc.c's small blocks. */
+		if (cxlmu_heap_key_now())
+			cxlmu_heap_fresh(p);
 		return p;
+	}
 	*cxlmu_heap_th.errno_p = saved;
 	cxlmu_heap_th.alloc_left++;
 	return alloc(n, 0, false, ra);
@@ -88,11 +125,13 @@ static inline __attribute__((always_inline)) void *malloc_at(size_t n, const voi
 	if (cxlmu_heap_fast_malloc_ok(n)) {
 		if (likely(cxlmu_heap_th.fast_tail))
 			return cxlmu_je_fast_malloc(n);
+		if (cxlmu_heap_th.bound_ai < 0)
+			return malloc_fresh(n);
 		return malloc_cxl(n, ra);
 	}
 	/* A policy deciding per block, already decided for this site. */
 	if (cxlmu_heap_decided_dram(n, ra))
-		return cxlmu_je_fast_malloc(n);
+		return likely(cxlmu_heap_th.fast_tail) ? cxlmu_je_fast_malloc(n) : malloc_fresh(n);
 	return malloc_slow(n, ra);
 }
 
@@ -114,12 +153,14 @@ PUBLIC void *calloc(size_t n, size_t size)
 
 PUBLIC void free(void *p)
 {
-	cxlmu_preload_free(p);
+	free_at(p);
 }
 
 static void *realloc_at(void *p, size_t n, const void *ra)
 {
+	uint64_t key = cxlmu_heap_key_now();
 	int saved = errno;
+	void *q;
 
 	if (!p)
 		return alloc(n, 0, false, ra);
@@ -128,8 +169,19 @@ static void *realloc_at(void *p, size_t n, const void *ra)
 		free(p);
 		return NULL;
 	}
+	if (key) {
+		enum cxlmu_heap_bad bad = cxlmu_heap_test(CXLMU_HEAP_BAD_REALLOC, p, key);
+		if (unlikely(bad))
+			cxlmu_heap_bad_free(bad, p);
+	}
 	cxlmu_runtime_ensure();
-	return done(cxlmu_heap_realloc(p, n, ra), saved);
+	q = cxlmu_heap_realloc(p, n, ra);
+	/* A moved block gets min(old, n) bytes copied; below 8 the rest of
+	 * its first word is from its last life. */
+	if (q && q != p)
+		for (size_t i = n; i < sizeof(uint64_t); i++)
+			((char *)q)[i] = 0;
+	return done(q, saved);
 }
 
 PUBLIC void *realloc(void *p, size_t n)
@@ -162,7 +214,7 @@ PUBLIC int posix_memalign(void **out, size_t align, size_t n)
 	if (!pow2(align) || align % sizeof(void *))
 		return EINVAL;
 	cxlmu_runtime_ensure();
-	p = cxlmu_heap_alloc(n, align, false, RA);
+	p = cxlmu_heap_fresh(cxlmu_heap_alloc(n, align, false, RA));
 	errno = saved;
 	if (!p)
 		return ENOMEM;

@@ -24,6 +24,7 @@ cxlmu_export void *cxlmu_malloc_on(size_t size, cxlmu_place_t place)
 	cxlmu_runtime_ensure();
 	p = cxlmu_heap_alloc_tier(size, 0, false,
 				  place == CXLMU_PLACE_CXL ? CXLMU_TIER_CXL : CXLMU_TIER_DRAM);
+	cxlmu_heap_fresh(p);   /* freed with free(): see the heap checks */
 	errno = p ? saved : ENOMEM;
 	return p;
 }

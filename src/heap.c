@@ -26,6 +26,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <unistd.h>
 #include <numaif.h>
 #include <jemalloc/jemalloc.h>
 
@@ -82,6 +83,48 @@ CXLMU_TLS struct cxlmu_thread_heap cxlmu_heap_th;
 #define th cxlmu_heap_th
 static pthread_key_t exit_key;   /* its destructor returns a thread's caches */
 static bool exit_key_ok;
+
+/* ----------------------------------------------------------------------- */
+/* Heap checks (heap.h): the key freed blocks carry                          */
+/* ----------------------------------------------------------------------- */
+
+/* On from the first allocation; cxlmu_heap_init replaces it by a random key,
+ * or 0 when the checks are off. A new key is safe at any time: blocks
+ * marked with the old one are only not recognised any more. */
+_Atomic uint64_t cxlmu_heap_key = 0x9e3779b97f4a7c15ull;
+
+static void seed_key(bool on)
+{
+	uint64_t k;
+
+	if (!on) {
+		atomic_store_explicit(&cxlmu_heap_key, 0, memory_order_relaxed);
+		return;
+	}
+	if (cxlmu_prim_random(&k, sizeof(k))) {
+		/* No getrandom (Linux < 3.17): something that differs per run. */
+		k = cxlmu_prim_now() ^ ((uint64_t)(uintptr_t)&k << 16) ^ (uint64_t)getpid();
+		k ^= k >> 33;
+		k *= 0xff51afd7ed558ccdull;
+		k ^= k >> 33;
+	}
+	/* Odd: never an aligned pointer, never zero. */
+	atomic_store_explicit(&cxlmu_heap_key, k | 1, memory_order_relaxed);
+}
+
+void cxlmu_heap_bad_free(enum cxlmu_heap_bad what, const void *p)
+{
+	static const char *const line[] = {
+		[CXLMU_HEAP_OK] = "heap check",
+		[CXLMU_HEAP_BAD_FREE] = "free(): invalid pointer",
+		[CXLMU_HEAP_FREED_FREE] = "free(): double free detected",
+		[CXLMU_HEAP_BAD_REALLOC] = "realloc(): invalid pointer",
+		[CXLMU_HEAP_FREED_REALLOC] = "realloc(): block already freed",
+	};
+
+	cxlmu_log_warn("%s (%p)", line[what], p);
+	abort();
+}
 
 
 #ifdef CXLMU_JEMALLOC_STATIC
@@ -384,6 +427,7 @@ int cxlmu_heap_init(const struct cxlmu_heap_config *cfg)
 	bool weave;
 
 	make_exit_key();   /* before anything calls into jemalloc */
+	seed_key(cfg->check);
 	heap.policy.kind = CXLMU_POLICY_LOCAL;
 	heap.interleave_arena = -1;
 	heap.profile_arena = -1;
@@ -590,7 +634,9 @@ static cxlmu_noinline void thread_setup(void)
 	}
 	th.fast_small = th.fast_limit < CXLMU_STATS_SAMPLE_LARGE ? th.fast_limit
 								  : CXLMU_STATS_SAMPLE_LARGE;
-	th.fast_tail = th.bound_ai < 0;
+	/* With the heap checks on, malloc clears the block it returns: no
+	 * tail call (preload/malloc.c). */
+	th.fast_tail = th.bound_ai < 0 && !cxlmu_heap_key_now();
 	/* Per-block decisions a DRAM thread can make inline (malloc). */
 	th.decide = CXLMU_DECIDE_SLOW;
 	th.profile = heap.profile;

@@ -7,6 +7,8 @@
 #ifndef CXLMU_SRC_HEAP_H
 #define CXLMU_SRC_HEAP_H
 
+#include <stdatomic.h>
+
 #include "callsite.h"
 #include "internal.h"
 #include "policy.h"
@@ -19,6 +21,7 @@ struct cxlmu_heap_config {
 	struct cxlmu_policy fallback;  /* sites policy: for sites without a rule */
 	bool profile;                  /* sampled blocks get an arena of their own */
 	bool strict;
+	bool check;                    /* heap checks (below) */
 	cxlmu_nodemask_t cxl;        /* CXL nodes, non-empty unless policy local */
 	cxlmu_nodemask_t dram;       /* DRAM nodes */
 	const struct cxlmu_topology *topo;
@@ -84,7 +87,8 @@ struct cxlmu_thread_heap {
 	uintptr_t fast_lo, fast_len; /* free's fast range test: a block is the */
 	bool fast_outside;           /* thread's when (p - lo < len) != outside;
 				      * all zero (a new thread): never */
-	bool fast_tail;              /* DRAM thread: malloc may tail-call */
+	bool fast_tail;              /* DRAM thread, heap checks off: malloc
+				      * may tail-call */
 	bool fast_free;              /* free may take the inline path */
 	bool ready;
 	bool exiting;                /* caches returned: use none from now on */
@@ -190,6 +194,93 @@ static inline bool cxlmu_heap_fast_free_ok(void *p)
 	if (unlikely((a - t->fast_lo < t->fast_len) == t->fast_outside))
 		return false;
 	return likely(--t->free_left != 0);
+}
+
+/* ----------------------------------------------------------------------- */
+/* Heap checks: a double free and a misaligned free abort, as in glibc      */
+/* ----------------------------------------------------------------------- */
+
+/* free() writes a per-process random key into the first word of a block
+ * before it hands the block to jemalloc, and every block handed to the
+ * program leaves with that word cleared (calloc's zeroing clears it too).
+ * So a block whose first word holds the key when it is freed was freed
+ * before and not handed out since: a double free, wherever the block now is
+ * (this thread's cache, another's, an arena). jemalloc writes nothing into
+ * a freed block, so the key stays until the block is handed out again or
+ * its page is purged. A valid program cannot produce the key: it is random
+ * and odd (no pointer is), and only freed blocks hold it. Every block
+ * jemalloc makes is at least 8 bytes and 8-aligned, so a pointer that is not
+ * is no block's: the cheap part of glibc's "invalid pointer" test. An
+ * 8-aligned interior pointer is not caught (docs/backend.md, "Heap checks").
+ *
+ * The key is 0 when the checks are off (--no-heap-check outside secure
+ * mode); then free marks nothing. While it is not, every allocation path
+ * clears the word: the slow paths always do; the inline ones (a DRAM
+ * thread's tail call, fast_tail; a CXL thread's malloc_cxl) only skip it
+ * while the key is 0. So the checks may be turned off at any time, and on
+ * only before the threads are set up: the key starts on (a constant), and
+ * cxlmu_heap_init only replaces it by a random one or by 0. */
+#define CXLMU_HEAP_MIN_ALIGN 8
+
+/* A block's first word, read and written in place (preload/ is built with
+ * -fno-builtin, where memcpy and memset would be calls). */
+typedef uint64_t __attribute__((may_alias)) cxlmu_heap_word_t;
+
+extern _Atomic uint64_t cxlmu_heap_key;
+
+/* What the checks found, and the line cxlmu_heap_bad_free writes (with
+ * write(2), as "cxlmu: LINE (P)") before it aborts. */
+enum cxlmu_heap_bad {
+	CXLMU_HEAP_OK,
+	CXLMU_HEAP_BAD_FREE,        /* "free(): invalid pointer" */
+	CXLMU_HEAP_FREED_FREE,      /* "free(): double free detected" */
+	CXLMU_HEAP_BAD_REALLOC,     /* "realloc(): invalid pointer" */
+	CXLMU_HEAP_FREED_REALLOC,   /* "realloc(): block already freed" */
+};
+/* Never returns. Not declared noreturn so that free can reach it by a tail
+ * call and keep its fast path without a stack frame. */
+cxlmu_cold void cxlmu_heap_bad_free(enum cxlmu_heap_bad what, const void *p);
+
+static inline uint64_t cxlmu_heap_key_now(void)
+{
+	return atomic_load_explicit(&cxlmu_heap_key, memory_order_relaxed);
+}
+
+/* The test itself: CXLMU_HEAP_OK when p may be a live block, else why not
+ * (bad, or bad + 1 for a block freed). p is not NULL, key not 0. realloc
+ * tests with bad = CXLMU_HEAP_BAD_REALLOC, free with CXLMU_HEAP_BAD_FREE. */
+static inline enum cxlmu_heap_bad cxlmu_heap_test(enum cxlmu_heap_bad bad, const void *p,
+						  uint64_t key)
+{
+	if (unlikely((uintptr_t)p & (CXLMU_HEAP_MIN_ALIGN - 1)))
+		return bad;
+	if (unlikely(*(const cxlmu_heap_word_t *)p == key))
+		return bad + 1;
+	return CXLMU_HEAP_OK;
+}
+
+/* free(p), p not NULL: test p and mark it freed; what the test found (the
+ * caller then hands it to cxlmu_heap_bad_free). */
+static inline enum cxlmu_heap_bad cxlmu_heap_mark_freed(void *p)
+{
+	uint64_t key = cxlmu_heap_key_now();
+	enum cxlmu_heap_bad bad = CXLMU_HEAP_OK;
+
+	if (likely(key)) {
+		bad = cxlmu_heap_test(CXLMU_HEAP_BAD_FREE, p, key);
+		if (likely(!bad))
+			*(cxlmu_heap_word_t *)p = key;
+	}
+	return bad;
+}
+
+/* A block about to be handed to the program (not one jemalloc zeroed):
+ * clear the key a previous life may have left in it. */
+static inline void *cxlmu_heap_fresh(void *p)
+{
+	if (likely(p))
+		*(cxlmu_heap_word_t *)p = 0;
+	return p;
 }
 
 #endif

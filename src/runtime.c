@@ -201,6 +201,7 @@ static void start(void)
 
 	hc.policy = policy;
 	hc.strict = cfg.strict;
+	hc.check = true;
 	hc.cxl = topo.cxl;
 	hc.dram = cxlmu_topology_dram(&topo);
 	hc.topo = &topo;
