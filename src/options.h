@@ -31,6 +31,7 @@ struct cxlmu_config {
 	bool cxl_nodes_set;
 	bool strict;
 	bool no_mmap;
+	bool no_heap_check;              /* ignored in secure mode */
 	bool log;
 	bool stats;                      /* write a report at exit */
 	char stats_path[PATH_MAX];       /* empty: stderr */

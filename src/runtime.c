@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <unistd.h>
 #include <numaif.h>
 
@@ -201,7 +202,11 @@ static void start(void)
 
 	hc.policy = policy;
 	hc.strict = cfg.strict;
-	hc.check = true;
+	/* The heap checks stay on in a secure-mode process, whatever its
+	 * environment says. */
+	hc.check = !cfg.no_heap_check || getauxval(AT_SECURE);
+	if (cfg.no_heap_check && hc.check)
+		cxlmu_log_info("secure mode: the heap checks stay on");
 	hc.cxl = topo.cxl;
 	hc.dram = cxlmu_topology_dram(&topo);
 	hc.topo = &topo;

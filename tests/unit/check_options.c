@@ -179,6 +179,7 @@ static const struct { const char *name, *env; enum cxlmu_option_arg arg; } expec
 	{ "cxl-nodes", "CXLMU_CXL_NODES", CXLMU_ARG_REQUIRED },
 	{ "strict", "CXLMU_STRICT", CXLMU_ARG_NONE },
 	{ "no-mmap", "CXLMU_NO_MMAP", CXLMU_ARG_NONE },
+	{ "no-heap-check", "CXLMU_NO_HEAP_CHECK", CXLMU_ARG_NONE },
 	{ "stats", "CXLMU_STATS", CXLMU_ARG_OPTIONAL },
 	{ "stats-format", "CXLMU_STATS_FORMAT", CXLMU_ARG_REQUIRED },
 	{ "log", "CXLMU_LOG", CXLMU_ARG_NONE },
@@ -270,6 +271,7 @@ START_TEST(defaults_values)
 	ck_assert_msg(!c.cxl_nodes_set && c.cxl_nodes == 0, "default cxl-nodes not auto");
 	ck_assert_msg(!c.strict, "strict on by default");
 	ck_assert_msg(!c.no_mmap, "no-mmap on by default");
+	ck_assert_msg(!c.no_heap_check, "no-heap-check on by default");
 	ck_assert_msg(!c.log, "log on by default");
 	ck_assert_msg(!c.stats && c.stats_path[0] == '\0', "stats on by default");
 	ck_assert_msg(c.stats_format == CXLMU_STATS_TEXT, "default stats format %d",
@@ -522,11 +524,12 @@ START_TEST(apply_cxl_nodes)
 }
 END_TEST
 
-static const char *const flags[] = { "strict", "no-mmap", "log" };
+static const char *const flags[] = { "strict", "no-mmap", "no-heap-check", "log" };
 
 static bool *flag_field(const char *name)
 {
-	return !strcmp(name, "strict") ? &cfg.strict : !strcmp(name, "no-mmap") ? &cfg.no_mmap : &cfg.log;
+	return !strcmp(name, "strict") ? &cfg.strict : !strcmp(name, "no-mmap") ? &cfg.no_mmap :
+	       !strcmp(name, "no-heap-check") ? &cfg.no_heap_check : &cfg.log;
 }
 
 START_TEST(apply_flags)
