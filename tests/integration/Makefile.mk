@@ -11,6 +11,7 @@ integration_tests = \
 	tests/integration/fiber-signals.sh \
 	tests/integration/fiber-sync.sh \
 	tests/integration/fork-while-allocating.sh \
+	tests/integration/heap-checks.sh \
 	tests/integration/lifetime.sh \
 	tests/integration/malloc-family.sh \
 	tests/integration/placement.sh \
@@ -63,6 +64,7 @@ check_PROGRAMS += \
 	tests/integration/helpers/fibers \
 	tests/integration/helpers/fibsync \
 	tests/integration/helpers/forkstress \
+	tests/integration/helpers/heapcheck \
 	tests/integration/helpers/lifetime \
 	tests/integration/helpers/manysites \
 	tests/integration/helpers/noiouring \
@@ -131,6 +133,12 @@ tests_integration_helpers_forkstress_SOURCES = \
 	tests/integration/helpers/forkstress.c
 tests_integration_helpers_forkstress_CPPFLAGS = $(integration_cppflags)
 tests_integration_helpers_forkstress_CFLAGS = $(integration_cflags)
+
+tests_integration_helpers_heapcheck_SOURCES = \
+	tests/integration/common.h \
+	tests/integration/helpers/heapcheck.c
+tests_integration_helpers_heapcheck_CPPFLAGS = $(integration_cppflags)
+tests_integration_helpers_heapcheck_CFLAGS = $(integration_cflags)
 
 tests_integration_helpers_lifetime_SOURCES = \
 	tests/integration/common.h \

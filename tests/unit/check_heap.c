@@ -1,13 +1,16 @@
 /* Unit tests of src/heap.c over jemalloc, with node 0 of this machine as
  * emulated CXL memory (the topology is the real one from /sys): where
  * blocks go under each policy, checked with get_mempolicy(MPOL_F_ADDR),
- * and the malloc contract (usable size, alignment, zeroing, realloc). */
+ * the malloc contract (usable size, alignment, zeroing, realloc), and the
+ * heap checks free() runs under the preload (mark, clear, abort). */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <numaif.h>
 
@@ -68,7 +71,7 @@ static void assert_on_dram(const void *p, size_t size, const char *what)
 		      mode, (unsigned long long)mask);
 }
 
-static void init_heap(const char *policy, bool strict)
+static void init_heap_checked(const char *policy, bool strict, bool check)
 {
 	struct cxlmu_heap_config hc = { 0 };
 	char got[64];
@@ -78,6 +81,7 @@ static void init_heap(const char *policy, bool strict)
 	ck_assert_msg(cxlmu_policy_parse(policy, &hc.policy) == 0, "policy '%s' refused", policy);
 	ck_assert_msg(cxlmu_topology_pick_cxl(&topo, true, 1, NULL) == 0, "node 0 refused as CXL");
 	hc.strict = strict;
+	hc.check = check;
 	hc.cxl = topo.cxl;
 	hc.dram = cxlmu_topology_dram(&topo);
 	hc.topo = &topo;
@@ -87,6 +91,11 @@ static void init_heap(const char *policy, bool strict)
 	cxlmu_policy_format(cxlmu_heap_policy(), got, sizeof(got));
 	ck_assert_msg(cxlmu_heap_policy()->kind == hc.policy.kind,
 		      "heap runs policy '%s' after init with '%s'", got, policy);
+}
+
+static void init_heap(const char *policy, bool strict)
+{
+	init_heap_checked(policy, strict, false);
 }
 
 static void setup_cxl(void) { init_heap("cxl", false); }
@@ -385,6 +394,123 @@ START_TEST(interleave_units)
 END_TEST
 
 /* ----------------------------------------------------------------------- */
+/* Heap checks (heap.h): the free-time test preload/malloc.c runs           */
+/* ----------------------------------------------------------------------- */
+
+static void setup_checks(void) { init_heap_checked("local", false, true); }
+static void setup_checks_off(void) { init_heap_checked("local", false, false); }
+
+/* Random (not the built-in key of the first allocations) and odd. */
+START_TEST(check_key)
+{
+	uint64_t k = cxlmu_heap_key_now();
+
+	ck_assert_msg((k & 1) && k != 0x9e3779b97f4a7c15ull, "heap key %#llx after start-up",
+		      (unsigned long long)k);
+}
+END_TEST
+
+/* The test alone: only a block whose first word is the key counts as
+ * freed; only an 8-aligned pointer can be a block. */
+START_TEST(check_verdicts)
+{
+	uint64_t key = cxlmu_heap_key_now();
+	uint64_t w[2] = { 0, key };
+	static const uint64_t near[] = { 0, 1, 0x5a5a5a5a5a5a5a5aull };
+
+	ck_assert_int_eq(cxlmu_heap_test(CXLMU_HEAP_BAD_FREE, &w[0], key), CXLMU_HEAP_OK);
+	ck_assert_int_eq(cxlmu_heap_test(CXLMU_HEAP_BAD_FREE, &w[1], key), CXLMU_HEAP_FREED_FREE);
+	ck_assert_int_eq(cxlmu_heap_test(CXLMU_HEAP_BAD_REALLOC, &w[0], key), CXLMU_HEAP_OK);
+	ck_assert_int_eq(cxlmu_heap_test(CXLMU_HEAP_BAD_REALLOC, &w[1], key), CXLMU_HEAP_FREED_REALLOC);
+	for (unsigned off = 1; off < 8; off++) {
+		ck_assert_int_eq(cxlmu_heap_test(CXLMU_HEAP_BAD_FREE, (char *)w + off, key),
+				 CXLMU_HEAP_BAD_FREE);
+		ck_assert_int_eq(cxlmu_heap_test(CXLMU_HEAP_BAD_REALLOC, (char *)w + off, key),
+				 CXLMU_HEAP_BAD_REALLOC);
+	}
+	/* Words that differ from the key anywhere, by one bit or one byte. */
+	for (unsigned bit = 0; bit < 64; bit++) {
+		w[0] = key ^ (1ull << bit);
+		ck_assert_int_eq(cxlmu_heap_test(CXLMU_HEAP_BAD_FREE, &w[0], key), CXLMU_HEAP_OK);
+	}
+	for (size_t i = 0; i < CXLMU_ARRAY_SIZE(near); i++) {
+		w[0] = (key & ~0xffull) | (near[i] & 0xff);
+		if (w[0] != key)
+			ck_assert_int_eq(cxlmu_heap_test(CXLMU_HEAP_BAD_FREE, &w[0], key), CXLMU_HEAP_OK);
+	}
+}
+END_TEST
+
+/* Blocks of the heap: free marks, the next hand-out clears, a second free
+ * without one is found. */
+START_TEST(check_mark_clear)
+{
+	uint64_t key = cxlmu_heap_key_now();
+
+	for (int round = 0; round < 100; round++) {
+		uint64_t *p = cxlmu_heap_fresh(cxlmu_heap_alloc(40, 0, false, NULL));
+
+		ck_assert_msg(p && p[0] == 0, "round %d: block %p not cleared", round, (void *)p);
+		ck_assert_int_eq(cxlmu_heap_mark_freed(p), CXLMU_HEAP_OK);
+		ck_assert_msg(p[0] == key, "round %d: free did not mark %p", round, (void *)p);
+		ck_assert_int_eq(cxlmu_heap_mark_freed(p), CXLMU_HEAP_FREED_FREE);
+		cxlmu_heap_free(p);   /* jemalloc's cache hands it out next round */
+	}
+}
+END_TEST
+
+/* What the program sees: one line on stderr, then SIGABRT. */
+START_TEST(check_abort_line)
+{
+	static const struct { enum cxlmu_heap_bad what; const char *line; } cases[] = {
+		{ CXLMU_HEAP_BAD_FREE, "cxlmu: free(): invalid pointer (0x1001)\n" },
+		{ CXLMU_HEAP_FREED_FREE, "cxlmu: free(): double free detected (0x1001)\n" },
+		{ CXLMU_HEAP_BAD_REALLOC, "cxlmu: realloc(): invalid pointer (0x1001)\n" },
+		{ CXLMU_HEAP_FREED_REALLOC, "cxlmu: realloc(): block already freed (0x1001)\n" },
+	};
+
+	for (size_t i = 0; i < CXLMU_ARRAY_SIZE(cases); i++) {
+		int fds[2], st = 0;
+		char buf[256];
+		ssize_t n;
+		pid_t pid;
+
+		ck_assert(pipe(fds) == 0);
+		pid = fork();
+		ck_assert(pid >= 0);
+		if (pid == 0) {
+			dup2(fds[1], STDERR_FILENO);
+			signal(SIGABRT, SIG_DFL);
+			cxlmu_heap_bad_free(cases[i].what, (void *)0x1001);
+			_exit(0);
+		}
+		close(fds[1]);
+		n = read(fds[0], buf, sizeof(buf) - 1);
+		close(fds[0]);
+		buf[n > 0 ? n : 0] = '\0';
+		ck_assert(waitpid(pid, &st, 0) == pid);
+		ck_assert_msg(WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT,
+			      "case %zu: child status %#x, want SIGABRT", i, st);
+		ck_assert_str_eq(buf, cases[i].line);
+	}
+}
+END_TEST
+
+/* Off: free marks nothing and finds nothing. */
+START_TEST(check_off)
+{
+	uint64_t buf[2] = { 7, 0 };
+
+	ck_assert_msg(cxlmu_heap_key_now() == 0, "checks off, key %#llx",
+		      (unsigned long long)cxlmu_heap_key_now());
+	ck_assert_int_eq(cxlmu_heap_mark_freed(buf), CXLMU_HEAP_OK);
+	ck_assert_int_eq(cxlmu_heap_mark_freed(buf), CXLMU_HEAP_OK);
+	ck_assert_int_eq(cxlmu_heap_mark_freed((char *)buf + 4), CXLMU_HEAP_OK);
+	ck_assert_msg(buf[0] == 7, "checks off, free wrote %#llx", (unsigned long long)buf[0]);
+}
+END_TEST
+
+/* ----------------------------------------------------------------------- */
 
 /* What the heap tests need from this machine: a topology in /sys with
  * node 0 holding memory, and mbind/get_mempolicy allowed. */
@@ -452,6 +578,19 @@ Suite *suite_heap(void)
 	tc = tcase_create("strict");
 	tcase_add_checked_fixture(tc, setup_strict, NULL);
 	tcase_add_test(tc, strict_bind);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("checks");
+	tcase_add_checked_fixture(tc, setup_checks, NULL);
+	tcase_add_test(tc, check_key);
+	tcase_add_test(tc, check_mark_clear);
+	tcase_add_test(tc, check_verdicts);
+	tcase_add_test(tc, check_abort_line);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("checks-off");
+	tcase_add_checked_fixture(tc, setup_checks_off, NULL);
+	tcase_add_test(tc, check_off);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("policy-interleave");
