@@ -213,8 +213,8 @@ static inline bool cxlmu_heap_fast_free_ok(void *p)
  * is no block's: the cheap part of glibc's "invalid pointer" test. An
  * 8-aligned interior pointer is not caught (docs/backend.md, "Heap checks").
  *
- * The key is 0 when the checks are off (--no-heap-check outside secure
- * mode); then free marks nothing. While it is not, every allocation path
+ * The key is 0 when the checks are off (--heap-check=off, or auto outside
+ * a secure-execution process); then free marks nothing. While it is not, every allocation path
  * clears the word: the slow paths always do; the inline ones (a DRAM
  * thread's tail call, fast_tail; a CXL thread's malloc_cxl) only skip it
  * while the key is 0. So the checks may be turned off at any time, and on

@@ -271,8 +271,20 @@ static int set_cxl_nodes(const char *v, struct cxlmu_config *cfg)
 	}
 FLAG_SETTER(set_strict, strict)
 FLAG_SETTER(set_no_mmap, no_mmap)
-FLAG_SETTER(set_no_heap_check, no_heap_check)
 FLAG_SETTER(set_log, log)
+
+static int set_heap_check(const char *v, struct cxlmu_config *cfg)
+{
+	static const char *const names[] = { "auto", "on", "off" };
+
+	for (size_t i = 0; v && i < CXLMU_ARRAY_SIZE(names); i++) {
+		if (!strcmp(v, names[i])) {
+			cfg->heap_check = (enum cxlmu_heap_check)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
 
 static int set_stats(const char *v, struct cxlmu_config *cfg)
 {
@@ -416,12 +428,14 @@ const struct cxlmu_option cxlmu_options[] = {
 	  "Leave the application's own anonymous mmap calls alone. By default "
 	  "private anonymous mappings of 1 MiB or more follow the policy too.",
 	  set_no_mmap },
-	{ "no-heap-check", CXLMU_ARG_NONE, NULL, "off", "a boolean", BOOL_ACCEPTED,
-	  "Drop the heap checks. By default free() aborts, as glibc's does, on a "
-	  "block freed twice (\"double free detected\") or a pointer no block "
-	  "can have (\"invalid pointer\"), for about 1 ns per malloc and free. "
-	  "Ignored in secure-mode (set-user-ID, set-group-ID) processes.",
-	  set_no_heap_check },
+	{ "heap-check", CXLMU_ARG_REQUIRED, "MODE", "auto", "a heap-check mode",
+	  "auto, on, off",
+	  "Heap checks: free() aborts, as glibc's does, on a block freed twice "
+	  "(\"double free detected\") or a pointer no block can have (\"invalid "
+	  "pointer\"), for about 1 ns per malloc and free. auto: on in "
+	  "secure-execution processes (set-user-ID, set-group-ID), off elsewhere. "
+	  "A secure-execution process always runs with auto.",
+	  set_heap_check },
 	{ "stats", CXLMU_ARG_OPTIONAL, "FILE", "off", "a file name or boolean",
 	  "a file name, stderr, or " BOOL_ACCEPTED,
 	  "At exit, write per-node live, peak and total bytes and allocation "

@@ -25,13 +25,20 @@ enum cxlmu_wait_path {
 };
 #define CXLMU_WAIT_PATH_NAMES "auto", "futex", "msg_ring", "eventfd", "syscall"
 
+/* --heap-check: auto is on in secure-execution processes only. */
+enum cxlmu_heap_check {
+	CXLMU_HEAP_CHECK_AUTO,
+	CXLMU_HEAP_CHECK_ON,
+	CXLMU_HEAP_CHECK_OFF,
+};
+
 struct cxlmu_config {
 	struct cxlmu_policy policy;
 	cxlmu_nodemask_t cxl_nodes;      /* valid when cxl_nodes_set */
 	bool cxl_nodes_set;
 	bool strict;
 	bool no_mmap;
-	bool no_heap_check;              /* ignored in secure mode */
+	enum cxlmu_heap_check heap_check;
 	bool log;
 	bool stats;                      /* write a report at exit */
 	char stats_path[PATH_MAX];       /* empty: stderr */

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Proves free() aborts as glibc's does on a double free (of a thread-cached block, a block freed apart, after other allocations, across threads) and on a misaligned pointer, and realloc on a freed block, under the local and cxl policies; that valid programs (blocks reused unwritten, realloc, aligned allocators, threads, fork, the API) never trip; and that CXLMU_NO_HEAP_CHECK=1 drops the checks.
+# Proves that with the heap checks on (CXLMU_HEAP_CHECK=on; auto turns them on in secure-execution processes, secure-setuid.sh) free() aborts as glibc's does on a double free (of a thread-cached block, a block freed apart, after other allocations, across threads) and on a misaligned pointer, and realloc on a freed block, under the local and cxl policies; that valid programs (blocks reused unwritten, realloc, aligned allocators, threads, fork, the API) never trip; and that off, or auto in an ordinary process, they check nothing.
 . "${top_srcdir:-.}/tests/integration/lib.sh"
 
 # aborts NAME LINE CMD...: CMD must die of SIGABRT after writing LINE, a
@@ -20,20 +20,24 @@ aborts() {
 
 for p in local cxl; do
 	for c in double double-apart double-later cross-thread; do
-		aborts "$p $c" "free(): double free detected" pre "$p" "$H/heapcheck" "$c"
+		aborts "$p $c" "free(): double free detected" \
+			pre "$p" env CXLMU_HEAP_CHECK=on "$H/heapcheck" "$c"
 	done
-	aborts "$p misaligned" "free(): invalid pointer" pre "$p" "$H/heapcheck" misaligned
-	aborts "$p realloc" "realloc(): block already freed" pre "$p" "$H/heapcheck" realloc
+	aborts "$p misaligned" "free(): invalid pointer" \
+		pre "$p" env CXLMU_HEAP_CHECK=on "$H/heapcheck" misaligned
+	aborts "$p realloc" "realloc(): block already freed" \
+		pre "$p" env CXLMU_HEAP_CHECK=on "$H/heapcheck" realloc
 done
 
 for p in $POLICIES; do
-	run_ok "valid $p" pre "$p" "$H/heapcheck" valid
+	run_ok "valid $p" pre "$p" env CXLMU_HEAP_CHECK=on "$H/heapcheck" valid
 done
-run_ok "valid, checks off" env CXLMU_NO_HEAP_CHECK=1 LD_PRELOAD="$CXLMU_LIB" CXLMU_POLICY=local \
-	"$H/heapcheck" valid
-
-# Off: the double free goes on as under jemalloc alone.
-out=$(env CXLMU_NO_HEAP_CHECK=1 LD_PRELOAD="$CXLMU_LIB" CXLMU_POLICY=local "$H/heapcheck" double 2>&1)
-[ "$out" = "heapcheck: double not caught: two mallocs gave the same pointers" ] ||
-	fail "CXLMU_NO_HEAP_CHECK=1: want the double free to go unnoticed, got: $out"
+for m in off auto; do
+	run_ok "valid, checks $m" env CXLMU_HEAP_CHECK=$m LD_PRELOAD="$CXLMU_LIB" CXLMU_POLICY=local \
+		"$H/heapcheck" valid
+	# The double free goes on as under jemalloc alone.
+	out=$(env CXLMU_HEAP_CHECK=$m LD_PRELOAD="$CXLMU_LIB" CXLMU_POLICY=local "$H/heapcheck" double 2>&1)
+	[ "$out" = "heapcheck: double not caught: two mallocs gave the same pointers" ] ||
+		fail "CXLMU_HEAP_CHECK=$m: want the double free to go unnoticed, got: $out"
+done
 finish

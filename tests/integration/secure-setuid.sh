@@ -84,6 +84,11 @@ case_ existing CXLMU_STATS="$W/rootonly/existing" CXLMU_LOG=1
 case_ stderr CXLMU_STATS=1 CXLMU_POLICY=bogus "CXLMU_$ATTACK=1"
 case_ shadow CXLMU_POLICY=sites:/etc/shadow
 case_ fifo CXLMU_POLICY="sites:$W/rootonly/fifo"
+# A double free: the heap checks are on in secure mode, whatever the
+# environment says.
+timeout -k 5 "$LIMIT" setpriv --reuid="$U" --regid="$G" --init-groups \
+	env CXLMU_HEAP_CHECK=off "$BIN" double >"$W/double.out" 2>"$W/double.err"
+echo $? >"$W/double.st"
 exit 0
 NS
 unshare -m --propagation private sh "$WORK/ns.sh" "$WORK" "$LIB" "$U" "$BIN" "$LIMIT" "$ATTACK"
@@ -119,6 +124,11 @@ for c in none new existing stderr shadow fifo; do
 	[ -s "$WORK/$c.err" ] &&
 		fail "$c: stderr is not empty ($(wc -l <"$WORK/$c.err") lines): $(head -c 300 "$WORK/$c.err" | od -c | head -4)"
 done
+# The heap checks held in secure mode: SIGABRT, with the runtime's line.
+st=$(cat "$WORK/double.st")
+[ "$st" -eq 134 ] && grep -q '^cxlmu: free(): double free detected' "$WORK/double.err" ||
+	fail "double free in secure mode: status $st, want 134 (SIGABRT) with the runtime's line: $(cat "$WORK/double.out" "$WORK/double.err")"
+
 # Any line of /etc/shadow (the overlay's adds the user's) on stderr.
 { grep -v '^$' /etc/shadow; echo "$U:"; } >"$R/shadow.pat" 2>/dev/null
 grep -qF -f "$R/shadow.pat" "$WORK/shadow.err" && fail "shadow: bytes of /etc/shadow reached the user's stderr"

@@ -179,7 +179,7 @@ static const struct { const char *name, *env; enum cxlmu_option_arg arg; } expec
 	{ "cxl-nodes", "CXLMU_CXL_NODES", CXLMU_ARG_REQUIRED },
 	{ "strict", "CXLMU_STRICT", CXLMU_ARG_NONE },
 	{ "no-mmap", "CXLMU_NO_MMAP", CXLMU_ARG_NONE },
-	{ "no-heap-check", "CXLMU_NO_HEAP_CHECK", CXLMU_ARG_NONE },
+	{ "heap-check", "CXLMU_HEAP_CHECK", CXLMU_ARG_REQUIRED },
 	{ "stats", "CXLMU_STATS", CXLMU_ARG_OPTIONAL },
 	{ "stats-format", "CXLMU_STATS_FORMAT", CXLMU_ARG_REQUIRED },
 	{ "log", "CXLMU_LOG", CXLMU_ARG_NONE },
@@ -271,7 +271,8 @@ START_TEST(defaults_values)
 	ck_assert_msg(!c.cxl_nodes_set && c.cxl_nodes == 0, "default cxl-nodes not auto");
 	ck_assert_msg(!c.strict, "strict on by default");
 	ck_assert_msg(!c.no_mmap, "no-mmap on by default");
-	ck_assert_msg(!c.no_heap_check, "no-heap-check on by default");
+	ck_assert_msg(c.heap_check == CXLMU_HEAP_CHECK_AUTO, "default heap-check %d, want auto",
+		      c.heap_check);
 	ck_assert_msg(!c.log, "log on by default");
 	ck_assert_msg(!c.stats && c.stats_path[0] == '\0', "stats on by default");
 	ck_assert_msg(c.stats_format == CXLMU_STATS_TEXT, "default stats format %d",
@@ -524,13 +525,30 @@ START_TEST(apply_cxl_nodes)
 }
 END_TEST
 
-static const char *const flags[] = { "strict", "no-mmap", "no-heap-check", "log" };
+static const char *const flags[] = { "strict", "no-mmap", "log" };
 
 static bool *flag_field(const char *name)
 {
 	return !strcmp(name, "strict") ? &cfg.strict : !strcmp(name, "no-mmap") ? &cfg.no_mmap :
-	       !strcmp(name, "no-heap-check") ? &cfg.no_heap_check : &cfg.log;
+	       &cfg.log;
 }
+
+START_TEST(apply_heap_check)
+{
+	static const struct { const char *v; enum cxlmu_heap_check want; } ok[] = {
+		{ "on", CXLMU_HEAP_CHECK_ON }, { "off", CXLMU_HEAP_CHECK_OFF },
+		{ "auto", CXLMU_HEAP_CHECK_AUTO },
+	};
+	char err[256] = "";
+
+	for (size_t i = 0; i < CXLMU_ARRAY_SIZE(ok); i++)
+		ck_assert_msg(apply("heap-check", ok[i].v, err, sizeof(err)) == 0 &&
+			      cfg.heap_check == ok[i].want, "--heap-check=%s: %s", ok[i].v, err);
+	ck_assert_msg(apply("heap-check", "yes", err, sizeof(err)) == -EINVAL &&
+		      strstr(err, "auto, on, off"), "accepted 'yes' or named nothing: %s", err);
+	ck_assert_msg(cfg.heap_check == CXLMU_HEAP_CHECK_AUTO, "a bad value changed the mode");
+}
+END_TEST
 
 START_TEST(apply_flags)
 {
@@ -848,6 +866,7 @@ Suite *suite_options(void)
 	tcase_add_test(tc, apply_sites_profile);
 	tcase_add_test(tc, apply_cxl_nodes);
 	tcase_add_loop_test(tc, apply_flags, 0, CXLMU_ARRAY_SIZE(flags));
+	tcase_add_test(tc, apply_heap_check);
 	tcase_add_test(tc, apply_stats);
 	tcase_add_test(tc, apply_stats_format);
 	tcase_add_test(tc, apply_sched_wait);

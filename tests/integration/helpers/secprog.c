@@ -4,7 +4,10 @@
  * S is getauxval(AT_SECURE) (1: ld.so runs it as set-user-ID), M is 1 when
  * libcxlmu is mapped in this process (a "libcxlmu" line in
  * /proc/self/maps), N the number of CXLMU_* variables left in environ.
- * Exit status 0; it works with or without the preload. */
+ * Exit status 0; it works with or without the preload.
+ *   secprog double
+ * frees a block twice and allocates twice: a heap check aborts the
+ * process; if none does, it prints "secprog: double free not caught". */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,11 +31,26 @@ static int libcxlmu_mapped(void)
 	return found;
 }
 
-int main(void)
+static int double_free(void)
+{
+	char *p = malloc(48), *a, *b;
+
+	memset(p, 1, 48);
+	free(p);
+	free(p);
+	a = malloc(48);
+	b = malloc(48);
+	printf("secprog: double free not caught (%s)\n", a == b ? "same block twice" : "apart");
+	return 0;
+}
+
+int main(int argc, char **argv)
 {
 	void *small[64], *big;
 	int n = 0;
 
+	if (argc > 1 && !strcmp(argv[1], "double"))
+		return double_free();
 	for (int i = 0; i < 64; i++) {
 		small[i] = malloc(32 + 16 * (size_t)i);
 		if (small[i])
