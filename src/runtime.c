@@ -12,8 +12,6 @@
 #include <unistd.h>
 #include <numaif.h>
 
-#include <sys/auxv.h>
-
 #include "callsite.h"
 #include "file.h"
 #include "heap.h"
