@@ -566,12 +566,12 @@ static void make_exit_key(void)
 		return;
 	}
 	while (atomic_load_explicit(&state, memory_order_acquire) != 2)
-		sched_yield();
+		cxlmu_prim_sched_yield();
 }
 
 static cxlmu_noinline void thread_setup(void)
 {
-	int cpu = sched_getcpu();
+	int cpu = cxlmu_prim_getcpu();
 	unsigned home = cpu >= 0 && cpu < MAX_CPUS ? heap.cpu_node[cpu] : 0;
 	size_t sz = sizeof(th.je_alloc);
 

@@ -114,6 +114,12 @@ int cxlmu_prim_wait_writable(int fd, int ms);
  * sleep_until: 0, or -EINTR when a signal handler ran. */
 void cxlmu_prim_sleep_ns(uint64_t ns);
 int cxlmu_prim_sleep_until(uint64_t deadline);
+/* The CPU the calling kernel thread runs on (the vDSO's getcpu, not
+ * sched_getcpu: libcxlmu.so exports that one, and glibc's reads the rseq
+ * area of the thread control block, which in a fiber is its parked
+ * thread's); -1 when it cannot tell. */
+int cxlmu_prim_getcpu(void);
+
 /* CLOCK_MONOTONIC in ns (vDSO; never fails). */
 uint64_t cxlmu_prim_now(void);
 /* len random bytes from the kernel (getrandom, never blocking); 0 or -errno. */
@@ -147,6 +153,25 @@ static inline void cxlmu_prim_spin_lock(_Atomic int *l)
 static inline void cxlmu_prim_spin_unlock(_Atomic int *l)
 {
 	atomic_store_explicit(l, 0, memory_order_release);
+}
+
+/* Run fn once for the whole process, whoever calls first; the others wait
+ * for it. Not pthread_once: libcxlmu.so exports that one (a fiber's once),
+ * and the runtime's own must not switch. *state starts at 0. */
+static inline void cxlmu_prim_once(_Atomic int *state, void (*fn)(void))
+{
+	unsigned spins = 0;
+	int expect = 0;
+
+	if (atomic_load_explicit(state, memory_order_acquire) == 2)
+		return;
+	if (atomic_compare_exchange_strong(state, &expect, 1)) {
+		fn();
+		atomic_store_explicit(state, 2, memory_order_release);
+		return;
+	}
+	while (atomic_load_explicit(state, memory_order_acquire) != 2)
+		cxlmu_prim_relax(&spins);
 }
 
 #endif

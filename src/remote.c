@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "got.h"
+#include "heap.h"
 #include "log.h"
 #include "prim.h"
 #include "remote.h"
@@ -220,12 +221,16 @@ static void *agent_main(void *arg)
 {
 	struct agent *a = arg;
 	uint64_t idle_since = 0;
+	int err;
 
 	on_agent = true;
 	a->tid = (pid_t)cxlmu_prim_raw(SYS_gettid, 0, 0, 0, 0, 0, 0);
-	if (a->pinned && sched_setaffinity(0, sizeof(a->cpus), &a->cpus))
+	/* The raw call: the exported sched_setaffinity would place a thread
+	 * of the program's, which an agent is not. */
+	if (a->pinned && (err = (int)cxlmu_prim_raw(SYS_sched_setaffinity, 0, sizeof(a->cpus),
+						    (long)&a->cpus, 0, 0, 0)))
 		cxlmu_log_warn("cannot pin the remote agent to its CPUs (%s); it runs anywhere",
-			       strerrordesc_np(errno));
+			       strerrordesc_np(-err));
 	atomic_store_explicit(&a->state, 2, memory_order_release);
 	for (;;) {
 		struct req *r = ring_pop(a);
@@ -517,8 +522,11 @@ struct cxlmu_call *cxlmu_remote_call_submit(void *(*fn)(void *), void *arg, int 
 		errno = EAGAIN;
 		return NULL;
 	}
-	if (!(c = aligned_alloc(64, sizeof(*c))))
+	/* The runtime's own heap, not the exported aligned_alloc: */
+	if (!(c = cxlmu_heap_alloc(sizeof(*c), 64, true, NULL))) {
+		errno = ENOMEM;
 		return NULL;
+	}
 	memset(c, 0, sizeof(*c));
 	c->regs.gpr[0] = (uint64_t)(uintptr_t)arg;
 	c->r.fn = (void *)fn;
@@ -551,7 +559,7 @@ int cxlmu_remote_call_await(struct cxlmu_call *c, void **result)
 	if (result)
 		*result = (void *)(uintptr_t)c->regs.ret_rax;
 	err = c->r.err;
-	free(c);
+	cxlmu_heap_free(c);
 	errno = err;
 	return 0;
 }

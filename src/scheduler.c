@@ -1,4 +1,5 @@
 /* The per-CPU fiber scheduler: see scheduler.h. */
+#include <dlfcn.h>
 #include <errno.h>
 #include <sched.h>
 #include <signal.h>
@@ -362,6 +363,29 @@ static void wake_polls(struct cxlmu_core *c)
 static long rawsys(long n, long a, long b, long c, long d)
 {
 	return cxlmu_prim_raw(n, a, b, c, d, 0, 0);
+}
+
+/* The thread's real signal mask, as glibc's pthread_sigmask sets it (its
+ * two internal signals, SIGCANCEL and SIGSETXID, never blocked), without
+ * the exported pthread_sigmask, which in a fiber would set the fiber's. */
+static void nothing(void)
+{
+}
+
+/* libc's pthread_testcancel (cxlmu_sched_init). */
+static void (*libc_testcancel)(void) = nothing;
+
+static int real_sigmask(int how, const sigset_t *set, sigset_t *old)
+{
+	sigset_t s;
+
+	if (set && how != SIG_UNBLOCK) {
+		s = *set;
+		/* Bits 31 and 32: signals 32 and 33 (sigdelset refuses them). */
+		s.__val[0] &= ~(3ul << 31);
+		set = &s;
+	}
+	return (int)-rawsys(SYS_rt_sigprocmask, how, (long)set, (long)old, 8);
 }
 
 static long raw_futex(void *word, int op, uint32_t val)
@@ -1143,7 +1167,7 @@ static struct cxlmu_core *core_get(int cpu)
 			c->cpu = cpu;
 			/* The first fiber's mask: the program's signals reach
 			 * the hosts, and run in the fiber running there. */
-			pthread_sigmask(SIG_BLOCK, NULL, &c->mask);
+			real_sigmask(SIG_BLOCK, NULL, &c->mask);
 			/* Without it, blocked fibers look at their word again
 			 * now and then (cxlmu_sched_futex_wait). */
 			c->ring_ok = ring_futex && !io_uring_queue_init(RING_ENTRIES, &c->ring, 0);
@@ -1355,7 +1379,7 @@ struct cxlmu_fib *cxlmu_sched_settle(void)
 		/* Alone on its CPU until fibers came there: it joins them,
 		 * once a pending cancellation has acted here (a sleep is a
 		 * cancellation point), never on a host. */
-		pthread_testcancel();
+		libc_testcancel();
 		cxlmu_sched_adopt(alone_cpu, CXLMU_WHY_SHARED);
 	} else if (cxlmu_sched_can_switch(f)) {
 		/* Its kernel thread's new affinity says where it goes now. */
@@ -1432,7 +1456,7 @@ int cxlmu_sched_adopt(int cpu, enum cxlmu_sched_why why)
 	 * share the fiber's TLS (errno) while the fiber runs elsewhere. The
 	 * program's signals reach the hosts, and run in the fiber there. */
 	sigfillset(&every);
-	pthread_sigmask(SIG_BLOCK, &every, &f->mask);
+	real_sigmask(SIG_BLOCK, &every, &f->mask);
 	f->thread = pthread_self();
 	f->tid = (pid_t)rawsys(SYS_gettid, 0, 0, 0, 0);
 	f->why = why;
@@ -1564,7 +1588,7 @@ void cxlmu_sched_leave(void)
 	st = f->parkstack;
 	mask = f->mask;
 	cxlmu_fiber_stack_free(&st);
-	pthread_sigmask(SIG_SETMASK, &mask, NULL);
+	real_sigmask(SIG_SETMASK, &mask, NULL);
 	errno = saved;
 }
 
@@ -2075,6 +2099,10 @@ const char *cxlmu_sched_off_why(void)
 
 void cxlmu_sched_init(const struct cxlmu_config *cfg)
 {
+	/* libc's own, not the exported one (a fiber's cancellation point). */
+	libc_testcancel = (void (*)(void))dlsym(RTLD_NEXT, "pthread_testcancel");
+	if (!libc_testcancel)
+		libc_testcancel = nothing;
 	mode = cfg->sched;
 	configured = true;
 	decide();

@@ -88,7 +88,7 @@ static struct {
 	const char *err;        /* NULL once every function was found */
 } cs;
 static char cs_errbuf[256];
-static pthread_once_t cs_once = PTHREAD_ONCE_INIT;
+static _Atomic int cs_once;
 
 /* Run once (pthread_once), which also orders its stores to cs before
  * every caller's reads. */
@@ -622,7 +622,7 @@ enum cxlmu_sigcheck cxlmu_sigcheck(const void *code, size_t size, char *why, siz
 		say(why, whysize, "its symbol has no size");
 		return CXLMU_SIG_UNCHECKED;
 	}
-	pthread_once(&cs_once, cs_load);
+	cxlmu_prim_once(&cs_once, cs_load);
 	if (cs.err) {
 		say(why, whysize, "%s", cs.err);
 		return CXLMU_SIG_UNCHECKED;

@@ -564,7 +564,7 @@ int cxlmu_stats_report(int fd, const struct cxlmu_config *cfg,
 	int ret;
 
 	while (atomic_flag_test_and_set_explicit(&busy, memory_order_acquire))
-		sched_yield();
+		cxlmu_prim_sched_yield();
 	cxlmu_stats_flush();
 	for (unsigned n = 0; n < CXLMU_MAX_NODES; n++)
 		if (atomic_load(&g[n].allocs))

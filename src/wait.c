@@ -109,7 +109,7 @@ int cxlmu_wait_on;
 static enum cxlmu_sched g_sched;
 static enum cxlmu_wait_path g_want, g_path;
 static struct cxlmu_ring_caps g_caps;
-static pthread_once_t g_once = PTHREAD_ONCE_INIT;
+static _Atomic int g_once;
 static pthread_key_t g_key;
 static bool g_key_ok;
 
@@ -310,7 +310,7 @@ static struct cxlmu_waiter *slot_get(void)
 {
 	if (likely(self))
 		return self;
-	pthread_once(&g_once, global_init);
+	cxlmu_prim_once(&g_once, global_init);
 	for (unsigned i = 0; i < SLOTS; i++) {
 		struct cxlmu_waiter *w = &slots[i];
 		int free = ST_FREE;
@@ -490,7 +490,7 @@ static void wake_pollers(struct cxlmu_waiter *me, int hop)
 	}
 	if (!any)
 		return;
-	cpu = me->cpu_now = sched_getcpu();
+	cpu = me->cpu_now = cxlmu_prim_getcpu();
 	for (int pass = 0; pass < 2 && n < max; pass++) {
 		for (unsigned i = 0; i < words && n < max; i++) {
 			for (uint64_t b = bits[i]; b && n < max; b &= b - 1) {
@@ -625,7 +625,7 @@ bool cxlmu_wait_begin(struct cxlmu_idle *idle, enum cxlmu_idle_kind kind,
 		 * waker that sees the state bumps it after, and a futex wait on
 		 * the old value then fails at once. */
 		idle->val = atomic_load_explicit(&w->word, memory_order_acquire);
-		atomic_store_explicit(&w->cpu, sched_getcpu(), memory_order_relaxed);
+		atomic_store_explicit(&w->cpu, cxlmu_prim_getcpu(), memory_order_relaxed);
 		atomic_store_explicit(&w->state, ST_SPINNING, memory_order_seq_cst);
 		registry(w, true);
 	}

@@ -10,3 +10,7 @@ AM_TESTS_ENVIRONMENT = \
 include tests/unit/Makefile.mk
 include tests/integration/Makefile.mk
 include tests/vm/Makefile.mk
+
+# The layers run one way: src/ never calls what libcxlmu.so exports.
+TESTS += tests/layering.sh
+EXTRA_DIST += tests/layering.sh

@@ -362,6 +362,13 @@ int cxlmu_prim_random(void *buf, size_t len)
 	return (size_t)r == len ? 0 : -EAGAIN;
 }
 
+int cxlmu_prim_getcpu(void)
+{
+	unsigned cpu;
+
+	return getcpu(&cpu, NULL) ? -1 : (int)cpu;
+}
+
 uint64_t cxlmu_prim_now(void)
 {
 	struct timespec ts;
