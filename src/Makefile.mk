@@ -8,6 +8,8 @@ libcxlmu_base_la_SOURCES = \
 	src/log.h \
 	src/options.c \
 	src/options.h \
+	src/parse.c \
+	src/parse.h \
 	src/policy.c \
 	src/policy.h \
 	src/prim.h \

@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <sched.h>
 #include "internal.h"
+#include "parse.h"
 #include "policy.h"
 
 enum cxlmu_stats_format { CXLMU_STATS_TEXT, CXLMU_STATS_JSON };
@@ -20,7 +21,7 @@ enum cxlmu_wait_path {
 	CXLMU_WAIT_AUTO,
 	CXLMU_WAIT_FUTEX,      /* io_uring FUTEX_WAIT (6.7+) */
 	CXLMU_WAIT_MSG_RING,   /* io_uring MSG_RING from the waker's ring (5.18+) */
-	CXLMU_WAIT_EVENTFD,    /* io_uring read of an eventfd */
+	CXLMU_WAIT_EVENTFD,    /* io_uring read of a wake-up pipe (once an eventfd) */
 	CXLMU_WAIT_SYSCALL,    /* no io_uring: futex(2) with timer slack 1 ns */
 };
 #define CXLMU_WAIT_PATH_NAMES "auto", "futex", "msg_ring", "eventfd", "syscall"
@@ -97,9 +98,6 @@ void cxlmu_option_envname(const struct cxlmu_option *opt, char *buf, size_t size
 int cxlmu_option_apply(const struct cxlmu_option *opt, const char *value,
 		       struct cxlmu_config *cfg, char *err, size_t errsize);
 
-/* Read every CXLMU_* variable from envp into cfg. Bad values and unknown
- * CXLMU_ names are reported through warn (one line each). Returns the
- * number of bad values; unknown names alone do not count. */
 /* Secure-execution mode (setuid, setgid, file capabilities: AT_SECURE):
  * nothing in the environment may steer the runtime. Removes every CXLMU_*
  * variable from envp in place, as ld.so removes its own unsafe ones, so
@@ -108,27 +106,10 @@ int cxlmu_env_scrub(char **envp);
 /* Is cxlmu_options[i] (by name) among those the environment set? */
 bool cxlmu_config_given(const struct cxlmu_config *cfg, const char *name);
 
+/* Read every CXLMU_* variable from envp into cfg. Bad values and unknown
+ * CXLMU_ names are reported through warn (one line each). Returns the
+ * number of bad values; unknown names alone do not count. */
 int cxlmu_config_from_env(struct cxlmu_config *cfg, char *const *envp,
 			  void (*warn)(const char *fmt, ...));
-
-/* A file name option's value with each "%p" replaced by pid, into out
- * (cut to size). */
-void cxlmu_path_expand(const char *in, char *out, size_t size, int pid);
-
-/* Shared value parsers. */
-int cxlmu_parse_size(const char *text, uint64_t *out);   /* 64K, 2M, 1G, 123 */
-int cxlmu_parse_bool(const char *text, bool *out);       /* 1/0 yes/no on/off true/false */
-int cxlmu_parse_nodelist(const char *text, cxlmu_nodemask_t *out); /* 0,2-3 */
-int cxlmu_parse_cpulist(const char *text, cpu_set_t *out);   /* 0,2-3, below CPU_SETSIZE */
-
-/* One --remote SPEC of the comma-separated list at text: its library part
- * (lib, NULL when none) and symbol, copied out; returns the text after it
- * (past the comma) or NULL at the end. -EINVAL (through *err) when the
- * SPEC is malformed. */
-struct cxlmu_remote_spec {
-	char lib[PATH_MAX];      /* "" when the SPEC names no library */
-	char sym[256];
-};
-const char *cxlmu_remote_spec_next(const char *text, struct cxlmu_remote_spec *out, int *err);
 
 #endif

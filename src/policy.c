@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "options.h"
+#include "parse.h"
 #include "policy.h"
 
 static int parse_weight(const char *s, const char *end, unsigned *out)
