@@ -40,6 +40,8 @@ libcxlmu_core_la_SOURCES = \
 	src/remote.c \
 	src/remote.h \
 	src/remote_x86_64.S \
+	src/report.c \
+	src/report.h \
 	src/ring.c \
 	src/ring.h \
 	src/runtime.c \

@@ -20,6 +20,7 @@
 #include "prim.h"
 #include "profile.h"
 #include "remote.h"
+#include "report.h"
 #include "runtime.h"
 #include "sandbox.h"
 #include "scheduler.h"
@@ -258,7 +259,7 @@ int cxlmu_runtime_report(int fd, enum cxlmu_stats_format fmt)
 {
 	cxlmu_runtime_ensure();
 	cxlmu_heap_merge();
-	return cxlmu_stats_report(fd, &cfg, &topo, fmt);
+	return cxlmu_report_write(fd, &cfg, &topo, fmt);
 }
 
 __attribute__((constructor)) static void cxlmu_ctor(void)
@@ -305,7 +306,7 @@ __attribute__((destructor)) static void cxlmu_dtor(void)
 		return;
 	}
 	cxlmu_heap_merge();
-	if ((r = cxlmu_stats_report(fd, &cfg, &topo, cfg.stats_format)) && out.fd >= 0)
+	if ((r = cxlmu_report_write(fd, &cfg, &topo, cfg.stats_format)) && out.fd >= 0)
 		cxlmu_log_warn("cannot write the stats report to %s (%s)", path, strerrordesc_np(-r));
 	cxlmu_out_close(&out);
 	cxlmu_prim_fd_close(&report_fd);

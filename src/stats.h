@@ -43,8 +43,13 @@ void cxlmu_stats_sample(const void *addr, cxlmu_nodemask_t meant);
 void cxlmu_stats_count_fallback(void);
 void cxlmu_stats_count_bind_error(void);
 
-/* Write the report for cfg to fd. */
-int cxlmu_stats_report(int fd, const struct cxlmu_config *cfg,
-		       const struct cxlmu_topology *topo, enum cxlmu_stats_format fmt);
+/* For the report (src/report.c): the counts of fallbacks to DRAM and of
+ * failed binds; whether node had an allocation; the sampled addresses and
+ * the nodes each was meant for, copied into arrays of
+ * CXLMU_STATS_SAMPLE_SLOTS, and how many. */
+uint64_t cxlmu_stats_fallbacks(void);
+uint64_t cxlmu_stats_bind_errors(void);
+bool cxlmu_stats_node_used(unsigned node);
+size_t cxlmu_stats_samples(uintptr_t *addr, cxlmu_nodemask_t *meant);
 
 #endif

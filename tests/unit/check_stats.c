@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "options.h"
+#include "report.h"
 #include "stats.h"
 #include "unit.h"
 
@@ -233,7 +234,7 @@ static char *report_pipe(enum cxlmu_stats_format fmt)
 	char *text;
 
 	ck_assert_msg(pipe(p) == 0, "pipe: %s", strerror(errno));
-	r = cxlmu_stats_report(p[1], &cfg, &topo, fmt);
+	r = cxlmu_report_write(p[1], &cfg, &topo, fmt);
 	ck_assert_msg(r == 0, "report to a pipe returned %d", r);
 	close(p[1]);
 	text = unit_slurp(p[0]);
@@ -247,7 +248,7 @@ static char *report_memfd(enum cxlmu_stats_format fmt)
 	char *text;
 
 	ck_assert_msg(fd >= 0, "memfd_create: %s", strerror(errno));
-	r = cxlmu_stats_report(fd, &cfg, &topo, fmt);
+	r = cxlmu_report_write(fd, &cfg, &topo, fmt);
 	ck_assert_msg(r == 0, "report to a memfd returned %d", r);
 	text = unit_slurp(fd);
 	close(fd);
