@@ -5,7 +5,8 @@ AM_TESTS_ENVIRONMENT = \
 	top_srcdir='$(abs_top_srcdir)'; export top_srcdir; \
 	LIBCXLMU='$(abs_top_builddir)/.libs/libcxlmu.so'; export LIBCXLMU; \
 	CXLMURUN='$(abs_top_builddir)/cxlmu-run'; export CXLMURUN; \
-	QEMU='$(QEMU)'; export QEMU;
+	QEMU='$(QEMU)'; export QEMU; \
+	HAVE_LIBDW='$(HAVE_DW)'; export HAVE_LIBDW;
 
 include tests/unit/Makefile.mk
 include tests/integration/Makefile.mk

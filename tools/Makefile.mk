@@ -6,7 +6,8 @@ cxlmu_run_CFLAGS = $(AM_CFLAGS) $(NUMA_CFLAGS)
 cxlmu_run_LDADD = libcxlmu-base.la $(NUMA_LIBS)
 
 # Reads allocation profiles; libdw names the frames. -lstdc++ for
-# __cxa_demangle, which C++ frames need.
+# __cxa_demangle, which C++ frames need. Built where configure found libdw.
+if HAVE_DW
 bin_PROGRAMS += cxlmu-stat
 cxlmu_stat_SOURCES = \
 	tools/cxlmu-stat.c \
@@ -16,6 +17,14 @@ cxlmu_stat_SOURCES = \
 	tools/stat.h
 cxlmu_stat_CFLAGS = $(AM_CFLAGS) $(DW_CFLAGS)
 cxlmu_stat_LDADD = libcxlmu-base.la $(DW_LIBS) -lstdc++
+else
+EXTRA_DIST += \
+	tools/cxlmu-stat.c \
+	tools/stat-profile.c \
+	tools/stat-rules.c \
+	tools/stat-symbols.c \
+	tools/stat.h
+endif
 
 # Generates the table-driven sections of the man pages.
 noinst_PROGRAMS += cxlmu-mangen

@@ -3,6 +3,8 @@
 . "${top_srcdir:-.}/tests/integration/lib.sh"
 
 STAT="$top_builddir/cxlmu-stat"
+[ "${HAVE_LIBDW:-yes}" = no ] &&
+	skip "cxlmu-stat was not built: configure found no libdw (apt-get install libdw-dev, then ./configure again)"
 [ -x "$STAT" ] || { echo "cxlmu-stat ($STAT) is not built" >&2; exit 1; }
 PY=/usr/bin/python3
 [ -x "$PY" ] || skip "python3 (/usr/bin/python3) is needed to read the JSON report"

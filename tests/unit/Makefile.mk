@@ -1,6 +1,7 @@
 # tests/unit/: Check unit tests, one program per core module. Each links the
 # core like libcxlmu.so does (no LD_PRELOAD) and shares tests/unit/main.c,
 # compiled per program with -DSUITE=suite_<module>.
+if HAVE_CHECK
 unit_tests = \
 	tests/unit/check_fiber \
 	tests/unit/check_file \
@@ -77,3 +78,8 @@ tests_unit_check_topology_SOURCES = $(unit_common) tests/unit/check_topology.c
 tests_unit_check_topology_CPPFLAGS = $(unit_cppflags) -DSUITE=suite_topology
 tests_unit_check_topology_CFLAGS = $(unit_cflags)
 tests_unit_check_topology_LDADD = $(unit_ldadd)
+else
+# Without Check (configure said so): one skipped test that names it.
+TESTS += tests/unit/no-check.sh
+endif
+EXTRA_DIST += tests/unit/no-check.sh
