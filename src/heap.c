@@ -553,20 +553,16 @@ void cxlmu_heap_span(uintptr_t *base, uintptr_t *end)
  * to drop the thread's CXL binding while jemalloc still serves the thread
  * from it (after its own cleanup it serves arena 0). So it is made in the
  * first allocation of the process, before jemalloc is first called. */
+static void create_exit_key(void)
+{
+	exit_key_ok = pthread_key_create(&exit_key, thread_exit_cb) == 0;
+}
+
 static void make_exit_key(void)
 {
-	static _Atomic int state;   /* 0 none, 1 making, 2 made */
-	int expect = 0;
+	static _Atomic int once;
 
-	if (atomic_load_explicit(&state, memory_order_acquire) == 2)
-		return;
-	if (atomic_compare_exchange_strong(&state, &expect, 1)) {
-		exit_key_ok = pthread_key_create(&exit_key, thread_exit_cb) == 0;
-		atomic_store_explicit(&state, 2, memory_order_release);
-		return;
-	}
-	while (atomic_load_explicit(&state, memory_order_acquire) != 2)
-		cxlmu_prim_sched_yield();
+	cxlmu_prim_once(&once, create_exit_key);
 }
 
 static cxlmu_noinline void thread_setup(void)

@@ -75,23 +75,20 @@ static void probe(struct cxlmu_ring_caps *caps)
 	io_uring_queue_exit(&ring);
 }
 
+static struct cxlmu_ring_caps caps;
+
+static void probe_caps(void)
+{
+	probe(&caps);
+}
+
 const struct cxlmu_ring_caps *cxlmu_ring_caps(void)
 {
-	static struct cxlmu_ring_caps caps;
-	static _Atomic int state;        /* 0 not yet, 1 probing, 2 done */
-	unsigned spins = 0;
-	int expect = 0;
+	static _Atomic int once;
 
 	/* Not pthread_once: the scheduler asks under its own lock, and the
 	 * runtime's pthread_once is the program's hooked one. */
-	if (atomic_load_explicit(&state, memory_order_acquire) == 2)
-		return &caps;
-	if (atomic_compare_exchange_strong(&state, &expect, 1)) {
-		probe(&caps);
-		atomic_store_explicit(&state, 2, memory_order_release);
-	}
-	while (atomic_load_explicit(&state, memory_order_acquire) != 2)
-		cxlmu_prim_relax(&spins);
+	cxlmu_prim_once(&once, probe_caps);
 	return &caps;
 }
 
