@@ -132,17 +132,17 @@ static void registry(struct cxlmu_waiter *w, bool on);
 static _Atomic int g_fds;
 static int g_fd_budget;
 
-static bool fd_take(void)
+static bool fd_take(int n)
 {
-	if (atomic_fetch_add_explicit(&g_fds, 1, memory_order_relaxed) < g_fd_budget)
+	if (atomic_fetch_add_explicit(&g_fds, n, memory_order_relaxed) + n <= g_fd_budget)
 		return true;
-	atomic_fetch_sub_explicit(&g_fds, 1, memory_order_relaxed);
+	atomic_fetch_sub_explicit(&g_fds, n, memory_order_relaxed);
 	return false;
 }
 
-static void fd_release(void)
+static void fd_release(int n)
 {
-	atomic_fetch_sub_explicit(&g_fds, 1, memory_order_relaxed);
+	atomic_fetch_sub_explicit(&g_fds, n, memory_order_relaxed);
 }
 
 static const char *const path_names[] = { CXLMU_WAIT_PATH_NAMES };
@@ -216,7 +216,7 @@ static void drop_ring(struct cxlmu_waiter *w)
 	while (atomic_load(&w->inflight))
 		cxlmu_prim_sched_yield();
 	if (cxlmu_ring_fd(&w->ring) >= 0)
-		fd_release();
+		fd_release(1);
 	cxlmu_ring_exit(&w->ring);
 }
 
@@ -229,11 +229,11 @@ static void drop_fds(struct cxlmu_waiter *w)
 	drop_ring(w);
 	if (w->efd.fd >= 0) {
 		cxlmu_prim_fd_close(&w->efd);
-		fd_release();
+		fd_release(1);
 	}
 	if (w->efd_w.fd >= 0) {
 		cxlmu_prim_fd_close(&w->efd_w);
-		fd_release();
+		fd_release(1);
 	}
 }
 
@@ -241,14 +241,8 @@ static void efd_setup(struct cxlmu_waiter *w)
 {
 	if (atomic_load_explicit(&w->path, memory_order_relaxed) != CXLMU_WAIT_EVENTFD)
 		return;
-	if (fd_take()) {
-		if (!fd_take()) {
-			fd_release();
-		} else if (cxlmu_prim_wake_pipe(&w->efd, &w->efd_w) < 0) {
-			fd_release();
-			fd_release();
-		}
-	}
+	if (fd_take(2) && cxlmu_prim_wake_pipe(&w->efd, &w->efd_w) < 0)
+		fd_release(2);
 	if (w->efd.fd < 0)
 		atomic_store_explicit(&w->path, CXLMU_WAIT_SYSCALL, memory_order_relaxed);
 }
@@ -395,14 +389,14 @@ static bool ring_ready(struct cxlmu_waiter *w)
 		goto none;
 	/* A ring on the msg_ring path keeps its descriptor (wakers aim at it);
 	 * elsewhere it has none once registered. */
-	if (p == CXLMU_WAIT_MSG_RING && !fd_take())
+	if (p == CXLMU_WAIT_MSG_RING && !fd_take(1))
 		goto none;
 	if (cxlmu_ring_init(&w->ring, &g_caps, p)) {
 		if (p == CXLMU_WAIT_MSG_RING)
-			fd_release();
+			fd_release(1);
 		goto none;
 	}
-	if (p != CXLMU_WAIT_MSG_RING && cxlmu_ring_fd(&w->ring) >= 0 && !fd_take()) {
+	if (p != CXLMU_WAIT_MSG_RING && cxlmu_ring_fd(&w->ring) >= 0 && !fd_take(1)) {
 		/* Registration failed, the descriptor stayed, over budget. */
 		cxlmu_ring_exit(&w->ring);
 		goto none;
@@ -664,14 +658,15 @@ static int channel_wait_once(struct cxlmu_waiter *w, uint32_t val, uint64_t dead
 
 	if (ring_ready(w)) {
 		enum cxlmu_wait_path p = atomic_load_explicit(&w->path, memory_order_relaxed);
-		/* The program closed or reused our eventfd's number: arming a
-		 * read on it would read the program's file. */
-		if (p == CXLMU_WAIT_EVENTFD && !cxlmu_prim_fd_still(&w->efd)) {
-			fd_release();   /* forgotten: it counts no more */
+		/* The program closed or reused the wake-up pipe's number: a
+		 * read armed on it would read the program's file. An armed
+		 * read holds its file already: checked only before arming. */
+		if (p == CXLMU_WAIT_EVENTFD && !w->ring.armed && !cxlmu_prim_fd_still(&w->efd)) {
+			fd_release(1);   /* forgotten: it counts no more */
 			r = -EBADF;
-		}
-		else
+		} else {
 			r = cxlmu_ring_wait(&w->ring, p, &w->word, val, w->efd.fd, deadline);
+		}
 		if (r >= 0 || r == -EINTR)
 			return r;
 		/* The ring failed under us: this thread goes on without it. */
