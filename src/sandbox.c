@@ -68,13 +68,14 @@ static int wait_was;
 
 bool cxlmu_sandbox_enter(const char *how)
 {
+	/* A fiber runs on a host thread: the filter must go on its own
+	 * kernel thread, and that thread must stay one; every time, a second
+	 * filter from another fiber too. */
+	if (cxlmu_sched_self())
+		cxlmu_sched_unfiber(CXLMU_WHY_SANDBOX);
 	if (atomic_exchange(&cxlmu_sandbox_on, true))
 		return false;
 	atomic_store(&cxlmu_sandbox_late, true);
-	/* A fiber runs on a host thread: the filter must go on its own
-	 * kernel thread, and that thread must stay one. */
-	if (cxlmu_sched_self())
-		cxlmu_sched_unfiber(CXLMU_WHY_SANDBOX);
 	wait_was = cxlmu_wait_sandbox();
 	cxlmu_log_info("a seccomp filter goes in (%s): from now on sleeps and waits go to libc, "
 		       "new memory is not bound to nodes, no io_uring, no runtime thread, remote "
