@@ -35,6 +35,8 @@ libcxlmu_core_la_SOURCES = \
 	src/heap.h \
 	src/mapping.c \
 	src/mapping.h \
+	src/pollrule.c \
+	src/pollrule.h \
 	src/profile.c \
 	src/profile.h \
 	src/remote.c \

@@ -37,7 +37,6 @@
  * need CXLMU_WORK_NS; fibers measure their runs exactly. */
 #define FIBER_WORK_NS   150
 /* Longest a poll waits for progress it expects. */
-#define STRETCH_MAX_NS  10000000
 /* A sleeping fiber looks for a cancellation this often. */
 #define CANCEL_SLICE_NS 20000000
 /* A core's ring: futex waits of its blocked fibers, the host's kick wait. */
@@ -65,16 +64,9 @@ struct cxlmu_fib {
 	struct cxlmu_fiber_stack parkstack;
 	bool busy;                      /* inside a scheduler call */
 	bool polling;                   /* asleep in a poll: progress wakes it */
-	/* Poll detection: the last short sleep's site and length. */
-	uintptr_t ra;
-	uint64_t asked;
-	uint32_t streak;
-	/* When its polls since the last wake by progress began (TSC; 0: none
-	 * yet), and how long that wake took to come (TSC; 0: none came). */
-	uint64_t episode;
-	uint64_t wake_tsc;
-	bool progress_woke;             /* its last poll ended by progress */
-	bool stretched;                 /* its last poll slept past plain */
+	/* The poll rule's sites (src/pollrule.h), times in TSC ticks. */
+	struct cxlmu_poll_sites polls;
+	bool progress_woke;             /* its poll sleep ended by progress */
 	uint64_t resumed;               /* when it last began to run (TSC) */
 	pthread_t thread;
 	pid_t tid;                      /* its kernel thread's */
@@ -1838,9 +1830,8 @@ void cxlmu_sched_yield(void)
 	f->busy = false;
 }
 
-uint64_t cxlmu_sched_sleep_until(uint64_t deadline, bool progress)
+static uint64_t sleep_until(struct cxlmu_fib *f, uint64_t deadline, bool progress)
 {
-	struct cxlmu_fib *f = self_fib;
 	uint64_t now = cxlmu_prim_now();
 
 	f->busy = true;
@@ -1858,72 +1849,55 @@ uint64_t cxlmu_sched_sleep_until(uint64_t deadline, bool progress)
 	return f->sig_intr && now < deadline ? deadline - now : 0;
 }
 
+uint64_t cxlmu_sched_sleep_until(uint64_t deadline, bool progress)
+{
+	struct cxlmu_fib *f = self_fib;
+
+	/* Not a relative sleep: the next one starts no run (src/pollrule.h). */
+	cxlmu_poll_break(&f->polls);
+	return sleep_until(f, deadline, progress);
+}
+
 uint64_t cxlmu_sched_sleep(uint64_t ns, const void *site)
 {
 	struct cxlmu_fib *f = self_fib;
 	struct cxlmu_core *c = f->core;
-	uintptr_t ra = (uintptr_t)site;
-	uint64_t start = tsc();
+	struct cxlmu_poll_site *s = cxlmu_poll_classify(&f->polls, (uintptr_t)site, ns);
+	uint64_t start, seen;
 	uint64_t plain = ns > POLL_MIN_NS ? ns : POLL_MIN_NS;
-	bool alike = ns <= 2 * f->asked && f->asked <= 2 * ns;
-	uint64_t seen;
 
-	/* The poll rule of src/wait.c, for the fiber's last site only. */
-	if (ns > CXLMU_POLL_MAX_NS || ra != f->ra || !alike)
-		f->streak = 0;
-	f->ra = ra;
-	f->asked = ns;
-	if (ns > CXLMU_POLL_MAX_NS || ++f->streak < CXLMU_POLL_STREAK)
-		return cxlmu_sched_sleep_until(cxlmu_prim_now() + ns, true);
+	if (!s->poll)
+		return sleep_until(f, cxlmu_prim_now() + ns, true);
 	/* A poll: while the core makes progress, the poll goes to the back
 	 * of the run queue and re-checks after the others ran. A core where
 	 * for a plain sleep's time only polls have run is idle: its polls
-	 * sleep as the plain sleep would have, or until progress. */
+	 * sleep as the plain sleep would have (stretched by the poll rule
+	 * where progress has been waking them), or until progress. */
+	start = tsc();
 	f->busy = true;
 	reached(f, start, true);
-	/* Polls that progress woke, W after they began: the next ones wait
-	 * for it up to twice W (at most STRETCH_MAX_NS), as src/wait.c's do.
-	 * A poller whose peer works for milliseconds on another host of
-	 * the core (the monitor handed it over) sleeps once, not once per
-	 * plain sleep. */
-	/* A stretched poll that nothing woke: the waker is not here (a
-	 * kernel thread, another CPU); back to plain sleeps. */
-	if (f->stretched && !f->progress_woke)
-		f->wake_tsc = 0;
-	f->stretched = false;
-	if (f->progress_woke) {
-		f->progress_woke = false;
-		if (f->episode)
-			f->wake_tsc = start - f->episode;
-		f->episode = 0;
-	}
-	if (!f->episode)
-		f->episode = start;
+	cxlmu_poll_begin(s, start);
 	seen = atomic_load_explicit(&c->progress, memory_order_relaxed);
 	/* Not while a host that lost the core still runs a fiber on the
 	 * same CPU: a poll that found nobody else to run would spin against
 	 * it (and the kernel's preemption of it looks like work). */
 	if ((seen >= start || start - seen < plain * tsc_per_us / 1000) &&
 	    !atomic_load_explicit(&c->stuck, memory_order_relaxed)) {
+		/* Neither woken nor timed out: no trace in the site. */
 		out(f, OUT_YIELD);
 	} else {
-		uint64_t wait = plain;
-		if (f->wake_tsc) {
-			/* The clock only here: a poll that yields reads none. */
-			uint64_t cap = f->episode + STRETCH_MAX_NS / 1000 * tsc_per_us;
-			uint64_t end = f->episode + 2 * f->wake_tsc;
-			uint64_t want;
-			if (end > cap)
-				end = cap;
-			want = end > start ? (end - start) * 1000 / tsc_per_us : 0;
-			if (want > wait) {
-				wait = want;
-				f->stretched = true;
-			}
-		}
+		/* The clock only here: a poll that yields reads none. A poller
+		 * whose peer works for milliseconds on another host of the
+		 * core (the monitor handed it over) sleeps once, not once per
+		 * plain sleep. */
+		uint64_t end = cxlmu_poll_stretch(s, start, start + plain * tsc_per_us / 1000,
+						  CXLMU_POLL_STRETCH_MAX_NS / 1000 * tsc_per_us);
 		f->polling = true;
-		f->deadline = cxlmu_prim_now() + wait;
+		f->progress_woke = false;
+		f->deadline = cxlmu_prim_now() + (end - start) * 1000 / tsc_per_us;
 		out(f, OUT_SLEEP);
+		/* Progress woke it (wake_polls), or its time ran out. */
+		cxlmu_poll_end(s, f->progress_woke, tsc());
 	}
 	f->busy = false;
 	/* A poll's wait is short: one a signal cut short simply ends. */

@@ -28,7 +28,6 @@
 #include "wait.h"
 
 #define SLOTS          4096
-#define SITES          8
 /* A thread that ran this long since its previous idle point made progress. */
 /* A thread woken by a wake-up that goes idle again at once passes the
  * wake-up on (it probably consumed something and produced the answer), but
@@ -49,24 +48,11 @@
 #define IDLE_STREAK    8
 #define IDLE_NUM       5
 #define IDLE_DEN       4
-/* Longest a poll waits for a wake-up it expects. */
-#define STRETCH_MAX_NS 10000000
 /* How often (polls) a thread re-reads its CPU affinity. */
 #define AFFINITY_EVERY 256
 
 enum { ST_FREE, ST_RUNNING, ST_SPINNING, ST_SLEEPING, ST_WOKEN, ST_EXITING };
 enum { END_NONE, END_OTHER, END_TIMEOUT, END_WOKEN };
-
-struct site {
-	uintptr_t ra;
-	uint64_t asked;      /* what the last short sleep from here asked */
-	uint32_t streak;
-	uint32_t timeouts;   /* polls in a row that no wake-up ended */
-	uint64_t plain_ns;   /* how long libc's sleep took here, when exact */
-	uint64_t episode;    /* when the polls since the last wake-up began */
-	uint64_t wake_ns;    /* how long wake-ups took to come, from that */
-	bool poll;
-};
 
 /* Counters: written by the owner only, read by the report at any time. */
 struct counters {
@@ -88,8 +74,7 @@ struct cxlmu_waiter {
 
 	/* The owner's. */
 	alignas(64) struct cxlmu_ring ring;
-	struct site sites[SITES];
-	uintptr_t last_site;
+	struct cxlmu_poll_sites sites; /* the poll rule's (src/pollrule.h) */
 	uint64_t last_return;        /* end of the previous idle point */
 	uint64_t slack;              /* the thread's timer slack, as it was */
 	uint64_t spin_ns;
@@ -279,8 +264,7 @@ static void slot_setup(struct cxlmu_waiter *w)
 	long slack = cxlmu_prim_timerslack();
 
 	memset(&w->ring, 0, sizeof(w->ring));
-	memset(w->sites, 0, sizeof(w->sites));
-	w->last_site = 0;
+	memset(&w->sites, 0, sizeof(w->sites));
 	w->last_return = 0;
 	w->last_end = END_NONE;
 	w->hop = 0;
@@ -508,33 +492,6 @@ static void wake_pollers(struct cxlmu_waiter *me, int hop)
 /* Idle points                                                               */
 /* ----------------------------------------------------------------------- */
 
-/* Is this short sleep of ns from site a poll? The site's streak counts
- * short sleeps from it with no other sleep of this thread in between, each
- * asking within a factor of two of the one before: a poll loop asks the
- * same (or backs off), while a helper that sleeps for whatever its callers
- * ask (an out-of-line std::this_thread::sleep_for) is one site for sleeps
- * that are no poll. A sleep that breaks the run starts the site afresh. */
-static bool classify(struct cxlmu_waiter *w, uintptr_t ra, uint64_t ns, struct site **out)
-{
-	struct site *s = &w->sites[(ra >> 4 ^ ra >> 12) % SITES];
-	bool again = w->last_site == ra;
-	bool alike = ns <= 2 * s->asked && s->asked <= 2 * ns;
-
-	w->last_site = ra;
-	*out = s;
-	if (s->ra != ra || ns > CXLMU_POLL_MAX_NS || !alike) {
-		memset(s, 0, sizeof(*s));
-		s->ra = ra;
-		if (ns > CXLMU_POLL_MAX_NS)
-			return false;
-	}
-	s->asked = ns;
-	s->streak = again && alike ? s->streak + 1 : 1;
-	if (s->streak >= CXLMU_POLL_STREAK)
-		s->poll = true;
-	return s->poll;
-}
-
 static void registry(struct cxlmu_waiter *w, bool on)
 {
 	size_t k = (size_t)(w - slots);
@@ -606,10 +563,13 @@ bool cxlmu_wait_begin(struct cxlmu_idle *idle, enum cxlmu_idle_kind kind,
 	} else {
 		bump(&w->c.sleeps, 1);
 		bump(&w->c.asked_ns, ns);
-		if (kind == CXLMU_IDLE_SLEEP)
-			poll = classify(w, (uintptr_t)site, ns, (struct site **)&idle->site);
-		else
-			w->last_site = 0;
+		if (kind == CXLMU_IDLE_SLEEP) {
+			struct cxlmu_poll_site *s = cxlmu_poll_classify(&w->sites, (uintptr_t)site, ns);
+			idle->site = s;
+			poll = s->poll;
+		} else {
+			cxlmu_poll_break(&w->sites);
+		}
 	}
 	if (poll) {
 		/* Waiting starts before the wake-ups go out: on one CPU the
@@ -728,10 +688,9 @@ static int yield_wait(struct cxlmu_waiter *w)
  * nobody wakes comes back as often as the plain program's does, no more.
  * One that has come back empty IDLE_STREAK times in a row waits IDLE_NUM/
  * IDLE_DEN of that, so idle pollers cost less CPU than plain ones. And
- * where wake-ups have been coming, W after the polling began, a poll waits
- * for the next one until twice W (at most STRETCH_MAX_NS): a poller whose
- * peer works for milliseconds sleeps once, not once per plain period. */
-static uint64_t poll_deadline(struct cxlmu_waiter *w, struct site *s, struct cxlmu_idle *idle)
+ * where wake-ups have been coming, later: the poll rule's stretch. */
+static uint64_t poll_deadline(struct cxlmu_waiter *w, struct cxlmu_poll_site *s,
+			      struct cxlmu_idle *idle)
 {
 	uint64_t target = s->plain_ns ? s->plain_ns : idle->asked + w->slack + w->late_ns;
 	uint64_t period, at;
@@ -740,19 +699,13 @@ static uint64_t poll_deadline(struct cxlmu_waiter *w, struct site *s, struct cxl
 		target = target * IDLE_NUM / IDLE_DEN;
 	period = target > w->late_ns ? target - w->late_ns : 0;
 	at = idle->start + (period > idle->asked ? period : idle->asked);
-	if (s->wake_ns) {
-		uint64_t want = s->episode + 2 * s->wake_ns;
-		uint64_t cap = idle->start + STRETCH_MAX_NS;
-		if (want > at)
-			at = want < cap ? want : cap;
-	}
-	return at;
+	return cxlmu_poll_stretch(s, idle->start, at, CXLMU_POLL_STRETCH_MAX_NS);
 }
 
 int cxlmu_wait_poll(struct cxlmu_idle *idle, uint64_t *left)
 {
 	struct cxlmu_waiter *w = idle->w;
-	struct site *site = idle->site;
+	struct cxlmu_poll_site *site = idle->site;
 	uint64_t due = idle->start + idle->asked;
 	uint64_t deadline;
 	uint64_t t0, t1;
@@ -760,8 +713,7 @@ int cxlmu_wait_poll(struct cxlmu_idle *idle, uint64_t *left)
 	bool woken = false, here, sandboxed;
 
 	bump(&w->c.polls, 1);
-	if (!site->episode)
-		site->episode = idle->start;
+	cxlmu_poll_begin(site, idle->start);
 	deadline = poll_deadline(w, site, idle);
 	/* A filter went in meanwhile (another thread's, with TSYNC): only
 	 * the sleep the plain call would have made, to the same deadline. */
@@ -827,17 +779,11 @@ int cxlmu_wait_poll(struct cxlmu_idle *idle, uint64_t *left)
 		uint64_t late = t1 - deadline < w->slack ? t1 - deadline : w->slack;
 		w->late_ns = w->late_ns ? (7 * w->late_ns + late) / 8 : late;
 	}
-	site->timeouts = woken ? 0 : site->timeouts + 1;
+	cxlmu_poll_end(site, woken, t1);
 	if (woken) {
-		uint64_t took = t1 - site->episode;
-		site->wake_ns = site->wake_ns ? (3 * site->wake_ns + took) / 4 : took;
-		site->episode = 0;
 		bump(&w->c.early, 1);
 		w->hop = (uint8_t)atomic_load_explicit(&w->hop_in, memory_order_relaxed);
 	} else {
-		/* The wake-up did not come in time: plain periods again until
-		 * one does. */
-		site->wake_ns = 0;
 		w->hop = 0;
 	}
 	w->last_end = woken ? END_WOKEN : END_TIMEOUT;
@@ -868,12 +814,9 @@ void cxlmu_wait_end(struct cxlmu_idle *idle)
 		/* An exact short sleep at a site that may become a poll: how long
 		 * libc took, for the poll's deadline. A preemption must not make
 		 * later polls long: at most the timer slack twice and 100 us. */
-		struct site *s = idle->site;
 		uint64_t took = now - idle->start;
 		uint64_t most = idle->asked + 2 * w->slack + 100000;
-		if (took > most)
-			took = most;
-		s->plain_ns = s->plain_ns ? (s->plain_ns + took) / 2 : took;
+		cxlmu_poll_plain(idle->site, took < most ? took : most);
 	}
 	w->last_return = now;
 	if (idle->poll)

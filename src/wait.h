@@ -8,11 +8,8 @@
 
 #include "internal.h"
 #include "options.h"
+#include "pollrule.h"
 
-/* Longest relative sleep that can be a poll, and how many in a row from
- * one call site make that site a poll site. */
-#define CXLMU_POLL_MAX_NS   1000000u
-#define CXLMU_POLL_STREAK   3
 /* A thread that ran this long between two idle points made progress. */
 #define CXLMU_WORK_NS       1000u
 
@@ -31,7 +28,7 @@ struct cxlmu_idle {
 	uint64_t asked;           /* duration asked, ns */
 	enum cxlmu_idle_kind kind;
 	uint32_t val;             /* wake word when the poll began */
-	void *site;               /* the call site's record, for sleeps */
+	struct cxlmu_poll_site *site; /* the call site's record, for sleeps */
 	bool poll;
 };
 

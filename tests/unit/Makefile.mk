@@ -9,6 +9,7 @@ unit_tests = \
 	tests/unit/check_mapping \
 	tests/unit/check_options \
 	tests/unit/check_policy \
+	tests/unit/check_pollrule \
 	tests/unit/check_rules \
 	tests/unit/check_sigcheck \
 	tests/unit/check_stats \
@@ -51,6 +52,11 @@ tests_unit_check_policy_SOURCES = $(unit_common) tests/unit/check_policy.c
 tests_unit_check_policy_CPPFLAGS = $(unit_cppflags) -DSUITE=suite_policy
 tests_unit_check_policy_CFLAGS = $(unit_cflags)
 tests_unit_check_policy_LDADD = $(unit_ldadd)
+
+tests_unit_check_pollrule_SOURCES = $(unit_common) tests/unit/check_pollrule.c
+tests_unit_check_pollrule_CPPFLAGS = $(unit_cppflags) -DSUITE=suite_pollrule
+tests_unit_check_pollrule_CFLAGS = $(unit_cflags)
+tests_unit_check_pollrule_LDADD = $(unit_ldadd)
 
 tests_unit_check_rules_SOURCES = $(unit_common) tests/unit/check_rules.c
 tests_unit_check_rules_CPPFLAGS = $(unit_cppflags) -DSUITE=suite_rules
