@@ -13,7 +13,7 @@
 enum cxlmu_stats_format { CXLMU_STATS_TEXT, CXLMU_STATS_JSON };
 
 /* What happens to the sleeping and yielding calls (src/wait.c). */
-enum cxlmu_sched { CXLMU_SCHED_OFF, CXLMU_SCHED_THREADS, CXLMU_SCHED_AUTO, CXLMU_SCHED_FIBERS };
+enum cxlmu_sched_mode { CXLMU_SCHED_OFF, CXLMU_SCHED_THREADS, CXLMU_SCHED_AUTO, CXLMU_SCHED_FIBERS };
 
 /* How a poll waits: the wake channel next to its deadline. auto takes the
  * first of futex, msg_ring, eventfd the kernel offers, then syscall. */
@@ -44,7 +44,7 @@ struct cxlmu_config {
 	bool stats;                      /* write a report at exit */
 	char stats_path[PATH_MAX];       /* empty: stderr */
 	enum cxlmu_stats_format stats_format;
-	enum cxlmu_sched sched;
+	enum cxlmu_sched_mode sched;
 	enum cxlmu_wait_path wait;
 	char sites_path[PATH_MAX];       /* policy sites:FILE */
 	bool sites_fallback_set;         /* else the file's, else local */

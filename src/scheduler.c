@@ -167,7 +167,7 @@ static _Atomic bool probed;
 static struct {
 	_Atomic uint64_t fibers, handoffs, cores;
 } totals;
-static enum cxlmu_sched mode;
+static enum cxlmu_sched_mode mode;
 /* The report's list (cxlmu_sched_threads) and counts by why. */
 static struct cxlmu_sched_thread records[CXLMU_SCHED_RECORDS];
 static _Atomic unsigned nrecords;

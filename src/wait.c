@@ -91,7 +91,7 @@ struct cxlmu_waiter {
 };
 
 int cxlmu_wait_on;
-static enum cxlmu_sched g_sched;
+static enum cxlmu_sched_mode g_sched;
 static enum cxlmu_wait_path g_want, g_path;
 static struct cxlmu_ring_caps g_caps;
 static _Atomic int g_once;
