@@ -18,6 +18,8 @@
 #include <unistd.h>
 
 #include "prim.h"
+#include "sched_signal.h"
+#include "sched_thread.h"
 #include "scheduler.h"
 
 static struct {

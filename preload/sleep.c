@@ -20,6 +20,8 @@
 
 #include "runtime.h"
 #include "prim.h"
+#include "sched_thread.h"
+#include "sched_wait.h"
 #include "scheduler.h"
 #include "wait.h"
 

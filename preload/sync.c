@@ -42,6 +42,7 @@
 
 #include "prim.h"
 #include "runtime.h"
+#include "sched_wait.h"
 #include "scheduler.h"
 
 /* libc's own, where glibc exports an alias that no hook can shadow: the

@@ -20,6 +20,8 @@
 #include "prim.h"
 #include "sandbox.h"
 #include "runtime.h"
+#include "sched_thread.h"
+#include "sched_wait.h"
 #include "scheduler.h"
 
 static struct {

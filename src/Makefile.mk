@@ -50,6 +50,16 @@ libcxlmu_core_la_SOURCES = \
 	src/runtime.h \
 	src/sandbox.c \
 	src/sandbox.h \
+	src/sched_block.c \
+	src/sched_impl.h \
+	src/sched_monitor.c \
+	src/sched_queue.c \
+	src/sched_signal.c \
+	src/sched_signal.h \
+	src/sched_sleep.c \
+	src/sched_thread.h \
+	src/sched_wait.h \
+	src/sched_why.c \
 	src/scheduler.c \
 	src/scheduler.h \
 	src/sigcheck.c \

@@ -33,6 +33,7 @@
 #include "remote.h"
 #include "sandbox.h"
 #include "ring.h"
+#include "sched_wait.h"
 #include "scheduler.h"
 #include "sigcheck.h"
 

@@ -13,6 +13,7 @@
 #include "log.h"
 #include "prim.h"
 #include "sandbox.h"
+#include "sched_thread.h"
 #include "scheduler.h"
 #include "wait.h"
 

@@ -11,6 +11,7 @@ unit_tests = \
 	tests/unit/check_policy \
 	tests/unit/check_pollrule \
 	tests/unit/check_rules \
+	tests/unit/check_schedqueue \
 	tests/unit/check_sigcheck \
 	tests/unit/check_stats \
 	tests/unit/check_topology
@@ -62,6 +63,11 @@ tests_unit_check_rules_SOURCES = $(unit_common) tests/unit/check_rules.c
 tests_unit_check_rules_CPPFLAGS = $(unit_cppflags) -DSUITE=suite_rules
 tests_unit_check_rules_CFLAGS = $(unit_cflags)
 tests_unit_check_rules_LDADD = libcxlmu-base.la $(CHECK_LIBS)
+
+tests_unit_check_schedqueue_SOURCES = $(unit_common) tests/unit/check_schedqueue.c
+tests_unit_check_schedqueue_CPPFLAGS = $(unit_cppflags) -DSUITE=suite_schedqueue
+tests_unit_check_schedqueue_CFLAGS = $(unit_cflags)
+tests_unit_check_schedqueue_LDADD = $(unit_ldadd)
 
 # sigcheck_fns.c is compiled twice: as itself (-O2 copy) and included by
 # sigcheck_fns_O0.c (-O0 copy); each function sets its own level. The test

@@ -1,0 +1,330 @@
+/* Signals of fibers: cxlmu_sched_signal, a fiber's own mask, delivery on
+ * its host (src/sched_signal.h).
+ *
+ * The fence protocol. A fiber's kernel thread is parked with every signal
+ * blocked. A signal sent to the fiber (cxlmu_sched_signal) goes to the
+ * host running it, where its handler runs in the fiber; one sent while it
+ * does not run is pending in sigpend and sent to its host when it next
+ * runs (sig_on). Which of the two is decided without a lock on the
+ * fiber's side: at each switch the fiber writes on and then reads sigpend
+ * (switching in) or poking and pokes (switching out); the sender writes
+ * sigpend and poking and then reads on, after a membarrier(2) that puts a
+ * full fence in every running thread of the process. So a fiber's
+ * switches cost two plain stores and loads, and either the sender sees
+ * the fiber run (and sends to its host; a fiber switching out then waits
+ * for that signal), or the fiber sees the signal pending. Where
+ * membarrier is not there (sched.mb_ok false), the fiber's side fences
+ * itself. The host's mask is the running fiber's: it changes only at
+ * switches between fibers whose masks differ. sig_on, sig_off and the
+ * mask cache are inline in src/sched_impl.h: they are the switch path. */
+#include <errno.h>
+#include <linux/membarrier.h>
+
+#include "sched_impl.h"
+#include "sched_signal.h"
+#include "sched_thread.h"
+
+/* The thread's real signal mask, as glibc's pthread_sigmask sets it (its
+ * two internal signals, SIGCANCEL and SIGSETXID, never blocked), without
+ * the exported pthread_sigmask, which in a fiber would set the fiber's. */
+int sched_real_sigmask(int how, const sigset_t *set, sigset_t *old)
+{
+	sigset_t s;
+
+	if (set && how != SIG_UNBLOCK) {
+		s = *set;
+		/* Bits 31 and 32: signals 32 and 33 (sigdelset refuses them). */
+		s.__val[0] &= ~(3ul << 31);
+		set = &s;
+	}
+	return (int)-rawsys(SYS_rt_sigprocmask, how, (long)set, (long)old, 8);
+}
+/* Send s to the thread tid of this process. */
+void sched_sig_send(pid_t tid, const struct cxlmu_sig *s)
+{
+	long pid = rawsys(SYS_getpid, 0, 0, 0, 0);
+
+	if (s->code == SI_QUEUE) {
+		siginfo_t si;
+		memset(&si, 0, sizeof(si));
+		si.si_signo = s->sig;
+		si.si_code = s->code;
+		si.si_pid = s->pid;
+		si.si_uid = s->uid;
+		si.si_value = s->value;
+		rawsys(SYS_rt_tgsigqueueinfo, pid, tid, s->sig, (long)&si);
+	} else {
+		rawsys(SYS_tgkill, pid, tid, s->sig, 0);
+	}
+}
+
+/* Does the program handle sig (a handler, not a default or ignore)? */
+static bool sig_handled(int sig)
+{
+	struct { void *handler; unsigned long flags; void *restorer; uint64_t mask; } ka;
+
+	if (rawsys(SYS_rt_sigaction, sig, 0, (long)&ka, sizeof(ka.mask)))
+		return false;
+	return ka.handler != (void *)SIG_DFL && ka.handler != (void *)SIG_IGN;
+}
+
+/* all_lock with every signal blocked: a handler on this thread (raise and
+ * pthread_kill, which are async-signal-safe, come here) never finds it
+ * held by the code it interrupted. Gives the mask to put back. */
+uint64_t sched_all_lock_masked(void)
+{
+	uint64_t every = BLOCK_ALL, old = 0;
+
+	rawsys(SYS_rt_sigprocmask, SIG_BLOCK, (long)&every, (long)&old, sizeof(every));
+	spin_lock(&sched.all_lock);
+	return old;
+}
+
+void sched_all_unlock_masked(uint64_t old)
+{
+	spin_unlock(&sched.all_lock);
+	rawsys(SYS_rt_sigprocmask, SIG_SETMASK, (long)&old, 0, sizeof(old));
+}
+
+/* A fiber of c with mask m comes (delta 1) or goes (-1): what an idle host
+ * of c blocks follows. Under all_lock. */
+void sched_mask_count(struct cxlmu_core *c, uint64_t m, int delta)
+{
+	uint64_t idle = 0;
+
+	for (int i = 0; i < 64; i++) {
+		if (!(m & (1ull << i)))
+			c->open[i] += (uint32_t)delta;
+		if (!c->open[i])
+			idle |= 1ull << i;
+	}
+	atomic_store_explicit(&c->idle_mask, idle & BLOCK_ALL, memory_order_relaxed);
+}
+
+/* f runs, with its mask on its host: what is pending for it and let
+ * through is sent to the host, whose handlers run in f before this
+ * returns. */
+void __attribute__((noinline)) sched_sig_deliver(struct cxlmu_fib *f)
+{
+	uint64_t pend;
+
+	while ((pend = atomic_load_explicit(&f->sigpend, memory_order_acquire) &
+		       ~mask_word(&f->mask))) {
+		int i = __builtin_ctzll(pend);
+		uint64_t bit = 1ull << i;
+		struct cxlmu_sig s;
+		bool mine;
+
+		uint64_t old = sched_all_lock_masked();
+		mine = atomic_fetch_and_explicit(&f->sigpend, ~bit, memory_order_acq_rel) & bit;
+		s = f->sig[i];
+		sched_all_unlock_masked(old);
+		if (!mine)
+			continue;
+		if (sig_handled(s.sig))
+			f->sig_intr = true;
+		sched_sig_send(f->host->tid, &s);
+	}
+}
+
+/* f was sent a signal to its host while it ran: the signal is there
+ * (queued by tgkill before the sender counted it), and a system call's
+ * return delivers it, in f, before f switches out. */
+void __attribute__((noinline)) sched_sig_flush(struct cxlmu_fib *f)
+{
+	unsigned spins = 0;
+
+	while (atomic_load_explicit(&f->poking, memory_order_acquire))
+		cxlmu_prim_relax(&spins);
+	f->pokes_seen = atomic_load_explicit(&f->pokes, memory_order_acquire);
+	rawsys(SYS_getppid, 0, 0, 0, 0);
+}
+/* A signal came for f, which does not run: its core's owner wakes it
+ * (sigwake_drain). No core lock here: the sender may be a handler that
+ * interrupted that lock's holder. Under all_lock, which keeps f alive. */
+static void sig_wake(struct cxlmu_fib *f)
+{
+	struct cxlmu_core *c = f->core;
+
+	/* Seen by dispose() if f is still on its way into a wait. */
+	atomic_store_explicit(&f->wake, 1, memory_order_seq_cst);
+	if (!atomic_exchange_explicit(&f->sigwake_queued, true, memory_order_acq_rel)) {
+		struct cxlmu_fib *head = atomic_load_explicit(&c->sigwake, memory_order_relaxed);
+		do
+			f->sigwake_next = head;
+		while (!atomic_compare_exchange_weak_explicit(&c->sigwake, &head, f,
+							      memory_order_release,
+							      memory_order_relaxed));
+	}
+	sched_kick(c);
+}
+
+/* A signal number a thread can be sent: 1 to 64 but glibc's own two. 0 (a
+ * check that the thread is there) is not one, and not an error. */
+static bool sig_number(int sig, int *err)
+{
+	if (sig > 0 && sig < 65 && sig != 32 && sig != 33)
+		return true;
+	*err = sig ? EINVAL : 0;
+	return false;
+}
+
+bool cxlmu_sched_signal(pthread_t t, pid_t tid, const struct cxlmu_sig *s, int *err)
+{
+	struct cxlmu_fib *f, *me = sched_self;
+	struct cxlmu_host *h;
+	uint64_t bit, old;
+	pid_t to = 0;
+
+	if (!atomic_load_explicit(&sched.probed, memory_order_acquire))
+		return false;    /* no fiber has been made */
+	*err = 0;
+	if (me && (tid ? me->tid == tid : pthread_equal(me->thread, t))) {
+		/* To itself, maybe from a handler: no lock. Its host now, or
+		 * pending while its mask blocks it. */
+		if (!sig_number(s->sig, err))
+			return true;
+		bit = 1ull << (s->sig - 1);
+		if (mask_word(&me->mask) & bit) {
+			me->sig[s->sig - 1] = *s;
+			atomic_fetch_or(&me->sigpend, bit);
+		} else {
+			sched_sig_send((pid_t)rawsys(SYS_gettid, 0, 0, 0, 0), s);
+		}
+		return true;
+	}
+	old = sched_all_lock_masked();
+	f = sched_find(t, tid);
+	if (!f) {
+		sched_all_unlock_masked(old);
+		return false;
+	}
+	if (!sig_number(s->sig, err)) {
+		sched_all_unlock_masked(old);
+		return true;
+	}
+	bit = 1ull << (s->sig - 1);
+	atomic_fetch_add(&f->poking, 1);
+	f->sig[s->sig - 1] = *s;
+	atomic_fetch_or(&f->sigpend, bit);
+	if (sched.mb_ok)
+		rawsys(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0, 0);
+	else
+		atomic_thread_fence(memory_order_seq_cst);
+	h = atomic_load_explicit(&f->on, memory_order_relaxed);
+	if (mask_word(&f->mask) & bit) {
+		/* Pending until it unblocks it (cxlmu_sched_sigmask). */
+	} else if (h) {
+		if (atomic_fetch_and(&f->sigpend, ~bit) & bit)
+			to = h->tid;
+	} else {
+		sig_wake(f);
+	}
+	if (!to)
+		atomic_fetch_sub(&f->poking, 1);
+	sched_all_unlock_masked(old);
+	if (to) {
+		/* f waits for this (sig_off, cxlmu_sched_sigmask) before it
+		 * switches out or changes its mask: h runs f until the signal
+		 * is there. */
+		sched_sig_send(to, s);
+		atomic_fetch_add(&f->pokes, 1);
+		atomic_fetch_sub(&f->poking, 1);
+	}
+	return true;
+}
+
+/* how applied to the mask now with set: the new mask, or false for a bad
+ * how. */
+static bool mask_apply(int how, uint64_t now, uint64_t set, uint64_t *next)
+{
+	switch (how) {
+	case SIG_BLOCK:
+		*next = now | set;
+		break;
+	case SIG_UNBLOCK:
+		*next = now & ~set;
+		break;
+	case SIG_SETMASK:
+		*next = set;
+		break;
+	default:
+		return false;
+	}
+	/* What libc and the kernel never let a mask block. */
+	*next &= BLOCK_ALL & ~((1ull << (SIGKILL - 1)) | (1ull << (SIGSTOP - 1)));
+	return true;
+}
+
+static void word_set(sigset_t *set, uint64_t w)
+{
+	sigemptyset(set);
+	memcpy(set, &w, sizeof(w));
+}
+
+int cxlmu_sched_sigmask(int how, const sigset_t *set, sigset_t *old)
+{
+	struct cxlmu_fib *f = sched_self;
+	struct cxlmu_host *h = f->host;
+	uint64_t real = 0, want = set ? mask_word(set) : 0, next = 0, seen, o;
+	unsigned spins = 0;
+
+	if (set && !mask_apply(how, 0, 0, &next))
+		return EINVAL;
+	rawsys(SYS_rt_sigprocmask, SIG_BLOCK, 0, (long)&real, sizeof(real));
+	if (real != h->cur) {
+		/* In a handler: the kernel added to the mask, and restores it
+		 * when the handler returns. Only the host's mask changes, as
+		 * plain; the cache follows what is set. */
+		if (old)
+			word_set(old, real);
+		if (set) {
+			mask_apply(how, real, want, &next);
+			rawsys(SYS_rt_sigprocmask, SIG_SETMASK, (long)&next, 0, sizeof(next));
+			real = next;
+		}
+		h->cur = real;
+		return 0;
+	}
+	if (old)
+		*old = f->mask;
+	if (!set)
+		return 0;
+	mask_apply(how, mask_word(&f->mask), want, &next);
+	f->busy = true;
+	o = sched_all_lock_masked();
+	sched_mask_count(f->core, mask_word(&f->mask), -1);
+	sched_mask_count(f->core, next, 1);
+	word_set(&f->mask, next);
+	sched_all_unlock_masked(o);
+	/* A sender that decided under the old mask may still be sending to
+	 * the host: once it is done, the signal comes in with the old mask,
+	 * before the new one can block it. */
+	while (atomic_load_explicit(&f->poking, memory_order_acquire))
+		cxlmu_prim_relax(&spins);
+	seen = atomic_load_explicit(&f->pokes, memory_order_acquire);
+	if (seen != f->pokes_seen) {
+		f->pokes_seen = seen;
+		rawsys(SYS_getppid, 0, 0, 0, 0);
+	}
+	host_mask(h, next);
+	f->busy = false;
+	if (sig_waiting(f))
+		sched_sig_deliver(f);
+	return 0;
+}
+
+uint64_t cxlmu_sched_sigpending(void)
+{
+	struct cxlmu_fib *f = sched_self;
+
+	return f ? atomic_load_explicit(&f->sigpend, memory_order_relaxed) : 0;
+}
+
+void cxlmu_sched_unfiber(enum cxlmu_sched_why why)
+{
+	if (!sched_self)
+		return;
+	cxlmu_sched_leave();
+	cxlmu_sched_note(why, cxlmu_sched_pinned_cpu());
+}
