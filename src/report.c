@@ -24,7 +24,11 @@
 /* ----------------------------------------------------------------------- */
 
 struct placement {
-	unsigned sampled, as_meant, elsewhere, not_resident;
+	/* not_resident: -ENOENT (freed and given back, or never touched);
+	 * not_reported: the kernel gave no node (-EFAULT, which 6.1-6.4 give
+	 * for present pages that NUMA balancing made PROT_NONE; any other
+	 * error; or move_pages refused altogether). */
+	unsigned sampled, as_meant, elsewhere, not_resident, not_reported;
 	unsigned by_node[CXLMU_MAX_NODES];
 };
 
@@ -44,14 +48,18 @@ static void check_placement(struct placement *pl)
 		pages[i] = (void *)(addr[i] & mask);
 	if (!n || cxlmu_prim_page_nodes(n, pages, status)) {
 		pl->sampled = (unsigned)n;
-		pl->not_resident = (unsigned)n;
+		pl->not_reported = (unsigned)n;
 		return;
 	}
 	pl->sampled = (unsigned)n;
 	for (size_t i = 0; i < n; i++) {
 		int s = status[i];
+		if (s == -ENOENT) {
+			pl->not_resident++;
+			continue;
+		}
 		if (s < 0 || s >= CXLMU_MAX_NODES) {
-			pl->not_resident++;   /* freed, purged, or never touched */
+			pl->not_reported++;
 			continue;
 		}
 		pl->by_node[s]++;
@@ -330,8 +338,8 @@ static void report_text(const struct cxlmu_config *cfg, const struct cxlmu_topol
 		     (unsigned long long)s.frees);
 	}
 	emit("cxlmu: placement check (move_pages): %u sampled pages, %u where the policy "
-	     "meant, %u elsewhere, %u not resident\n",
-	     pl->sampled, pl->as_meant, pl->elsewhere, pl->not_resident);
+	     "meant, %u elsewhere, %u not resident, %u not reported by the kernel\n",
+	     pl->sampled, pl->as_meant, pl->elsewhere, pl->not_resident, pl->not_reported);
 	emit("cxlmu: sampled pages by node:");
 	for (unsigned n = 0; n < CXLMU_MAX_NODES; n++)
 		if (shown & (1ull << n))
@@ -387,8 +395,8 @@ static void report_json(const struct cxlmu_config *cfg, const struct cxlmu_topol
 		sep = ",";
 	}
 	emit("],\"placement\":{\"sampled\":%u,\"as_meant\":%u,\"elsewhere\":%u,"
-	     "\"not_resident\":%u,\"pages_by_node\":[",
-	     pl->sampled, pl->as_meant, pl->elsewhere, pl->not_resident);
+	     "\"not_resident\":%u,\"not_reported\":%u,\"pages_by_node\":[",
+	     pl->sampled, pl->as_meant, pl->elsewhere, pl->not_resident, pl->not_reported);
 	sep = "";
 	for (unsigned n = 0; n < CXLMU_MAX_NODES; n++)
 		if (shown & (1ull << n)) {

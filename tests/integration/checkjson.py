@@ -10,7 +10,7 @@ KEYS = ["version", "policy", "policy_asked", "strict", "mmap", "cxl_nodes",
 NODE_KEYS = ["node", "cxl", "bytes_live", "bytes_peak", "bytes_total",
              "allocations", "frees"]
 PLACEMENT_KEYS = ["sampled", "as_meant", "elsewhere", "not_resident",
-                  "pages_by_node"]
+                  "not_reported", "pages_by_node"]
 WAIT_KEYS = ["sched", "path", "sleeps", "yields", "polls", "early_wakeups",
              "wakeups_sent", "asked_ns", "slept_ns", "threads", "fibers",
              "fiber_cpus", "fiber_switches", "handoffs"]

@@ -390,7 +390,8 @@ START_TEST(json_report)
 		"\"allocations\":2,\"frees\":1}",
 		"{\"tier\":\"cxl\",\"bytes_live\":70033,",
 		"{\"tier\":\"interleave\",\"bytes_live\":0,",
-		"\"placement\":{\"sampled\":0,\"as_meant\":0,\"elsewhere\":0,\"not_resident\":0,",
+		"\"placement\":{\"sampled\":0,\"as_meant\":0,\"elsewhere\":0,\"not_resident\":0,"
+		"\"not_reported\":0,",
 		"\"pages_by_node\":[{\"node\":0,\"pages\":0},{\"node\":1,\"pages\":0},"
 		"{\"node\":5,\"pages\":0}]",
 		"\"fallbacks\":3,\"bind_errors\":2,",
@@ -447,23 +448,27 @@ START_TEST(placement_check)
 	int status = -1;
 	char *j, want[160];
 	void *untouched = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	void *gone = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	long r;
 
-	ck_assert_msg(untouched != MAP_FAILED, "mmap");
+	ck_assert_msg(untouched != MAP_FAILED && gone != MAP_FAILED, "mmap");
+	/* Not mapped any more: the kernel reports no node (-EFAULT). */
+	munmap(gone, 4096);
 	touched[0] = 1;
 	touched[4096] = 1;
 	r = syscall(SYS_move_pages, 0, 1UL, &page, NULL, &status, 0);
 	cxlmu_stats_sample(touched + 100, 1ull << (status >= 0 ? status : 0));
 	cxlmu_stats_sample(touched + 4096, 1ull << (status >= 0 ? status + 1 : 1));
 	cxlmu_stats_sample(untouched, 1);
+	cxlmu_stats_sample(gone, 1);
 	j = report_memfd(CXLMU_STATS_JSON);
 	if (r == 0 && status >= 0) {
-		snprintf(want, sizeof(want), "\"placement\":{\"sampled\":3,\"as_meant\":1,"
-			 "\"elsewhere\":1,\"not_resident\":1,");
+		snprintf(want, sizeof(want), "\"placement\":{\"sampled\":4,\"as_meant\":1,"
+			 "\"elsewhere\":1,\"not_resident\":1,\"not_reported\":1,");
 	} else {
-		/* move_pages refused here: every sample counts as not resident. */
-		snprintf(want, sizeof(want), "\"placement\":{\"sampled\":3,\"as_meant\":0,"
-			 "\"elsewhere\":0,\"not_resident\":3,");
+		/* move_pages refused here: the kernel reported no sample. */
+		snprintf(want, sizeof(want), "\"placement\":{\"sampled\":4,\"as_meant\":0,"
+			 "\"elsewhere\":0,\"not_resident\":0,\"not_reported\":4,");
 	}
 	ck_assert_msg(strstr(j, want), "move_pages %ld, page on node %d: want '%s' in\n%.3000s", r,
 		      status, want, j);
