@@ -14,10 +14,15 @@
  * see the live bytes of earlier ones (the budget policy depends on that).
  *
  * One line per spec, and one per block when a spec has at most 16 blocks:
- *   spec malloc:8M:2 blocks=2 bytes=16777216 pages=4096 node0=0 node1=4096 absent=0 error=0
- *   block malloc:8M:2 #0 pages=2048 node0=0 node1=2048 absent=0 error=0
+ *   spec malloc:8M:2 blocks=2 bytes=16777216 pages=4096 node0=0 node1=4096 absent=0 fault=0 error=0 lost=0
+ *   block malloc:8M:2 #0 pages=2048 node0=0 node1=2048 absent=0 fault=0 error=0 lost=0
  * fill lines add errno=NAME (NONE when MAX blocks fit). Pages shared by
- * several blocks of a spec are counted once. Exit status: 0, or 2 when an
+ * several blocks of a spec are counted once. move_pages' status for a page
+ * is its node, -ENOENT (absent: not present), -EFAULT (fault: the kernel
+ * did not say; 6.1-6.4 say so for present pages that automatic NUMA
+ * balancing marked PROT_NONE) or another error. lost: pages whose fill
+ * pattern, written before the query, is no longer there when read back
+ * after it: a page that is absent or faulted and lost too lost its data. Exit status: 0, or 2 when an
  * allocation other than fill fails or move_pages cannot be called. */
 #include <errno.h>
 #include <stdint.h>
@@ -33,7 +38,7 @@
 #define PER_BLOCK_MAX  16
 
 struct count {
-	unsigned long pages, absent, error;
+	unsigned long pages, absent, fault, error, lost;
 	unsigned long node[MAX_NODES];
 };
 
@@ -124,6 +129,8 @@ static int count_pages(void **blocks, size_t n, size_t size, struct count *c)
 			c->node[status[i]]++;
 		else if (status[i] == -ENOENT)
 			c->absent++;
+		else if (status[i] == -EFAULT)
+			c->fault++;
 		else
 			c->error++;
 	}
@@ -138,7 +145,28 @@ static void print_count(const struct count *c)
 	for (int n = 2; n < MAX_NODES; n++)
 		if (c->node[n])
 			printf(" node%d=%lu", n, c->node[n]);
-	printf(" absent=%lu error=%lu", c->absent, c->error);
+	printf(" absent=%lu fault=%lu error=%lu lost=%lu", c->absent, c->fault, c->error, c->lost);
+}
+
+#define FILL 0xa5
+
+/* After the query: pages of blocks[0..n) whose bytes are not all FILL. */
+static unsigned long count_lost(void **blocks, size_t n, size_t size)
+{
+	unsigned long lost = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const unsigned char *p = blocks[i];
+		for (size_t off = 0; off < size; off += (size_t)page_size) {
+			size_t len = size - off < (size_t)page_size ? size - off : (size_t)page_size;
+			for (size_t k = 0; k < len; k++)
+				if (p[off + k] != FILL) {
+					lost++;
+					break;
+				}
+		}
+	}
+	return lost;
 }
 
 static void *alloc_one(const char *kind, size_t size)
@@ -217,7 +245,7 @@ static int run_spec(const char *spec)
 		}
 		/* Write every page: first touch is where the kernel applies the
 		 * memory policy the runtime bound to the range. */
-		memset(blocks[n], 0xa5, size);
+		memset(blocks[n], FILL, size);
 	}
 	if (n < count && strcmp(kind, "fill")) {
 		printf("spec %s failed at block %zu: %s\n", spec, n, strerror(err));
@@ -225,6 +253,7 @@ static int run_spec(const char *spec)
 	}
 	if (count_pages(blocks, n, size, &c))
 		return 2;
+	c.lost = count_lost(blocks, n, size);
 	printf("spec %s blocks=%zu bytes=%zu", spec, n, n * size);
 	print_count(&c);
 	if (!strcmp(kind, "fill"))
@@ -234,6 +263,7 @@ static int run_spec(const char *spec)
 		for (size_t i = 0; i < n; i++) {
 			if (count_pages(&blocks[i], 1, size, &c))
 				return 2;
+			c.lost = count_lost(&blocks[i], 1, size);
 			printf("block %s #%zu", spec, i);
 			print_count(&c);
 			printf("\n");
