@@ -242,8 +242,9 @@ const struct cxlmu_option cxlmu_options[] = {
 	  set_site_frames },
 	{ "cxl-nodes", CXLMU_ARG_REQUIRED, "LIST", "auto", "a node list",
 	  "auto, or node numbers and ranges such as 1 or 2,4-5 (below 64)",
-	  "The NUMA nodes that count as CXL memory. auto: the nodes that have "
-	  "memory and no CPUs. On a one-node machine, 0 emulates CXL on node 0: "
+	  "The NUMA nodes that count as CXL memory. auto: the nodes a CXL region "
+	  "backs (onlined through dax) and the nodes that have memory and no CPUs. "
+	  "On a one-node machine, 0 emulates CXL on node 0: "
 	  "placement is applied and can be checked, the memory is the same.",
 	  set_cxl_nodes },
 	{ "strict", CXLMU_ARG_NONE, NULL, "off", "a boolean", BOOL_ACCEPTED,

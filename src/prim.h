@@ -55,6 +55,9 @@ ssize_t cxlmu_prim_read_file(const char *path, char *buf, size_t size);
 /* Names in a directory (not . or ..), NUL-separated into buf; returns the
  * bytes used or -errno. Names that do not fit are left out. */
 ssize_t cxlmu_prim_list_dir(const char *path, char *buf, size_t size);
+/* A symbolic link's target, NUL-terminated (cut to size - 1); its length
+ * or -errno. */
+ssize_t cxlmu_prim_readlink(const char *path, char *buf, size_t size);
 size_t cxlmu_prim_page_size(void);
 
 /* Waiting (src/wait.c). futex_wait waits while *word == val, until

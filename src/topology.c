@@ -89,6 +89,62 @@ static void read_tiers(const char *root, struct cxlmu_topology *t)
 	}
 }
 
+/* The CXL region a dax device's path runs through: the component after a
+ * decoder ("devices/platform/ACPI0017:00/root0/decoder0.0/region0/
+ * dax_region0/dax0.0" for RAM, ".../region0/pmem_region0/ndbus1/region1/
+ * dax1.0/dax1.0" for pmem, whose second "region1" is the nvdimm one),
+ * when root/bus/cxl/devices has it. */
+static bool cxl_region_of(const char *root, const char *link, char *name, size_t size)
+{
+	char path[256];
+	const char *p = link;
+
+	while ((p = strstr(p, "/decoder"))) {
+		const char *r = strchr(p + 1, '/'), *e;
+		p++;
+		if (!r || strncmp(r + 1, "region", 6))
+			continue;
+		r++;
+		e = strchrnul(r, '/');
+		if ((size_t)(e - r) >= size)
+			return false;
+		memcpy(name, r, (size_t)(e - r));
+		name[e - r] = '\0';
+		snprintf(path, sizeof(path), "%s/bus/cxl/devices/%s", root, name);
+		/* The bus lists its devices as links. */
+		if (cxlmu_prim_readlink(path, (char[8]){ 0 }, 8) >= 0)
+			return true;
+	}
+	return false;
+}
+
+/* Nodes that CXL regions back: each dax device whose path runs through
+ * one, and its target node. */
+static void read_cxl_regions(const char *root, struct cxlmu_topology *t)
+{
+	char path[256], link[512], names[4096], buf[32], region[16];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "%s/bus/dax/devices", root);
+	n = cxlmu_prim_list_dir(path, names, sizeof(names));
+	for (const char *s = names; n > 0 && s < names + n; s += strlen(s) + 1) {
+		uint64_t node;
+		const char *end;
+		snprintf(path, sizeof(path), "%s/bus/dax/devices/%.64s", root, s);
+		if (cxlmu_prim_readlink(path, link, sizeof(link)) <= 0 ||
+		    !cxl_region_of(root, link, region, sizeof(region)))
+			continue;
+		snprintf(path, sizeof(path), "%s/bus/dax/devices/%.64s/target_node", root, s);
+		if (cxlmu_prim_read_file(path, buf, sizeof(buf)) <= 0 || buf[0] < '0' || buf[0] > '9')
+			continue;
+		node = parse_u64(buf, &end);
+		if (node >= CXLMU_MAX_NODES)
+			continue;
+		t->cxl_region |= 1ull << node;
+		memcpy(t->node[node].region, region, sizeof(region));
+	}
+}
+
 int cxlmu_topology_read(const char *root, struct cxlmu_topology *t)
 {
 	char path[256], buf[4096];
@@ -141,6 +197,7 @@ int cxlmu_topology_read(const char *root, struct cxlmu_topology *t)
 		}
 	}
 	read_tiers(root, t);
+	read_cxl_regions(root, t);
 	return 0;
 }
 
@@ -159,7 +216,7 @@ int cxlmu_topology_pick_cxl(struct cxlmu_topology *t, bool user_set,
 		t->cxl_from_user = true;
 		return 0;
 	}
-	t->cxl = t->has_memory & ~t->has_cpu;
+	t->cxl = t->has_memory & (~t->has_cpu | t->cxl_region);
 	t->cxl_from_user = false;
 	return 0;
 }

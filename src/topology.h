@@ -13,25 +13,32 @@ struct cxlmu_node {
 	uint64_t mem_free;             /* bytes */
 	uint8_t distance[CXLMU_MAX_NODES];
 	int tier;                      /* memory_tier id, -1 when unknown */
+	char region[16];               /* the CXL region backing it ("region0"), or "" */
 };
 
 struct cxlmu_topology {
 	cxlmu_nodemask_t online;       /* nodes present */
 	cxlmu_nodemask_t has_cpu;
 	cxlmu_nodemask_t has_memory;   /* mem_total > 0 */
+	cxlmu_nodemask_t cxl_region;   /* backed by a CXL region (through dax) */
 	cxlmu_nodemask_t cxl;          /* chosen CXL set (cxlmu_topology_pick_cxl) */
 	bool cxl_from_user;            /* cxl came from --cxl-nodes */
 	bool tiers_known;              /* memory_tiering present */
 	struct cxlmu_node node[CXLMU_MAX_NODES];
 };
 
-/* Read root/devices/system/node/... and root/devices/virtual/memory_tiering.
+/* Read root/devices/system/node/..., root/devices/virtual/memory_tiering,
+ * and the dax devices of CXL regions (root/bus/dax/devices, whose device
+ * path runs through a CXL region of root/bus/cxl/devices: the memory a
+ * region onlined through dax/kmem, or the pmem path's devdax namespace).
  * root is usually "/sys". Returns 0, or -errno when no node list exists. */
 int cxlmu_topology_read(const char *root, struct cxlmu_topology *t);
 
 /* Choose the CXL set: the user's mask when given (every node in it must be
  * online with memory, else -ENODEV and *bad gets the first bad node),
- * otherwise nodes with memory and no CPUs. Returns 0 or -ENODEV. */
+ * otherwise nodes with memory that a CXL region backs (CPUs or not) or that
+ * have no CPUs (CXL memory the firmware onlined looks so). Returns 0 or
+ * -ENODEV. */
 int cxlmu_topology_pick_cxl(struct cxlmu_topology *t, bool user_set,
 			    cxlmu_nodemask_t user_mask, unsigned *bad);
 

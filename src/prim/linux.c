@@ -161,6 +161,16 @@ int cxlmu_prim_numa_probe(void)
 	return (int)RAW(SYS_get_mempolicy, &mode, NULL, 0, NULL, 0);
 }
 
+ssize_t cxlmu_prim_readlink(const char *path, char *buf, size_t size)
+{
+	long n = size ? RAW(SYS_readlinkat, AT_FDCWD, path, buf, size - 1) : -EINVAL;
+
+	if (n < 0)
+		return n;
+	buf[n] = '\0';
+	return n;
+}
+
 ssize_t cxlmu_prim_list_dir(const char *path, char *buf, size_t size)
 {
 	char ents[4096];

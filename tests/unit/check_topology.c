@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "options.h"
 #include "topology.h"
@@ -232,6 +233,76 @@ START_TEST(read_bad_online)
 END_TEST
 
 /* ----------------------------------------------------------------------- */
+/* CXL regions                                                               */
+/* ----------------------------------------------------------------------- */
+
+/* rel as a symbolic link to target, as sysfs lists bus devices. */
+static void link_at(const char *rel, const char *target)
+{
+	char path[4096];
+
+	unit_write_file(root, rel, "");
+	snprintf(path, sizeof(path), "%s/%s", root, rel);
+	ck_assert_msg(unlink(path) == 0 && symlink(target, path) == 0, "symlink '%s'", path);
+}
+
+/* A dax device at devices/DEV with its target node, listed on the dax bus. */
+static void dax_device(const char *name, const char *dev, const char *node)
+{
+	char rel[512], target[512];
+
+	snprintf(rel, sizeof(rel), "devices/%s/target_node", dev);
+	put(rel, node);
+	snprintf(rel, sizeof(rel), "bus/dax/devices/%s", name);
+	snprintf(target, sizeof(target), "../../../devices/%s", dev);
+	link_at(rel, target);
+}
+
+#define CXL_ROOT "platform/ACPI0017:00/root0"
+
+/* The shapes Linux gives: a RAM region onlined through dax/kmem (its
+ * node has CPUs here, as on some platforms), a pmem region through an
+ * nvdimm devdax namespace (whose nvdimm region is also called region*),
+ * a dax device of no CXL region (HMEM), and one whose decoder names a
+ * region the CXL bus does not list. */
+START_TEST(cxl_regions)
+{
+	standard_tree(NODE2_CPUS_AND_MEMORY);
+	link_at("bus/cxl/devices/region0", "../../../devices/" CXL_ROOT "/decoder0.0/region0");
+	link_at("bus/cxl/devices/region1", "../../../devices/" CXL_ROOT "/decoder0.1/region1");
+	dax_device("dax0.0", CXL_ROOT "/decoder0.0/region0/dax_region0/dax0.0", "2\n");
+	dax_device("dax3.0", CXL_ROOT "/decoder0.1/region1/pmem_region1/ndbus1/region3/dax3.0/dax3.0",
+		   "1\n");
+	dax_device("dax4.0", "platform/hmem.0/dax4.0", "0\n");
+	dax_device("dax5.0", CXL_ROOT "/decoder0.2/region9/dax_region9/dax5.0", "0\n");
+	read_ok();
+	ck_assert_msg(t.cxl_region == 0x6, "nodes CXL regions back %#llx, want 1-2",
+		      (unsigned long long)t.cxl_region);
+	ck_assert_str_eq(t.node[2].region, "region0");
+	ck_assert_str_eq(t.node[1].region, "region1");
+	ck_assert_str_eq(t.node[0].region, "");
+	ck_assert_int_eq(cxlmu_topology_pick_cxl(&t, false, 0, NULL), 0);
+	ck_assert_msg(t.cxl == 0x6, "auto CXL set %#llx, want 1-2 (node 2 has CPUs, a region backs it)",
+		      (unsigned long long)t.cxl);
+	/* --cxl-nodes still decides. */
+	ck_assert_int_eq(cxlmu_topology_pick_cxl(&t, true, 0x1, NULL), 0);
+	ck_assert_msg(t.cxl == 0x1, "user CXL set %#llx, want 0", (unsigned long long)t.cxl);
+}
+END_TEST
+
+/* No dax bus, or an empty one: no node is region-backed. */
+START_TEST(cxl_regions_none)
+{
+	standard_tree(NODE2_CPUS_AND_MEMORY);
+	read_ok();
+	ck_assert_uint_eq(t.cxl_region, 0);
+	put("bus/dax/devices/.keep", "");
+	read_ok();
+	ck_assert_uint_eq(t.cxl_region, 0);
+}
+END_TEST
+
+/* ----------------------------------------------------------------------- */
 /* The CXL set                                                               */
 /* ----------------------------------------------------------------------- */
 
@@ -385,6 +456,8 @@ Suite *suite_topology(void)
 	tcase_add_checked_fixture(tc, tree_setup, tree_teardown);
 	tcase_add_test(tc, cxl_auto);
 	tcase_add_test(tc, cxl_auto_none);
+	tcase_add_test(tc, cxl_regions);
+	tcase_add_test(tc, cxl_regions_none);
 	tcase_add_loop_test(tc, cxl_user, 0, CXLMU_ARRAY_SIZE(user_masks));
 	suite_add_tcase(s, tc);
 
