@@ -78,6 +78,19 @@ static void fail(const char *fmt, ...)
 /* --topology                                                                */
 /* ----------------------------------------------------------------------- */
 
+/* Why node n is in the CXL set, or NULL: given by --cxl-nodes, a CXL
+ * region backs it, or it has memory and no CPUs. */
+static const char *cxl_why(const struct cxlmu_topology *t, unsigned n)
+{
+	if (!(t->cxl & (1ull << n)))
+		return NULL;
+	if (t->cxl_from_user)
+		return "given";
+	if (t->cxl_region & (1ull << n))
+		return "region";
+	return "memory-only";
+}
+
 static void print_topology(const struct cxlmu_topology *t, bool json)
 {
 	char list[128];
@@ -91,11 +104,17 @@ static void print_topology(const struct cxlmu_topology *t, bool json)
 			const char *s2 = "";
 			if (!(t->online & (1ull << n)))
 				continue;
+			const char *why = cxl_why(t, n);
 			printf("%s{\"node\":%u,\"cpus\":\"%s\",\"ncpus\":%u,\"mem_total\":%llu,"
-			       "\"mem_free\":%llu,\"cxl\":%s,\"tier\":%d,\"distances\":[", sep, n,
+			       "\"mem_free\":%llu,\"cxl\":%s,", sep, n,
 			       nd->cpulist, nd->ncpus, (unsigned long long)nd->mem_total,
-			       (unsigned long long)nd->mem_free,
-			       (t->cxl & (1ull << n)) ? "true" : "false", nd->tier);
+			       (unsigned long long)nd->mem_free, why ? "true" : "false");
+			/* Why it is CXL, and the region backing it: both apart, as
+			 * --cxl-nodes may name a node no region backs. */
+			printf(why ? "\"cxl_why\":\"%s\"," : "\"cxl_why\":null,", why);
+			printf(nd->region[0] ? "\"cxl_region\":\"%s\"," : "\"cxl_region\":null,",
+			       nd->region);
+			printf("\"tier\":%d,\"distances\":[", nd->tier);
 			for (unsigned m = 0; m < CXLMU_MAX_NODES; m++)
 				if (t->online & (1ull << m)) {
 					printf("%s%u", s2, nd->distance[m]);
@@ -116,15 +135,23 @@ static void print_topology(const struct cxlmu_topology *t, bool json)
 		       numa_available() >= 0 ? "true" : "false");
 		return;
 	}
-	printf("%-5s %-12s %12s %12s %-4s %-5s %s\n", "node", "cpus", "memory", "free",
+	printf("%-5s %-12s %12s %12s %-20s %-5s %s\n", "node", "cpus", "memory", "free",
 	       "cxl", "tier", "distances");
 	for (unsigned n = 0; n < CXLMU_MAX_NODES; n++) {
 		const struct cxlmu_node *nd = &t->node[n];
 		if (!(t->online & (1ull << n)))
 			continue;
-		printf("%-5u %-12s %8.1f GiB %8.1f GiB %-4s ", n, nd->ncpus ? nd->cpulist : "-",
-		       nd->mem_total / 1073741824.0, nd->mem_free / 1073741824.0,
-		       (t->cxl & (1ull << n)) ? "yes" : "no");
+		const char *why = cxl_why(t, n);
+		char cxl[40];
+		if (!why)
+			snprintf(cxl, sizeof(cxl), "no%s%s", nd->region[0] ? ", " : "", nd->region);
+		else if (nd->region[0])
+			snprintf(cxl, sizeof(cxl), "yes (%s%s%s)", strcmp(why, "region") ? why : "",
+				 strcmp(why, "region") ? ", " : "", nd->region);
+		else
+			snprintf(cxl, sizeof(cxl), "yes (%s)", why);
+		printf("%-5u %-12s %8.1f GiB %8.1f GiB %-20s ", n, nd->ncpus ? nd->cpulist : "-",
+		       nd->mem_total / 1073741824.0, nd->mem_free / 1073741824.0, cxl);
 		if (nd->tier >= 0)
 			printf("%-5d", nd->tier);
 		else
@@ -135,7 +162,8 @@ static void print_topology(const struct cxlmu_topology *t, bool json)
 		printf("\n");
 	}
 	printf("CXL nodes: %s (%s)\n", *list ? list : "none",
-	       t->cxl_from_user ? "given by --cxl-nodes" : "nodes with memory and no CPUs");
+	       t->cxl_from_user ? "given by --cxl-nodes"
+	       : "nodes a CXL region backs, and nodes with memory and no CPUs");
 	printf("memory tiers: %s\n", t->tiers_known ? "from /sys/devices/virtual/memory_tiering"
 	       : "not exposed by this kernel");
 	if (numa_available() >= 0)
