@@ -7,6 +7,7 @@ command -v taskset >/dev/null || skip "taskset (util-linux) is needed to pin the
 grep -qw fsgsbase /proc/cpuinfo || skip "the CPU does not let user code write the FS base (no fsgsbase in /proc/cpuinfo): fibers need it"
 
 for part in target spin sleeps mask raise queue read sigwait tgkill errors left race nested idle ppoll; do
+	begin "$part"
 	run_ok "$part, plain" plain taskset -c 0 "$H/sigfib" $part
 	for s in fibers auto; do
 		run_ok "$part, $s" prel CXLMU_SCHED=$s CXLMU_STATS="$WORK/$part.$s.json" \
@@ -15,6 +16,8 @@ for part in target spin sleeps mask raise queue read sigwait tgkill errors left 
 	done
 done
 # The thread in sigwait went back to its own kernel thread, and says why.
+end
+
 json_ok "sigwait, why" "$WORK/sigwait.fibers.json" 's["why"]["waits-for-signals"] == 1' \
 	'[t["as"] for t in s["threads"] if t["why"] == "waits-for-signals"] == ["kernel"]'
 finish

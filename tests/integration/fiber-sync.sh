@@ -22,6 +22,7 @@ grep -qw fsgsbase /proc/cpuinfo || skip "the CPU does not let user code write th
 sync() {
 	_n=$1 _p=$2 _m=$3 _min=$4 _sw=$5
 	shift 5
+	begin "$_n"
 	run_ok "$_n, plain" plain taskset -c 0 "$H/$_p" "$_m"
 	run_ok "$_n, as fibers" prel CXLMU_SCHED=fibers CXLMU_STATS="$WORK/$_m.json" \
 		CXLMU_STATS_FORMAT=json taskset -c 0 "$H/$_p" "$_m" &&
@@ -51,5 +52,9 @@ if [ "$(nproc)" -gt 1 ]; then
 	# lets the mutex go inside glibc, where no hook sees it; only the
 	# futex wake reaches the fibers waiting for the mutex.
 	sync "a kernel thread among fibers" fibsync mixed 4 1
+else
+	end
+	skip_one "a kernel thread among fibers" "one CPU only: no CPU for the kernel thread"
 fi
+
 finish

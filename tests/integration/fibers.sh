@@ -11,6 +11,7 @@ grep -qw fsgsbase /proc/cpuinfo || skip "the CPU does not let user code write th
 fib() {
 	_n=$1 _m=$2 _min=$3
 	shift 3
+	begin "$_n"
 	run_ok "$_n, plain" plain taskset -c 0 "$H/fibers" "$_m"
 	run_ok "$_n, fibers" prel CXLMU_SCHED=fibers CXLMU_STATS="$WORK/$_m.json" \
 		CXLMU_STATS_FORMAT=json taskset -c 0 "$H/fibers" "$_m" &&
@@ -34,6 +35,7 @@ fib signals signals 5
 
 # abort() in a fiber ends the program by SIGABRT, as plain.
 ulimit -c 0 2>/dev/null
+begin "abort() ends the program by SIGABRT, plain and as a fiber"
 for s in plain fibers; do
 	if [ $s = plain ]; then
 		plain taskset -c 0 "$H/fibers" abort >"$WORK/out" 2>&1
@@ -46,13 +48,19 @@ done
 
 # Threads not pinned to one CPU stay kernel threads.
 if [ "$(nproc)" -gt 1 ]; then
+	begin "threads not pinned to one CPU stay kernel threads"
 	run_ok "not pinned" prel CXLMU_SCHED=fibers CXLMU_STATS="$WORK/free.json" \
 		CXLMU_STATS_FORMAT=json "$H/fibers" identity &&
 		json_ok "not pinned" "$WORK/free.json" 'w["fibers"] == 0'
+else
+	end
+	skip_one "threads not pinned to one CPU stay kernel threads" "one CPU only: every thread is pinned"
 fi
 
 # seedpoll computes the same checksum plain, with threads and as fibers.
 SP="$top_builddir/cxlmu-bench-seedpoll"
+begin "seedpoll's checksum is the same plain, with threads and as fibers"
+
 if [ -x "$SP" ]; then
 	plain taskset -c 0 "$SP" -n 3000 >"$WORK/sp.plain" 2>&1 || fail "seedpoll, plain: exit $?"
 	for s in threads fibers; do

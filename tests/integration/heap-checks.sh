@@ -7,15 +7,17 @@
 aborts() {
 	_n=$1 _l=$2
 	shift 2
+	begin "$_n: aborts"
 	"$@" >"$WORK/out" 2>"$WORK/err"
 	_st=$?
 	if [ $_st -ne 134 ]; then
 		fail "$_n: exit status $_st, want 134 (SIGABRT), from: $*"
-		sed 's/^/    /' "$WORK/out" "$WORK/err" >&2
+		diag_file "$WORK/out" "$WORK/err"
 	elif ! grep -q "^cxlmu: $_l (0x[0-9a-f]*)\$" "$WORK/err"; then
 		fail "$_n: no 'cxlmu: $_l' line on stderr, from: $*"
-		sed 's/^/    /' "$WORK/err" >&2
+		diag_file "$WORK/err"
 	fi
+	end
 }
 
 for p in local cxl; do
@@ -36,8 +38,11 @@ for m in off auto; do
 	run_ok "valid, checks $m" env CXLMU_HEAP_CHECK=$m LD_PRELOAD="$CXLMU_LIB" CXLMU_POLICY=local \
 		"$H/heapcheck" valid
 	# The double free goes on as under jemalloc alone.
+	begin "checks $m: a double free goes unnoticed"
 	out=$(env CXLMU_HEAP_CHECK=$m LD_PRELOAD="$CXLMU_LIB" CXLMU_POLICY=local "$H/heapcheck" double 2>&1)
 	[ "$out" = "heapcheck: double not caught: two mallocs gave the same pointers" ] ||
 		fail "CXLMU_HEAP_CHECK=$m: want the double free to go unnoticed, got: $out"
+	end
 done
+
 finish

@@ -1,26 +1,142 @@
 # Sourced by the integration tests: the environment and small helpers.
 # make check exports top_builddir, top_srcdir, LIBCXLMU (the library) and
 # CXLMURUN (the tool); the scripts call them CXLMU_LIB and CXLMU_RUN.
+#
+# Each script speaks TAP (run through build-aux/tap-driver.sh): one
+# "ok N - NAME" or "not ok N - NAME" line per behaviour it checks, "# ..."
+# lines saying why a check failed, and the plan "1..N" last, from finish.
+# A script that dies before finish has no plan, which the driver reports
+# as an error. The exit status says the same for a run by hand: 0 all
+# passed, 1 some failed, 77 skipped.
+#
+#   begin NAME       a behaviour: the fail calls up to the next begin, end
+#                    or finish are its own, and it is "ok" if there were none
+#   end              close the behaviour begun
+#   fail MESSAGE     the behaviour begun fails, and MESSAGE says why; with
+#                    none begun, MESSAGE is a failed behaviour of its own
+#   check NAME CMD   a behaviour: CMD exits 0
+#   ok NAME, not_ok NAME [WHY]   a behaviour's result, as it is
+#   skip_one NAME WHY            a behaviour left out ("# SKIP WHY")
+#                    (these four end the behaviour begun first)
+
+#   skip WHY         nothing of the script can run: "1..0 # SKIP WHY"
+#   diag TEXT, diag_file FILE    "# " lines, read with the results
+# run_ok, json_ok and same_as_plain check within the behaviour begun, or
+# are behaviours of their own when none is.
 
 : "${top_builddir:=.}"
 : "${top_srcdir:=.}"
 H="$top_builddir/tests/integration/helpers"
 FAILED=0
 
-fail() {
-	echo "FAIL: $*" >&2
-	FAILED=1
+# The TAP stream goes to descriptor 7, stdout as the script started: a
+# check inside a redirection cannot swallow its result.
+exec 7>&1
+TAP_N=0
+TAP_OPEN=
+TAP_BAD=0
+
+tap_line() {
+	TAP_N=$((TAP_N + 1))
+	# A name is one line, and "#" would start a directive.
+	_tl=$(printf '%s' "$2" | tr '\n#' ' _')
+	_td=$(printf '%s' "$3" | tr '\n' ' ')
+	echo "$1 $TAP_N - $_tl$_td" >&7
+
+	case $1 in not*) FAILED=1 ;; esac
 }
 
+diag() {
+	printf '%s\n' "$*" | sed 's/^/# /' >&7
+}
+
+diag_file() {
+	sed 's/^/#     /' "$@" >&7
+}
+
+# ok, not_ok, skip_one and check are results of their own: they end the
+# behaviour begun first.
+ok() {
+	end
+	tap_line ok "$1"
+}
+
+not_ok() {
+	end
+	tap_line "not ok" "$1"
+	shift
+	[ $# -eq 0 ] || diag "$*"
+}
+
+skip_one() {
+	end
+	tap_line ok "$1" " # SKIP $2"
+}
+
+end() {
+	[ -n "$TAP_OPEN" ] || return 0
+	if [ $TAP_BAD -eq 0 ]; then
+		tap_line ok "$TAP_OPEN"
+	else
+		tap_line "not ok" "$TAP_OPEN"
+	fi
+	TAP_OPEN=
+	TAP_BAD=0
+}
+
+begin() {
+	end
+	TAP_OPEN=$1
+	TAP_BAD=0
+}
+
+fail() {
+	if [ -n "$TAP_OPEN" ]; then
+		TAP_BAD=1
+		diag "$*"
+	else
+		not_ok "$*"
+	fi
+}
+
+check() {
+	_cn=$1
+	shift
+	if "$@"; then
+		ok "$_cn"
+	else
+		not_ok "$_cn" "exit status $? from: $*"
+	fi
+}
+
+# The plan, last; the status for a run by hand.
+finish() {
+	end
+	echo "1..$TAP_N" >&7
+	exit $FAILED
+}
+
+# skip WHY: the whole script is skipped. After some results, the rest is
+# one skipped behaviour instead.
 skip() {
-	echo "SKIP: $*" >&2
-	exit 77
+	if [ $TAP_N -eq 0 ] && [ -z "$TAP_OPEN" ]; then
+		echo "1..0 # SKIP $*" >&7
+		exit 77
+	fi
+	end
+	skip_one "the rest of the script" "$*"
+	finish
+}
+
+bail_out() {
+	echo "Bail out! $*" >&7
+	exit 1
 }
 
 CXLMU_LIB=${LIBCXLMU:-$top_builddir/.libs/libcxlmu.so}
 CXLMU_RUN=${CXLMURUN:-$top_builddir/cxlmu-run}
-[ -n "$CXLMU_LIB" ] && [ -r "$CXLMU_LIB" ] || { echo "CXLMU_LIB ($CXLMU_LIB) is not built" >&2; exit 1; }
-[ -n "$CXLMU_RUN" ] && [ -x "$CXLMU_RUN" ] || { echo "CXLMU_RUN ($CXLMU_RUN) is not built" >&2; exit 1; }
+[ -n "$CXLMU_LIB" ] && [ -r "$CXLMU_LIB" ] || bail_out "CXLMU_LIB ($CXLMU_LIB) is not built"
+[ -n "$CXLMU_RUN" ] && [ -x "$CXLMU_RUN" ] || bail_out "CXLMU_RUN ($CXLMU_RUN) is not built"
 
 # Start from a clean slate: no CXLMU_* or LD_PRELOAD reach the programs.
 # CXLMU_LIB and CXLMU_RUN stay unexported shell variables: in the
@@ -34,7 +150,7 @@ CXLMU_LIB=$_lib
 CXLMU_RUN=$_run
 unset LD_PRELOAD
 
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/cxlmu-int.XXXXXX") || exit 1
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/cxlmu-int.XXXXXX") || bail_out "mktemp -d failed"
 trap 'rm -rf "$WORK"' EXIT
 
 # pre POLICY CMD...: CMD under a bare LD_PRELOAD, CXL emulated on node 0.
@@ -44,28 +160,28 @@ pre() {
 	env LD_PRELOAD="$CXLMU_LIB" CXLMU_CXL_NODES=0 CXLMU_POLICY="$_p" "$@"
 }
 
-# run_ok NAME CMD...: CMD must exit 0; its output is shown on failure.
+# run_ok NAME CMD...: CMD must exit 0 and print nothing but a helper's
+# "...: ok" line; its output is shown on failure.
 run_ok() {
 	_n=$1
 	shift
+	_ro_own=
+	[ -n "$TAP_OPEN" ] || { begin "$_n"; _ro_own=1; }
+	_ro=0
 	"$@" >"$WORK/out" 2>&1
 	_st=$?
 	if [ $_st -ne 0 ]; then
 		fail "$_n: exit status $_st from: $*"
-		sed 's/^/    /' "$WORK/out" >&2
-		return 1
-	fi
-	if grep -q . "$WORK/out" && grep -v ': ok$' "$WORK/out" | grep -q .; then
+		diag_file "$WORK/out"
+		_ro=1
+	elif grep -q . "$WORK/out" && grep -v ': ok$' "$WORK/out" | grep -q .; then
 		# Anything besides the helper's own "ok" line (a warning) is a failure.
 		fail "$_n: unexpected output from: $*"
-		sed 's/^/    /' "$WORK/out" >&2
-		return 1
+		diag_file "$WORK/out"
+		_ro=1
 	fi
-	return 0
-}
-
-finish() {
-	exit $FAILED
+	[ -z "$_ro_own" ] || end
+	return $_ro
 }
 
 # Policies the real programs run under (CXL emulated on node 0).
@@ -73,10 +189,14 @@ POLICIES="local cxl size:64K interleave:3:1 budget:1M"
 
 # same_as_plain NAME CMD...: CMD under each policy gives the same stdout,
 # stderr and exit status as a plain run. CMD may use $RUNDIR, a fresh
-# empty directory per run.
+# empty directory per run. With no behaviour begun, each policy is one,
+# and so is the runtime's presence.
 same_as_plain() {
 	_n=$1
 	shift
+	_sp_own=
+	[ -n "$TAP_OPEN" ] || _sp_own=1
+	[ -z "$_sp_own" ] || begin "$_n, plain: prints output"
 	RUNDIR="$WORK/plain"
 	mkdir -p "$RUNDIR"
 	export RUNDIR
@@ -84,26 +204,30 @@ same_as_plain() {
 	_want=$?
 	if [ ! -s "$WORK/plain.out" ]; then
 		fail "$_n: the plain run printed nothing (status $_want): $(head -5 "$WORK/plain.err")"
+		[ -z "$_sp_own" ] || end
 		return 1
 	fi
 	for _p in $POLICIES; do
+		[ -z "$_sp_own" ] || begin "$_n under $_p: same as plain"
 		RUNDIR="$WORK/run-$(echo "$_p" | tr : _)"
 		mkdir -p "$RUNDIR"
 		(cd "$RUNDIR" && pre "$_p" "$@") >"$WORK/pol.out" 2>"$WORK/pol.err"
 		_st=$?
 		[ $_st -eq $_want ] || fail "$_n under $_p: exit status $_st, plain $_want"
 		cmp -s "$WORK/plain.out" "$WORK/pol.out" ||
-			{ fail "$_n under $_p: stdout differs"; diff "$WORK/plain.out" "$WORK/pol.out" | head -10 >&2; }
+			{ fail "$_n under $_p: stdout differs"; diff "$WORK/plain.out" "$WORK/pol.out" | head -10 | diag_file; }
 		cmp -s "$WORK/plain.err" "$WORK/pol.err" ||
-			{ fail "$_n under $_p: stderr differs"; diff "$WORK/plain.err" "$WORK/pol.err" | head -10 >&2; }
+			{ fail "$_n under $_p: stderr differs"; diff "$WORK/plain.err" "$WORK/pol.err" | head -10 | diag_file; }
 	done
 	# The runtime was really in the program: it writes its report.
+	[ -z "$_sp_own" ] || begin "$_n: the runtime was in the program"
 	RUNDIR="$WORK/stats-run"
 	mkdir -p "$RUNDIR"
 	(cd "$RUNDIR" && CXLMU_STATS="$WORK/stats.%p" pre cxl "$@") >/dev/null 2>&1
 	ls "$WORK"/stats.* >/dev/null 2>&1 || fail "$_n: no stats report under the preload: runtime not loaded"
 	rm -f "$WORK"/stats.*
 	unset RUNDIR
+	[ -z "$_sp_own" ] || end
 }
 
 # The waiting tests. A hang fails (timeout's status 124) instead of
@@ -126,8 +250,13 @@ prel() {
 json_ok() {
 	_n=$1
 	shift
+	_jo_own=
+	[ -n "$TAP_OPEN" ] || { begin "$_n"; _jo_own=1; }
+	_jo=0
 	/usr/bin/python3 "$top_srcdir/tests/integration/checkjson.py" "$@" 2>"$WORK/why" ||
-		fail "$_n: $(cat "$WORK/why")"
+		{ fail "$_n: $(cat "$WORK/why")"; _jo=1; }
+	[ -z "$_jo_own" ] || end
+	return $_jo
 }
 
 # field NAME FILE: the number after NAME= in FILE (a helper's output line).

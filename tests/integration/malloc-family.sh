@@ -9,11 +9,13 @@ for p in size:64K interleave:3:1 budget:1M; do
 	run_ok "$p" pre "$p" "$H/family" any
 done
 # No CXL node named: placement off, blocks stay on DRAM, one warning only.
+begin "no CXL node: blocks stay on DRAM, one warning"
 if ! env LD_PRELOAD="$CXLMU_LIB" CXLMU_POLICY=cxl "$H/family" dram >"$WORK/o" 2>"$WORK/e"; then
 	fail "no-cxl-node run failed"
-	cat "$WORK/e" >&2
+	diag_file "$WORK/e"
 elif [ "$(wc -l <"$WORK/e")" -ne 1 ] || ! grep -q 'no CXL node' "$WORK/e"; then
 	fail "no CXL node: want exactly one warning line, got:"
-	cat "$WORK/e" >&2
+	diag_file "$WORK/e"
 fi
+
 finish

@@ -10,25 +10,27 @@ CHECKJSON="$PY $top_srcdir/tests/integration/checkjson.py"
 S=$H/sites
 K=65536
 
-# prog NAME CMD...: CMD must exit 0; its output is in $WORK/out.
+# prog NAME CMD...: begins the behaviour NAME; CMD must exit 0; its
+# output is in $WORK/out.
 prog() {
 	_n=$1
 	shift
-	"$@" >"$WORK/out" 2>&1 || { fail "$_n: exit status $? from: $*"; sed 's/^/    /' "$WORK/out" >&2; }
+	begin "$_n"
+	"$@" >"$WORK/out" 2>&1 || { fail "$_n: exit status $? from: $*"; diag_file "$WORK/out"; }
 }
 
-# check NAME PROFILE EXPR...
-check() {
+# pcheck NAME PROFILE EXPR...: each EXPR holds in the profile (profile.py).
+pcheck() {
 	_n=$1 _f=$2
 	shift 2
 	$PROF check "$_f" "$S" "$@" 2>"$WORK/why" || fail "$_n: $(cat "$WORK/why")"
 }
 
 # --- exact counts --------------------------------------------------------
-prog place $CXLMU_RUN --policy=local --profile="$WORK/exact" --sample-bytes=1 -- "$S" place
+prog "exact counts" $CXLMU_RUN --policy=local --profile="$WORK/exact" --sample-bytes=1 -- "$S" place
 # hot_block, called from two places: 20000 blocks freed at once (peak one
 # block), then 8 kept; cold_block: 64 kept.
-check exact "$WORK/exact" \
+pcheck exact "$WORK/exact" \
 	'site("hot_block")["count"] == 2' \
 	'site("hot_block")["allocs"] == 20008' "site(\"hot_block\")[\"bytes\"] == 20008 * $K" \
 	"site(\"hot_block\")[\"peak-live\"] == 9 * $K" "site(\"hot_block\")[\"live\"] == 8 * $K" \
@@ -42,33 +44,34 @@ check exact "$WORK/exact" \
 	'P["total"]["allocs"] == P["samples"]'
 
 # The module of the helper is named by its path and the build-id readelf sees.
+begin "the module is named by its path and build-id"
 bid=$(readelf -n "$S" | sed -n 's/.*Build ID: *\([0-9a-f]*\).*/\1/p')
 [ -n "$bid" ] || fail "readelf found no build-id in $S"
 grep -q "^module [0-9]* $bid .*/sites\$" "$WORK/exact" ||
 	fail "no 'module N $bid .../sites' line in the profile: $(grep '^module' "$WORK/exact")"
 
 # --- threads -------------------------------------------------------------
-prog threads $CXLMU_RUN --policy=local --profile="$WORK/thr" --sample-bytes=1 -- "$S" threads 4 1000 100
-check threads "$WORK/thr" 'site("thread_block")["allocs"] == 4000' \
+prog "threads: exact counts from 4 threads" $CXLMU_RUN --policy=local --profile="$WORK/thr" --sample-bytes=1 -- "$S" threads 4 1000 100
+pcheck threads "$WORK/thr" 'site("thread_block")["allocs"] == 4000' \
 	'site("thread_block")["bytes"] == 400000' 'site("thread_block")["threads"] == 4' \
 	'site("thread_block")["live"] == 0' 'sum(site("thread_block")["lifetimes"][:-1]) == 4000' \
 	'100000 <= site("thread_block")["peak-live"] <= 400000'
 
 # Sampled, one sample per 64 KiB: 200 MB in 200000 blocks, about 3000
 # samples; estimates within 10 % (over 5 standard deviations).
-prog sampled $CXLMU_RUN --policy=local --profile="$WORK/smp" --sample-bytes=64K -- "$S" threads 4 50000 1000
-check sampled "$WORK/smp" 'P["sample-bytes"] == 65536' \
+prog "sampled: estimates within 10 %" $CXLMU_RUN --policy=local --profile="$WORK/smp" --sample-bytes=64K -- "$S" threads 4 50000 1000
+pcheck sampled "$WORK/smp" 'P["sample-bytes"] == 65536' \
 	'abs(site("thread_block")["allocs"] - 200000) <= 20000' \
 	'abs(site("thread_block")["bytes"] - 200000000) <= 20000000' \
 	'site("thread_block")["threads"] == 4' 'P["samples"] < 5000' \
 	'P["total"]["allocs"] >= site("thread_block")["allocs"]'
 # The default: one sample per 2 MiB, as TCMalloc's profiler.
-prog default $CXLMU_RUN --policy=local --profile="$WORK/dflt" -- "$S" threads 1 1000 1000
-check default "$WORK/dflt" 'P["sample-bytes"] == 2097152'
+prog "the default: one sample per 2 MiB" $CXLMU_RUN --policy=local --profile="$WORK/dflt" -- "$S" threads 1 1000 1000
+pcheck default "$WORK/dflt" 'P["sample-bytes"] == 2097152'
 
 # --- names across runs ---------------------------------------------------
 if readelf -h "$S" | grep -q 'Type: *DYN'; then
-	prog again $CXLMU_RUN --policy=local --profile="$WORK/exact2" --sample-bytes=1 -- "$S" place
+	prog "names are the same across runs of a PIE" $CXLMU_RUN --policy=local --profile="$WORK/exact2" --sample-bytes=1 -- "$S" place
 	a=$(grep '^main=' "$WORK/out")
 	"$S" place >"$WORK/plain" || fail "plain run of $S place"
 	$PROF names "$WORK/exact" "$S" >"$WORK/n1" && $PROF names "$WORK/exact2" "$S" >"$WORK/n2" ||
@@ -80,6 +83,7 @@ if readelf -h "$S" | grep -q 'Type: *DYN'; then
 		fail "names: the helper loaded at the same address twice ($a): no ASLR to prove anything"
 	fi
 else
+	begin "names are the same across runs of a PIE"
 	fail "$S is not position-independent (readelf -h); the names check needs a PIE"
 fi
 
@@ -89,7 +93,7 @@ fi
 # be stale). Every block dlmod_make made is counted, each named by its
 # caller in dlhost too.
 MOD="$H/.libs/dlmod.so"
-prog dlclose $CXLMU_RUN --policy=local --profile="$WORK/dl" --sample-bytes=1 -- "$H/dlhost" "$MOD" any
+prog "dlclose: a module loaded and closed 20 times" $CXLMU_RUN --policy=local --profile="$WORK/dl" --sample-bytes=1 -- "$H/dlhost" "$MOD" any
 # The module's operator new of a huge size fails 10 times: failed
 # allocations are no site's (their size swamped the byte sums before).
 $PROF check "$WORK/dl" "$MOD" 'site("dlmod_make")["allocs"] == 40' \
@@ -100,29 +104,29 @@ $PROF check "$WORK/dl" "$MOD" 'site("dlmod_make")["allocs"] == 40' \
 	2>"$WORK/why" || fail "dlclose: $(cat "$WORK/why")"
 
 # --- fork ----------------------------------------------------------------
-prog fork $CXLMU_RUN --policy=local --profile="$WORK/fork" --sample-bytes=1 -- "$S" fork
+prog "fork: the child gets its own profile" $CXLMU_RUN --policy=local --profile="$WORK/fork" --sample-bytes=1 -- "$S" fork
 child=$(sed -n 's/^child=//p' "$WORK/out")
 [ -r "$WORK/fork.$child" ] || fail "fork: no profile $WORK/fork.$child for the child"
-check fork-parent "$WORK/fork" 'site("parent_block")["allocs"] == 4'
+pcheck fork-parent "$WORK/fork" 'site("parent_block")["allocs"] == 4'
 $PROF check "$WORK/fork" "$S" 'site("child_block")' 2>/dev/null &&
 	fail "fork: the parent's profile has the child's site"
-check fork-child "$WORK/fork.$child" 'site("child_block")["allocs"] == 3' \
+pcheck fork-child "$WORK/fork.$child" 'site("child_block")["allocs"] == 3' \
 	'site("child_block")["live"] == 0'
 $PROF check "$WORK/fork.$child" "$S" 'site("parent_block")' 2>/dev/null &&
 	fail "fork: the child's profile has the parent's allocations"
 grep -q cxlmu "$WORK/out" && fail "fork: the runtime said something: $(cat "$WORK/out")"
 # A FILE from an earlier run is replaced without a word.
-prog rerun sh -c "$CXLMU_RUN --policy=local --profile=$WORK/fork --sample-bytes=1 -- $S threads 1 5 5;
+prog "a FILE of an earlier run is replaced without a word" sh -c "$CXLMU_RUN --policy=local --profile=$WORK/fork --sample-bytes=1 -- $S threads 1 5 5;
 	$CXLMU_RUN --policy=local --profile=$WORK/fork --sample-bytes=1 -- $S threads 1 5 5"
 [ "$(grep -c 'was written by another process of this run' "$WORK/out")" = 0 ] ||
 	fail "rerun: two runs one after the other are not one run: $(cat "$WORK/out")"
 # A program of the same run that finds FILE written after it started
 # writes FILE.PID and says so: here bash, after the program it ran (dash
 # ends with _exit, which writes no profile).
-prog run2 $CXLMU_RUN --policy=local --profile="$WORK/two" --sample-bytes=1 -- bash -c "$S threads 1 5 5; true"
+prog "a second program of the run writes FILE.PID and says so" $CXLMU_RUN --policy=local --profile="$WORK/two" --sample-bytes=1 -- bash -c "$S threads 1 5 5; true"
 grep -q "$WORK/two was written by another process of this run; this profile goes to $WORK/two\.[0-9]*\$" "$WORK/out" ||
 	fail "run2: no word of the second profile: $(cat "$WORK/out")"
-check run2 "$WORK/two" 'site("thread_block")["allocs"] == 5'
+pcheck run2 "$WORK/two" 'site("thread_block")["allocs"] == 5'
 # owners FILE ALLOCS...: for each ALLOCS, how many of FILE and FILE.*
 # have thread_block with that many allocations; prints "N:COUNT ...".
 owners() {
@@ -140,33 +144,36 @@ owners() {
 # Relative names are cxlmu-run's directory's, whatever the program's
 # (any FILE but "off": "on" is a name too).
 for f in on rel.prof; do
+	begin "a relative FILE ($f) is cxlmu-run's directory's"
 	(cd "$WORK" && $CXLMU_RUN --policy=local --profile=$f --sample-bytes=1 -- \
 		sh -c "cd / && exec $S threads 1 5 5") >"$WORK/out" 2>&1 || fail "relative $f: exit $?"
-	check "relative $f" "$WORK/$f" 'site("thread_block")["allocs"] == 5'
+	pcheck "relative $f" "$WORK/$f" 'site("thread_block")["allocs"] == 5'
 	[ -e "/$f" ] && { rm -f "/$f"; fail "relative $f: written in the program's directory, /"; }
 done
 # A pipe is written as it is (not truncated, not taken for a run's).
+begin "a pipe is written as it is"
 sh -c "$CXLMU_RUN --policy=local --profile=/dev/stderr --sample-bytes=1 -- $S threads 1 5 5 2>&1 >/dev/null | cat >'$WORK/piped'" ||
 	fail "piped: exit $?"
-check piped "$WORK/piped" 'site("thread_block")["allocs"] == 5'
+pcheck piped "$WORK/piped" 'site("thread_block")["allocs"] == 5'
 # Two programs of one run, one after the other: the second finds FILE
 # written by its own run (cxlmu-run's CXLMU_RUN_ID, the profile's "run"
 # line) and writes FILE.PID, though FILE is older than its start.
-prog seq $CXLMU_RUN --policy=local --profile="$WORK/seq" --sample-bytes=1 -- \
+prog "two programs of one run, one after the other" $CXLMU_RUN --policy=local --profile="$WORK/seq" --sample-bytes=1 -- \
 	bash -c "$S threads 1 5 5; $S threads 1 7 7; true"
-check seq "$WORK/seq" 'site("thread_block")["allocs"] == 5' 'P["run"][0].count("-") == 1'
+pcheck seq "$WORK/seq" 'site("thread_block")["allocs"] == 5' 'P["run"][0].count("-") == 1'
 [ "$(owners "$WORK/seq" 5 7)" = "5:1 7:1 " ] ||
 	fail "seq: want one profile with 5 allocations and one with 7: $(owners "$WORK/seq" 5 7)($(ls "$WORK"))"
 [ "$(grep -c "^cxlmu: $WORK/seq was written by another process of this run" "$WORK/out")" = 2 ] ||
 	fail "seq: want a word from the second program and bash: $(cat "$WORK/out")"
 # Two at once: each takes FILE or FILE.PID whole, in turn (flock).
 for i in 1 2 3; do
-	prog "together $i" $CXLMU_RUN --policy=local --profile="$WORK/both$i" --sample-bytes=1 -- \
+	prog "two programs at once, each profile whole (run $i)" $CXLMU_RUN --policy=local --profile="$WORK/both$i" --sample-bytes=1 -- \
 		bash -c "$S threads 2 500 64 & $S threads 2 700 64 & wait; true"
 	[ "$(owners "$WORK/both$i" 1000 1400)" = "1000:1 1400:1 " ] ||
 		fail "together $i: want each program's profile once: $(owners "$WORK/both$i" 1000 1400)"
 done
 # %p: every process its own file, nothing said.
+begin "%p: every process its own file"
 $CXLMU_RUN --policy=local --profile="$WORK/pp.%p" --sample-bytes=1 -- "$S" fork >"$WORK/out" 2>&1 ||
 	fail "fork %p: exit $?"
 child=$(sed -n 's/^child=//p' "$WORK/out")
@@ -174,6 +181,7 @@ child=$(sed -n 's/^child=//p' "$WORK/out")
 	fail "fork %p: want two profiles, one pp.$child: $(ls "$WORK")"
 
 # A profile that cannot be written: one line, the program's status kept.
+begin "an unwritable profile: one line, the status kept"
 $CXLMU_RUN --policy=local --profile="$WORK/no/such/dir/p" -- "$S" threads 1 10 10 >"$WORK/out" 2>&1 ||
 	fail "unwritable profile changed the exit status"
 [ "$(grep -c 'cannot write the profile' "$WORK/out")" = 1 ] ||
@@ -181,6 +189,7 @@ $CXLMU_RUN --policy=local --profile="$WORK/no/such/dir/p" -- "$S" threads 1 10 1
 
 # --- the sites policy ----------------------------------------------------
 # A rule naming the cold site's frames (as the first profile saw them).
+begin "sites:FILE puts the cold site on CXL"
 { echo "# the cold site to CXL, everything else by the fallback"
   echo "fallback local"
   $PROF rule "$WORK/exact" "$S" cold_block cxl; } >"$WORK/rules" || fail "rules: could not write them"
@@ -193,6 +202,7 @@ $CHECKJSON "$WORK/sites.json" 'r["policy"] == "sites"' \
 	fail "sites: $(cat "$WORK/why")"
 # The same rules, fallback cxl from the command line: now only the cold
 # site's rule is not needed to put it on CXL; the hot site follows.
+begin "sites:FILE with --sites-fallback=cxl"
 $CXLMU_RUN --policy=sites:"$WORK/rules" --sites-fallback=cxl --cxl-nodes=0 \
 	--stats="$WORK/fb.json" --stats-format=json -- "$S" place >"$WORK/out" 2>&1 ||
 	fail "sites fallback: exit $?"
@@ -203,12 +213,14 @@ $CHECKJSON "$WORK/fb.json" \
 
 # A bad rules file: cxlmu-run refuses it with the line; a bare LD_PRELOAD
 # says one line and runs the program with the local policy.
+begin "a bad rules file: cxlmu-run refuses it, naming the line"
 printf '# rules\nfallback local\ncxl sites+0x10\nhot sites+0x20\n' >"$WORK/bad"
 $CXLMU_RUN --policy=sites:"$WORK/bad" -- "$S" threads 1 1 1 >"$WORK/out" 2>&1
 st=$?
 [ $st = 2 ] || fail "bad rules: cxlmu-run exit $st, want 2"
 grep -q "bad: line 4: 'hot' is not a tier or directive" "$WORK/out" ||
 	fail "bad rules: cxlmu-run said: $(cat "$WORK/out")"
+begin "a bad rules file under LD_PRELOAD: one line, the local policy"
 env LD_PRELOAD="$CXLMU_LIB" CXLMU_CXL_NODES=0 CXLMU_POLICY=sites:"$WORK/bad" \
 	CXLMU_STATS="$WORK/bad.json" CXLMU_STATS_FORMAT=json "$S" threads 1 1 1 >"$WORK/out" 2>&1 ||
 	fail "bad rules under LD_PRELOAD: exit $?"
@@ -216,4 +228,5 @@ env LD_PRELOAD="$CXLMU_LIB" CXLMU_CXL_NODES=0 CXLMU_POLICY=sites:"$WORK/bad" \
 	fail "bad rules under LD_PRELOAD: want one line naming line 4: $(cat "$WORK/out")"
 $CHECKJSON "$WORK/bad.json" 'r["policy"] == "local"' 2>"$WORK/why" || fail "bad rules: $(cat "$WORK/why")"
 
-exit $FAILED
+finish
+

@@ -29,18 +29,21 @@ env QUIET_TEST=1 sh -c "echo \$QUIET_TEST"
 sh -c "cat pear | sort"
 '
 
+begin "the script runs plain"
 sh -c "$SCRIPT" sh "$WORK/dir" >"$WORK/plain.out" 2>"$WORK/plain.err"
 st_plain=$?
 [ $st_plain -eq 0 ] && [ -s "$WORK/plain.out" ] && [ ! -s "$WORK/plain.err" ] ||
 	{ fail "the script fails plain (status $st_plain): $(cat "$WORK/plain.err")"; finish; }
+begin "the script under the preload: plain stdout, nothing on stderr"
 env LD_PRELOAD="$CXLMU_LIB" sh -c "$SCRIPT" sh "$WORK/dir" >"$WORK/pre.out" 2>"$WORK/pre.err"
 st=$?
 [ $st -eq $st_plain ] || fail "script under the preload: exit status $st, plain $st_plain"
 cmp -s "$WORK/plain.out" "$WORK/pre.out" ||
-	{ fail "script under the preload: stdout differs"; diff "$WORK/plain.out" "$WORK/pre.out" | head -10 >&2; }
+	{ fail "script under the preload: stdout differs"; diff "$WORK/plain.out" "$WORK/pre.out" | head -10 | diag_file; }
 [ -s "$WORK/pre.err" ] &&
 	fail "script under the preload with no CXLMU_* setting: stderr is not empty ($(wc -l <"$WORK/pre.err") lines): $(head -3 "$WORK/pre.err")"
 # The runtime was really in those processes.
+begin "libcxlmu is mapped in a preloaded process"
 env LD_PRELOAD="$CXLMU_LIB" sh -c 'grep -c libcxlmu /proc/self/maps' >"$WORK/maps" 2>/dev/null
 [ "$(cat "$WORK/maps")" -gt 0 ] 2>/dev/null || fail "libcxlmu is not mapped in a preloaded process: the check proves nothing"
 
@@ -51,7 +54,9 @@ lines() {
 	_n=$1
 	_want=$2
 	shift 2
+	begin "$_n: nothing forged, no raw ESC"
 	env LD_PRELOAD="$CXLMU_LIB" "$@" /bin/true >"$WORK/o" 2>"$WORK/e"
+
 	_st=$?
 	[ $_st -eq 0 ] || fail "$_n: exit status $_st"
 	[ ! -s "$WORK/o" ] || fail "$_n: stdout is not empty: $(cat "$WORK/o")"

@@ -7,12 +7,15 @@ command -v taskset >/dev/null || skip "taskset (util-linux) is needed to pin the
 grep -qw fsgsbase /proc/cpuinfo || skip "the CPU does not let user code write the FS base (no fsgsbase in /proc/cpuinfo): fibers need it"
 [ "$(nproc)" -gt 1 ] || skip "two CPUs are needed (threads pinned to CPUs of their own, affinity widened)"
 
-# report NAME JSON [VAR=VALUE...] CMD...: CMD under the preload, its stdout
-# only the helper's ok line, the JSON report in $WORK/JSON.
+# report NAME JSON [VAR=VALUE...] CMD...: begins the behaviour NAME; CMD
+# under the preload, its stdout only the helper's ok line, the JSON report
+# in $WORK/JSON.
 report() {
 	_n=$1 _j=$2
 	shift 2
-	run_ok "$_n" prel CXLMU_STATS="$WORK/$_j" CXLMU_STATS_FORMAT=json "$@"
+	begin "$_n"
+	run_ok
+ "$_n" prel CXLMU_STATS="$WORK/$_j" CXLMU_STATS_FORMAT=json "$@"
 }
 
 # Every listed thread once, as many as ran.
@@ -35,6 +38,7 @@ report "identity, unpinned" free.json "$H/fibers" identity &&
 
 # Pinned by attributes: A alone on CPU 1 stays a kernel thread; B, alone
 # on CPU 0 until C comes there, joins C as a fiber.
+end
 run_ok "alone, plain" plain "$H/fibers" alone
 report "alone, auto" alone.json "$H/fibers" alone &&
 	json_ok "alone, auto" "$WORK/alone.json" 'w["fibers"] == 2' 's["as_fiber"] == 2' \
@@ -51,6 +55,7 @@ report "alone, fibers" alone-f.json CXLMU_SCHED=fibers "$H/fibers" alone &&
 # itself back (a fiber again), three times; another thread's affinity is
 # widened from outside. Same results as plain; the report has the widened
 # thread as a kernel thread, the others as fibers.
+end
 run_ok "affinity, plain" plain taskset -c 0 "$H/fibers" affinity
 report "affinity, auto" aff.json taskset -c 0 "$H/fibers" affinity &&
 	json_ok "affinity, auto" "$WORK/aff.json" 'w["fibers"] == 4' 's["as_fiber"] == 3' \

@@ -18,6 +18,7 @@ run_case() {
 	_m=$2
 	_d=$3
 	shift 3
+	begin "$_n"
 	rm -f "$_d"
 	timeout 60 "$@" "$H/fdreuse" "$_m" "$_d" >"$WORK/o" 2>"$WORK/e"
 	_st=$?
@@ -44,15 +45,20 @@ run_case "ring, plain" ring "$WORK/b-plain"
 RING="CXLMU_WAIT=msg_ring CXLMU_SCHED=threads"
 "$H/fdreuse" probe >"$WORK/probe" 2>&1
 if ! grep -q '^msg_ring=yes' "$WORK/probe"; then
-	echo "SKIP: the ring case: this kernel offers no io_uring MSG_RING: $(cat "$WORK/probe")" >&2
+	skip_one "the ring case" "this kernel offers no io_uring MSG_RING: $(cat "$WORK/probe")"
 else
 	if [ -x /usr/bin/python3 ]; then
+		begin "the wait path under CXLMU_WAIT=msg_ring is msg_ring"
 		prel $RING CXLMU_STATS="$WORK/probe.json" CXLMU_STATS_FORMAT=json \
 			"$H/pollpair" pre pair 50 100 >"$WORK/o" 2>&1 ||
 			fail "pollpair under the msg_ring path: $(cat "$WORK/o")"
 		json_ok "the wait path under CXLMU_WAIT=msg_ring (the ring case would prove nothing)" \
 			"$WORK/probe.json" 'w["path"] == "msg_ring"'
+	else
+		skip_one "the wait path under CXLMU_WAIT=msg_ring is msg_ring" \
+			"python3 (/usr/bin/python3) is needed to read the JSON report"
 	fi
+
 	run_case "ring, msg_ring path" ring "$WORK/b-ring" \
 		env LD_PRELOAD="$CXLMU_LIB" CXLMU_CXL_NODES=0 $RING
 	grep -q '^fdreuse: ring fd=[0-9]' "$WORK/o" ||

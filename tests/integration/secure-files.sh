@@ -77,6 +77,7 @@ says() {
 
 # Symlinks planted by 65534 at the stats and profile paths: (a) to
 # existing root files.
+begin "symlinks to root files at the stats and profile paths: not followed, said"
 victim stats-victim
 victim prof-victim
 $NOBODY ln -s "$WORK/stats-victim" "$D/stats" && $NOBODY ln -s "$WORK/prof-victim" "$D/prof" ||
@@ -88,6 +89,7 @@ intact prof-victim "symlinks to root files"
 says "symlink at the stats path" "$D/stats"
 says "symlink at the profile path" "$D/prof"
 # (b) to paths that do not exist yet, in a root-only directory.
+begin "symlinks to new paths in a root-only directory: not followed, said"
 rm -f "$D/stats" "$D/prof"
 $NOBODY ln -s "$R/made-stats" "$D/stats" && $NOBODY ln -s "$R/made-prof" "$D/prof" ||
 	{ fail "user 65534 cannot plant links in $D"; finish; }
@@ -101,6 +103,7 @@ says "symlink at the profile path, new target" "$D/prof"
 rm -f "$D/stats" "$D/prof"
 
 # An existing stats file owned by 65534 is not written.
+begin "an existing stats file owned by another user is not written"
 $NOBODY sh -c 'echo "user 65534 data" >"$1"' sh "$D/owned" || fail "user 65534 cannot write $D/owned"
 under "stats file owned by 65534" "$WORK/plain512" CXLMU_STATS="$D/owned" -- 512
 [ "$(cat "$D/owned")" = "user 65534 data" ] ||
@@ -109,6 +112,7 @@ says "stats file owned by 65534" "$D/owned"
 
 # A hard link of 65534's to a root file (possible where
 # fs.protected_hardlinks is 0; made here by root for 65534): not written.
+begin "a hard link to a root file at the stats path is not written"
 victim link-victim
 ln "$WORK/link-victim" "$D/hardlink" && chown -h 65534:65534 "$D/hardlink" 2>/dev/null
 under "hard link to a root file" "$WORK/plain512" CXLMU_STATS="$D/hardlink" -- 512
@@ -118,6 +122,7 @@ rm -f "$D/hardlink"
 
 # A FIFO whose reader stops reading: the writer gives up (a bounded wait
 # without progress), the program ends normally.
+begin "a FIFO whose reader stopped reading: no hang"
 mkfifo "$WORK/stall"
 sh -c 'exec 8<"$1"; sleep 60' sh "$WORK/stall" &
 STALLER=$!
@@ -128,11 +133,13 @@ wait $STALLER 2>/dev/null
 
 # A FIFO at the profile path, nobody reading; the profile (every one of
 # 4096 stacks sampled) is far larger than a pipe's 64 KiB.
+begin "a FIFO nobody reads at the profile path: no hang"
 mkfifo "$WORK/fifo"
 under "FIFO at the profile path" "$WORK/plain" \
 	CXLMU_PROFILE="$WORK/fifo" CXLMU_SAMPLE_BYTES=1 --
 
 # A profile file another process holds locked (flock) all along.
+begin "a profile file locked by another process: no hang, FILE.PID written 0600"
 : >"$WORK/locked.prof"
 sh -c 'exec 9>>"$1" && flock 9 && exec sleep 60' sh "$WORK/locked.prof" &
 LOCKER=$!
@@ -160,6 +167,7 @@ wait "$LOCKER" 2>/dev/null
 LOCKER=
 
 # New files are the running user's alone: mode 0600 (umask 022 here).
+begin "new stats and profile files are mode 0600"
 mkdir "$WORK/new"
 under "new files" "$WORK/plain512" \
 	CXLMU_STATS="$WORK/new/stats" CXLMU_PROFILE="$WORK/new/prof" -- 512
@@ -173,10 +181,13 @@ for f in stats prof; do
 done
 
 # CXLMU_STATS=/dev/stderr still reports on stderr, a file or a pipe.
+begin "CXLMU_STATS=/dev/stderr reports on stderr, a file"
 under "CXLMU_STATS=/dev/stderr" "$WORK/plain512" CXLMU_STATS=/dev/stderr -- 512
 grep -q 'placement check\|bytes_live' "$WORK/e" ||
 	fail "CXLMU_STATS=/dev/stderr (a file): no report on stderr: $(head -3 "$WORK/e")"
+begin "CXLMU_STATS=/dev/stderr reports on stderr, a pipe"
 { timeout $LIMIT env LD_PRELOAD="$CXLMU_LIB" CXLMU_CXL_NODES=0 CXLMU_STATS=/dev/stderr \
+
 	"$P" 512 2>&1 >/dev/null; } | cat >"$WORK/piped"
 grep -q 'placement check\|bytes_live' "$WORK/piped" ||
 	fail "CXLMU_STATS=/dev/stderr (a pipe): no report on stderr: $(head -3 "$WORK/piped")"

@@ -26,6 +26,7 @@ like_plain() {
 	_n=$1
 	_want=$2
 	shift 2
+	begin "$_n: the plain run's stdout and status, the runtime present"
 	timeout $LIMIT "$@" >"$WORK/o" 2>"$WORK/e"
 	_st=$?
 	case $_st in
@@ -35,7 +36,7 @@ like_plain() {
 	*) fail "$_n: exit status $_st, plain 0; stderr: $(head -5 "$WORK/e")" ;;
 	esac
 	cmp -s "$_want" "$WORK/o" ||
-		{ fail "$_n: stdout differs from the plain run"; diff "$_want" "$WORK/o" | head -5 >&2; }
+		{ fail "$_n: stdout differs from the plain run"; diff "$_want" "$WORK/o" | head -5 | diag_file; }
 	[ $_st -ne 0 ] || grep -q '^sandboxed: runtime present' "$WORK/e" ||
 		fail "$_n: libcxlmu was not in the program (no 'runtime present' on stderr): the case proves nothing"
 }
@@ -52,6 +53,7 @@ like_plain "fibers on one CPU" "$WORK/plain.out" \
 # goes in: its later polls and its exit make no call the filter forbids,
 # on every wait path; with TSYNC the filter reaches it in mid-poll.
 for m in late tsync; do
+	end
 	timeout $LIMIT "$H/sandboxed" $m >"$WORK/$m.plain" 2>"$WORK/e" ||
 		{ fail "sandboxed $m fails plain: $(cat "$WORK/e")"; continue; }
 	for w in auto msg_ring eventfd syscall; do
@@ -62,12 +64,19 @@ done
 
 # A probe (a NULL program: EFAULT, nothing installed) turns nothing off:
 # the polls are still the runtime's and the report is written.
+end
 timeout $LIMIT "$H/sandboxed" probe >"$WORK/probe.plain" 2>"$WORK/e" ||
 	fail "sandboxed probe fails plain: $(cat "$WORK/e")"
 like_plain "probe" "$WORK/probe.plain" env LD_PRELOAD="$CXLMU_LIB" CXLMU_STATS="$WORK/probe.json" \
 	CXLMU_STATS_FORMAT=json "$H/sandboxed" probe
-[ -x /usr/bin/python3 ] && json_ok "probe: the runtime still waits" "$WORK/probe.json" \
-	'w["sched"] != "off"' 'w["sleeps"] >= 2000'
+end
+if [ -x /usr/bin/python3 ]; then
+	json_ok "probe: the runtime still waits" "$WORK/probe.json" \
+		'w["sched"] != "off"' 'w["sleeps"] >= 2000'
+else
+	skip_one "probe: the runtime still waits" "python3 (/usr/bin/python3) is needed to read the JSON report"
+fi
+
 
 # The program starts under a filter: the runtime sees it at start (the
 # Seccomp: line of /proc/self/status) and makes none of those calls. env

@@ -101,6 +101,7 @@ case $st in
 esac
 
 # Nothing leaked out of the namespace.
+begin "nothing leaked out of the namespace"
 grep -qF "$LIB" /etc/ld.so.preload 2>/dev/null && fail "/etc/ld.so.preload outside the namespace names the runtime"
 id "$U" >/dev/null 2>&1 && fail "user $U exists outside the namespace"
 
@@ -108,7 +109,9 @@ id "$U" >/dev/null 2>&1 && fail "user $U exists outside the namespace"
 # proves anything.
 grep -q 'secure=1' "$WORK/none.out" ||
 	skip "the copy did not run set-user-ID (AT_SECURE unset): $(cat "$WORK/none.out" "$WORK/none.err")"
+end
 for c in none new existing stderr shadow fifo; do
+	begin "$c: exit 0, the runtime mapped, no CXLMU_* left in environ, nothing on stderr"
 	st=$(cat "$WORK/$c.st")
 	case $st in
 	0) ;;
@@ -125,17 +128,21 @@ for c in none new existing stderr shadow fifo; do
 		fail "$c: stderr is not empty ($(wc -l <"$WORK/$c.err") lines): $(head -c 300 "$WORK/$c.err" | od -c | head -4)"
 done
 # The heap checks held in secure mode: SIGABRT, with the runtime's line.
+begin "the heap checks hold in secure mode"
 st=$(cat "$WORK/double.st")
 [ "$st" -eq 134 ] && grep -q '^cxlmu: free(): double free detected' "$WORK/double.err" ||
 	fail "double free in secure mode: status $st, want 134 (SIGABRT) with the runtime's line: $(cat "$WORK/double.out" "$WORK/double.err")"
 
 # Any line of /etc/shadow (the overlay's adds the user's) on stderr.
+begin "no line of /etc/shadow reaches the user's stderr"
 { grep -v '^$' /etc/shadow; echo "$U:"; } >"$R/shadow.pat" 2>/dev/null
 grep -qF -f "$R/shadow.pat" "$WORK/shadow.err" && fail "shadow: bytes of /etc/shadow reached the user's stderr"
 rm -f "$R/shadow.pat"
+begin "no forged 'cxlmu: ' line reaches the user's stderr"
 grep -q '^cxlmu: forged' "$WORK"/*.err && fail "a forged 'cxlmu: forged' line reached the user's stderr"
 
 # Root's directory holds what it held.
+begin "nothing made or changed in root's directory"
 for f in "$R"/*; do
 	case ${f##*/} in
 	existing | fifo) ;;
@@ -149,6 +156,8 @@ cmp -s "$R/existing" "$WORK/existing.orig" ||
 
 # cxlmu-run, started by root on a set-user-ID program: one line on stderr
 # says it is set-user-ID ("setuid", any case), and the program runs.
+begin "cxlmu-run on a set-user-ID program: one line says so, it runs"
+
 timeout $LIMIT "$CXLMU_RUN" --cxl-nodes=0 -- "$BIN" >"$WORK/run.out" 2>"$WORK/run.err"
 st=$?
 [ $st -eq 0 ] || fail "cxlmu-run on the set-user-ID program: exit status $st: $(head -3 "$WORK/run.err")"

@@ -8,7 +8,9 @@ CHAIN="futex msg_ring eventfd syscall"
 # What the kernel offers decides what each request must give: with
 # io_uring usable and futex waits in io_uring (6.7+), exactly the path
 # asked for (auto: futex); without io_uring, syscall.
+begin "noiouring probe asks the kernel what io_uring it offers"
 probe=$("$H/noiouring" probe) || fail "noiouring probe: exit $?"
+end
 kver=$(uname -r | sed -n 's/^\([0-9]*\)\.\([0-9]*\).*/\1 \2/p')
 set -- $kver
 exact=no
@@ -35,6 +37,7 @@ pair() {
 	_j=$2
 	_want=$3
 	shift 3
+	begin "$_n"
 	"$@" >"$WORK/out" 2>"$WORK/err"
 	_st=$?
 	if [ $_st -ne 0 ] || ! grep -q '^pollpair: ok$' "$WORK/out"; then
@@ -72,15 +75,17 @@ done
 # The cxlmu-run twins.
 pair "cxlmu-run --wait=syscall" "$WORK/run.json" syscall timeout "$HANG_LIMIT" "$CXLMU_RUN" --cxl-nodes=0 \
 	--wait=syscall --sched=auto --stats="$WORK/run.json" --stats-format=json "$H/pollpair" pre pair 200 50
+begin "cxlmu-run --sched=off"
 timeout "$HANG_LIMIT" "$CXLMU_RUN" --cxl-nodes=0 --sched=off --stats="$WORK/runoff.json" --stats-format=json \
 	"$H/pollpair" pre pair 50 50 >"$WORK/out" 2>&1 || fail "cxlmu-run --sched=off: exit $?: $(cat "$WORK/out")"
 json_ok "cxlmu-run --sched=off" "$WORK/runoff.json" '"wait" in r' 'w["sched"] == "off"' 'w["sleeps"] == 0'
 
 # io_uring denied by seccomp: the syscall path, whatever was asked.
+end
 "$H/noiouring" eperm true
 seccomp=$?
 if [ $seccomp -eq 77 ]; then
-	echo "note: seccomp filters unavailable; the io_uring-denied checks did not run" >&2
+	skip_one "io_uring denied by seccomp: the syscall path" "seccomp filters unavailable"
 elif [ $seccomp -ne 0 ]; then
 	fail "noiouring eperm true: exit $seccomp"
 else
@@ -91,6 +96,7 @@ else
 	for how in kill eperm enosys; do
 		for w in auto futex eventfd syscall; do
 			n="filter denying io_uring_setup ($how), CXLMU_WAIT=$w"
+			begin "$n"
 			denied $how CXLMU_WAIT=$w CXLMU_STATS="$WORK/d.json" CXLMU_STATS_FORMAT=json \
 				"$H/pollpair" pre pair 200 50 >"$WORK/out" 2>"$WORK/err"
 			st=$?
@@ -110,6 +116,7 @@ else
 		done
 		# Nothing set that the filter takes away: nothing said.
 		n="filter denying io_uring_setup ($how), no option"
+		begin "$n: nothing said"
 		timeout "$HANG_LIMIT" "$H/noiouring" $how env LD_PRELOAD="$CXLMU_LIB" \
 			CXLMU_STATS="$WORK/q.json" CXLMU_STATS_FORMAT=json \
 			"$H/pollpair" pre pair 50 50 >"$WORK/out" 2>"$WORK/err" ||
@@ -118,6 +125,8 @@ else
 		json_ok "$n" "$WORK/q.json" 'w["sched"] == "off"' 'w["sleeps"] == 0'
 		# Said once, naming seccomp, however many threads wait.
 		n="filter denying io_uring_setup ($how), 200 threads, CXLMU_LOG=1"
+		begin "$n: said once"
+
 		denied $how CXLMU_LOG=1 "$H/sleepmany" pre pairs 100 50 >"$WORK/out" 2>"$WORK/err" ||
 			fail "$n: exit $?: $(cat "$WORK/out" "$WORK/err")"
 		c=$(grep -c seccomp "$WORK/err")

@@ -36,9 +36,11 @@ fewer() {
 
 for pin in "" "taskset -c 0"; do
 	what=${pin:-unpinned}
+	begin "a polling pair, $what: fewer sleep calls than plain"
 	counted "pair plain, $what" "$WORK/p" $pin "$H/pollpair" plain pair $N $WORK_US &&
 		counted "pair, $what" "$WORK/c" prel $pin "$H/pollpair" pre pair $N $WORK_US &&
 		fewer "pair, $what" "$WORK/p" "$WORK/c"
+	begin "a C++ polling pair, $what: fewer sleep calls than plain"
 	counted "C++ pair plain, $what" "$WORK/p" $pin "$H/sleepcxx" plain pair $N $WORK_US &&
 		counted "C++ pair, $what" "$WORK/c" prel $pin "$H/sleepcxx" pre pair $N $WORK_US &&
 		fewer "C++ pair, $what" "$WORK/p" "$WORK/c"
@@ -46,6 +48,7 @@ done
 
 # The report: every sleep call counted; each side's first two calls from
 # its loop are ordinary sleeps, all later ones polls; polls ended early.
+begin "the report counts the sleeps and polls exactly"
 if counted "pair, stats" "$WORK/c" prel CXLMU_STATS="$WORK/pair.json" CXLMU_STATS_FORMAT=json \
 	"$H/pollpair" pre pair $N $WORK_US; then
 	I=$(field iterations "$WORK/c")
@@ -55,15 +58,19 @@ if counted "pair, stats" "$WORK/c" prel CXLMU_STATS="$WORK/pair.json" CXLMU_STAT
 		'w["early_wakeups"] <= w["polls"]' 'w["wakeups_sent"] > 0'
 fi
 # Off: the loop runs on libc's sleeps, nothing counted.
+begin "CXLMU_SCHED=off: nothing counted"
 counted "pair, off" "$WORK/c" prel CXLMU_SCHED=off CXLMU_STATS="$WORK/off.json" CXLMU_STATS_FORMAT=json \
 	"$H/pollpair" pre pair 50 100 &&
 	json_ok "pair, off" "$WORK/off.json" '"wait" in r' 'w["sched"] == "off"' 'w["sleeps"] == 0' \
 		'w["polls"] == 0' 'w["early_wakeups"] == 0' 'w["yields"] == 0'
 # The text report has a wait section.
+begin "the text report has a wait section"
 counted "pair, text stats" "$WORK/c" prel CXLMU_STATS="$WORK/pair.txt" "$H/pollpair" pre pair 50 100 &&
 	{ grep -q '^cxlmu: .*wait' "$WORK/pair.txt" || fail "text report has no wait section: $(cat "$WORK/pair.txt")"; }
 
 # Idle: two threads poll a flag that stays clear for 0.3 s.
+begin "idle pollers: at most twice the plain sleep calls"
+
 counted "idle plain" "$WORK/p" plain "$H/pollpair" plain idle 300 &&
 	counted "idle" "$WORK/c" prel "$H/pollpair" pre idle 300 && {
 	p=$(field iterations "$WORK/p")

@@ -22,17 +22,20 @@ for m in $MODES; do
 done
 
 # Clocks the runtime leaves to libc give what libc gives.
+begin "other clocks, plain"
 plain "$H/sleepsem" plain clocks >"$WORK/clocks.plain" 2>&1 || fail "clocks, plain: exit $?: $(cat "$WORK/clocks.plain")"
 grep -q returned "$WORK/clocks.plain" || fail "clocks, plain: printed nothing"
 for w in auto syscall; do
+	begin "other clocks, CXLMU_WAIT=$w: what libc gives"
 	prel CXLMU_WAIT=$w "$H/sleepsem" pre clocks >"$WORK/clocks.pre" 2>&1 ||
 		fail "clocks, CXLMU_WAIT=$w: exit $?"
 	cmp -s "$WORK/clocks.plain" "$WORK/clocks.pre" ||
-		{ fail "clocks, CXLMU_WAIT=$w: not what libc gives"; diff "$WORK/clocks.plain" "$WORK/clocks.pre" >&2; }
+		{ fail "clocks, CXLMU_WAIT=$w: not what libc gives"; diff "$WORK/clocks.plain" "$WORK/clocks.pre" | diag_file; }
 done
 
 # The report counts each intercepted call once, the ones with descriptors
 # not at all; asked_ns adds up what was asked, slept_ns is no less.
+begin "the report counts each call once"
 prel CXLMU_STATS="$WORK/count.json" CXLMU_STATS_FORMAT=json "$H/sleepsem" pre count >"$WORK/count" 2>&1 ||
 	fail "count: exit $?: $(cat "$WORK/count")"
 S=$(field sleeps "$WORK/count")
@@ -47,6 +50,7 @@ else
 fi
 # Polls are runs of alike short sleeps from one site: a helper that sleeps
 # for what its callers ask makes polls only where the rule says.
+begin "polls only where the rule says"
 prel CXLMU_STATS="$WORK/sites.json" CXLMU_STATS_FORMAT=json "$H/sleepsem" pre sites >"$WORK/sites" 2>&1 ||
 	fail "sites: exit $?: $(cat "$WORK/sites")"
 P=$(field polls "$WORK/sites")
@@ -56,6 +60,8 @@ else
 	json_ok sites "$WORK/sites.json" "w['polls'] == $P" 'w["early_wakeups"] == 0'
 fi
 # Off: nothing goes through the runtime.
+begin "CXLMU_SCHED=off: nothing goes through the runtime"
+
 prel CXLMU_SCHED=off CXLMU_STATS="$WORK/off.json" CXLMU_STATS_FORMAT=json "$H/sleepsem" pre count \
 	>"$WORK/count" 2>&1 || fail "count, off: exit $?: $(cat "$WORK/count")"
 json_ok "count, off" "$WORK/off.json" '"wait" in r' 'w["sched"] == "off"' 'w["sleeps"] == 0' \

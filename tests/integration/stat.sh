@@ -5,7 +5,7 @@
 STAT="$top_builddir/cxlmu-stat"
 [ "${HAVE_LIBDW:-yes}" = no ] &&
 	skip "cxlmu-stat was not built: configure found no libdw (apt-get install libdw-dev, then ./configure again)"
-[ -x "$STAT" ] || { echo "cxlmu-stat ($STAT) is not built" >&2; exit 1; }
+[ -x "$STAT" ] || bail_out "cxlmu-stat ($STAT) is not built"
 PY=/usr/bin/python3
 [ -x "$PY" ] || skip "python3 (/usr/bin/python3) is needed to read the JSON report"
 D="$top_srcdir/tests/integration/data"
@@ -18,10 +18,11 @@ st() {
 	st=$?
 }
 
-# ok NAME ARGS...: cxlmu-stat ARGS exits 0.
-ok() {
+# runs NAME ARGS...: begins the behaviour NAME; cxlmu-stat ARGS exits 0.
+runs() {
 	_n=$1
 	shift
+	begin "$_n"
 	st "$@"
 	[ $st -eq 0 ] || { fail "$_n: status $st from cxlmu-stat $*: $(cat "$WORK/err")"; return 1; }
 }
@@ -61,7 +62,7 @@ rows() {
 # ----------------------------------------------------------------------------
 B="$D/stat-basic.prof"
 BID=5d4c3b2a1f0e9d8c7b6a59483726150413f2e1d0
-ok report "$B"
+runs report "$B"
 has report 'program       /nonexistent/bin/app with spaces'
 has report 'pid           4242'
 has report 'every allocation, counted exactly'
@@ -88,16 +89,17 @@ for m in /nonexistent/bin/app /nonexistent/lib/libfoo.so; do
 	[ "$n" = 1 ] || fail "missing $m: said $n times, not once: $(cat "$WORK/err")"
 done
 
-ok top --top=2 "$B"
+runs top --top=2 "$B"
 [ "$(rows | cut -d' ' -f2 | tr '\n' ' ')" = "4 1 " ] || fail "--top=2 rows: $(rows)"
 has top 'sites         5; the top 2 by bytes allocated'
 
 # From the standard input: the same report.
+begin "FILE - reads the standard input"
 cp "$WORK/out" "$WORK/top.out"
 "$STAT" --top=2 - <"$B" >"$WORK/out" 2>/dev/null || fail "stdin: status $?"
 cmp -s "$WORK/top.out" "$WORK/out" || fail "FILE - gives another report: $(diff "$WORK/top.out" "$WORK/out")"
 
-ok json --json "$B"
+runs json --json "$B"
 json json 'ids == [4, 1, 0, 3, 2]' 'r["program"] == "/nonexistent/bin/app with spaces"' \
 	'r["pid"] == 4242' 'r["sample_bytes"] == 1' 'r["samples"] == 2512' 'r["dropped"] == 0' \
 	'r["total_allocs"] == 2512' 'r["total_bytes"] == 3231903232' \
@@ -113,13 +115,13 @@ json json 'ids == [4, 1, 0, 3, 2]' 'r["program"] == "/nonexistent/bin/app with s
 	"site[0][\"frames\"][0] == {\"module\": \"/nonexistent/bin/app\", \"build_id\": \"$BID\", \"offset\": \"0x1189\", \"function\": None, \"function_offset\": None}" \
 	'site[0]["frames"][2]["module"] == "/nonexistent/lib/libfoo.so"' \
 	'site[0]["frames"][2]["build_id"] is None and site[0]["frames"][2]["offset"] == "0x271ca"'
-ok json-top --json --top=2 "$B"
+runs json-top --json --top=2 "$B"
 json json-top 'ids == [4, 1]'
 
 # Strings are escaped, and bytes that are not UTF-8 become U+FFFD.
 printf 'program /a "q" \\b\tc\377d \303\251\n' >"$WORK/prog"
 sed -e '/^program /{r '"$WORK/prog" -e 'd;}' "$B" >"$WORK/esc.prof"
-ok escape --json "$WORK/esc.prof"
+runs escape --json "$WORK/esc.prof"
 json escape 'r["program"] == "/a \"q\" \\b\tc\ufffdd \u00e9"'
 
 # ----------------------------------------------------------------------------
@@ -150,10 +152,11 @@ frames 0 0+0x10 0+0x20
 sizes 0 1 $Z28
 lifetimes 0 0 0 0 0 0 0 0 0 0 0 1
 EOF
-ok good "$G"
+runs good "$G"
 
 # bad SED LINE TEXT: good.prof edited by SED fails at LINE saying TEXT.
 bad() {
+	begin "malformed, line $2: $3"
 	sed -e "$1" "$G" >"$WORK/bad.prof"
 	st "$WORK/bad.prof"
 	if [ $st -ne 1 ]; then
@@ -195,7 +198,8 @@ bad '6d' 11 "'sizes' line before the 'size-buckets' line"
 # Comments, blank lines and what a later runtime may add are skipped.
 sed -e '1i# a comment first' -e '5a\
 ' -e '9a future-keyword 1 2 3' -e '10s/$/ frees 1/' -e '8s/$/ frees 0/' "$G" >"$WORK/more.prof"
-ok forward "$WORK/more.prof"
+runs forward "$WORK/more.prof"
+begin "a missing profile: status 1, named"
 st "$WORK/nonexistent.prof"
 [ $st -eq 1 ] && grep -qF "cxlmu-stat: $WORK/nonexistent.prof: cannot open: No such file or directory" "$WORK/err" ||
 	fail "a missing profile: status $st: $(cat "$WORK/err")"
@@ -212,10 +216,10 @@ st "$WORK/nonexistent.prof"
 		i=$((i + 1))
 	done
 } >"$WORK/many.prof"
-ok many "$WORK/many.prof"
+runs many "$WORK/many.prof"
 [ "$(rows | wc -l)" -eq 20 ] || fail "the report shows $(rows | wc -l) sites, not the top 20"
 [ "$(rows | head -1 | cut -d' ' -f2)" = 24 ] || fail "the report's first site: $(rows | head -1)"
-ok many-json --json "$WORK/many.prof"
+runs many-json --json "$WORK/many.prof"
 json many-json 'ids == list(range(24, -1, -1))'
 
 # ----------------------------------------------------------------------------
@@ -225,6 +229,7 @@ json many-json 'ids == list(range(24, -1, -1))'
 usage() {
 	_t=$1
 	shift
+	begin "usage error, status 2: $_t"
 	st "$@"
 	if [ $st -ne 2 ]; then
 		fail "cxlmu-stat $*: status $st, not 2 ($(cat "$WORK/err"))"
@@ -247,9 +252,9 @@ usage "'--json=yes' takes no value" --json=yes "$B"
 usage 'no profile given' --json
 usage "one profile at a time: '$B' is one too many" "$B" "$B"
 usage '--top needs a value' --top
-ok help --help
+runs help --help
 has help '--dram-budget=N'
-ok version --version
+runs version --version
 grep -qE '^cxlmu-stat [0-9]+\.[0-9]+' "$WORK/out" || fail "--version: $(cat "$WORK/out")"
 
 # ----------------------------------------------------------------------------
@@ -266,7 +271,7 @@ rules() {
 	_n=$1
 	_w=$2
 	shift 2
-	ok "$_n" --rules "$@" "$R" || return
+	runs "$_n" --rules "$@" "$R" || return
 	printf '%s\n' "$_w" >"$WORK/want"
 	grep -v '^#' "$WORK/out" >"$WORK/got"
 	cmp -s "$WORK/want" "$WORK/got" || fail "$_n: $(diff "$WORK/want" "$WORK/got")"
@@ -298,7 +303,7 @@ dram $L+0x500
 cxl $L+0x600
 cxl $A+0x1000 $A+0x3000" --dram-budget=1052672 --fallback=size:64K
 # -o: the same rules in a file, the standard output empty.
-ok output --rules --dram-budget=1M -o "$WORK/app.rules" "$R"
+runs output --rules --dram-budget=1M -o "$WORK/app.rules" "$R"
 [ -s "$WORK/out" ] && fail "-o: rules on the standard output too"
 grep -v '^#' "$WORK/app.rules" | head -2 | tail -1 | grep -qxF "dram $A+0x1000 $A+0x2000" ||
 	fail "-o: $(cat "$WORK/app.rules")"
@@ -321,7 +326,7 @@ frames 2
 sizes 2 1 $Z28
 lifetimes 2 1 0 0 0 0 0 0 0 0 0 0
 EOF
-ok prefix --rules --dram-budget=1000 "$WORK/prefix.prof"
+runs prefix --rules --dram-budget=1000 "$WORK/prefix.prof"
 grep -v '^#' "$WORK/out" >"$WORK/got"
 printf '%s\n' "fallback local" "dram $A+0xa $A+0xb" "cxl $A+0xa $A+0xb $L+0xc" >"$WORK/want"
 cmp -s "$WORK/want" "$WORK/got" || fail "prefix rules: $(diff "$WORK/want" "$WORK/got")"
@@ -331,11 +336,12 @@ has prefix '# site 2 has no frames a rule can name: left to the fallback'
 # Frames named from a real binary: statsym's functions, located by nm.
 # ----------------------------------------------------------------------------
 command -v nm >/dev/null && command -v readelf >/dev/null ||
-	{ echo "SKIP: symbols: nm and readelf (binutils) are needed" >&2; finish; }
+	{ skip_one "frames named from a real binary" "nm and readelf (binutils) are needed"; finish; }
 SYM="$(cd "$H" && pwd)/statsym"
 [ -x "$SYM" ] || { fail "the helper $SYM is not built"; finish; }
 SBID=$(readelf -n "$SYM" | sed -n 's/^ *Build ID: *//p')
-[ -n "$SBID" ] || { echo "SKIP: symbols: $SYM has no GNU build-id" >&2; finish; }
+[ -n "$SBID" ] || { skip_one "frames named from a real binary" "$SYM has no GNU build-id"; finish; }
+
 # nm -S: ADDRESS SIZE TYPE NAME.
 set -- $(nm -S --defined-only "$SYM" | awk '$4 == "statsym_cold" { print $1, $2 }')
 COLD=$((0x$1)) COLDSZ=$((0x$2))
@@ -356,27 +362,27 @@ symprof() {
 	echo "lifetimes 0 1 0 0 0 0 0 0 0 0 0 0"
 }
 symprof "$SBID" >"$WORK/sym.prof"
-ok symbols "$WORK/sym.prof"
+runs symbols "$WORK/sym.prof"
 sed -n '/^ *1 *0 /,$p' "$WORK/out" | sed -n '2,$p' | tr -d ' ' >"$WORK/frames"
 printf '%s\n' "statsym:statsym_cold+0x10" "statsym:statsym_cold+$(hex $COLDSZ)" \
 	"statsym:$HOTNAME+0x3" | tr -d ' ' >"$WORK/want"
 cmp -s "$WORK/want" "$WORK/frames" || fail "named frames: $(diff "$WORK/want" "$WORK/frames")"
 [ -s "$WORK/err" ] && fail "symbols: unexpected messages: $(cat "$WORK/err")"
-ok symbols-json --json "$WORK/sym.prof"
+runs symbols-json --json "$WORK/sym.prof"
 json symbols-json 'site[0]["frames"][0]["function"] == "statsym_cold"' \
 	'site[0]["frames"][0]["function_offset"] == "0x10"' \
 	"site[0][\"frames\"][1][\"function_offset\"] == \"$(hex $COLDSZ)\"" \
 	"site[0][\"frames\"][2][\"function\"] == \"$HOTNAME\"" \
 	'site[0]["frames"][2]["function_offset"] == "0x3"' \
 	"site[0][\"frames\"][0][\"build_id\"] == \"$SBID\""
-ok symbols-rules --rules --dram-budget=1M "$WORK/sym.prof"
+runs symbols-rules --rules --dram-budget=1M "$WORK/sym.prof"
 has symbols-rules "statsym:statsym_cold+0x10 < statsym:statsym_cold+$(hex $COLDSZ) < statsym:$HOTNAME+0x3"
 has symbols-rules "dram statsym@$SBID+$(hex $((COLD + 16)))"
 
 # Another build-id, or none where the file has one: offsets, said once.
 for id in 0123456789abcdef0123456789abcdef01234567 -; do
 	symprof "$id" >"$WORK/sym.prof"
-	ok "build-id $id" "$WORK/sym.prof"
+	runs "build-id $id" "$WORK/sym.prof"
 	has "build-id $id" "statsym+$(hex $((COLD + 16)))"
 	grep -q 'statsym:' "$WORK/out" && fail "build-id $id: frames named: $(cat "$WORK/out")"
 	printf 'cxlmu-stat: %s: build-id differs from the profile'"'"'s; frames left as offsets\n' "$SYM" |
