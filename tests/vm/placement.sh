@@ -3,8 +3,10 @@
 #
 # One boot runs every case (tests/vm/guest.sh) and prints the results on the
 # serial console; the assertions are made here, on the host. A second, short
-# boot with an HMAT table checks tier discovery. Exit 0 pass, 1 fail,
-# 77 skip (no qemu, busybox or kernel).
+# boot with an HMAT table checks tier discovery. It speaks TAP: one
+# "ok N - ..." or "not ok N - ..." line per check, the plan last; a skip
+# is "1..0 # SKIP why". Exit 0 pass, 1 fail, 77 skip (no qemu, busybox or
+# kernel).
 set -u
 
 : "${top_builddir:?run from make check, or set top_builddir and top_srcdir}"
@@ -13,21 +15,30 @@ QEMU=${QEMU:-$(command -v qemu-system-x86_64 || true)}
 build=$top_builddir/tests/vm/build
 timeout_s=${VM_TIMEOUT:-90}
 
-if [ -z "$QEMU" ] || [ ! -x "$QEMU" ]; then
-	echo "SKIP: qemu-system-x86_64 not found (Debian: qemu-system-x86); the VM test needs it"
+skip() {
+	echo "1..0 # SKIP $*"
 	exit 77
+}
+
+if [ -z "$QEMU" ] || [ ! -x "$QEMU" ]; then
+	skip "qemu-system-x86_64 not found (Debian: qemu-system-x86); the VM test needs it"
 fi
 
 # Can this qemu start a TCG PC at all (firmware present, accelerator built in)?
 if ! probe=$(echo quit | timeout 30 "$QEMU" -accel tcg -cpu max -m 2G -nodefaults \
 		-display none -monitor stdio -S 2>&1 >/dev/null); then
-	echo "SKIP: $QEMU cannot start a TCG guest here: $probe"
-	exit 77
+	skip "$QEMU cannot start a TCG guest here: $(echo "$probe" | tr '\n' ' ')"
 fi
 
-out=$(sh "$top_srcdir"/tests/vm/mkinitrd.sh)
+# mkinitrd.sh says on stderr what it fetches, and why it skips.
+errf=$(mktemp) || exit 1
+out=$(sh "$top_srcdir"/tests/vm/mkinitrd.sh 2>"$errf")
 rc=$?
-[ $rc -eq 0 ] || exit $rc
+sed 's/^/# /' "$errf"
+why=$(sed -n 's/^SKIP: //p' "$errf" | head -n 1)
+rm -f "$errf"
+[ $rc -ne 77 ] || skip "${why:-mkinitrd.sh found no busybox or kernel}"
+[ $rc -eq 0 ] || { echo "Bail out! tests/vm/mkinitrd.sh failed (status $rc)"; exit 1; }
 kernel=$(echo "$out" | tail -n 2 | head -n 1)
 initrd=$(echo "$out" | tail -n 1)
 
@@ -40,7 +51,7 @@ initrd=$(echo "$out" | tail -n 1)
 boot() {   # boot LOG SET EXTRA-QEMU-ARGS...
 	log=$1 set=$2
 	shift 2
-	echo "booting $set guest (TCG; serial log in $log)"
+	echo "# booting $set guest (TCG; serial log in $log)"
 	timeout -k 5 "$timeout_s" "$QEMU" -accel tcg -cpu max -m 2G -smp 2 \
 		-object memory-backend-ram,id=m0,size=1792M \
 		-object memory-backend-ram,id=m1,size=256M \
@@ -50,14 +61,15 @@ boot() {   # boot LOG SET EXTRA-QEMU-ARGS...
 		-nographic -no-reboot -nic none -monitor none -serial stdio \
 		</dev/null 2>&1 | tr -d '\r' > "$log"
 	if ! grep -q '^@@cxlmu-vm-done' "$log"; then
-		echo "FAIL: the $set guest did not finish within ${timeout_s}s; its console:"
-		tail -n 40 "$log"
+		echo "Bail out! the $set guest did not finish within ${timeout_s}s"
+		tail -n 40 "$log" | sed 's/^/# /'
 		exit 1
 	fi
 }
 
 # --- reading the log -----------------------------------------------------
 fails=0
+n=0
 log=
 
 section() {   # output lines of case $1
@@ -75,19 +87,22 @@ value() {
 }
 
 fail() {
-	echo "FAIL: $*"
+	n=$((n + 1))
+	printf '%s\n' "$*" | tr '#' _ | sed "1s/^/not ok $n - /; 2,\$s/^/# /"
 	fails=$((fails + 1))
 }
 
 ok() {
-	echo "ok:   $*"
+	n=$((n + 1))
+	printf '%s\n' "$*" | tr '#' _ | sed "1s/^/ok $n - /; 2,\$s/^/# /"
+
 }
 
 expect_rc() {  # CASE WANT
 	got=$(status "$1")
 	if [ "$got" != "$2" ]; then
 		fail "$1: exit status ${got:-missing}, want $2; its output:"
-		section "$1" | sed 's/^/      /'
+		section "$1" | sed 's/^/#     /'
 		return 1
 	fi
 }
@@ -233,7 +248,8 @@ else
 	xfailed=1
 	msg="strict with 1 MiB blocks: status $(status strict-small): $(section strict-small | grep -v '^block' | tr '\n' ' ')"
 	if [ $xfail_strict_small = yes ]; then
-		echo "XFAIL $msg (known bug, see tests/vm/README.md)"
+		n=$((n + 1))
+		echo "not ok $n - $msg # TODO known bug, see tests/vm/README.md"
 	else
 		fail "$msg (want errno=ENOMEM, none on node 0)"
 	fi
@@ -307,9 +323,10 @@ else
 	fail "hmat: node 1 read latency '$(section hmat-latency)', want 300"
 fi
 
+echo "1..$n"
 if [ $fails -ne 0 ]; then
-	echo "$fails check(s) failed; guest logs in $build"
+	echo "# $fails check(s) failed; guest logs in $build"
 	exit 1
 fi
-echo "PASS"
 exit 0
+
