@@ -28,7 +28,7 @@ one "no CXL node" "no CXL node" local CXLMU_POLICY=cxl
 one "unknown name" "CXLMU_POLCY" cxl CXLMU_CXL_NODES=0 CXLMU_POLICY=cxl CXLMU_POLCY=x
 
 # The report agrees: policy local, asked for in vain.
-if [ -x /usr/bin/python3 ]; then
+if have_python3; then
 	begin "the report after a bad value says local"
 	env LD_PRELOAD="$CXLMU_LIB" CXLMU_CXL_NODES=0 CXLMU_POLICY=bogus "$H/statsprog" now \
 		>"$WORK/r.json" 2>/dev/null || fail "statsprog now: exit $?"

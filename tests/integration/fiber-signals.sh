@@ -2,9 +2,7 @@
 # Proves that a signal sent to one thread (pthread_kill, pthread_sigqueue, tgkill with the id gettid gave, raise) runs its handler in that thread when the thread is a fiber, wherever the fiber runs: sleeping (the sleep ends early with EINTR), spinning, blocked in read() (EINTR), or waiting for the signal in sigwait; and that each fiber's signal mask is its own (a signal it blocks waits, pending, until it unblocks it, while another fiber of the same CPU gets its own; a sender racing a mask change never lands in another fiber; a handler that interrupted the scheduler can raise; a signal every thread blocks stays pending for sigwait; ppoll with a mask sees what is pending for the thread). The same program gives the same results plain.
 . "${top_srcdir:-.}/tests/integration/lib.sh"
 
-[ -x /usr/bin/python3 ] || skip "python3 (/usr/bin/python3) is needed to read the JSON report"
-command -v taskset >/dev/null || skip "taskset (util-linux) is needed to pin the program to one CPU"
-grep -qw fsgsbase /proc/cpuinfo || skip "the CPU does not let user code write the FS base (no fsgsbase in /proc/cpuinfo): fibers need it"
+need_fibers
 
 for part in target spin sleeps mask raise queue read sigwait tgkill errors left race nested idle ppoll; do
 	begin "$part"

@@ -2,9 +2,7 @@
 # Proves that under --sched=fibers the pthread synchronization calls give the same results as plain (mutex of each type with trylock, timed and clock locks; condition variables with both clocks; rwlocks; barriers; semaphores; spinlocks; once; C11 threads), and that a fiber waiting on one switches to its core's other fibers instead of blocking in the kernel: the monitor, which hands a stuck core to another host, is (almost) never needed, though the threads wait on each other hundreds of times. Also a kernel thread and fibers sharing one mutex and condition variable, and C++ std::thread, std::mutex and std::condition_variable.
 . "${top_srcdir:-.}/tests/integration/lib.sh"
 
-[ -x /usr/bin/python3 ] || skip "python3 (/usr/bin/python3) is needed to read the JSON report"
-command -v taskset >/dev/null || skip "taskset (util-linux) is needed to pin the program to one CPU"
-grep -qw fsgsbase /proc/cpuinfo || skip "the CPU does not let user code write the FS base (no fsgsbase in /proc/cpuinfo): fibers need it"
+need_fibers
 
 # sync NAME PROG MODE MIN SWITCHES [EXPR...]: PROG MODE plain and as fibers
 # on CPU 0, where at least MIN threads ran as fibers and each EXPR holds.

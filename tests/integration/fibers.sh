@@ -2,9 +2,7 @@
 # Proves that under --sched=fibers, threads pinned to one CPU run as fibers and pthread programs give the same results as plain: thread identity (__thread, errno, pthread_self, keys and their destructors), join values, detach, pthread_exit with cleanup handlers, 10 000 threads at once, deep recursion in the stack size asked, a thread spinning or blocked in read() while the others go on (the monitor hands the CPU's other fibers to another host), a mutex and condition variable producer and consumer, cancellation, fork, abort() ending the program by SIGABRT; and that seedpoll's checksum is the same in every mode.
 . "${top_srcdir:-.}/tests/integration/lib.sh"
 
-[ -x /usr/bin/python3 ] || skip "python3 (/usr/bin/python3) is needed to read the JSON report"
-command -v taskset >/dev/null || skip "taskset (util-linux) is needed to pin the program to one CPU"
-grep -qw fsgsbase /proc/cpuinfo || skip "the CPU does not let user code write the FS base (no fsgsbase in /proc/cpuinfo): fibers need it"
+need_fibers
 
 # fib NAME MODE MIN [EXPR...]: MODE plain and as fibers on CPU 0, where at
 # least MIN threads ran as fibers and each EXPR holds in the report.

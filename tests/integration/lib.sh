@@ -20,6 +20,7 @@
 #                    (these four end the behaviour begun first)
 
 #   skip WHY         nothing of the script can run: "1..0 # SKIP WHY"
+#   need_*           the skip guards: a skip naming what is missing
 #   diag TEXT, diag_file FILE    "# " lines, read with the results
 # run_ok, json_ok and same_as_plain check within the behaviour begun, or
 # are behaviours of their own when none is.
@@ -131,6 +132,45 @@ skip() {
 bail_out() {
 	echo "Bail out! $*" >&7
 	exit 1
+}
+
+# have_*: whether this machine has it, for a part of a script that can
+# be left out (skip_one). need_*: the skip guards of a whole script, each
+# naming what is missing and what needs it.
+have_python3() {
+	[ -x /usr/bin/python3 ]
+}
+have_fsgsbase() {
+	grep -qw fsgsbase /proc/cpuinfo
+}
+need_python3() {
+	have_python3 || skip "python3 (/usr/bin/python3) is needed${1:+ $1}"
+}
+need_taskset() {
+	command -v taskset >/dev/null || skip "taskset (util-linux) is needed to pin ${1:-the program to one CPU}"
+}
+need_fsgsbase() {
+	have_fsgsbase ||
+
+		skip "the CPU does not let user code write the FS base (no fsgsbase in /proc/cpuinfo): fibers need it"
+}
+need_cpus() {
+	[ "$(nproc)" -ge "$1" ] || skip "$1 CPUs are needed ($2)"
+}
+need_root() {
+	[ "$(id -u)" -eq 0 ] || skip "needs root: $*"
+}
+# need_cmd CMD [WHAT]: CMD in the PATH; the skip says "WHAT is needed"
+# or "CMD not installed".
+need_cmd() {
+	command -v "$1" >/dev/null 2>&1 || skip "${2:-$1 not installed}"
+}
+# need_fibers: what every fiber test needs (the JSON report says how the
+# threads ran, taskset pins them to one CPU, FSGSBASE switches them).
+need_fibers() {
+	need_python3 "to read the JSON report"
+	need_taskset
+	need_fsgsbase
 }
 
 CXLMU_LIB=${LIBCXLMU:-$top_builddir/.libs/libcxlmu.so}

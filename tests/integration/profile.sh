@@ -3,8 +3,9 @@
 . "${top_srcdir:-.}/tests/integration/lib.sh"
 
 PY=/usr/bin/python3
-[ -x "$PY" ] || skip "python3 (/usr/bin/python3) is needed to read the profiles"
-command -v nm >/dev/null && command -v readelf >/dev/null || skip "nm and readelf (binutils) are needed"
+need_python3 "to read the profiles"
+need_cmd nm "nm and readelf (binutils) are needed"
+need_cmd readelf "nm and readelf (binutils) are needed"
 PROF="$PY $top_srcdir/tests/integration/profile.py"
 CHECKJSON="$PY $top_srcdir/tests/integration/checkjson.py"
 S=$H/sites

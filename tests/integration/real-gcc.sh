@@ -2,7 +2,7 @@
 # Proves gcc (driver, cc1, as, ld) compiles and links a C program under each policy, and the program it built runs, with output identical to a plain run.
 . "${top_srcdir:-.}/tests/integration/lib.sh"
 
-command -v gcc >/dev/null 2>&1 || skip "gcc not installed"
+need_cmd gcc
 cat >"$WORK/hello.c" <<'EOS'
 #include <stdio.h>
 #include <stdlib.h>

@@ -2,7 +2,7 @@
 # Proves git runs under each policy with output identical to a plain run (init, add, commit with fixed dates, log, diff, gc).
 . "${top_srcdir:-.}/tests/integration/lib.sh"
 
-command -v git >/dev/null 2>&1 || skip "git not installed"
+need_cmd git
 HOME=$WORK
 GIT_CONFIG_NOSYSTEM=1
 GIT_AUTHOR_NAME=t GIT_AUTHOR_EMAIL=t@example.org GIT_AUTHOR_DATE='2024-01-01T00:00:00Z'

@@ -2,7 +2,7 @@
 # Proves perl runs under each policy with output identical to a plain run (hashes, sorting, regexes, big strings).
 . "${top_srcdir:-.}/tests/integration/lib.sh"
 
-command -v perl >/dev/null 2>&1 || skip "perl not installed"
+need_cmd perl
 PERL=$(command -v perl)
 same_as_plain perl "$PERL" -e '
 my %h;

@@ -2,7 +2,7 @@
 # Proves python3 (Debian's /usr/bin/python3) runs under each policy with output identical to a plain run: objects, json, re, hashlib, threads, sqlite3 module.
 . "${top_srcdir:-.}/tests/integration/lib.sh"
 
-[ -x /usr/bin/python3 ] || skip "/usr/bin/python3 not installed"
+need_python3
 same_as_plain python3 /usr/bin/python3 -c '
 import hashlib, json, re, sqlite3, threading
 d = {str(i): [i] * (i % 50) for i in range(20000)}

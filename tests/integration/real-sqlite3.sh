@@ -2,7 +2,7 @@
 # Proves the sqlite3 shell runs under each policy with output identical to a plain run (a file database, 20000 rows, index, joins, aggregates).
 . "${top_srcdir:-.}/tests/integration/lib.sh"
 
-command -v sqlite3 >/dev/null 2>&1 || skip "sqlite3 not installed"
+need_cmd sqlite3
 SQLITE3=$(command -v sqlite3)
 same_as_plain sqlite3 "$SQLITE3" test.db "
 create table t(id integer primary key, k int, v text);

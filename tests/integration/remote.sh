@@ -91,7 +91,7 @@ printf 'late plt remote\nlate dlsym remote\n' | cmp -s - "$WORK/out" || fail "la
 
 # Fibers need a CPU that lets user code write the FS base; without one the
 # same calls run from kernel threads (the parts below check either).
-if grep -qw fsgsbase /proc/cpuinfo; then FIBERS=yes NFIB=4; else FIBERS=no NFIB=0; fi
+if have_fsgsbase; then FIBERS=yes NFIB=4; else FIBERS=no NFIB=0; fi
 
 # 5. A stuck agent: the other fibers of the caller's CPU go on.
 begin "a stuck agent: the caller's CPU goes on"

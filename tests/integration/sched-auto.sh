@@ -2,10 +2,8 @@
 # Proves that --sched=auto, the default, runs as fibers exactly the threads pinned to one CPU that other threads share, and the others as kernel threads, and that the report lists each thread with what it ran as and why: a program pinned with taskset (all fibers), the same program unpinned (all kernel threads), threads pinned by their attributes to CPUs of their own (kernel threads) until a second thread comes to one (both fibers, the first joining at its next sleep); and that affinity changes move a thread between fibers and kernel threads with the same results as plain, under auto and under --sched=fibers. --sched=threads runs no fiber.
 . "${top_srcdir:-.}/tests/integration/lib.sh"
 
-[ -x /usr/bin/python3 ] || skip "python3 (/usr/bin/python3) is needed to read the JSON report"
-command -v taskset >/dev/null || skip "taskset (util-linux) is needed to pin the program to one CPU"
-grep -qw fsgsbase /proc/cpuinfo || skip "the CPU does not let user code write the FS base (no fsgsbase in /proc/cpuinfo): fibers need it"
-[ "$(nproc)" -gt 1 ] || skip "two CPUs are needed (threads pinned to CPUs of their own, affinity widened)"
+need_fibers
+need_cpus 2 "threads pinned to CPUs of their own, affinity widened"
 
 # report NAME JSON [VAR=VALUE...] CMD...: begins the behaviour NAME; CMD
 # under the preload, its stdout only the helper's ok line, the JSON report

@@ -47,7 +47,7 @@ RING="CXLMU_WAIT=msg_ring CXLMU_SCHED=threads"
 if ! grep -q '^msg_ring=yes' "$WORK/probe"; then
 	skip_one "the ring case" "this kernel offers no io_uring MSG_RING: $(cat "$WORK/probe")"
 else
-	if [ -x /usr/bin/python3 ]; then
+	if have_python3; then
 		begin "the wait path under CXLMU_WAIT=msg_ring is msg_ring"
 		prel $RING CXLMU_STATS="$WORK/probe.json" CXLMU_STATS_FORMAT=json \
 			"$H/pollpair" pre pair 50 100 >"$WORK/o" 2>&1 ||

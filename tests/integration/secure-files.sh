@@ -2,9 +2,9 @@
 # Proves the files the runtime writes cannot be turned against the user it runs as: a stats or profile path that another user made a symlink (to an existing root file, or to a new path in a root-only directory) is not followed, and the run says so in a "cxlmu: " line naming the path while the program's output and status stay as plain; a FIFO nobody reads or a profile file another process holds locked does not hang the program; new stats and profile files are mode 0600; an existing stats file owned by another user is not written; CXLMU_STATS=/dev/stderr still reports on stderr.
 . "${top_srcdir:-.}/tests/integration/lib.sh"
 
-[ "$(id -u)" -eq 0 ] || skip "needs root: the runtime must run as root among files of user 65534"
+need_root "the runtime must run as root among files of user 65534"
 for c in setpriv mkfifo flock timeout stat; do
-	command -v $c >/dev/null || skip "$c is needed"
+	need_cmd $c "$c is needed"
 done
 LIMIT=20
 NOBODY="setpriv --reuid=65534 --regid=65534 --clear-groups"

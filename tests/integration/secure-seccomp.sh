@@ -3,7 +3,7 @@
 . "${top_srcdir:-.}/tests/integration/lib.sh"
 
 [ "$(uname -m)" = x86_64 ] || skip "the seccomp filters of sandboxed and seclaunch are written for x86_64"
-command -v taskset >/dev/null || skip "taskset (util-linux) is needed to pin to one CPU"
+need_taskset "to one CPU"
 LIMIT=60
 
 # The plain runs set the reference; a host without seccomp filters skips.
@@ -70,7 +70,7 @@ timeout $LIMIT "$H/sandboxed" probe >"$WORK/probe.plain" 2>"$WORK/e" ||
 like_plain "probe" "$WORK/probe.plain" env LD_PRELOAD="$CXLMU_LIB" CXLMU_STATS="$WORK/probe.json" \
 	CXLMU_STATS_FORMAT=json "$H/sandboxed" probe
 end
-if [ -x /usr/bin/python3 ]; then
+if have_python3; then
 	json_ok "probe: the runtime still waits" "$WORK/probe.json" \
 		'w["sched"] != "off"' 'w["sleeps"] >= 2000'
 else

@@ -2,9 +2,9 @@
 # Proves a set-user-ID root program under a system-wide preload (/etc/ld.so.preload in a private overlay of /etc) ignores every CXLMU_* setting of the user who runs it: no file made or changed at root-only paths (CXLMU_STATS, CXLMU_PROFILE), nothing on stderr (CXLMU_LOG, an attacker's CXLMU_RUN_ID, CXLMU_POLICY=sites:/etc/shadow), no hang (CXLMU_POLICY=sites:FIFO), exit status 0, the runtime mapped but no CXLMU_* variable left in the program's environ; and cxlmu-run started by root on a set-user-ID program says so in one stderr line and runs it.
 . "${top_srcdir:-.}/tests/integration/lib.sh"
 
-[ "$(id -u)" -eq 0 ] || skip "needs root: it mounts an overlay over /etc and installs a set-user-ID root program"
+need_root "it mounts an overlay over /etc and installs a set-user-ID root program"
 for c in unshare setpriv useradd findmnt timeout mkfifo stat; do
-	command -v $c >/dev/null || skip "$c is needed"
+	need_cmd $c "$c is needed"
 done
 LIMIT=20
 U=cxlmusec$$

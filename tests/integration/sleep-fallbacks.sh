@@ -2,7 +2,7 @@
 # Proves each CXLMU_WAIT path (and cxlmu-run --wait, --sched) is the one the report names and serves a polling pair correctly with early wake-ups, syscall without any io_uring, and that under a seccomp filter in force from the start (denying io_uring_setup with EPERM or ENOSYS, or killing) the runtime passes sleeps to libc, sets up no io_uring, works, writes the report asked for, and says so once under CXLMU_LOG=1.
 . "${top_srcdir:-.}/tests/integration/lib.sh"
 
-[ -x /usr/bin/python3 ] || skip "python3 (/usr/bin/python3) is needed to read the JSON report"
+need_python3 "to read the JSON report"
 CHAIN="futex msg_ring eventfd syscall"
 
 # What the kernel offers decides what each request must give: with

@@ -2,7 +2,7 @@
 # Proves 200 threads can poll at once under the preload on every wait path (100 token-passing pairs, or one producer waking 199 consumers) with every count right, that they leave descriptors for the program (it opens 16 more while all wait, even with RLIMIT_NOFILE at 128) and none behind once they exit, and that the report counts them all.
 . "${top_srcdir:-.}/tests/integration/lib.sh"
 
-[ -x /usr/bin/python3 ] || skip "python3 (/usr/bin/python3) is needed to read the JSON report"
+need_python3 "to read the JSON report"
 
 # lowfd CMD...: CMD with RLIMIT_NOFILE at 128, below the thread count.
 lowfd() {

@@ -2,8 +2,8 @@
 # Proves a usleep(1) or sleep_for(1us) polling loop is served by progress wake-ups under the preload: a token-passing pair needs under half the sleep calls it needs plain and at most 8 per token (pinned to one CPU or not) with every token handed in order; the report counts its sleeps and polls exactly and shows early wake-ups (none of it with CXLMU_SCHED=off), the text report has a wait section, and idle pollers make at most twice the calls they make plain (no wake-up storm).
 . "${top_srcdir:-.}/tests/integration/lib.sh"
 
-[ -x /usr/bin/python3 ] || skip "python3 (/usr/bin/python3) is needed to read the JSON report"
-command -v taskset >/dev/null || skip "taskset (util-linux) is needed to pin to one CPU"
+need_python3 "to read the JSON report"
+need_taskset "to one CPU"
 
 # 250 tokens with 4 ms of CPU work each: plain, the waiting side's
 # usleep(1) (about 80 µs here) runs some 50 times per token, pinned or not.

@@ -2,7 +2,7 @@
 # Proves usleep, nanosleep, clock_nanosleep, sleep, thrd_sleep, poll/ppoll/select/pselect without descriptors and the yields keep their POSIX meaning under the preload on every wait path and with CXLMU_SCHED=off (never shorter than asked, EINTR with the time left, TIMER_ABSTIME, cancellation points, errno untouched, EINVAL), that other clocks and calls with descriptors behave as in libc, that std::this_thread's sleeps never end early, and that the stats report counts exactly the calls the program made.
 . "${top_srcdir:-.}/tests/integration/lib.sh"
 
-[ -x /usr/bin/python3 ] || skip "python3 (/usr/bin/python3) is needed to read the JSON report"
+need_python3 "to read the JSON report"
 MODES="short eintr abstime cancel einval fds"
 
 # The same checks without the preload first: they hold for libc itself.

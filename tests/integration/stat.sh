@@ -7,7 +7,7 @@ STAT="$top_builddir/cxlmu-stat"
 	skip "cxlmu-stat was not built: configure found no libdw (apt-get install libdw-dev, then ./configure again)"
 [ -x "$STAT" ] || bail_out "cxlmu-stat ($STAT) is not built"
 PY=/usr/bin/python3
-[ -x "$PY" ] || skip "python3 (/usr/bin/python3) is needed to read the JSON report"
+need_python3 "to read the JSON report"
 D="$top_srcdir/tests/integration/data"
 # libdw would ask debuginfod servers for what it cannot find here.
 unset DEBUGINFOD_URLS

@@ -3,7 +3,7 @@
 . "${top_srcdir:-.}/tests/integration/lib.sh"
 
 PY=/usr/bin/python3
-[ -x "$PY" ] || skip "python3 (/usr/bin/python3) is needed to read the JSON report"
+need_python3 "to read the JSON report"
 CHECK="$top_srcdir/tests/integration/checkjson.py"
 R="$CXLMU_RUN --cxl-nodes=0 --stats-format=json"
 
