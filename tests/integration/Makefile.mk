@@ -47,12 +47,6 @@ EXTRA_DIST += \
 	tests/integration/profile.py \
 	tests/integration/lib.sh
 
-integration_cppflags = $(AM_CPPFLAGS) -I$(top_srcdir)/tests/integration
-# -fno-builtin: the helpers test malloc's contract, so the compiler must not
-# fold or drop the calls.
-integration_cflags = $(AM_CFLAGS) -fno-builtin -pthread
-integration_cxxflags = $(AM_CXXFLAGS) -fno-builtin -pthread
-
 check_PROGRAMS += \
 	tests/integration/helpers/churn \
 	tests/integration/helpers/cxxnew \
@@ -70,6 +64,7 @@ check_PROGRAMS += \
 	tests/integration/helpers/noiouring \
 	tests/integration/helpers/placement \
 	tests/integration/helpers/pollpair \
+	tests/integration/helpers/remhost \
 	tests/integration/helpers/sandboxed \
 	tests/integration/helpers/seclaunch \
 	tests/integration/helpers/secprog \
@@ -83,146 +78,65 @@ check_PROGRAMS += \
 	tests/integration/helpers/statsym \
 	tests/integration/helpers/threads
 
-tests_integration_helpers_cxxnew_SOURCES = \
+# Every helper builds with the same flags (automake has no per-directory
+# ones, so each names them, in one line): the tests' headers (common.h,
+# sleep.h), and -fno-builtin: the helpers test malloc's contract, so the
+# compiler must not fold or drop the calls. A C helper's source is its
+# default, tests/integration/helpers/NAME.c.
+helper_cflags = $(AM_CFLAGS) -I$(top_srcdir)/tests/integration -fno-builtin -pthread
+helper_cxxflags = $(AM_CXXFLAGS) -I$(top_srcdir)/tests/integration -fno-builtin -pthread
+EXTRA_DIST += \
 	tests/integration/common.h \
-	tests/integration/helpers/cxxnew.cc
-tests_integration_helpers_cxxnew_CPPFLAGS = $(integration_cppflags)
-tests_integration_helpers_cxxnew_CXXFLAGS = $(integration_cxxflags)
+	tests/integration/sleep.h
 
-tests_integration_helpers_fibers_SOURCES = \
-	tests/integration/common.h \
-	tests/integration/helpers/fibers.c
-tests_integration_helpers_fibers_CPPFLAGS = $(integration_cppflags)
-tests_integration_helpers_fibers_CFLAGS = $(integration_cflags)
+tests_integration_helpers_churn_CFLAGS = $(helper_cflags)
+tests_integration_helpers_dlhost_CFLAGS = $(helper_cflags)
+tests_integration_helpers_execer_CFLAGS = $(helper_cflags)
+tests_integration_helpers_family_CFLAGS = $(helper_cflags)
+tests_integration_helpers_fdreuse_CFLAGS = $(helper_cflags)
+tests_integration_helpers_fibers_CFLAGS = $(helper_cflags)
+tests_integration_helpers_fibsync_CFLAGS = $(helper_cflags)
+tests_integration_helpers_forkstress_CFLAGS = $(helper_cflags)
+tests_integration_helpers_heapcheck_CFLAGS = $(helper_cflags)
+tests_integration_helpers_manysites_CFLAGS = $(helper_cflags)
+tests_integration_helpers_noiouring_CFLAGS = $(helper_cflags)
+tests_integration_helpers_placement_CFLAGS = $(helper_cflags)
+tests_integration_helpers_pollpair_CFLAGS = $(helper_cflags)
+tests_integration_helpers_remhost_CFLAGS = $(helper_cflags)
+tests_integration_helpers_sandboxed_CFLAGS = $(helper_cflags)
+tests_integration_helpers_seclaunch_CFLAGS = $(helper_cflags)
+# secure-setuid.sh copies secprog and installs it set-user-ID root: a
+# plain program (it links no libtool library, so no wrapper script).
+tests_integration_helpers_secprog_CFLAGS = $(helper_cflags)
+tests_integration_helpers_sigfib_CFLAGS = $(helper_cflags)
+tests_integration_helpers_sites_CFLAGS = $(helper_cflags)
+tests_integration_helpers_sleepfork_CFLAGS = $(helper_cflags)
+tests_integration_helpers_sleepmany_CFLAGS = $(helper_cflags)
+tests_integration_helpers_sleepsem_CFLAGS = $(helper_cflags)
+tests_integration_helpers_statsprog_CFLAGS = $(helper_cflags)
+tests_integration_helpers_threads_CFLAGS = $(helper_cflags)
 
-tests_integration_helpers_sigfib_SOURCES = \
-	tests/integration/common.h \
-	tests/integration/helpers/sigfib.c
-tests_integration_helpers_sigfib_CPPFLAGS = $(integration_cppflags)
-tests_integration_helpers_sigfib_CFLAGS = $(integration_cflags)
-
+tests_integration_helpers_cxxnew_SOURCES = tests/integration/helpers/cxxnew.cc
+tests_integration_helpers_cxxnew_CXXFLAGS = $(helper_cxxflags)
 tests_integration_helpers_fibcxx_SOURCES = tests/integration/helpers/fibcxx.cc
-tests_integration_helpers_fibcxx_CXXFLAGS = $(integration_cxxflags)
+tests_integration_helpers_fibcxx_CXXFLAGS = $(helper_cxxflags)
+tests_integration_helpers_lifetime_SOURCES = tests/integration/helpers/lifetime.cc
+tests_integration_helpers_lifetime_CXXFLAGS = $(helper_cxxflags)
+tests_integration_helpers_sleepcxx_SOURCES = tests/integration/helpers/sleepcxx.cc
+tests_integration_helpers_sleepcxx_CXXFLAGS = $(helper_cxxflags)
+# statsym: functions for cxlmu-stat to name; stat.sh finds them with nm.
+tests_integration_helpers_statsym_SOURCES = tests/integration/helpers/statsym.cc
+tests_integration_helpers_statsym_CXXFLAGS = $(helper_cxxflags)
 
-tests_integration_helpers_fibsync_SOURCES = \
-	tests/integration/common.h \
-	tests/integration/helpers/fibsync.c
-tests_integration_helpers_fibsync_CPPFLAGS = $(integration_cppflags)
-tests_integration_helpers_fibsync_CFLAGS = $(integration_cflags)
-
-tests_integration_helpers_churn_SOURCES = \
-	tests/integration/common.h \
-	tests/integration/helpers/churn.c
-tests_integration_helpers_churn_CPPFLAGS = $(integration_cppflags)
-tests_integration_helpers_churn_CFLAGS = $(integration_cflags)
-
-tests_integration_helpers_execer_SOURCES = \
-	tests/integration/common.h \
-	tests/integration/helpers/execer.c
-tests_integration_helpers_execer_CPPFLAGS = $(integration_cppflags)
-tests_integration_helpers_execer_CFLAGS = $(integration_cflags)
-
-tests_integration_helpers_family_SOURCES = \
-	tests/integration/common.h \
-	tests/integration/helpers/family.c
-tests_integration_helpers_family_CPPFLAGS = $(integration_cppflags)
-tests_integration_helpers_family_CFLAGS = $(integration_cflags)
-
-tests_integration_helpers_forkstress_SOURCES = \
-	tests/integration/common.h \
-	tests/integration/helpers/forkstress.c
-tests_integration_helpers_forkstress_CPPFLAGS = $(integration_cppflags)
-tests_integration_helpers_forkstress_CFLAGS = $(integration_cflags)
-
-tests_integration_helpers_heapcheck_SOURCES = \
-	tests/integration/common.h \
-	tests/integration/helpers/heapcheck.c
-tests_integration_helpers_heapcheck_CPPFLAGS = $(integration_cppflags)
-tests_integration_helpers_heapcheck_CFLAGS = $(integration_cflags)
-
-tests_integration_helpers_lifetime_SOURCES = \
-	tests/integration/common.h \
-	tests/integration/helpers/lifetime.cc
-tests_integration_helpers_lifetime_CPPFLAGS = $(integration_cppflags)
-tests_integration_helpers_lifetime_CXXFLAGS = $(integration_cxxflags)
-
-tests_integration_helpers_threads_SOURCES = \
-	tests/integration/common.h \
-	tests/integration/helpers/threads.c
-tests_integration_helpers_threads_CPPFLAGS = $(integration_cppflags)
-tests_integration_helpers_threads_CFLAGS = $(integration_cflags)
-
-tests_integration_helpers_dlhost_SOURCES = \
-	tests/integration/common.h \
-	tests/integration/helpers/dlhost.c
-tests_integration_helpers_dlhost_CPPFLAGS = $(integration_cppflags)
-tests_integration_helpers_dlhost_CFLAGS = $(integration_cflags)
+# sites: libnuma's headers and library too.
+tests_integration_helpers_sites_CFLAGS += $(NUMA_CFLAGS)
+tests_integration_helpers_sites_LDADD = $(NUMA_LIBS)
 
 # The module dlhost loads: a libtool module, built to .libs/dlmod.so.
 check_LTLIBRARIES += tests/integration/helpers/dlmod.la
 tests_integration_helpers_dlmod_la_SOURCES = tests/integration/helpers/dlmod.cc
-tests_integration_helpers_dlmod_la_CXXFLAGS = $(integration_cxxflags)
+tests_integration_helpers_dlmod_la_CXXFLAGS = $(helper_cxxflags)
 tests_integration_helpers_dlmod_la_LDFLAGS = -module -avoid-version -rpath /nowhere
-
-tests_integration_helpers_sites_SOURCES = tests/integration/helpers/sites.c
-tests_integration_helpers_sites_CFLAGS = $(integration_cflags) $(NUMA_CFLAGS)
-tests_integration_helpers_sites_LDADD = $(NUMA_LIBS)
-
-tests_integration_helpers_placement_SOURCES = \
-	tests/integration/common.h \
-	tests/integration/helpers/placement.c
-tests_integration_helpers_placement_CPPFLAGS = $(integration_cppflags)
-tests_integration_helpers_placement_CFLAGS = $(integration_cflags)
-
-tests_integration_helpers_statsprog_SOURCES = \
-	tests/integration/common.h \
-	tests/integration/helpers/statsprog.c
-tests_integration_helpers_statsprog_CPPFLAGS = $(integration_cppflags)
-tests_integration_helpers_statsprog_CFLAGS = $(integration_cflags)
-
-# Functions for cxlmu-stat to name; stat.sh finds them with nm.
-tests_integration_helpers_statsym_SOURCES = tests/integration/helpers/statsym.cc
-tests_integration_helpers_statsym_CXXFLAGS = $(integration_cxxflags)
-
-tests_integration_helpers_noiouring_SOURCES = \
-	tests/integration/common.h \
-	tests/integration/helpers/noiouring.c
-tests_integration_helpers_noiouring_CPPFLAGS = $(integration_cppflags)
-tests_integration_helpers_noiouring_CFLAGS = $(integration_cflags)
-
-tests_integration_helpers_pollpair_SOURCES = \
-	tests/integration/common.h \
-	tests/integration/helpers/pollpair.c \
-	tests/integration/sleep.h
-tests_integration_helpers_pollpair_CPPFLAGS = $(integration_cppflags)
-tests_integration_helpers_pollpair_CFLAGS = $(integration_cflags)
-
-tests_integration_helpers_sleepcxx_SOURCES = \
-	tests/integration/common.h \
-	tests/integration/helpers/sleepcxx.cc
-tests_integration_helpers_sleepcxx_CPPFLAGS = $(integration_cppflags)
-tests_integration_helpers_sleepcxx_CXXFLAGS = $(integration_cxxflags)
-
-tests_integration_helpers_sleepfork_SOURCES = \
-	tests/integration/common.h \
-	tests/integration/helpers/sleepfork.c \
-	tests/integration/sleep.h
-tests_integration_helpers_sleepfork_CPPFLAGS = $(integration_cppflags)
-tests_integration_helpers_sleepfork_CFLAGS = $(integration_cflags)
-
-tests_integration_helpers_sleepmany_SOURCES = \
-	tests/integration/common.h \
-	tests/integration/helpers/sleepmany.c \
-	tests/integration/sleep.h
-tests_integration_helpers_sleepmany_CPPFLAGS = $(integration_cppflags)
-tests_integration_helpers_sleepmany_CFLAGS = $(integration_cflags)
-
-tests_integration_helpers_sleepsem_SOURCES = \
-	tests/integration/common.h \
-	tests/integration/helpers/sleepsem.c \
-	tests/integration/sleep.h
-tests_integration_helpers_sleepsem_CPPFLAGS = $(integration_cppflags)
-tests_integration_helpers_sleepsem_CFLAGS = $(integration_cflags)
 
 # Remote calls (remote.sh): remhost links libremfns, so its calls go through
 # the PLT (-no-install: a real binary with its run path, no libtool
@@ -233,52 +147,22 @@ check_LTLIBRARIES += tests/integration/helpers/libremfns.la
 tests_integration_helpers_libremfns_la_SOURCES = \
 	tests/integration/helpers/remfns.c \
 	tests/integration/helpers/remfns.h
-tests_integration_helpers_libremfns_la_CPPFLAGS = $(integration_cppflags)
-tests_integration_helpers_libremfns_la_CFLAGS = $(integration_cflags)
+tests_integration_helpers_libremfns_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests/integration
+tests_integration_helpers_libremfns_la_CFLAGS = $(helper_cflags)
 tests_integration_helpers_libremfns_la_LDFLAGS = -avoid-version -rpath /nowhere
 
 check_LTLIBRARIES += tests/integration/helpers/remlate.la
 tests_integration_helpers_remlate_la_SOURCES = tests/integration/helpers/remlate.c
-tests_integration_helpers_remlate_la_CPPFLAGS = $(integration_cppflags)
-tests_integration_helpers_remlate_la_CFLAGS = $(integration_cflags)
+tests_integration_helpers_remlate_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests/integration
+tests_integration_helpers_remlate_la_CFLAGS = $(helper_cflags)
 tests_integration_helpers_remlate_la_LDFLAGS = -module -avoid-version -rpath /nowhere
 tests_integration_helpers_remlate_la_LIBADD = tests/integration/helpers/libremfns.la
 
 check_LTLIBRARIES += tests/integration/helpers/remwrap.la
 tests_integration_helpers_remwrap_la_SOURCES = tests/integration/helpers/remwrap.c
-tests_integration_helpers_remwrap_la_CFLAGS = $(integration_cflags)
+tests_integration_helpers_remwrap_la_CFLAGS = $(helper_cflags)
 tests_integration_helpers_remwrap_la_LDFLAGS = -module -avoid-version -rpath /nowhere
 tests_integration_helpers_remwrap_la_LIBADD = -ldl
 
-check_PROGRAMS += tests/integration/helpers/remhost
-tests_integration_helpers_remhost_SOURCES = \
-	tests/integration/helpers/remhost.c \
-	tests/integration/common.h
-tests_integration_helpers_remhost_CPPFLAGS = $(integration_cppflags)
-tests_integration_helpers_remhost_CFLAGS = $(integration_cflags)
 tests_integration_helpers_remhost_LDADD = tests/integration/helpers/libremfns.la -ldl
 tests_integration_helpers_remhost_LDFLAGS = -no-install
-
-tests_integration_helpers_manysites_SOURCES = tests/integration/helpers/manysites.c
-tests_integration_helpers_manysites_CFLAGS = $(integration_cflags)
-
-tests_integration_helpers_fdreuse_SOURCES = \
-	tests/integration/common.h \
-	tests/integration/helpers/fdreuse.c \
-	tests/integration/sleep.h
-tests_integration_helpers_fdreuse_CPPFLAGS = $(integration_cppflags)
-tests_integration_helpers_fdreuse_CFLAGS = $(integration_cflags)
-
-tests_integration_helpers_sandboxed_SOURCES = \
-	tests/integration/common.h \
-	tests/integration/helpers/sandboxed.c
-tests_integration_helpers_sandboxed_CPPFLAGS = $(integration_cppflags)
-tests_integration_helpers_sandboxed_CFLAGS = $(integration_cflags)
-
-tests_integration_helpers_seclaunch_SOURCES = tests/integration/helpers/seclaunch.c
-tests_integration_helpers_seclaunch_CFLAGS = $(integration_cflags)
-
-# secure-setuid.sh copies secprog and installs it set-user-ID root: a
-# plain program (it links no libtool library, so no wrapper script).
-tests_integration_helpers_secprog_SOURCES = tests/integration/helpers/secprog.c
-tests_integration_helpers_secprog_CFLAGS = $(integration_cflags)
