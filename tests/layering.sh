@@ -40,4 +40,3 @@ else
 fi
 echo "1..$n"
 exit $failed
-

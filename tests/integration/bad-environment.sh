@@ -49,6 +49,5 @@ fi
 # A real program's output is unchanged by the bad value.
 begin "a real program's output is unchanged by a bad value"
 out=$(env LD_PRELOAD="$CXLMU_LIB" CXLMU_POLICY=bogus /bin/echo hello 2>/dev/null)
-
 [ "$out" = hello ] || fail "echo under a bad value printed '$out'"
 finish

@@ -102,7 +102,6 @@ echo "$env_out" | grep -q '^LD_PRELOAD=.*libcxlmu.so' || fail "LD_PRELOAD not se
 
 # No CXL node here unless named: one warning, the program runs (local).
 begin "no CXL node: one warning, the program runs"
-
 "$CXLMU_RUN" --policy=cxl /bin/echo hi >"$WORK/o" 2>"$WORK/e" || fail "no-cxl run: exit $?"
 [ "$(cat "$WORK/o")" = hi ] || fail "no-cxl run: output '$(cat "$WORK/o")'"
 [ "$(wc -l <"$WORK/e")" -eq 1 ] && grep -q 'no CXL node' "$WORK/e" ||

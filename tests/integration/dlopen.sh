@@ -4,7 +4,6 @@
 
 MOD="$H/.libs/dlmod.so"
 [ -r "$MOD" ] || bail_out "$MOD was not built"
-
 run_ok local pre local "$H/dlhost" "$MOD" dram
 run_ok cxl pre cxl "$H/dlhost" "$MOD" cxl
 for p in size:64K interleave:3:1 budget:1M; do

@@ -15,7 +15,6 @@ for part in target spin sleeps mask raise queue read sigwait tgkill errors left 
 done
 # The thread in sigwait went back to its own kernel thread, and says why.
 end
-
 json_ok "sigwait, why" "$WORK/sigwait.fibers.json" 's["why"]["waits-for-signals"] == 1' \
 	'[t["as"] for t in s["threads"] if t["why"] == "waits-for-signals"] == ["kernel"]'
 finish

@@ -54,5 +54,4 @@ else
 	end
 	skip_one "a kernel thread among fibers" "one CPU only: no CPU for the kernel thread"
 fi
-
 finish

@@ -58,7 +58,6 @@ fi
 # seedpoll computes the same checksum plain, with threads and as fibers.
 SP="$top_builddir/cxlmu-bench-seedpoll"
 begin "seedpoll's checksum is the same plain, with threads and as fibers"
-
 if [ -x "$SP" ]; then
 	plain taskset -c 0 "$SP" -n 3000 >"$WORK/sp.plain" 2>&1 || fail "seedpoll, plain: exit $?"
 	for s in threads fibers; do

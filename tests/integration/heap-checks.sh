@@ -44,5 +44,4 @@ for m in off auto; do
 		fail "CXLMU_HEAP_CHECK=$m: want the double free to go unnoticed, got: $out"
 	end
 done
-
 finish

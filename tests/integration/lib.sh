@@ -18,7 +18,6 @@
 #   ok NAME, not_ok NAME [WHY]   a behaviour's result, as it is
 #   skip_one NAME WHY            a behaviour left out ("# SKIP WHY")
 #                    (these four end the behaviour begun first)
-
 #   skip WHY         nothing of the script can run: "1..0 # SKIP WHY"
 #   need_*           the skip guards: a skip naming what is missing
 #   diag TEXT, diag_file FILE    "# " lines, read with the results
@@ -151,7 +150,6 @@ need_taskset() {
 }
 need_fsgsbase() {
 	have_fsgsbase ||
-
 		skip "the CPU does not let user code write the FS base (no fsgsbase in /proc/cpuinfo): fibers need it"
 }
 need_cpus() {

@@ -17,5 +17,4 @@ elif [ "$(wc -l <"$WORK/e")" -ne 1 ] || ! grep -q 'no CXL node' "$WORK/e"; then
 	fail "no CXL node: want exactly one warning line, got:"
 	diag_file "$WORK/e"
 fi
-
 finish

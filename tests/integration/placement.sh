@@ -17,7 +17,6 @@ run_ok cxlmu-run-strict "$CXLMU_RUN" --policy=cxl --cxl-nodes=0 --strict "$H/pla
 # Sanity: the checks can fail (a cxl expectation under local must not pass).
 begin "the checks can fail: a cxl expectation fails under local"
 if pre local "$H/placement" cxl >/dev/null 2>&1; then
-
 	fail "placement helper passed a cxl expectation under the local policy"
 fi
 finish

@@ -230,4 +230,3 @@ env LD_PRELOAD="$CXLMU_LIB" CXLMU_CXL_NODES=0 CXLMU_POLICY=sites:"$WORK/bad" \
 $CHECKJSON "$WORK/bad.json" 'r["policy"] == "local"' 2>"$WORK/why" || fail "bad rules: $(cat "$WORK/why")"
 
 finish
-

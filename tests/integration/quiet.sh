@@ -56,7 +56,6 @@ lines() {
 	shift 2
 	begin "$_n: nothing forged, no raw ESC"
 	env LD_PRELOAD="$CXLMU_LIB" "$@" /bin/true >"$WORK/o" 2>"$WORK/e"
-
 	_st=$?
 	[ $_st -eq 0 ] || fail "$_n: exit status $_st"
 	[ ! -s "$WORK/o" ] || fail "$_n: stdout is not empty: $(cat "$WORK/o")"

@@ -12,8 +12,7 @@ report() {
 	_n=$1 _j=$2
 	shift 2
 	begin "$_n"
-	run_ok
- "$_n" prel CXLMU_STATS="$WORK/$_j" CXLMU_STATS_FORMAT=json "$@"
+	run_ok "$_n" prel CXLMU_STATS="$WORK/$_j" CXLMU_STATS_FORMAT=json "$@"
 }
 
 # Every listed thread once, as many as ran.

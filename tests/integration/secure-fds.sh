@@ -58,7 +58,6 @@ else
 		skip_one "the wait path under CXLMU_WAIT=msg_ring is msg_ring" \
 			"python3 (/usr/bin/python3) is needed to read the JSON report"
 	fi
-
 	run_case "ring, msg_ring path" ring "$WORK/b-ring" \
 		env LD_PRELOAD="$CXLMU_LIB" CXLMU_CXL_NODES=0 $RING
 	grep -q '^fdreuse: ring fd=[0-9]' "$WORK/o" ||

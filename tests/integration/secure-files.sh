@@ -187,7 +187,6 @@ grep -q 'placement check\|bytes_live' "$WORK/e" ||
 	fail "CXLMU_STATS=/dev/stderr (a file): no report on stderr: $(head -3 "$WORK/e")"
 begin "CXLMU_STATS=/dev/stderr reports on stderr, a pipe"
 { timeout $LIMIT env LD_PRELOAD="$CXLMU_LIB" CXLMU_CXL_NODES=0 CXLMU_STATS=/dev/stderr \
-
 	"$P" 512 2>&1 >/dev/null; } | cat >"$WORK/piped"
 grep -q 'placement check\|bytes_live' "$WORK/piped" ||
 	fail "CXLMU_STATS=/dev/stderr (a pipe): no report on stderr: $(head -3 "$WORK/piped")"

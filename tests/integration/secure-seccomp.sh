@@ -77,7 +77,6 @@ else
 	skip_one "probe: the runtime still waits" "python3 (/usr/bin/python3) is needed to read the JSON report"
 fi
 
-
 # The program starts under a filter: the runtime sees it at start (the
 # Seccomp: line of /proc/self/status) and makes none of those calls. env
 # itself runs without the preload; the filter must let it through.

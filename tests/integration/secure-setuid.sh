@@ -157,7 +157,6 @@ cmp -s "$R/existing" "$WORK/existing.orig" ||
 # cxlmu-run, started by root on a set-user-ID program: one line on stderr
 # says it is set-user-ID ("setuid", any case), and the program runs.
 begin "cxlmu-run on a set-user-ID program: one line says so, it runs"
-
 timeout $LIMIT "$CXLMU_RUN" --cxl-nodes=0 -- "$BIN" >"$WORK/run.out" 2>"$WORK/run.err"
 st=$?
 [ $st -eq 0 ] || fail "cxlmu-run on the set-user-ID program: exit status $st: $(head -3 "$WORK/run.err")"

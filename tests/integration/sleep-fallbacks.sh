@@ -126,7 +126,6 @@ else
 		# Said once, naming seccomp, however many threads wait.
 		n="filter denying io_uring_setup ($how), 200 threads, CXLMU_LOG=1"
 		begin "$n: said once"
-
 		denied $how CXLMU_LOG=1 "$H/sleepmany" pre pairs 100 50 >"$WORK/out" 2>"$WORK/err" ||
 			fail "$n: exit $?: $(cat "$WORK/out" "$WORK/err")"
 		c=$(grep -c seccomp "$WORK/err")

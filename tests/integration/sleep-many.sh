@@ -23,7 +23,6 @@ run_ok "broadcast, RLIMIT_NOFILE 128" lowfd \
 
 # Every thread waited through the runtime and polled.
 begin "the report counts every thread's waits"
-
 prel CXLMU_STATS="$WORK/many.json" CXLMU_STATS_FORMAT=json "$H/sleepmany" pre pairs 100 100 \
 	>"$WORK/out" 2>&1 || fail "pairs, stats: exit $?: $(cat "$WORK/out")"
 json_ok "pairs, stats" "$WORK/many.json" '"wait" in r' 'w["threads"] >= 200' 'w["polls"] > 0' \

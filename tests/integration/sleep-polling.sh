@@ -70,7 +70,6 @@ counted "pair, text stats" "$WORK/c" prel CXLMU_STATS="$WORK/pair.txt" "$H/pollp
 
 # Idle: two threads poll a flag that stays clear for 0.3 s.
 begin "idle pollers: at most twice the plain sleep calls"
-
 counted "idle plain" "$WORK/p" plain "$H/pollpair" plain idle 300 &&
 	counted "idle" "$WORK/c" prel "$H/pollpair" pre idle 300 && {
 	p=$(field iterations "$WORK/p")

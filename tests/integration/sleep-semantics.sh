@@ -61,7 +61,6 @@ else
 fi
 # Off: nothing goes through the runtime.
 begin "CXLMU_SCHED=off: nothing goes through the runtime"
-
 prel CXLMU_SCHED=off CXLMU_STATS="$WORK/off.json" CXLMU_STATS_FORMAT=json "$H/sleepsem" pre count \
 	>"$WORK/count" 2>&1 || fail "count, off: exit $?: $(cat "$WORK/count")"
 json_ok "count, off" "$WORK/off.json" '"wait" in r' 'w["sched"] == "off"' 'w["sleeps"] == 0' \

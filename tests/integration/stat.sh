@@ -341,7 +341,6 @@ SYM="$(cd "$H" && pwd)/statsym"
 [ -x "$SYM" ] || { fail "the helper $SYM is not built"; finish; }
 SBID=$(readelf -n "$SYM" | sed -n 's/^ *Build ID: *//p')
 [ -n "$SBID" ] || { skip_one "frames named from a real binary" "$SYM has no GNU build-id"; finish; }
-
 # nm -S: ADDRESS SIZE TYPE NAME.
 set -- $(nm -S --defined-only "$SYM" | awk '$4 == "statsym_cold" { print $1, $2 }')
 COLD=$((0x$1)) COLDSZ=$((0x$2))

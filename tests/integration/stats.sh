@@ -72,7 +72,6 @@ json env "$WORK/env.json" 'r["policy"] == "cxl"' 'n0["bytes_live"] >= 10 * MiB'
 
 # cxlmu_stats_write from the program, JSON on stdout.
 begin "cxlmu_stats_write from the program"
-
 pre cxl "$H/statsprog" now >"$WORK/now.json" || fail "now: exit $?"
 json now "$WORK/now.json" 'r["policy"] == "cxl"'
 finish
