@@ -6,8 +6,7 @@ for p in local cxl size:64K interleave:3:1 budget:1M; do
 	run_ok "$p" pre "$p" "$H/lifetime"
 done
 begin "cxl strict stats: the report is written after the destructors"
-run_ok "cxl strict stats" env
- CXLMU_STRICT=1 CXLMU_STATS="$WORK/stats" LD_PRELOAD="$CXLMU_LIB" \
+run_ok "cxl strict stats" env CXLMU_STRICT=1 CXLMU_STATS="$WORK/stats" LD_PRELOAD="$CXLMU_LIB" \
 	CXLMU_CXL_NODES=0 CXLMU_POLICY=cxl "$H/lifetime"
 [ -s "$WORK/stats" ] || fail "no stats report written after the destructors"
 finish

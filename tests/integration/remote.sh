@@ -133,7 +133,6 @@ grep -q "CXLMU_REMOTE='1abc' is not a list of functions" "$WORK/out" ||
 	fail "CXLMU_REMOTE=1abc: $(cat "$WORK/out")"
 grep -q '^rf_tid local$' "$WORK/out" || fail "CXLMU_REMOTE=1abc: $(cat "$WORK/out")"
 begin "--agent-cpus=99999 is refused"
-$CXLMU_RUN --agent-cpus=99999 -- /bin/true
- >"$WORK/out" 2>&1
+$CXLMU_RUN --agent-cpus=99999 -- /bin/true >"$WORK/out" 2>&1
 [ $? = 2 ] && grep -q "is not a CPU list" "$WORK/out" || fail "--agent-cpus=99999: $(cat "$WORK/out")"
 finish
