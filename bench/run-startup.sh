@@ -4,23 +4,22 @@
 # interleaved run by run; prints medians, the added milliseconds and
 # PASS/MISS for "cxlmu-run -- /bin/true adds at most 2 ms".
 #
-# Usage: bench/run-startup.sh [--quick|--full] [-n RUNS] [BUILDDIR]
+# Usage: bench/run-startup.sh [--quick|--full] [-r RUNS] [BUILDDIR]
+# (RUNS: default 200, --quick 100, --full 500; -n RUNS works too)
 set -eu
 . "$(dirname "$0")/lib.sh"
 
-runs=200 dir=
-while [ $# -gt 0 ]; do
-	case $1 in
-	--quick) runs=100 ;;
-	--full) runs=500 ;;
-	-n) runs=$2; shift ;;
-	-h|--help) sed -n '2,/^set -eu/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
-	-*) echo "$0: unknown option $1" >&2; exit 2 ;;
-	*) dir=$1 ;;
-	esac
-	shift
-done
-bench_builddir "$dir"
+# The runs of each way are the repetitions; cxlmu-bench-startup interleaves
+# them itself, timing each from posix_spawn to waitpid, which a shell loop
+# could not do to a fraction of a millisecond.
+bench_presets 200 100 500
+bench_opt -n runs RUNS
+runs=
+bench_args "$@"
+if [ -n "$runs" ]; then
+	bench_positive -n "$runs"
+	reps=$runs
+fi
 [ -r "$B/.libs/libcxlmu.so" ] || { echo "$0: no $B/.libs/libcxlmu.so" >&2; exit 2; }
 echo
-exec "$B/cxlmu-bench-startup" -n "$runs" -l 2 "$B/cxlmu-run" "$B/.libs/libcxlmu.so" /bin/true
+"$B/cxlmu-bench-startup" -n "$reps" -l 2 "$B/cxlmu-run" "$B/.libs/libcxlmu.so" /bin/true
