@@ -11,49 +11,25 @@
 set -eu
 . "$(dirname "$0")/lib.sh"
 
-reps=5 n=100000 dir=
-while [ $# -gt 0 ]; do
-	case $1 in
-	--quick) reps=3 n=50000 ;;
-	--full) reps=9 n=200000 ;;
-	-r) reps=$2; shift ;;
-	-n) n=$2; shift ;;
-	-h|--help) sed -n '2,/^set -eu/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
-	-*) echo "$0: unknown option $1" >&2; exit 2 ;;
-	*) dir=$1 ;;
-	esac
-	shift
-done
-bench_builddir "$dir"
+bench_opt -n n N
+n=
+bench_args "$@"
+n=${n:-$(bench_scaled 100000)}
 prog=$B/cxlmu-bench-pingpong
 lib=$B/.libs/libcxlmu.so
-out=$(mktemp -d)
-trap 'rm -rf "$out"' EXIT
 
-for ((r = 0; r < reps; r++)); do
-	for way in cond sem mutex; do
-		for mode in plain fibers; do
-			if [ $mode = plain ]; then
-				line=$(taskset -c 0 "$prog" $way "$n")
-			else
-				line=$(env LD_PRELOAD="$lib" CXLMU_CXL_NODES=0 CXLMU_SCHED=fibers \
-					taskset -c 0 "$prog" $way "$n")
-			fi
-			set -- $line
-			echo "$3" >>"$out/$way.$mode"
-			echo "$5" >>"$out/$way.sum"
-		done
-	done
+for way in cond sem mutex; do
+	bench_way "$way.plain" taskset -c 0 "$prog" $way "$n"
+	bench_way "$way.fibers" env LD_PRELOAD="$lib" CXLMU_CXL_NODES=0 CXLMU_SCHED=fibers \
+		taskset -c 0 "$prog" $way "$n"
 done
+bench_run
 status=0
 printf '%-44s %10s %10s %8s\n' "hand-off, one CPU, us (median of $reps)" plain fibers speedup
 for way in cond sem mutex; do
-	if [ "$(sort -u "$out/$way.sum" | wc -l)" -ne 1 ]; then
-		echo "$way: checksums differ" >&2
-		status=1
-	fi
-	p=$(median <"$out/$way.plain")
-	f=$(median <"$out/$way.fibers")
+	bench_sums_agree "$way" 5 "$way.plain" "$way.fibers" || status=1
+	p=$(bench_med "$way.plain" 3)
+	f=$(bench_med "$way.fibers" 3)
 	case $way in
 	cond) what="mutex + condition variable" ;;
 	sem) what="two semaphores" ;;
