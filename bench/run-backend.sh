@@ -20,29 +20,17 @@
 set -eu
 . "$(dirname "$0")/lib.sh"
 
-threads=2 reps=5 ops_small=2000000 ops_large=200000 node=0 dir=
-while [ $# -gt 0 ]; do
-	case $1 in
-	--quick) reps=3 ops_small=1000000 ops_large=100000 ;;
-	--full) reps=9 ops_small=4000000 ops_large=400000 ;;
-	-t) threads=$2; shift ;;
-	-r) reps=$2; shift ;;
-	-N) node=$2; shift ;;
-	-h|--help) sed -n '2,/^set -eu/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
-	-*) echo "$0: unknown option $1" >&2; exit 2 ;;
-	*) dir=$1 ;;
-	esac
-	shift
-done
-bench_builddir "$dir"
+threads=2 node=0
+bench_opt -t threads N
+bench_opt -N node NODE
+bench_args "$@"
+ops_small=$(bench_scaled 2000000) ops_large=$(bench_scaled 200000)
 ways="je-malloc je-default je-arena je-arenas je-arena256"
 if [ -x "$B/cxlmu-bench-mi" ]; then
 	ways="$ways mi-default mi-arena"
 else
 	echo "$0: no cxlmu-bench-mi (configure found no mimalloc): jemalloc only" >&2
 fi
-out=$(mktemp -d)
-trap 'rm -rf "$out"' EXIT
 
 run_way() {   # way size threads
 	local n=$ops_small prog=$B/cxlmu-bench-${1%%-*} mode=${1#*-} conf=
@@ -50,25 +38,22 @@ run_way() {   # way size threads
 	if [ "$mode" = arena256 ]; then
 		mode=arena conf=tcache_max:262144
 	fi
-	env -u LD_PRELOAD -u MALLOC_CONF ${conf:+MALLOC_CONF=$conf} "$prog" -m "$mode" -s "$2" -t "$3" -n "$n" -N "$node" \
-		2>>"$out/stderr" | awk '{ print $NF }'
+	env -u LD_PRELOAD -u MALLOC_CONF ${conf:+MALLOC_CONF=$conf} "$prog" -m "$mode" -s "$2" -t "$3" -n "$n" -N "$node"
 }
 
-echo "backends: $reps repetitions, interleaved; threads 1 and $threads; arenas bound to node $node; $(nproc) CPUs" >&2
-for r in $(seq "$reps"); do
-	for size in small large; do
-		for t in 1 "$threads"; do
-			for w in $ways; do
-				run_way "$w" "$size" "$t" >>"$out/$w.$size.$t"
-			done
+# A way that fails is left out of the later repetitions; its medians are nan.
+bench_on_fail=skip
+for size in small large; do
+	for t in 1 "$threads"; do
+		for w in $ways; do
+			bench_way "$w.$size.$t" run_way "$w" "$size" "$t"
 		done
 	done
-	printf '.' >&2
 done
-echo >&2
-bench_show_stderr "$out/stderr"
+echo "backends: $reps repetitions, interleaved; threads 1 and $threads; arenas bound to node $node; $(nproc) CPUs" >&2
+bench_run
 
-med() { median <"$out/$1.$2.$3"; }
+med() { bench_med "$1.$2.$3" NF; }
 echo
 echo "Node-bound arenas vs default paths, Mops/s (one op = alloc + free), median of $reps"
 printf '%-10s' case
