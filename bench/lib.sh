@@ -195,8 +195,8 @@ bench_way() {
 # A run that fails (or outlives bench_timeout seconds, when that is set:
 # the ways are programs then, not functions):
 #   bench_on_fail=exit (the default): says which and how, and exits 1;
-#   bench_on_fail=skip: the way is left out of later repetitions and
-#   $out/NAME.fail says why ("exit N: first line of stderr" or "timed out
+#   bench_on_fail=skip: the way is left out of later repetitions, a line
+#   on stderr and $out/NAME.fail say why ("exit N: first line of stderr" or "timed out
 #   after S s"), $out/NAME.err holds its stderr.
 bench_run() {
 	local r i k rc n=${#bench_names[@]} name why pre=
@@ -225,6 +225,7 @@ bench_run() {
 			*) why="exit $rc: $(grep -v '^[[:space:]]*$' "$out/run.err" | head -n 1)" ;;
 			esac
 			echo "$why" >"$out/$name.fail"
+			echo "$0: way $name failed ($why); left out from now on" >&2
 			cp "$out/run.err" "$out/$name.err"
 		done
 		printf '.' >&2
