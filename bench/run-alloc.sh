@@ -24,21 +24,11 @@
 set -eu
 . "$(dirname "$0")/lib.sh"
 
-threads=2 reps=5 ops_small=2000000 ops_large=200000 cxl_nodes=0 dir=
-while [ $# -gt 0 ]; do
-	case $1 in
-	--quick) reps=3 ops_small=1000000 ops_large=100000 ;;
-	--full) reps=9 ops_small=4000000 ops_large=400000 ;;
-	-t) threads=$2; shift ;;
-	-r) reps=$2; shift ;;
-	--cxl-nodes=*) cxl_nodes=${1#*=} ;;
-	-h|--help) sed -n '2,/^set -eu/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
-	-*) echo "$0: unknown option $1" >&2; exit 2 ;;
-	*) dir=$1 ;;
-	esac
-	shift
-done
-bench_builddir "$dir"
+threads=2 cxl_nodes=0
+bench_opt -t threads N
+bench_opt --cxl-nodes= cxl_nodes LIST
+bench_args "$@"
+ops_small=$(bench_scaled 2000000) ops_large=$(bench_scaled 200000)
 prog=$B/cxlmu-bench-alloc
 lib=$B/.libs/libcxlmu.so
 je=$(bench_find_lib libjemalloc.so.2)
@@ -48,10 +38,8 @@ mi=$(bench_find_lib libmimalloc.so.2)
 
 ways="glibc jemalloc cxlmu-local cxlmu-cxl cxlmu-profile cxlmu-sites"
 [ -n "$mi" ] && ways="$ways mimalloc"
-out=$(mktemp -d)
-trap 'rm -rf "$out"' EXIT
-base=(env -u LD_PRELOAD -u CXLMU_POLICY -u CXLMU_CXL_NODES -u CXLMU_STATS -u CXLMU_LOG -u CXLMU_STRICT
-	-u CXLMU_PROFILE -u CXLMU_SAMPLE_BYTES)
+# The runs see no CXLMU_* of the caller's environment, only what is set here.
+base=("${bench_env[@]}")
 
 # awk_rules PROFILE: rules without cxlmu-stat: every site whose innermost
 # frame lies in the bench program goes to DRAM with all its frames, the
@@ -116,23 +104,21 @@ run_way() {   # way size threads
 	cxlmu-cxl) "${base[@]}" LD_PRELOAD="$lib" CXLMU_POLICY=cxl CXLMU_CXL_NODES="$cxl_nodes" "$prog" "${args[@]}" ;;
 	cxlmu-profile) "${base[@]}" LD_PRELOAD="$lib" CXLMU_POLICY=local CXLMU_PROFILE="$out/prof.%p" "$prog" "${args[@]}" ;;
 	cxlmu-sites) "${base[@]}" LD_PRELOAD="$lib" CXLMU_POLICY="sites:$out/rules.$2" CXLMU_CXL_NODES="$cxl_nodes" "$prog" "${args[@]}" ;;
-	esac 2>>"$out/stderr" | awk '{ print $NF }'
+	esac
 }
 
-for r in $(seq "$reps"); do
-	for size in small large; do
-		for t in 1 "$threads"; do
-			for w in $ways; do
-				run_way "$w" "$size" "$t" >>"$out/$w.$size.$t"
-			done
+# A way that fails is left out of the later repetitions; its medians are nan.
+bench_on_fail=skip
+for size in small large; do
+	for t in 1 "$threads"; do
+		for w in $ways; do
+			bench_way "$w.$size.$t" run_way "$w" "$size" "$t"
 		done
 	done
-	printf '.' >&2
 done
-echo >&2
-bench_show_stderr "$out/stderr"
+bench_run
 
-med() { median <"$out/$1.$2.$3"; }
+med() { bench_med "$1.$2.$3" NF; }
 ratio3() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "nan" || b == "nan" || b + 0 == 0) print "-"; else printf "%.3f\n", a / b }'; }
 echo
 echo "Allocation throughput, Mops/s (one op = malloc + free), median of $reps"
