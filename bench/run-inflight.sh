@@ -18,7 +18,7 @@
 set -eu
 . "$(dirname "$0")/lib.sh"
 
-bench_scaled_args "$@"
+bench_args "$@"
 prog=$B/cxlmu-bench-seedpoll
 lib=$B/.libs/libcxlmu.so
 [ -r "$lib" ] || { echo "$0: no $lib" >&2; exit 2; }
@@ -28,75 +28,49 @@ taskset -c 0 true 2>/dev/null || { echo "$0: needs CPU 0 (taskset -c 0)" >&2; ex
 # Requests per run, the same for every run so that the checksums can be
 # compared: about 3 s plain with one local (about 150 us a request here),
 # less with more locals, some 100 ms under libcxlmu, 20 ms as fibers.
-n=$(awk -v s="$scale" 'BEGIN { printf "%d", 20000 * s }')
+n=$(bench_scaled 20000)
 locals="1 2 4 8"
 
-# The runs see no CXLMU_* of the caller's environment, only what is set here.
-base=(env -u LD_PRELOAD)
-for v in $(compgen -e); do
-	case $v in CXLMU_*) base+=(-u "$v") ;; esac
-done
-
-out=$(mktemp -d)
-trap 'rm -rf "$out"' EXIT
-
 # run WAY ARGS...: one run on CPU 0, its stdout on stdout. taskset comes
-# first, so only the benchmark program itself runs under the preload.
+# first, so only the benchmark program itself runs under the preload; the
+# run sees no CXLMU_* of the caller's environment, only what is set here.
 run() {
 	local way=$1 pre=()
 	shift
 	[ "$way" = threads ] && pre=(LD_PRELOAD="$lib" CXLMU_CXL_NODES=0 CXLMU_SCHED=threads)
 	[ "$way" = fibers ] && pre=(LD_PRELOAD="$lib" CXLMU_CXL_NODES=0 CXLMU_SCHED=fibers)
-	if ! taskset -c 0 "${base[@]}" "${pre[@]}" "$prog" "$@" -q 2>>"$out/stderr"; then
-		echo "$0: failed ($way, CPU 0): $prog $* -q" >&2
-		[ -s "$out/stderr" ] && tail -5 "$out/stderr" >&2
-		exit 1
-	fi
+	taskset -c 0 "${bench_env[@]}" "${pre[@]}" "$prog" "$@" -q
 }
 
-echo "cxlmu-bench-seedpoll --locals: $reps repetitions, interleaved; $n requests per run; $(nproc) CPUs" >&2
-for r in $(seq "$reps"); do
-	# Alternate the order, so that no way always runs on a machine the
-	# one before has just warmed or loaded.
-	ways="plain threads fibers"
-	[ $((r % 2)) = 0 ] && ways="fibers threads plain"
-	for l in $locals; do
-		for w in $ways; do
-			res=$(run "$w" --wait=usleep --locals="$l" -n "$n")
-			read -r sum us mean max <<<"$res"
-			echo "$sum" >>"$out/checksums"
-			echo "$us" >>"$out/us.$l.$w"
-			echo "$mean" >>"$out/mean.$l.$w"
-			echo "$max" >>"$out/max.$l.$w"
-		done
+# Each run prints CHECKSUM US MEAN MAX.
+for l in $locals; do
+	for w in plain threads fibers; do
+		bench_way "$l.$w" run "$w" --wait=usleep --locals="$l" -n "$n"
 	done
-	printf '.' >&2
 done
-echo >&2
-bench_show_stderr "$out/stderr"
-if [ "$(sort -u "$out/checksums" | wc -l)" -ne 1 ]; then
-	echo "checksums differ between runs of $n requests:" >&2
-	sort "$out/checksums" | uniq -c >&2
-	exit 1
-fi
+echo "cxlmu-bench-seedpoll --locals: $reps repetitions, interleaved; $n requests per run; $(nproc) CPUs" >&2
+bench_run
+all=()
+for l in $locals; do all+=("$l.plain" "$l.threads" "$l.fibers"); done
+bench_sums_agree "runs of $n requests" 1 "${all[@]}" || exit 1
 
 echo
 echo "N locals + 1 remote on one core (taskset -c 0), usleep(1) polling; median of $reps; checksums agree"
 printf '%6s | %-29s | %-13s %-12s | %s\n' "" "us per request" "plain /" "plain /" "in flight: mean (max)"
 printf '%6s | %9s %9s %9s | %13s %12s | %11s %11s %11s\n' locals plain threads fibers threads fibers plain threads fibers
 for l in $locals; do
-	p=$(median <"$out/us.$l.plain")
-	t=$(median <"$out/us.$l.threads")
-	f=$(median <"$out/us.$l.fibers")
+	p=$(bench_med "$l.plain" 2)
+	t=$(bench_med "$l.threads" 2)
+	f=$(bench_med "$l.fibers" 2)
 	fl=()
 	for w in plain threads fibers; do
-		fl+=("$(median <"$out/mean.$l.$w") ($(sort -g "$out/max.$l.$w" | tail -1))")
+		fl+=("$(bench_med "$l.$w" 3) ($(bench_max "$l.$w" 4))")
 	done
 	printf '%6s | %9s %9s %9s | %13s %12s | %11s %11s %11s\n' "$l" "$p" "$t" "$f" \
 		"$(ratio "$p" "$t")" "$(ratio "$p" "$f")" "${fl[@]}"
 done
 
-m=$(median <"$out/mean.8.fibers")
+m=$(bench_med 8.fibers 3)
 v=$(at_least "$m" 4)
 pass=0 miss=0
 if [ "$v" = PASS ]; then pass=1; else miss=1; fi
