@@ -23,7 +23,7 @@
 set -eu
 . "$(dirname "$0")/lib.sh"
 
-bench_scaled_args "$@"
+bench_args "$@"
 cprog=$B/cxlmu-bench-seedpoll
 cxxprog=$B/cxlmu-bench-seedpoll-cxx
 lib=$B/.libs/libcxlmu.so
@@ -34,31 +34,19 @@ taskset -c 0,1 true 2>/dev/null || { echo "$0: needs CPUs 0 and 1 (taskset -c 0,
 # Requests per run: about a second for plain 1 us sleeps on one core (about
 # 150 us a request here), and for yield (about 5 us). Every sleep row uses
 # the same count, so all their checksums must agree; so must the yield rows'.
-n_sleep=$(awk -v s="$scale" 'BEGIN { printf "%d", 6000 * s }')
-n_yield=$(awk -v s="$scale" 'BEGIN { printf "%d", 150000 * s }')
+n_sleep=$(bench_scaled 6000)
+n_yield=$(bench_scaled 150000)
 idle_s=1
 
-# The runs see no CXLMU_* of the caller's environment, only what is set here.
-base=(env -u LD_PRELOAD)
-for v in $(compgen -e); do
-	case $v in CXLMU_*) base+=(-u "$v") ;; esac
-done
-
-out=$(mktemp -d)
-trap 'rm -rf "$out"' EXIT
-
 # run WAY CPUS PROGRAM ARGS...: one run, its stdout on stdout. taskset comes
-# first, so only the benchmark program itself runs under the preload.
+# first, so only the benchmark program itself runs under the preload; the
+# run sees no CXLMU_* of the caller's environment, only what is set here.
 run() {
 	local way=$1 cpus=$2 pre=()
 	shift 2
 	[ "$way" = cxlmu ] && pre=(LD_PRELOAD="$lib" CXLMU_CXL_NODES=0 CXLMU_SCHED=threads)
 	[ "$way" = fibers ] && pre=(LD_PRELOAD="$lib" CXLMU_CXL_NODES=0 CXLMU_SCHED=fibers)
-	if ! taskset -c "$cpus" "${base[@]}" "${pre[@]}" "$@" -q 2>>"$out/stderr"; then
-		echo "$0: failed ($way, CPUs $cpus): $*" >&2
-		[ -s "$out/stderr" ] && tail -5 "$out/stderr" >&2
-		exit 1
-	fi
+	taskset -c "$cpus" "${bench_env[@]}" "${pre[@]}" "$@" -q
 }
 
 # Rows of the polling table: name, program, wait call, requests, target.
@@ -69,53 +57,39 @@ rows=(
 	"yield $cprog yield $n_yield - -"
 )
 
-echo "cxlmu-bench-seedpoll: $reps repetitions, interleaved; $n_sleep requests per sleep run, $n_yield per yield run; $(nproc) CPUs" >&2
-for r in $(seq "$reps"); do
-	# Alternate which way goes first, so neither always runs on a machine
-	# the other has just warmed or loaded.
-	ways="plain cxlmu"
-	[ $((r % 2)) = 0 ] && ways="cxlmu plain"
-	for row in "${rows[@]}"; do
-		read -r name prog wait n _ <<<"$row"
-		for cores in 1 2; do
-			cpus=0
-			[ "$cores" = 2 ] && cpus=0,1
-			for w in $ways; do
-				res=$(run "$w" "$cpus" "$prog" --wait="$wait" -n "$n")
-				read -r sum us <<<"$res"
-				echo "$n $sum" >>"$out/checksums"
-				echo "$us" >>"$out/$name.$cores.$w"
-			done
+# The ways, each run printing CHECKSUM US: every row on one core and on
+# two, plain and under libcxlmu.
+sleep_ways=() yield_ways=()
+for row in "${rows[@]}"; do
+	read -r name prog wait n _ <<<"$row"
+	for cores in 1 2; do
+		cpus=0
+		[ "$cores" = 2 ] && cpus=0,1
+		for w in plain cxlmu; do
+			bench_way "$name.$cores.$w" run "$w" "$cpus" "$prog" --wait="$wait" -n "$n"
+			if [ "$n" = "$n_sleep" ]; then sleep_ways+=("$name.$cores.$w"); else yield_ways+=("$name.$cores.$w"); fi
 		done
 	done
-	# The hand-written coroutine version, both sides on one thread: the
-	# limit for fibers. Same request count as yield, so same checksum.
-	# Under the preload as the fibers are: the heap changes how fast the
-	# kernel itself runs.
-	res=$(run cxlmu 0 "$cprog" --wait=coro -n "$n_yield")
-	read -r sum us <<<"$res"
-	echo "$n_yield $sum" >>"$out/checksums"
-	echo "$us" >>"$out/coro"
-	# usleep(1) polling with both threads as fibers of CPU 0's scheduler.
-	res=$(run fibers 0 "$cprog" --wait=usleep -n "$n_yield")
-	read -r sum us <<<"$res"
-	echo "$n_yield $sum" >>"$out/checksums"
-	echo "$us" >>"$out/fibers"
-	for w in $ways; do
-		run "$w" 0,1 "$cprog" --idle="$idle_s" >>"$out/idle.$w"
-		run "$w" 0,1 "$cprog" --sleep=10 --wait=usleep >>"$out/sleep-usleep.$w"
-		run "$w" 0,1 "$cprog" --sleep=10 --wait=nanosleep >>"$out/sleep-nanosleep.$w"
-	done
-	printf '.' >&2
 done
-echo >&2
-bench_show_stderr "$out/stderr"
-bad=$(sort -u "$out/checksums" | awk '{ print $1 }' | uniq -d)
-if [ -n "$bad" ]; then
-	echo "checksums differ between runs of the same request count ($bad):" >&2
-	sort "$out/checksums" | uniq -c >&2
-	exit 1
-fi
+# The hand-written coroutine version, both sides on one thread: the limit
+# for fibers. Same request count as yield, so same checksum. Under the
+# preload as the fibers are: the heap changes how fast the kernel itself
+# runs.
+bench_way coro run cxlmu 0 "$cprog" --wait=coro -n "$n_yield"
+# usleep(1) polling with both threads as fibers of CPU 0's scheduler.
+bench_way fibers run fibers 0 "$cprog" --wait=usleep -n "$n_yield"
+yield_ways+=(coro fibers)
+# Never slower: idle prints CPU ms; sleep prints MEAN MIN MAX ms.
+for w in plain cxlmu; do
+	bench_way "idle.$w" run "$w" 0,1 "$cprog" --idle="$idle_s"
+	bench_way "sleep-usleep.$w" run "$w" 0,1 "$cprog" --sleep=10 --wait=usleep
+	bench_way "sleep-nanosleep.$w" run "$w" 0,1 "$cprog" --sleep=10 --wait=nanosleep
+done
+
+echo "cxlmu-bench-seedpoll: $reps repetitions, interleaved; $n_sleep requests per sleep run, $n_yield per yield run; $(nproc) CPUs" >&2
+bench_run
+bench_sums_agree "runs of $n_sleep requests" 1 "${sleep_ways[@]}" || exit 1
+bench_sums_agree "runs of $n_yield requests" 1 "${yield_ways[@]}" || exit 1
 
 pass=0 miss=0
 tally() {   # PASS|MISS
@@ -128,8 +102,8 @@ printf '%-10s %5s %10s %10s %8s %7s %s\n' wait cores plain cxlmu speedup target 
 for row in "${rows[@]}"; do
 	read -r name _ _ _ t1 t2 <<<"$row"
 	for cores in 1 2; do
-		p=$(median <"$out/$name.$cores.plain")
-		x=$(median <"$out/$name.$cores.cxlmu")
+		p=$(bench_med "$name.$cores.plain" 2)
+		x=$(bench_med "$name.$cores.cxlmu" 2)
 		s=$(ratio "$p" "$x")
 		t=$t1
 		[ "$cores" = 2 ] && t=$t2
@@ -143,12 +117,12 @@ for row in "${rows[@]}"; do
 	done
 done
 
-c=$(median <"$out/coro")
-u=$(median <"$out/usleep.1.cxlmu")
+c=$(bench_med coro 2)
+u=$(bench_med usleep.1.cxlmu 2)
 echo "coro: the same program as two coroutines on one thread, under libcxlmu (the limit for fibers): $c us/request;"
 echo "      usleep(1) under libcxlmu on one core takes $(ratio "$u" "$c") x that"
-f=$(median <"$out/fibers")
-p=$(median <"$out/usleep.1.plain")
+f=$(bench_med fibers 2)
+p=$(bench_med usleep.1.plain 2)
 r=$(ratio "$f" "$c")
 v=$(at_least "$(ratio 2 "$r")" 1)
 tally "$v"
@@ -158,17 +132,17 @@ echo "        $(ratio "$p" "$f") x faster than plain usleep(1) polling"
 echo
 echo "Never slower than plain (median of $reps; 2 CPUs)"
 printf '%-44s %9s %9s %7s %9s %s\n' case plain cxlmu ratio target ""
-p=$(median <"$out/idle.plain")
-x=$(median <"$out/idle.cxlmu")
+p=$(bench_med idle.plain)
+x=$(bench_med idle.cxlmu)
 s=$(ratio "$x" "$p")
 v=$(awk -v s="$s" 'BEGIN { print (s != "-" && s + 0 <= 1.00) ? "PASS" : "MISS" }')
 tally "$v"
 printf '%-44s %9s %9s %7s %9s %s\n' "idle: 2 usleep(1) pollers, ${idle_s} s, CPU ms" "$p" "$x" "$s" "<=1.00" "$v"
 for call in usleep nanosleep; do
-	p=$(awk '{ print $1 }' "$out/sleep-$call.plain" | median)
-	x=$(awk '{ print $1 }' "$out/sleep-$call.cxlmu" | median)
-	pmin=$(awk '{ print $2 }' "$out/sleep-$call.plain" | sort -g | head -1)
-	xmin=$(awk '{ print $2 }' "$out/sleep-$call.cxlmu" | sort -g | head -1)
+	p=$(bench_med "sleep-$call.plain" 1)
+	x=$(bench_med "sleep-$call.cxlmu" 1)
+	pmin=$(bench_min "sleep-$call.plain" 2)
+	xmin=$(bench_min "sleep-$call.cxlmu" 2)
 	v=$(awk -v m="$x" -v n="$xmin" 'BEGIN { print (m != "nan" && m >= 9 && m <= 11 && n >= 10) ? "PASS" : "MISS" }')
 	tally "$v"
 	printf '%-44s %9s %9s %7s %9s %s\n' "$call 10 ms x20: mean ms" "$p" "$x" "" "10+-1" "$v"
