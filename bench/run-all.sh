@@ -8,9 +8,14 @@
 # pinned threads, plain and with --remote (run-remote.sh). About three and
 # a half minutes by default.
 #
-# Usage: bench/run-all.sh [--quick|--full] [BUILDDIR]
+# Usage: bench/run-all.sh [--quick|--full] [-r REPS] [BUILDDIR]
+# (the options every script takes, handed on to each; -r REPS is the runs
+# of each way for run-startup.sh)
 set -eu
+. "$(dirname "$0")/lib.sh"
+
+bench_args "$@"
 here=$(dirname "$0")
 for s in run-backend.sh run-alloc.sh run-startup.sh run-seedpoll.sh run-inflight.sh run-pingpong.sh run-remote.sh; do
-	"$here/$s" "$@"
+	"$here/$s" ${bench_pass[@]+"${bench_pass[@]}"} "$B"
 done
