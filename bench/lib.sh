@@ -220,9 +220,9 @@ bench_run() {
 				tail -n 5 "$out/run.err" >&2
 				exit 1
 			fi
+			why="exit $rc: $(grep -v '^[[:space:]]*$' "$out/run.err" | head -n 1)"
 			case $rc in
-			124) why="timed out after ${bench_timeout:-?} s" ;;
-			*) why="exit $rc: $(grep -v '^[[:space:]]*$' "$out/run.err" | head -n 1)" ;;
+			124) [ -n "${bench_timeout:-}" ] && why="timed out after $bench_timeout s" ;;
 			esac
 			echo "$why" >"$out/$name.fail"
 			echo "$0: way $name failed ($why); left out from now on" >&2
