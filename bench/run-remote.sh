@@ -33,35 +33,21 @@
 set -eu
 . "$(dirname "$0")/lib.sh"
 
-reps=5 calls=1000 rt_calls=20000 threads=4 work=128 steps=200 chase_len=8388608 dir=
-while [ $# -gt 0 ]; do
-	case $1 in
-	--quick) reps=3 calls=500 rt_calls=10000 ;;
-	--full) reps=9 calls=2000 rt_calls=40000 ;;
-	-r) reps=$2; shift ;;
-	-t) threads=$2; shift ;;
-	-w) work=$2; shift ;;
-	-s) steps=$2; shift ;;
-	-h|--help) sed -n '2,/^set -eu/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
-	-*) echo "$0: unknown option $1" >&2; exit 2 ;;
-	*) dir=$1 ;;
-	esac
-	shift
-done
-bench_builddir "$dir"
+threads=4 work=128 steps=200 chase_len=8388608
+bench_opt -t threads N
+bench_opt -w work W
+bench_opt -s steps STEPS
+bench_args "$@"
+calls=$(bench_scaled 1000) rt_calls=$(bench_scaled 20000)
 prog=$B/cxlmu-bench-remote
 run=$B/cxlmu-run
 for f in "$prog" "$run"; do
 	[ -x "$f" ] || { echo "$0: no $f (run make)" >&2; exit 2; }
 done
 [ -r "$B/.libs/libremote.so" ] || { echo "$0: no $B/.libs/libremote.so (run make)" >&2; exit 2; }
-out=$(mktemp -d)
-trap 'rm -rf "$out"' EXIT
-
-# Every CXLMU_ variable of the caller's environment goes, so only the
-# options below decide.
-base=(env -u LD_PRELOAD)
-for v in $(env | sed -n 's/^\(CXLMU_[A-Za-z0-9_]*\)=.*/\1/p'); do base+=(-u "$v"); done
+# Every CXLMU_ variable of the caller's environment goes (bench_env), so
+# only the options below decide.
+base=("${bench_env[@]}")
 
 seed=(--fn=remote -t "$threads" --cpu=0 -w "$work" -k "$calls")
 trip=(--fn=empty -t 1 --cpu=0 -w 0 -k "$rt_calls")
@@ -108,27 +94,13 @@ group() {
 }
 remote_mode() { case $1 in c|d|e|et|f) return 0 ;; esac; return 1; }
 
-# one MODE: one run; on success appends calls/s, us a call and the checksum
-# to $out/MODE.{rate,us,sum}, else writes why to $out/MODE.fail.
-one() {
-	local c rc=0 why
-	cmd "$1"
-	timeout 60 "${base[@]}" "${c[@]}" -q >"$out/run.out" 2>"$out/run.err" || rc=$?
-	if [ $rc -eq 0 ]; then
-		read -r rate us sum <"$out/run.out"
-		echo "$rate" >>"$out/$1.rate"
-		echo "$us" >>"$out/$1.us"
-		echo "$sum" >>"$out/$1.sum"
-		cat "$out/run.err" >>"$out/stderr"
-		return 0
-	fi
-	case $rc in
-	124) why="timed out after 60 s" ;;
-	*) why="exit $rc: $(grep -v '^[[:space:]]*$' "$out/run.err" | head -n 1)" ;;
-	esac
-	grep -q 'checksum mismatch' "$out/run.err" && echo "$1" >>"$out/mismatch"
-	echo "$why" >"$out/$1.fail"
-}
+# Each way prints CALLS_PER_S US_PER_CALL CHECKSUM. One that fails or
+# hangs is n/a from then on: $out/MODE.fail says why.
+bench_on_fail=skip bench_timeout=60
+for m in $modes; do
+	cmd "$m"
+	bench_way "$m" "${base[@]}" "${c[@]}" -q
+done
 
 echo "cxlmu-bench-remote: $reps repetitions, interleaved; $threads threads pinned to CPU 0; $(nproc) CPUs" >&2
 
@@ -149,16 +121,12 @@ awk -v w="$work" -v lw="$lw" -v s="$steps" -v cw="$cw" -v len="$chase_len" 'BEGI
 	if (cw < 20 || cw > 50) printf "  NOTE: the chase is not 20-50 us a call; pick STEPS with -s\n"
 }'
 
-for ((r = 0; r < reps; r++)); do
-	order=$modes
-	[ $((r % 2)) -eq 1 ] && order=$(echo $modes | tr ' ' '\n' | tac | tr '\n' ' ')
-	for m in $order; do
-		[ -e "$out/$m.fail" ] || one "$m"
-	done
-	printf '.' >&2
+bench_run
+for m in $modes; do
+	if [ -e "$out/$m.err" ] && grep -q 'checksum mismatch' "$out/$m.err"; then
+		echo "$m" >>"$out/mismatch"
+	fi
 done
-echo >&2
-bench_show_stderr "$out/stderr"
 
 # One more run of d and f with --stats, for the runtime's own account of
 # the remote calls (a line that starts with "remote", after the "cxlmu: "
@@ -172,7 +140,9 @@ for m in d f; do
 done
 
 status=0
-med() { if [ -s "$out/$1.$2" ]; then median <"$out/$1.$2"; else echo nan; fi; }
+med() {   # MODE rate|us
+	if [ "$2" = rate ]; then bench_med "$1" 1; else bench_med "$1" 2; fi
+}
 shown() { case $1 in nan|-|"") echo n/a ;; *) echo "$1" ;; esac; }
 at_most() { awk -v x="$1" -v l="$2" 'BEGIN { if (x != "-" && x != "nan" && x + 0 <= l + 0) print "PASS"; else print "MISS" }'; }
 # overlap SERIAL OVERLAPPED LOCAL: (SERIAL - OVERLAPPED) / min(LOCAL, SERIAL - LOCAL), us a call.
@@ -234,15 +204,11 @@ done
 
 # Every run of one shape must give the same checksum, plain or remote.
 for g in seed trip chase; do
-	sums=
+	ran=()
 	for m in $modes; do
-		[ "$(group "$m")" = "$g" ] && [ -s "$out/$m.sum" ] && sums="$sums $out/$m.sum"
+		[ "$(group "$m")" = "$g" ] && [ -s "$out/$m" ] && ran+=("$m")
 	done
-	if [ -n "$sums" ] && [ "$(cat $sums | sort -u | wc -l)" -ne 1 ]; then
-		echo "CHECKSUMS DIFFER ($g):"
-		for f in $sums; do echo "  $(basename "$f" .sum): $(sort -u "$f" | tr '\n' ' ')"; done
-		status=1
-	fi
+	[ ${#ran[@]} -eq 0 ] || bench_sums_agree "$g" 3 "${ran[@]}" || status=1
 done
 if [ -s "$out/mismatch" ]; then
 	echo "CHECKSUM MISMATCH inside a run (the program's own check): $(sort -u "$out/mismatch" | tr '\n' ' ')"
