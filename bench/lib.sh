@@ -144,12 +144,6 @@ bench_args() {
 	trap 'rm -rf "$out"' EXIT
 }
 
-# bench_scaled_args ARGS...: the parser of run-seedpoll.sh and
-# run-inflight.sh until they move to bench_args.
-bench_scaled_args() {
-	bench_args "$@"
-}
-
 # bench_scaled N: N times scale, a whole number: the work of one run.
 bench_scaled() {
 	awk -v n="$1" -v s="$scale" 'BEGIN { printf "%d\n", n * s }'
