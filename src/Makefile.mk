@@ -21,6 +21,8 @@ libcxlmu_base_la_SOURCES = \
 libcxlmu_base_la_CFLAGS = $(AM_CFLAGS) $(NUMA_CFLAGS)
 
 libcxlmu_core_la_SOURCES = \
+	src/abicheck.c \
+	src/abicheck.h \
 	src/api.c \
 	src/callsite.c \
 	src/callsite.h \
@@ -62,8 +64,6 @@ libcxlmu_core_la_SOURCES = \
 	src/sched_why.c \
 	src/scheduler.c \
 	src/scheduler.h \
-	src/sigcheck.c \
-	src/sigcheck.h \
 	src/sites.c \
 	src/sites.h \
 	src/stats.c \

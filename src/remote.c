@@ -35,7 +35,7 @@
 #include "ring.h"
 #include "sched_wait.h"
 #include "scheduler.h"
-#include "sigcheck.h"
+#include "abicheck.h"
 
 #define RING_CELLS   256            /* requests queued per agent */
 #define AGENT_SPIN_NS 50000u        /* an idle agent looks this long before it sleeps */
@@ -634,7 +634,7 @@ static struct slot *slot_find(const void *target)
 /* The verdict on target, read outside every lock: the checks call into
  * ld.so (dladdr, capstone's dlopen), whose lock may be held by a thread
  * that is on its way into ours (a constructor calling dlsym). */
-static enum cxlmu_sigcheck verdict(void *target, const char **file, char *why, size_t whysize)
+static enum cxlmu_abicheck verdict(void *target, const char **file, char *why, size_t whysize)
 {
 	static Dl_info self;
 	const ElfW(Sym) *sym = NULL;
@@ -645,20 +645,20 @@ static enum cxlmu_sigcheck verdict(void *target, const char **file, char *why, s
 	*file = "";
 	if (!dladdr1(target, &di, (void **)&sym, RTLD_DL_SYMENT)) {
 		snprintf(why, whysize, "no loaded module holds it");
-		return CXLMU_SIG_UNCHECKED;
+		return CXLMU_ABI_UNCHECKED;
 	}
 	*file = di.dli_fname ? di.dli_fname : "";
 	if (di.dli_fbase == self.dli_fbase) {
 		snprintf(why, whysize, "cxlmu interposes it itself");
-		return CXLMU_SIG_UNCHECKED;
+		return CXLMU_ABI_UNCHECKED;
 	}
 	if (!sym || (uintptr_t)di.dli_fbase + sym->st_value != (uintptr_t)target ||
 	    ELF64_ST_TYPE(sym->st_info) == STT_GNU_IFUNC) {
 		/* dladdr names the nearest exported symbol: not this one. */
 		snprintf(why, whysize, "its address %p is not an exported function's own", target);
-		return CXLMU_SIG_UNCHECKED;
+		return CXLMU_ABI_UNCHECKED;
 	}
-	return cxlmu_sigcheck(target, sym->st_size, why, whysize);
+	return cxlmu_abicheck(target, sym->st_size, why, whysize);
 }
 
 /* The slot for spec's definition at target, made (and the function
@@ -666,7 +666,7 @@ static enum cxlmu_sigcheck verdict(void *target, const char **file, char *why, s
 static struct slot *slot_for(unsigned spec, void *target)
 {
 	struct slot *s = slot_find(target);
-	enum cxlmu_sigcheck v;
+	enum cxlmu_abicheck v;
 	const char *file;
 	char why[256] = "";
 	unsigned n;
@@ -692,19 +692,19 @@ static struct slot *slot_for(unsigned spec, void *target)
 	s = &slots[n];
 	s->target = target;
 	s->spec = spec;
-	s->refused = v != CXLMU_SIG_OK;
+	s->refused = v != CXLMU_ABI_OK;
 	snprintf(s->name, sizeof(s->name), "%s (%s)", specs[spec].sym,
 		 *file ? base_name(file) : "?");
 	atomic_store_explicit(&nslots, n + 1, memory_order_release);
 	cxlmu_prim_spin_unlock(&slots_lock);
-	if (v == CXLMU_SIG_UNCHECKED)
+	if (v == CXLMU_ABI_UNCHECKED)
 		cxlmu_log_warn("--remote: %s in %s cannot go to an agent (%s); it runs locally",
 			       specs[spec].sym, *file ? file : "?", why);
-	else if (v != CXLMU_SIG_OK)
+	else if (v != CXLMU_ABI_OK)
 		cxlmu_log_warn("--remote: %s in %s %s (%s), which the remote trampoline "
 			       "cannot carry (it carries the registers rdi..r9 and xmm0..7 in, rax, "
 			       "rdx, xmm0 and xmm1 out); it runs locally", specs[spec].sym,
-			       *file ? file : "?", cxlmu_sigcheck_name(v), why);
+			       *file ? file : "?", cxlmu_abicheck_name(v), why);
 	else
 		cxlmu_log_info("--remote: %s in %s goes to the agent", specs[spec].sym, file);
 	return s->refused ? NULL : s;

@@ -8,7 +8,7 @@
  * and fills in the return registers, and returns with rax, rdx, xmm0 and
  * xmm1 as the function left them. Callee-saved registers are the C
  * function's to keep. The stack arguments of the caller are not carried:
- * src/sigcheck.c refuses functions that read them.
+ * src/abicheck.c refuses functions that read them.
  *
  * cxlmu_remote_invoke(fn, regs) is the other end, on the agent: it loads
  * the registers, calls fn and stores what it returned. */

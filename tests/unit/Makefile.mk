@@ -3,6 +3,7 @@
 # compiled per program with -DSUITE=suite_<module>.
 if HAVE_CHECK
 unit_tests = \
+	tests/unit/check_abicheck \
 	tests/unit/check_fiber \
 	tests/unit/check_file \
 	tests/unit/check_heap \
@@ -12,7 +13,6 @@ unit_tests = \
 	tests/unit/check_pollrule \
 	tests/unit/check_rules \
 	tests/unit/check_schedqueue \
-	tests/unit/check_sigcheck \
 	tests/unit/check_stats \
 	tests/unit/check_topology
 
@@ -23,6 +23,18 @@ unit_common = tests/unit/main.c tests/unit/unit.h
 unit_cppflags = $(AM_CPPFLAGS) -I$(top_srcdir)/tests/unit
 unit_cflags = $(AM_CFLAGS) $(CHECK_CFLAGS)
 unit_ldadd = $(CXLMU_CORE_LIBS) $(CHECK_LIBS)
+
+# abicheck_fns.c is compiled twice: as itself (-O2 copy) and included by
+# abicheck_fns_O0.c (-O0 copy); each function sets its own level. The test
+# finds them by name in the dynamic symbol table: -export-dynamic.
+tests_unit_check_abicheck_SOURCES = $(unit_common) \
+	tests/unit/check_abicheck.c \
+	tests/unit/abicheck_fns.c \
+	tests/unit/abicheck_fns_O0.c
+tests_unit_check_abicheck_CPPFLAGS = $(unit_cppflags) -DSUITE=suite_abicheck
+tests_unit_check_abicheck_CFLAGS = $(unit_cflags)
+tests_unit_check_abicheck_LDFLAGS = -export-dynamic
+tests_unit_check_abicheck_LDADD = $(unit_ldadd) -ldl
 
 tests_unit_check_fiber_SOURCES = $(unit_common) tests/unit/check_fiber.c
 tests_unit_check_fiber_CPPFLAGS = $(unit_cppflags) -DSUITE=suite_fiber
@@ -68,18 +80,6 @@ tests_unit_check_schedqueue_SOURCES = $(unit_common) tests/unit/check_schedqueue
 tests_unit_check_schedqueue_CPPFLAGS = $(unit_cppflags) -DSUITE=suite_schedqueue
 tests_unit_check_schedqueue_CFLAGS = $(unit_cflags)
 tests_unit_check_schedqueue_LDADD = $(unit_ldadd)
-
-# sigcheck_fns.c is compiled twice: as itself (-O2 copy) and included by
-# sigcheck_fns_O0.c (-O0 copy); each function sets its own level. The test
-# finds them by name in the dynamic symbol table: -export-dynamic.
-tests_unit_check_sigcheck_SOURCES = $(unit_common) \
-	tests/unit/check_sigcheck.c \
-	tests/unit/sigcheck_fns.c \
-	tests/unit/sigcheck_fns_O0.c
-tests_unit_check_sigcheck_CPPFLAGS = $(unit_cppflags) -DSUITE=suite_sigcheck
-tests_unit_check_sigcheck_CFLAGS = $(unit_cflags)
-tests_unit_check_sigcheck_LDFLAGS = -export-dynamic
-tests_unit_check_sigcheck_LDADD = $(unit_ldadd) -ldl
 
 tests_unit_check_stats_SOURCES = $(unit_common) tests/unit/check_stats.c
 tests_unit_check_stats_CPPFLAGS = $(unit_cppflags) -DSUITE=suite_stats

@@ -1,4 +1,4 @@
-/* The signature check: every function of sigcheck_fns.c, compiled at -O2
+/* The ABI check: every function of abicheck_fns.c, compiled at -O2
  * and at -O0, gets the verdict its signature calls for; sizes come from
  * the dynamic symbol table as the runtime gets them; no size, garbage,
  * cut instructions and oversized code give an answer, not a crash or a
@@ -13,10 +13,10 @@
 #include <unistd.h>
 
 #include "internal.h"
-#include "sigcheck.h"
+#include "abicheck.h"
 #include "unit.h"
 
-#define V(x) (1u << CXLMU_SIG_##x)
+#define V(x) (1u << CXLMU_ABI_##x)
 #define OK V(OK)
 #define STACK V(STACK_ARGS)
 #define VARIADIC V(VARIADIC)
@@ -63,7 +63,7 @@ static const void *lookup(const char *level, const char *name, size_t *size)
 	Dl_info di;
 	void *fn;
 
-	snprintf(sym, sizeof(sym), "sig_%s_%s", level, name);
+	snprintf(sym, sizeof(sym), "abi_%s_%s", level, name);
 	fn = dlsym(RTLD_DEFAULT, sym);
 	ck_assert_msg(fn != NULL, "%s is not exported (link with -export-dynamic)", sym);
 	ck_assert_msg(dladdr1(fn, &di, (void **)&es, RTLD_DL_SYMENT) && es,
@@ -79,16 +79,16 @@ static void check_one(const char *level, const struct expect *e, unsigned want)
 	char why[160] = "untouched";
 	size_t size;
 	const void *fn = lookup(level, e->name, &size);
-	enum cxlmu_sigcheck v = cxlmu_sigcheck(fn, size, why, sizeof(why));
+	enum cxlmu_abicheck v = cxlmu_abicheck(fn, size, why, sizeof(why));
 
-	ck_assert_msg(want & (1u << v), "sig_%s_%s (%zu bytes): %s (%s)",
-		      level, e->name, size, cxlmu_sigcheck_name(v), why);
-	if (v == CXLMU_SIG_OK)
-		ck_assert_msg(why[0] == '\0', "sig_%s_%s: OK, but why is '%s'", level, e->name, why);
+	ck_assert_msg(want & (1u << v), "abi_%s_%s (%zu bytes): %s (%s)",
+		      level, e->name, size, cxlmu_abicheck_name(v), why);
+	if (v == CXLMU_ABI_OK)
+		ck_assert_msg(why[0] == '\0', "abi_%s_%s: OK, but why is '%s'", level, e->name, why);
 	else
 		ck_assert_msg(why[0] && strcmp(why, "untouched"),
-			      "sig_%s_%s: %s, and why is empty", level, e->name,
-			      cxlmu_sigcheck_name(v));
+			      "abi_%s_%s: %s, and why is empty", level, e->name,
+			      cxlmu_abicheck_name(v));
 }
 
 START_TEST(verdict_O2)
@@ -119,7 +119,7 @@ START_TEST(o0_has_frame_pointer)
 		if (!memcmp(p, endbr64, sizeof(endbr64)))
 			p += sizeof(endbr64);
 		ck_assert_msg(!memcmp(p, prologue, sizeof(prologue)),
-			      "sig_O0_%s does not start with push rbp; mov rbp,rsp: not -O0?",
+			      "abi_O0_%s does not start with push rbp; mov rbp,rsp: not -O0?",
 			      fns[i].name);
 	}
 }
@@ -153,14 +153,14 @@ static void fenced_free(struct fenced *f)
 	munmap(f->map, f->maplen);
 }
 
-static enum cxlmu_sigcheck check_bytes(const uint8_t *bytes, size_t size, char *why, size_t whysize)
+static enum cxlmu_abicheck check_bytes(const uint8_t *bytes, size_t size, char *why, size_t whysize)
 {
 	struct fenced f;
 	uint8_t *p = fenced_buf(&f, size);
-	enum cxlmu_sigcheck v;
+	enum cxlmu_abicheck v;
 
 	memcpy(p, bytes, size);
-	v = cxlmu_sigcheck(p, size, why, whysize);
+	v = cxlmu_abicheck(p, size, why, whysize);
 	fenced_free(&f);
 	return v;
 }
@@ -168,12 +168,12 @@ static enum cxlmu_sigcheck check_bytes(const uint8_t *bytes, size_t size, char *
 START_TEST(no_size)
 {
 	char why[128] = "";
-	enum cxlmu_sigcheck v = cxlmu_sigcheck((const void *)check_one, 0, why, sizeof(why));
+	enum cxlmu_abicheck v = cxlmu_abicheck((const void *)check_one, 0, why, sizeof(why));
 
-	ck_assert_msg(v == CXLMU_SIG_UNCHECKED, "size 0: %s", cxlmu_sigcheck_name(v));
+	ck_assert_msg(v == CXLMU_ABI_UNCHECKED, "size 0: %s", cxlmu_abicheck_name(v));
 	ck_assert_msg(strstr(why, "no size"), "size 0: why is '%s'", why);
-	v = cxlmu_sigcheck(NULL, 16, NULL, 0);
-	ck_assert_msg(v == CXLMU_SIG_UNCHECKED, "NULL code: %s", cxlmu_sigcheck_name(v));
+	v = cxlmu_abicheck(NULL, 16, NULL, 0);
+	ck_assert_msg(v == CXLMU_ABI_UNCHECKED, "NULL code: %s", cxlmu_abicheck_name(v));
 }
 END_TEST
 
@@ -184,47 +184,47 @@ START_TEST(handmade)
 		const char *what;
 		uint8_t code[24];
 		size_t len;
-		enum cxlmu_sigcheck want;
+		enum cxlmu_abicheck want;
 	} cases[] = {
-		{ "ret", { 0xc3 }, 1, CXLMU_SIG_OK },
+		{ "ret", { 0xc3 }, 1, CXLMU_ABI_OK },
 		/* mov rax,[rsp]: the return address, no argument */
-		{ "reads its return address", { 0x48, 0x8b, 0x04, 0x24, 0xc3 }, 5, CXLMU_SIG_OK },
+		{ "reads its return address", { 0x48, 0x8b, 0x04, 0x24, 0xc3 }, 5, CXLMU_ABI_OK },
 		/* mov rax,[rsp+8] */
-		{ "reads rsp+8", { 0x48, 0x8b, 0x44, 0x24, 0x08, 0xc3 }, 6, CXLMU_SIG_STACK_ARGS },
+		{ "reads rsp+8", { 0x48, 0x8b, 0x44, 0x24, 0x08, 0xc3 }, 6, CXLMU_ABI_STACK_ARGS },
 		/* push rbx; mov rax,[rsp+8]; pop rbx: the return address again */
-		{ "push, then rsp+8", { 0x53, 0x48, 0x8b, 0x44, 0x24, 0x08, 0x5b, 0xc3 }, 8, CXLMU_SIG_OK },
+		{ "push, then rsp+8", { 0x53, 0x48, 0x8b, 0x44, 0x24, 0x08, 0x5b, 0xc3 }, 8, CXLMU_ABI_OK },
 		/* push rbx; mov rax,[rsp+16]; pop rbx */
 		{ "push, then rsp+16", { 0x53, 0x48, 0x8b, 0x44, 0x24, 0x10, 0x5b, 0xc3 }, 8,
-		  CXLMU_SIG_STACK_ARGS },
+		  CXLMU_ABI_STACK_ARGS },
 		/* push rbp; mov rbp,rsp; sub rsp,64; mov rax,[rbp+8]; leave; ret */
 		{ "rbp+8", { 0x55, 0x48, 0x89, 0xe5, 0x48, 0x83, 0xec, 0x40,
-			     0x48, 0x8b, 0x45, 0x08, 0xc9, 0xc3 }, 14, CXLMU_SIG_OK },
+			     0x48, 0x8b, 0x45, 0x08, 0xc9, 0xc3 }, 14, CXLMU_ABI_OK },
 		/* push rbp; mov rbp,rsp; sub rsp,64; mov rax,[rbp+16]; leave; ret */
 		{ "rbp+16", { 0x55, 0x48, 0x89, 0xe5, 0x48, 0x83, 0xec, 0x40,
-			      0x48, 0x8b, 0x45, 0x10, 0xc9, 0xc3 }, 14, CXLMU_SIG_STACK_ARGS },
+			      0x48, 0x8b, 0x45, 0x10, 0xc9, 0xc3 }, 14, CXLMU_ABI_STACK_ARGS },
 		/* push rbp; mov rbp,rsp; sub rsp,64; leave; mov rax,[rsp+8]; ret */
 		{ "after leave", { 0x55, 0x48, 0x89, 0xe5, 0x48, 0x83, 0xec, 0x40, 0xc9,
-				   0x48, 0x8b, 0x44, 0x24, 0x08, 0xc3 }, 15, CXLMU_SIG_STACK_ARGS },
+				   0x48, 0x8b, 0x44, 0x24, 0x08, 0xc3 }, 15, CXLMU_ABI_STACK_ARGS },
 		/* push rbp; mov rbp,rsp; push rbx; sub rsp,64; lea rsp,[rbp-8];
 		 * mov rax,[rsp+24]; pop rbx; pop rbp; ret */
 		{ "after lea rsp,[rbp-8]", { 0x55, 0x48, 0x89, 0xe5, 0x53, 0x48, 0x83, 0xec, 0x40,
 					     0x48, 0x8d, 0x65, 0xf8, 0x48, 0x8b, 0x44, 0x24, 0x18,
-					     0x5b, 0x5d, 0xc3 }, 21, CXLMU_SIG_STACK_ARGS },
+					     0x5b, 0x5d, 0xc3 }, 21, CXLMU_ABI_STACK_ARGS },
 		/* push rbp; mov rbp,rsp; mov rbp,rdi; mov rax,[rbp+16]; pop rbp;
 		 * ret: rbp is no frame pointer any more */
 		{ "rbp reused", { 0x55, 0x48, 0x89, 0xe5, 0x48, 0x89, 0xfd, 0x48, 0x8b, 0x45, 0x10,
-				  0x5d, 0xc3 }, 13, CXLMU_SIG_OK },
+				  0x5d, 0xc3 }, 13, CXLMU_ABI_OK },
 		/* and rsp,-32; mov rax,[rsp+64]: depth unknown, not judged */
 		{ "aligned rsp", { 0x48, 0x83, 0xe4, 0xe0, 0x48, 0x8b, 0x44, 0x24, 0x40, 0xc3 }, 10,
-		  CXLMU_SIG_OK },
+		  CXLMU_ABI_OK },
 		/* test al,al; ret */
-		{ "test al,al", { 0x84, 0xc0, 0xc3 }, 3, CXLMU_SIG_VARIADIC },
+		{ "test al,al", { 0x84, 0xc0, 0xc3 }, 3, CXLMU_ABI_VARIADIC },
 		/* xor eax,eax; test al,al; ret */
-		{ "al written first", { 0x31, 0xc0, 0x84, 0xc0, 0xc3 }, 5, CXLMU_SIG_OK },
+		{ "al written first", { 0x31, 0xc0, 0x84, 0xc0, 0xc3 }, 5, CXLMU_ABI_OK },
 		/* nop dword ptr [rax]; ret: padding names rax, reads nothing */
-		{ "nop [rax]", { 0x0f, 0x1f, 0x00, 0xc3 }, 4, CXLMU_SIG_OK },
+		{ "nop [rax]", { 0x0f, 0x1f, 0x00, 0xc3 }, 4, CXLMU_ABI_OK },
 		/* push rax; pop rcx; ret: clang's alignment push */
-		{ "push rax", { 0x50, 0x59, 0xc3 }, 3, CXLMU_SIG_OK },
+		{ "push rax", { 0x50, 0x59, 0xc3 }, 3, CXLMU_ABI_OK },
 		/* push rbx; test rdi,rdi; jne L; pop rbx; call <noreturn>;
 		 * L: mov rax,[rsp+16]; pop rbx; ret. L is reached at depth 8
 		 * by the jne and at 0 past the call, which never returns: the
@@ -232,7 +232,7 @@ START_TEST(handmade)
 		{ "past a noreturn call", { 0x53, 0x48, 0x85, 0xff, 0x75, 0x06, 0x5b,
 					    0xe8, 0x00, 0x01, 0x00, 0x00,
 					    0x48, 0x8b, 0x44, 0x24, 0x10, 0x5b, 0xc3 }, 19,
-		  CXLMU_SIG_STACK_ARGS },
+		  CXLMU_ABI_STACK_ARGS },
 		/* push rbx; test rdi,rdi; jne L; pop rbx; jmp <tail call>;
 		 * L: jmp rcx; mov rax,[rsp+8]; pop rbx; ret. The code after
 		 * the indirect jump is reached by none we follow: it gets the
@@ -240,33 +240,33 @@ START_TEST(handmade)
 		 * [rsp+8] is its return address. */
 		{ "jump table target", { 0x53, 0x48, 0x85, 0xff, 0x75, 0x03, 0x5b, 0xeb, 0x7f,
 					 0xff, 0xe1, 0x48, 0x8b, 0x44, 0x24, 0x08, 0x5b, 0xc3 }, 18,
-		  CXLMU_SIG_OK },
+		  CXLMU_ABI_OK },
 		/* fldz; ret */
-		{ "fldz", { 0xd9, 0xee, 0xc3 }, 3, CXLMU_SIG_X87 },
+		{ "fldz", { 0xd9, 0xee, 0xc3 }, 3, CXLMU_ABI_X87 },
 		/* fstp st(0); ret: capstone 4 puts it in no x87 group */
-		{ "fstp st(0)", { 0xdd, 0xd8, 0xc3 }, 3, CXLMU_SIG_X87 },
+		{ "fstp st(0)", { 0xdd, 0xd8, 0xc3 }, 3, CXLMU_ABI_X87 },
 		/* mov rcx,[rsp+8]; test al,al; ret: variadic says more */
 		{ "stack, then al", { 0x48, 0x8b, 0x4c, 0x24, 0x08, 0x84, 0xc0, 0xc3 }, 8,
-		  CXLMU_SIG_VARIADIC },
+		  CXLMU_ABI_VARIADIC },
 		/* fldz; mov rcx,[rsp+8]; ret: stack arguments say more */
 		{ "x87, then stack", { 0xd9, 0xee, 0x48, 0x8b, 0x4c, 0x24, 0x08, 0xc3 }, 8,
-		  CXLMU_SIG_STACK_ARGS },
+		  CXLMU_ABI_STACK_ARGS },
 		/* jmp $ : a loop onto itself */
-		{ "jmp to itself", { 0xeb, 0xfe }, 2, CXLMU_SIG_OK },
+		{ "jmp to itself", { 0xeb, 0xfe }, 2, CXLMU_ABI_OK },
 		/* jmp +0x7f: out of the function, a tail call */
-		{ "jmp out", { 0xeb, 0x7f }, 2, CXLMU_SIG_OK },
+		{ "jmp out", { 0xeb, 0x7f }, 2, CXLMU_ABI_OK },
 		/* mov rax,[rsp+8] cut after 3 bytes */
-		{ "cut instruction", { 0x48, 0x8b, 0x44 }, 3, CXLMU_SIG_UNCHECKED },
+		{ "cut instruction", { 0x48, 0x8b, 0x44 }, 3, CXLMU_ABI_UNCHECKED },
 		/* two 0xff: no x86 instruction */
-		{ "undecodable", { 0xff, 0xff, 0xff, 0xff }, 4, CXLMU_SIG_UNCHECKED },
+		{ "undecodable", { 0xff, 0xff, 0xff, 0xff }, 4, CXLMU_ABI_UNCHECKED },
 	};
 	char why[160];
 
 	for (size_t i = 0; i < CXLMU_ARRAY_SIZE(cases); i++) {
-		enum cxlmu_sigcheck v = check_bytes(cases[i].code, cases[i].len, why, sizeof(why));
+		enum cxlmu_abicheck v = check_bytes(cases[i].code, cases[i].len, why, sizeof(why));
 
 		ck_assert_msg(v == cases[i].want, "%s: %s (%s), want %s", cases[i].what,
-			      cxlmu_sigcheck_name(v), why, cxlmu_sigcheck_name(cases[i].want));
+			      cxlmu_abicheck_name(v), why, cxlmu_abicheck_name(cases[i].want));
 	}
 }
 END_TEST
@@ -292,13 +292,13 @@ START_TEST(garbage)
 		if (round % 3 == 1)
 			for (size_t i = 0; i < len; i += 3)
 				buf[i] = (uint8_t[]){ 0x48, 0x50, 0x58, 0x74, 0xeb, 0xc3, 0x55, 0x5d }[buf[i] & 7];
-		enum cxlmu_sigcheck v = check_bytes(buf, len, why, sizeof(why));
-		ck_assert_msg(v <= CXLMU_SIG_UNCHECKED, "round %d: verdict %d", round, (int)v);
+		enum cxlmu_abicheck v = check_bytes(buf, len, why, sizeof(why));
+		ck_assert_msg(v <= CXLMU_ABI_UNCHECKED, "round %d: verdict %d", round, (int)v);
 	}
 	memset(buf, 0, sizeof(buf));
 	check_bytes(buf, sizeof(buf), why, sizeof(why));
 	memset(buf, 0xff, sizeof(buf));
-	ck_assert_int_eq(check_bytes(buf, sizeof(buf), why, sizeof(why)), CXLMU_SIG_UNCHECKED);
+	ck_assert_int_eq(check_bytes(buf, sizeof(buf), why, sizeof(why)), CXLMU_ABI_UNCHECKED);
 	/* A tiny why buffer is cut, not overrun. */
 	why[0] = 'x';
 	why[1] = 'y';
@@ -316,18 +316,18 @@ START_TEST(too_large)
 	for (size_t i = 0; i < CXLMU_ARRAY_SIZE(sizes); i++) {
 		struct fenced f;
 		uint8_t *p = fenced_buf(&f, sizes[i]);
-		enum cxlmu_sigcheck v;
+		enum cxlmu_abicheck v;
 
 		memset(p, 0x90, sizes[i] - 1);          /* nop ... ret */
 		p[sizes[i] - 1] = 0xc3;
-		v = cxlmu_sigcheck(p, sizes[i], why, sizeof(why));
+		v = cxlmu_abicheck(p, sizes[i], why, sizeof(why));
 		fenced_free(&f);
 		if (sizes[i] <= 64 * 1024) {
-			ck_assert_msg(v == CXLMU_SIG_OK, "%zu nops: %s (%s)", sizes[i],
-				      cxlmu_sigcheck_name(v), why);
+			ck_assert_msg(v == CXLMU_ABI_OK, "%zu nops: %s (%s)", sizes[i],
+				      cxlmu_abicheck_name(v), why);
 		} else {
-			ck_assert_msg(v == CXLMU_SIG_UNCHECKED, "%zu nops: %s", sizes[i],
-				      cxlmu_sigcheck_name(v));
+			ck_assert_msg(v == CXLMU_ABI_UNCHECKED, "%zu nops: %s", sizes[i],
+				      cxlmu_abicheck_name(v));
 			ck_assert_msg(strstr(why, "larger"), "%zu nops: why is '%s'", sizes[i], why);
 		}
 	}
@@ -336,20 +336,20 @@ END_TEST
 
 START_TEST(names)
 {
-	for (int a = CXLMU_SIG_OK; a <= CXLMU_SIG_UNCHECKED; a++) {
-		const char *na = cxlmu_sigcheck_name(a);
+	for (int a = CXLMU_ABI_OK; a <= CXLMU_ABI_UNCHECKED; a++) {
+		const char *na = cxlmu_abicheck_name(a);
 
 		ck_assert_msg(na && *na, "verdict %d has no name", a);
-		for (int b = CXLMU_SIG_OK; b < a; b++)
-			ck_assert_msg(strcmp(na, cxlmu_sigcheck_name(b)),
+		for (int b = CXLMU_ABI_OK; b < a; b++)
+			ck_assert_msg(strcmp(na, cxlmu_abicheck_name(b)),
 				      "verdicts %d and %d are both '%s'", a, b, na);
 	}
-	ck_assert_str_eq(cxlmu_sigcheck_name(CXLMU_SIG_STACK_ARGS), "takes arguments on the stack");
-	ck_assert_str_eq(cxlmu_sigcheck_name(CXLMU_SIG_VARIADIC), "is variadic");
+	ck_assert_str_eq(cxlmu_abicheck_name(CXLMU_ABI_STACK_ARGS), "takes arguments on the stack");
+	ck_assert_str_eq(cxlmu_abicheck_name(CXLMU_ABI_VARIADIC), "is variadic");
 }
 END_TEST
 
-Suite *suite_sigcheck(void)
+Suite *suite_abicheck(void)
 {
 	static const uint8_t ret = 0xc3;
 	char why[160];
@@ -357,10 +357,10 @@ Suite *suite_sigcheck(void)
 	TCase *tc;
 
 	/* Without libcapstone.so.4 every verdict is UNCHECKED: nothing to test. */
-	if (cxlmu_sigcheck(&ret, 1, why, sizeof(why)) == CXLMU_SIG_UNCHECKED)
+	if (cxlmu_abicheck(&ret, 1, why, sizeof(why)) == CXLMU_ABI_UNCHECKED)
 		UNIT_SKIP("%s", why);
 
-	s = suite_create("sigcheck");
+	s = suite_create("abicheck");
 	tc = tcase_create("functions");
 	tcase_add_loop_test(tc, verdict_O2, 0, (int)CXLMU_ARRAY_SIZE(fns));
 	tcase_add_loop_test(tc, verdict_O0, 0, (int)CXLMU_ARRAY_SIZE(fns));

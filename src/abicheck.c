@@ -1,5 +1,5 @@
-/* Signature checks for --remote: can a function be carried by the remote
- * trampoline? The main entry point is cxlmu_sigcheck(), which reads the
+/* ABI checks for --remote: can a function be carried by the remote
+ * trampoline? The main entry point is cxlmu_abicheck(), which reads the
  * function's machine code with capstone (loaded with dlopen on first use)
  * and looks for what the trampoline cannot carry: stack arguments, the
  * variadic prologue, x87 (long double) use.
@@ -23,14 +23,14 @@
  *   other writes of rbp, pop rbp                     rbp is no frame pointer
  *
  * Verdicts, in the order of precedence:
- *   CXLMU_SIG_VARIADIC    %al (or more of rax) read on a path from the entry
+ *   CXLMU_ABI_VARIADIC    %al (or more of rax) read on a path from the entry
  *                         on which rax was never written: the `test al,al`
  *                         that guards the xmm register save area.
- *   CXLMU_SIG_STACK_ARGS  a memory operand, lea included, at rsp+d with
+ *   CXLMU_ABI_STACK_ARGS  a memory operand, lea included, at rsp+d with
  *                         d >= frame+8, or rbp+d with d >= rbp_off+8. GCC's
  *                         int-only va_start has no test of %al but computes
  *                         overflow_arg_area with such an lea: it lands here.
- *   CXLMU_SIG_X87         any x87 instruction. Conservative: a function that
+ *   CXLMU_ABI_X87         any x87 instruction. Conservative: a function that
  *                         uses long double only inside is refused too, and
  *                         the code cannot tell that apart from returning one.
  *
@@ -52,7 +52,7 @@
  *  - The x87 test refuses functions that only compute with long double
  *    inside (glibc's difftime uses fild).
  *  - Instructions capstone 4 does not know (wrpkru, newer extensions) end
- *    the read: CXLMU_SIG_UNCHECKED, unless what came before settles it.
+ *    the read: CXLMU_ABI_UNCHECKED, unless what came before settles it.
  *  - Hand-written code with its own conventions (rax as an input, as in
  *    mcount; setjmp's look at the caller's frame) can fool either test. */
 #include <capstone.h>
@@ -64,7 +64,7 @@
 
 #include "internal.h"
 #include "prim.h"
-#include "sigcheck.h"
+#include "abicheck.h"
 
 /* Functions larger than this are not read past it: no compiler emits a
  * function this size that anyone would call through the trampoline. */
@@ -599,15 +599,15 @@ static void say_insn(char *why, size_t whysize, csh h, cs_insn *in,
 
 /* The most telling verdict wins: a variadic function also reads its
  * stack arguments, and fld [rsp+8] is both x87 and a stack argument. */
-static int rank(enum cxlmu_sigcheck v)
+static int rank(enum cxlmu_abicheck v)
 {
-	return v == CXLMU_SIG_VARIADIC ? 3 : v == CXLMU_SIG_STACK_ARGS ? 2 :
-	       v == CXLMU_SIG_X87 ? 1 : 0;
+	return v == CXLMU_ABI_VARIADIC ? 3 : v == CXLMU_ABI_STACK_ARGS ? 2 :
+	       v == CXLMU_ABI_X87 ? 1 : 0;
 }
 
-enum cxlmu_sigcheck cxlmu_sigcheck(const void *code, size_t size, char *why, size_t whysize)
+enum cxlmu_abicheck cxlmu_abicheck(const void *code, size_t size, char *why, size_t whysize)
 {
-	enum cxlmu_sigcheck v = CXLMU_SIG_OK;
+	enum cxlmu_abicheck v = CXLMU_ABI_OK;
 	size_t scan = size < SCAN_MAX ? size : SCAN_MAX, maplen, left;
 	const uint8_t *p = code;
 	uint64_t addr = 0;
@@ -620,16 +620,16 @@ enum cxlmu_sigcheck cxlmu_sigcheck(const void *code, size_t size, char *why, siz
 	say(why, whysize, "%s", "");
 	if (!code || !size) {
 		say(why, whysize, "its symbol has no size");
-		return CXLMU_SIG_UNCHECKED;
+		return CXLMU_ABI_UNCHECKED;
 	}
 	cxlmu_prim_once(&cs_once, cs_load);
 	if (cs.err) {
 		say(why, whysize, "%s", cs.err);
-		return CXLMU_SIG_UNCHECKED;
+		return CXLMU_ABI_UNCHECKED;
 	}
 	if (cs.open(CS_ARCH_X86, CS_MODE_64, &h) != CS_ERR_OK) {
 		say(why, whysize, "capstone cannot open an x86-64 disassembler");
-		return CXLMU_SIG_UNCHECKED;
+		return CXLMU_ABI_UNCHECKED;
 	}
 	cs.option(h, CS_OPT_DETAIL, CS_OPT_ON);
 	in = cs.malloc(h);
@@ -642,7 +642,7 @@ enum cxlmu_sigcheck cxlmu_sigcheck(const void *code, size_t size, char *why, siz
 			cs.free(in, 1);
 		cs.close(&h);
 		say(why, whysize, "out of memory");
-		return CXLMU_SIG_UNCHECKED;
+		return CXLMU_ABI_UNCHECKED;
 	}
 	f.ins = map;
 	f.work = (uint32_t *)(f.ins + scan);
@@ -659,31 +659,31 @@ enum cxlmu_sigcheck cxlmu_sigcheck(const void *code, size_t size, char *why, siz
 
 	for (uint32_t i = 0; i < f.n; i++) {
 		const struct ins *s = &f.ins[i];
-		enum cxlmu_sigcheck found = CXLMU_SIG_OK;
+		enum cxlmu_abicheck found = CXLMU_ABI_OK;
 
 		if (s->ax_open && (s->flags & F_READS_AX))
-			found = CXLMU_SIG_VARIADIC;
+			found = CXLMU_ABI_VARIADIC;
 		else if ((s->flags & F_BASE_SP) && s->frame != FRAME_UNKNOWN &&
 			 (int64_t)s->disp >= (int64_t)s->frame + 8)
-			found = CXLMU_SIG_STACK_ARGS;
+			found = CXLMU_ABI_STACK_ARGS;
 		else if ((s->flags & F_BASE_BP) && s->rbp != FRAME_UNKNOWN &&
 			 (int64_t)s->disp >= (int64_t)s->rbp + 8)
-			found = CXLMU_SIG_STACK_ARGS;
+			found = CXLMU_ABI_STACK_ARGS;
 		else if (s->flags & F_X87)
-			found = CXLMU_SIG_X87;
+			found = CXLMU_ABI_X87;
 		if (rank(found) > rank(v)) {
 			v = found;
 			evidence = s->off;
 		}
 	}
 
-	if (v != CXLMU_SIG_OK) {
+	if (v != CXLMU_ABI_OK) {
 		say_insn(why, whysize, h, in, code, scan, evidence);
 	} else if (size > scan) {
-		v = CXLMU_SIG_UNCHECKED;
+		v = CXLMU_ABI_UNCHECKED;
 		say(why, whysize, "its code is larger than %d KiB", SCAN_MAX / 1024);
 	} else if (left) {
-		v = CXLMU_SIG_UNCHECKED;
+		v = CXLMU_ABI_UNCHECKED;
 		say(why, whysize, "capstone cannot decode its code at +0x%zx", scan - left);
 	}
 	cxlmu_prim_munmap(map, maplen);
@@ -692,18 +692,18 @@ enum cxlmu_sigcheck cxlmu_sigcheck(const void *code, size_t size, char *why, siz
 	return v;
 }
 
-const char *cxlmu_sigcheck_name(enum cxlmu_sigcheck v)
+const char *cxlmu_abicheck_name(enum cxlmu_abicheck v)
 {
 	switch (v) {
-	case CXLMU_SIG_OK:
+	case CXLMU_ABI_OK:
 		return "can be called remotely";
-	case CXLMU_SIG_STACK_ARGS:
+	case CXLMU_ABI_STACK_ARGS:
 		return "takes arguments on the stack";
-	case CXLMU_SIG_VARIADIC:
+	case CXLMU_ABI_VARIADIC:
 		return "is variadic";
-	case CXLMU_SIG_X87:
+	case CXLMU_ABI_X87:
 		return "returns or passes long double (x87)";
-	case CXLMU_SIG_UNCHECKED:
+	case CXLMU_ABI_UNCHECKED:
 		return "cannot be checked";
 	}
 	return "?";

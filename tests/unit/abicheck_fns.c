@@ -1,7 +1,7 @@
-/* Functions for check_sigcheck to read: real compiled code, one of each
+/* Functions for check_abicheck to read: real compiled code, one of each
  * signature the remote trampoline can or cannot carry. This file is built
- * twice into the test: as itself, with names sig_O2_<name>, and through
- * sigcheck_fns_O0.c, with names sig_O0_<name>. The level is set per
+ * twice into the test: as itself, with names abi_O2_<name>, and through
+ * abicheck_fns_O0.c, with names abi_O0_<name>. The level is set per
  * function with the optimize attribute: automake cannot give one source
  * its own CFLAGS, and the user's CFLAGS come last on the command line, so
  * -O0 there would turn the -O2 copy into a second -O0 one. The test finds
@@ -12,30 +12,30 @@
 #include <alloca.h>
 #include <stdarg.h>
 
-#ifndef SIG_FN
-#define SIG_FN(name) sig_O2_##name
+#ifndef ABI_FN
+#define ABI_FN(name) abi_O2_##name
 #endif
 
 #ifdef __clang__
 /* clang has no optimize attribute: the -O2 copy takes the build's level. */
-#define SIG_ATTR_O0 __attribute__((optnone))
-#define SIG_ATTR_O2
-#define SIG_NOIPA __attribute__((noinline))
+#define ABI_ATTR_O0 __attribute__((optnone))
+#define ABI_ATTR_O2
+#define ABI_NOIPA __attribute__((noinline))
 #else
-#define SIG_ATTR_O0 __attribute__((optimize("O0")))
-#define SIG_ATTR_O2 __attribute__((optimize("O2")))
-#define SIG_NOIPA __attribute__((noipa))
+#define ABI_ATTR_O0 __attribute__((optimize("O0")))
+#define ABI_ATTR_O2 __attribute__((optimize("O2")))
+#define ABI_NOIPA __attribute__((noipa))
 #endif
-#define SIG_ATTR_(lvl) SIG_ATTR_##lvl
-#define SIG_ATTR(lvl) SIG_ATTR_(lvl)
+#define ABI_ATTR_(lvl) ABI_ATTR_##lvl
+#define ABI_ATTR(lvl) ABI_ATTR_(lvl)
 
-#ifdef SIG_LEVEL_O0
-#define FN_LEVEL SIG_ATTR(O0)
+#ifdef ABI_LEVEL_O0
+#define FN_LEVEL ABI_ATTR(O0)
 #else
-#define FN_LEVEL SIG_ATTR(O2)
+#define FN_LEVEL ABI_ATTR(O2)
 #endif
 
-#define FN(name) __attribute__((visibility("default"), used)) SIG_NOIPA FN_LEVEL SIG_FN(name)
+#define FN(name) __attribute__((visibility("default"), used)) ABI_NOIPA FN_LEVEL ABI_FN(name)
 
 struct lpair { long a, b; };            /* rax:rdx */
 struct dpair { double x, y; };          /* xmm0:xmm1 */
@@ -98,7 +98,7 @@ long FN(locals)(long n, long m)
 	__asm__ volatile("" ::: "rbx", "r12", "r13", "r14", "r15");
 	for (int i = 0; i < 256; i++)
 		a[i] = i * x + y;
-	SIG_FN(sink)(a, 256);
+	ABI_FN(sink)(a, 256);
 	return a[n & 255] + x + y + z + w + v + u + a[m & 255];
 }
 
@@ -165,7 +165,7 @@ double FN(vsum_dbl)(int n, ...)
  * the bottom of its frame, not an argument of its own. */
 int FN(calls7)(int a)
 {
-	return SIG_FN(seven)(a, a + 1, a + 2, a + 3, a + 4, a + 5, a * 7) + 1;
+	return ABI_FN(seven)(a, a + 1, a + 2, a + 3, a + 4, a + 5, a * 7) + 1;
 }
 
 /* The seventh argument read after pushes and a call, past an early
@@ -178,7 +178,7 @@ long FN(late7)(long *p, long b, long c, long d, long e, long f, long g)
 		return -1;
 	for (int i = 0; i < 16; i++)
 		a[i] = p[i] + b;
-	SIG_FN(sink)(a, 16);
+	ABI_FN(sink)(a, 16);
 	return a[c & 15] + d + e + f + g;
 }
 
@@ -191,7 +191,7 @@ long FN(early)(long *p, long n)
 		return -1;
 	for (int i = 0; i < 16; i++)
 		a[i] = p[i] * n;
-	SIG_FN(sink)(a, 16);
+	ABI_FN(sink)(a, 16);
 	return a[n & 15] + n;
 }
 
@@ -200,7 +200,7 @@ long FN(dynamic)(int n)
 {
 	long *p = alloca((n + 1) * sizeof(long));
 
-	SIG_FN(sink)(p, n + 1);
+	ABI_FN(sink)(p, n + 1);
 	return p[0] + p[n];
 }
 
@@ -212,12 +212,12 @@ long FN(jumptab)(int k, long x)
 
 	switch (k) {
 	case 0: return x;
-	case 1: SIG_FN(sink)(a, 8); return a[1] * 5 + a[7];
-	case 2: SIG_FN(sink)(a, 4); return a[2] * 7 + a[6];
-	case 3: SIG_FN(sink)(a + 1, 3); return a[3] - 9 + a[5];
-	case 4: SIG_FN(sink)(a + 2, 2); return a[4] ^ a[3];
-	case 5: SIG_FN(sink)(a + 3, 5); return a[5] << 3;
-	case 6: SIG_FN(sink)(a + 4, 4); return a[6] - a[7];
+	case 1: ABI_FN(sink)(a, 8); return a[1] * 5 + a[7];
+	case 2: ABI_FN(sink)(a, 4); return a[2] * 7 + a[6];
+	case 3: ABI_FN(sink)(a + 1, 3); return a[3] - 9 + a[5];
+	case 4: ABI_FN(sink)(a + 2, 2); return a[4] ^ a[3];
+	case 5: ABI_FN(sink)(a + 3, 5); return a[5] << 3;
+	case 6: ABI_FN(sink)(a + 4, 4); return a[6] - a[7];
 	default: return -1;
 	}
 }
