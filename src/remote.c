@@ -1,4 +1,4 @@
-/* Remote calls: agents, their rings, the callers' waits, and the SPECs of
+/* Remote calls: agents, their request queues, the callers' waits, and the SPECs of
  * --remote (src/remote.h).
  *
  * A request lives on its caller's stack (a trampoline call) or in the
@@ -37,7 +37,7 @@
 #include "scheduler.h"
 #include "abicheck.h"
 
-#define RING_CELLS   256            /* requests queued per agent */
+#define QUEUE_CELLS  256            /* requests queued per agent */
 #define AGENT_SPIN_NS 50000u        /* an idle agent looks this long before it sleeps */
 /* A caller looks this long before it waits: a fiber with nothing else to
  * run on its core, longer; a kernel thread, which may share its core with
@@ -79,7 +79,7 @@ struct agent {
 	/* Counters. */
 	alignas(64) _Atomic uint64_t inflight, inflight_max, busy_start, busy_ns;
 	_Atomic uint64_t calls, flight_ns, agent_ns, wait_ns, idle_ns;
-	struct cell cells[RING_CELLS];
+	struct cell cells[QUEUE_CELLS];
 };
 
 struct spec {
@@ -114,30 +114,30 @@ static unsigned nagents;
 
 static CXLMU_TLS bool on_agent;
 
-/* A kernel thread's own ring for its waits. */
+/* A kernel thread's own io_uring for its waits. */
 static CXLMU_TLS struct cxlmu_ring kring;
 static CXLMU_TLS int kring_state;      /* 0 untried, 1 live, -1 none */
 static pthread_key_t kring_key;
 static bool kring_key_ok;
 
 /* ----------------------------------------------------------------------- */
-/* The ring: bounded, many producers, one consumer                          */
+/* The request queue: bounded, many producers, one consumer                 */
 /* ----------------------------------------------------------------------- */
 
-static void ring_reset(struct agent *a)
+static void queue_reset(struct agent *a)
 {
 	atomic_store_explicit(&a->tail, 0, memory_order_relaxed);
 	a->head = 0;
-	for (uint64_t i = 0; i < RING_CELLS; i++)
+	for (uint64_t i = 0; i < QUEUE_CELLS; i++)
 		atomic_store_explicit(&a->cells[i].seq, i, memory_order_relaxed);
 }
 
-static bool ring_push(struct agent *a, struct req *r)
+static bool queue_push(struct agent *a, struct req *r)
 {
 	uint64_t pos = atomic_load_explicit(&a->tail, memory_order_relaxed);
 
 	for (;;) {
-		struct cell *c = &a->cells[pos % RING_CELLS];
+		struct cell *c = &a->cells[pos % QUEUE_CELLS];
 		uint64_t seq = atomic_load_explicit(&c->seq, memory_order_acquire);
 		int64_t dif = (int64_t)(seq - pos);
 
@@ -157,22 +157,22 @@ static bool ring_push(struct agent *a, struct req *r)
 	}
 }
 
-static struct req *ring_pop(struct agent *a)
+static struct req *queue_pop(struct agent *a)
 {
-	struct cell *c = &a->cells[a->head % RING_CELLS];
+	struct cell *c = &a->cells[a->head % QUEUE_CELLS];
 	struct req *r;
 
 	if (atomic_load_explicit(&c->seq, memory_order_acquire) != a->head + 1)
 		return NULL;
 	r = c->req;
-	atomic_store_explicit(&c->seq, a->head + RING_CELLS, memory_order_release);
+	atomic_store_explicit(&c->seq, a->head + QUEUE_CELLS, memory_order_release);
 	a->head++;
 	return r;
 }
 
-static bool ring_empty(struct agent *a)
+static bool queue_empty(struct agent *a)
 {
-	struct cell *c = &a->cells[a->head % RING_CELLS];
+	struct cell *c = &a->cells[a->head % QUEUE_CELLS];
 
 	return atomic_load_explicit(&c->seq, memory_order_acquire) != a->head + 1;
 }
@@ -234,7 +234,7 @@ static void *agent_main(void *arg)
 			       strerrordesc_np(-err));
 	atomic_store_explicit(&a->state, 2, memory_order_release);
 	for (;;) {
-		struct req *r = ring_pop(a);
+		struct req *r = queue_pop(a);
 		uint64_t start, end;
 		uint32_t bell;
 
@@ -261,7 +261,7 @@ static void *agent_main(void *arg)
 		 * saw asleep set is seen here (both sides fence). */
 		bell = atomic_load_explicit(&a->bell, memory_order_acquire);
 		atomic_store_explicit(&a->asleep, 1, memory_order_seq_cst);
-		if (ring_empty(a))
+		if (queue_empty(a))
 			cxlmu_prim_futex_wait(&a->bell, bell, 0);
 		atomic_store_explicit(&a->asleep, 0, memory_order_relaxed);
 		idle_since = 0;
@@ -318,7 +318,7 @@ static void submit(struct agent *a, struct req *r)
 	if (n == 1)
 		atomic_store_explicit(&a->busy_start, r->t_submit, memory_order_relaxed);
 	max_store(&a->inflight_max, n);
-	while (!ring_push(a, r)) {
+	while (!queue_push(a, r)) {
 		/* Full: let the agent and the other fibers get on. */
 		if (cxlmu_sched_fiber())
 			cxlmu_sched_yield();
@@ -373,7 +373,7 @@ static int kernel_wait(_Atomic uint32_t *word, uint32_t val, uint64_t deadline)
 		kring_busy = false;
 		if (r >= 0)
 			return r ? 0 : -ETIMEDOUT;
-		/* The ring failed under us: its exit cancels what it held. */
+		/* The io_uring failed under us: its exit cancels what it held. */
 		cxlmu_ring_exit(&kring);
 		kring_state = -1;
 	}
@@ -836,7 +836,7 @@ static void agent_place(struct agent *a, int node, const struct cxlmu_config *cf
 			const struct cxlmu_topology *topo)
 {
 	a->node = node;
-	ring_reset(a);
+	queue_reset(a);
 	if (cfg->agent_cpus_set) {
 		a->cpus = cfg->agent_cpus;
 		a->pinned = true;
@@ -896,11 +896,11 @@ void cxlmu_remote_init(const struct cxlmu_config *cfg, const struct cxlmu_topolo
 void cxlmu_remote_after_fork(void)
 {
 	/* The child has no agent: each starts again at its first call, with
-	 * an empty ring (the parent's requests are the parent's). The
-	 * forking thread's ring is the parent's too. */
+	 * an empty queue (the parent's requests are the parent's). The
+	 * forking thread's io_uring is the parent's too. */
 	for (unsigned i = 0; i < nagents; i++) {
 		struct agent *a = &agents[i];
-		ring_reset(a);
+		queue_reset(a);
 		atomic_store(&a->state, 0);
 		atomic_store(&a->asleep, 0);
 		atomic_store(&a->inflight, 0);

@@ -1,7 +1,7 @@
 /* Remote calls (--remote, and the explicit API of include/cxlmu.h).
  *
  * One agent thread per CXL node, pinned to the CPUs nearest that node,
- * takes requests from a bounded shared-memory ring (many producers, one
+ * takes requests from a bounded shared-memory queue (many producers, one
  * consumer) and runs them. A caller that is a fiber switches away until
  * the completion comes (its core runs its other fibers meanwhile; the
  * agent's completion unparks it, and an idle core hears of it in its
