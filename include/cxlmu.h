@@ -14,6 +14,10 @@
 extern "C" {
 #endif
 
+/* Errors: a function that returns int returns a negative errno value on
+ * failure and leaves errno alone; one that returns a pointer returns NULL
+ * and sets errno. */
+
 /* Where cxlmu_malloc_on puts a block. */
 typedef enum cxlmu_place {
 	CXLMU_PLACE_DRAM = 0,    /* the local DRAM tier */
@@ -29,11 +33,12 @@ const char *cxlmu_version(void);
 void *cxlmu_malloc_on(size_t size, cxlmu_place_t place);
 
 /* NUMA node of the page holding addr, or -errno: -ENOENT when the page is
- * not resident, -EFAULT when addr is not mapped. */
+ * not resident, -EFAULT when addr is not mapped, -ENOSYS or -EPERM when
+ * the NUMA system calls are not available. */
 int cxlmu_page_node(const void *addr);
 
 /* Write the stats report (as at exit with --stats) to fd now; json != 0
- * for the JSON form. Returns 0 or -errno. */
+ * for the JSON form. Returns 0 or -errno (write(2)'s: -EBADF, -EPIPE...). */
 int cxlmu_stats_write(int fd, int json);
 
 /* A remote call in flight (cxlmu_remote_submit). */
@@ -48,21 +53,21 @@ cxlmu_call_t *cxlmu_remote_submit(void *(*fn)(void *), void *arg, int node);
 
 /* Wait until call is done (a fiber lets the other fibers of its core run
  * meanwhile; a kernel thread waits in io_uring), store what fn returned in
- * *result unless result is NULL, and free call. errno is left as fn left
- * it on the agent. Returns 0, or EINVAL when call is NULL. */
+ * *result unless result is NULL, and free call. Returns 0, with errno as
+ * fn left it on the agent (errno is part of fn's result), or -EINVAL when
+ * call is NULL, with errno untouched. */
 int cxlmu_remote_await(cxlmu_call_t *call, void **result);
 
 /* Wait while the 32-bit word holds val, until cxlmu_wake_word (or any
  * FUTEX_WAKE of it in this process), or until timeout (relative; NULL: no
  * limit). A fiber switches away; a kernel thread waits in io_uring.
  * Returns 0 (woken, the word no longer val, or spuriously: look again),
- * ETIMEDOUT, or EINVAL (word NULL or not 4-byte aligned, timeout out of
- * range). errno is kept. */
+ * -ETIMEDOUT, or -EINVAL (word NULL or not 4-byte aligned, timeout out of
+ * range). */
 int cxlmu_wait_word(const uint32_t *word, uint32_t val, const struct timespec *timeout);
 
 /* Wake up to count (at least 1) waiters of word. Returns how many were
- * woken, or -1 with errno EINVAL (word NULL or not 4-byte aligned, count
- * below 1). */
+ * woken, or -EINVAL (word NULL or not 4-byte aligned, count below 1). */
 int cxlmu_wake_word(const uint32_t *word, int count);
 
 #ifdef __cplusplus

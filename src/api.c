@@ -1,4 +1,6 @@
-/* The public API of include/cxlmu.h: thin wrappers over the core. */
+/* The public API of include/cxlmu.h: thin wrappers over the core. Two
+ * error conventions: a function returning int returns -errno and leaves
+ * errno alone; one returning a pointer returns NULL and sets errno. */
 #include <errno.h>
 
 #include "cxlmu.h"
@@ -32,15 +34,22 @@ cxlmu_export void *cxlmu_malloc_on(size_t size, cxlmu_place_t place)
 cxlmu_export int cxlmu_page_node(const void *addr)
 {
 	void *page = (void *)((uintptr_t)addr & ~(uintptr_t)(cxlmu_prim_page_size() - 1));
-	int status = -EFAULT;
+	int status = -EFAULT, saved = errno;
 	int r = cxlmu_prim_page_nodes(1, &page, &status);
 
+	errno = saved;
 	return r ? r : status;
 }
 
 cxlmu_export int cxlmu_stats_write(int fd, int json)
 {
-	return cxlmu_runtime_report(fd, json ? CXLMU_STATS_JSON : CXLMU_STATS_TEXT);
+	int saved = errno;
+	int r = cxlmu_runtime_report(fd, json ? CXLMU_STATS_JSON : CXLMU_STATS_TEXT);
+
+	/* The report is formatted with vsnprintf and the runtime may start
+	 * here: neither may leak into the caller's errno. */
+	errno = saved;
+	return r;
 }
 
 cxlmu_export cxlmu_call_t *cxlmu_remote_submit(void *(*fn)(void *), void *arg, int node)
@@ -66,7 +75,7 @@ cxlmu_export int cxlmu_wait_word(const uint32_t *word, uint32_t val, const struc
 
 	if (!word_ok(word) || (timeout && (timeout->tv_sec < 0 || timeout->tv_nsec < 0 ||
 					   timeout->tv_nsec >= 1000000000L)))
-		return EINVAL;
+		return -EINVAL;
 	if (timeout) {
 		/* At least 1 ns: a zero timeout is a look, and 0 means none. */
 		uint64_t ns = (uint64_t)timeout->tv_sec * 1000000000u + (uint64_t)timeout->tv_nsec;
@@ -74,17 +83,15 @@ cxlmu_export int cxlmu_wait_word(const uint32_t *word, uint32_t val, const struc
 	}
 	r = cxlmu_remote_wait_word((_Atomic uint32_t *)word, val, deadline);
 	errno = saved;
-	return r == -ETIMEDOUT ? ETIMEDOUT : 0;
+	return r == -ETIMEDOUT ? r : 0;
 }
 
 cxlmu_export int cxlmu_wake_word(const uint32_t *word, int count)
 {
 	int saved = errno, r;
 
-	if (!word_ok(word) || count < 1) {
-		errno = EINVAL;
-		return -1;
-	}
+	if (!word_ok(word) || count < 1)
+		return -EINVAL;
 	r = cxlmu_remote_wake_word((_Atomic uint32_t *)word, count);
 	errno = saved;
 	return r;

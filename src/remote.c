@@ -549,7 +549,7 @@ int cxlmu_remote_call_await(struct cxlmu_call *c, void **result)
 	int err;
 
 	if (!c)
-		return EINVAL;
+		return -EINVAL;
 	if (c->gen != fork_gen && pending(&c->r)) {
 		/* Sent in the parent before a fork: the child runs it itself. */
 		c->a = NULL;

@@ -44,7 +44,8 @@ void cxlmu_remote_after_fork(void);
 struct cxlmu_call;
 struct cxlmu_call *cxlmu_remote_call_submit(void *(*fn)(void *), void *arg, int node);
 /* Wait for it (a fiber switches away meanwhile), store fn's result, free
- * the handle. errno is left as fn left it. 0 or EINVAL. */
+ * the handle, and return 0 with errno as fn left it; -EINVAL (errno
+ * untouched) when call is NULL. */
 int cxlmu_remote_call_await(struct cxlmu_call *call, void **result);
 
 /* The completion-waiting primitive: wait while the 32-bit word holds val,

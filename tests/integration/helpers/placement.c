@@ -175,12 +175,31 @@ static void api(void)
 	t_expect_at(d, T_DRAM, "cxlmu_malloc_on(DRAM) under local");
 	errno = 0;
 	T_CHECK(!on(10, 7) && errno == EINVAL, "cxlmu_malloc_on(place 7): want NULL EINVAL");
+	errno = 0;
+	T_CHECK(!on(SIZE_MAX / 2, 0) && errno == ENOMEM,
+		"cxlmu_malloc_on(SIZE_MAX / 2): want NULL ENOMEM, errno %d", errno);
 	if (c) {
 		c[0] = 1;
 		T_CHECK(page_node(c) == 0, "cxlmu_page_node of a touched CXL block: %d", page_node(c));
 	}
 	free(c);
 	free(d);
+	/* Its errors are -errno, and errno is left alone. */
+	long pg = sysconf(_SC_PAGESIZE);
+	char *m = mmap(NULL, (size_t)pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	int r;
+	T_CHECK(m != MAP_FAILED, "mmap: %s", strerror(errno));
+	if (m == MAP_FAILED)
+		return;
+	errno = EDOM;
+	r = page_node(m);
+	T_CHECK(r == -ENOENT && errno == EDOM,
+		"cxlmu_page_node of an untouched page: %d, errno %d; want -ENOENT, errno kept", r, errno);
+	munmap(m, (size_t)pg);
+	errno = EDOM;
+	r = page_node(m);
+	T_CHECK(r == -EFAULT && errno == EDOM,
+		"cxlmu_page_node of an unmapped page: %d, errno %d; want -EFAULT, errno kept", r, errno);
 }
 
 int main(int argc, char **argv)

@@ -293,10 +293,17 @@ static int api(void)
 	T_CHECK(!submit(twice, NULL, 5) && errno == EINVAL, "node 5: want NULL, EINVAL");
 	errno = 0;
 	T_CHECK(!submit(NULL, NULL, -1) && errno == EINVAL, "fn NULL: want NULL, EINVAL");
-	T_CHECK(await_(NULL, &r) == EINVAL, "await(NULL): want EINVAL");
+	/* The int-returning calls return -errno and leave errno alone. */
+	errno = EDOM;
+	e = await_(NULL, &r);
+	T_CHECK(e == -EINVAL && errno == EDOM, "await(NULL): %d, errno %d; want -EINVAL, errno kept",
+		e, errno);
 	/* Waiting for a word: a timeout, a wake, a word already changed. */
 	t0 = t_now_ns();
-	T_CHECK(wait_word(&word, 0, &ts) == ETIMEDOUT, "wait_word: want ETIMEDOUT");
+	errno = EDOM;
+	e = wait_word(&word, 0, &ts);
+	T_CHECK(e == -ETIMEDOUT && errno == EDOM,
+		"wait_word: %d, errno %d; want -ETIMEDOUT, errno kept", e, errno);
 	T_CHECK(t_now_ns() - t0 >= 20000000, "wait_word timed out after %lld ns",
 		t_now_ns() - t0);
 	/* Nothing of that wait is left behind: no waiter to wake, and a
@@ -330,11 +337,17 @@ static int api(void)
 	T_CHECK(word == 1, "the word did not change");
 	pthread_join(t[0], NULL);
 	T_CHECK(wait_word(&word, 0, NULL) == 0, "wait_word on a changed word: want 0");
-	T_CHECK(wait_word((uint32_t *)((char *)pair + 1), 0, NULL) == EINVAL,
-		"misaligned word: want EINVAL");
-	T_CHECK(wait_word(&word, 1, &bad_ts) == EINVAL, "tv_nsec 1e9: want EINVAL");
-	errno = 0;
-	T_CHECK(wake_word(&word, 0) == -1 && errno == EINVAL, "wake count 0: want -1 EINVAL");
+	errno = EDOM;
+	e = wait_word((uint32_t *)((char *)pair + 1), 0, NULL);
+	T_CHECK(e == -EINVAL && errno == EDOM, "misaligned word: %d, errno %d; want -EINVAL, errno kept",
+		e, errno);
+	T_CHECK(wait_word(NULL, 0, NULL) == -EINVAL, "wait_word(NULL): want -EINVAL");
+	T_CHECK(wait_word(&word, 1, &bad_ts) == -EINVAL, "tv_nsec 1e9: want -EINVAL");
+	errno = EDOM;
+	e = wake_word(&word, 0);
+	T_CHECK(e == -EINVAL && errno == EDOM, "wake count 0: %d, errno %d; want -EINVAL, errno kept",
+		e, errno);
+	T_CHECK(wake_word(NULL, 1) == -EINVAL, "wake_word(NULL): want -EINVAL");
 	T_CHECK(wake_word(&word, 1) == 0, "wake with no waiter: want 0");
 	/* Fibers of one CPU, all submitting and awaiting. */
 	for (long i = 0; i < 4; i++)

@@ -2,8 +2,10 @@
  *   keep     10 blocks of 1 MiB live at exit
  *   free     10 blocks of 1 MiB made and freed
  *   threads  4 threads each leave 1 MiB live and exit before main does
- *   now      print the JSON report to stdout now (cxlmu_stats_write)
+ *   now      print the JSON report to stdout now (cxlmu_stats_write), then
+ *            check that a write to a closed descriptor gives -EBADF
  * and argv[2], if given, is an exit status to end with. */
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 
@@ -45,6 +47,12 @@ int main(int argc, char **argv)
 		int (*w)(int, int) = (int (*)(int, int))dlsym(RTLD_DEFAULT, "cxlmu_stats_write");
 		if (!w || w(1, 1))
 			return 1;
+		/* An error is -errno, and errno is left alone. */
+		errno = EDOM;
+		if (w(-1, 1) != -EBADF || errno != EDOM) {
+			fprintf(stderr, "statsprog: cxlmu_stats_write(-1): want -EBADF, errno kept\n");
+			return 1;
+		}
 	} else {
 		fprintf(stderr, "usage: statsprog keep|free|threads|now [STATUS]\n");
 		return 2;
