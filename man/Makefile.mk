@@ -20,7 +20,9 @@ man_generate = $(AM_V_GEN)$(MKDIR_P) man && \
 	./cxlmu-mangen environment > $@.env && \
 	sed -e '/^@OPTIONS@$$/{r $@.opt' -e 'd;}' \
 	    -e '/^@ENVIRONMENT@$$/{r $@.env' -e 'd;}' \
-	    -e 's|@VERSION@|$(PACKAGE_VERSION)|g' $(top_srcdir)/$@.in > $@.tmp && \
+	    -e 's|@VERSION@|$(PACKAGE_VERSION)|g' \
+	    -e 's|@SONAME@|$(CXLMU_SONAME)|g' -e 's|@LIBDIR@|$(libdir)|g' \
+	    $(top_srcdir)/$@.in > $@.tmp && \
 	rm -f $@.opt $@.env && mv $@.tmp $@
 
 man/cxlmu-run.1: $(top_srcdir)/man/cxlmu-run.1.in cxlmu-mangen$(EXEEXT)

@@ -16,7 +16,8 @@ if JEMALLOC_STATIC
 libcxlmu_la_CFLAGS += -DCXLMU_JEMALLOC_STATIC
 endif
 libcxlmu_la_LIBADD = $(CXLMU_CORE_LIBS)
-libcxlmu_la_LDFLAGS = -avoid-version -shared \
+# -version-info: configure.ac holds the numbers and the rule for bumping them.
+libcxlmu_la_LDFLAGS = -version-info $(CXLMU_LT_VERSION) -shared \
 	-Wl,--version-script=$(top_srcdir)/preload/libcxlmu.map \
 	-Wl,-z,nodelete
 EXTRA_libcxlmu_la_DEPENDENCIES = $(top_srcdir)/preload/libcxlmu.map $(noinst_DATA)

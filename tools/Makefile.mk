@@ -1,7 +1,8 @@
 # tools/: cxlmu-run and cxlmu-stat.
 bin_PROGRAMS += cxlmu-run
 cxlmu_run_SOURCES = tools/cxlmu-run.c
-cxlmu_run_CPPFLAGS = $(AM_CPPFLAGS) -DCXLMU_LIBDIR='"$(libdir)"'
+cxlmu_run_CPPFLAGS = $(AM_CPPFLAGS) -DCXLMU_LIBDIR='"$(libdir)"' \
+	-DCXLMU_SONAME='"$(CXLMU_SONAME)"'
 cxlmu_run_CFLAGS = $(AM_CFLAGS) $(NUMA_CFLAGS)
 cxlmu_run_LDADD = libcxlmu-base.la $(NUMA_LIBS)
 

@@ -177,28 +177,40 @@ static void print_topology(const struct cxlmu_topology *t, bool json)
 /* Finding the library                                                       */
 /* ----------------------------------------------------------------------- */
 
+/* dir/name into out if that file is readable. */
+static bool found(char *out, size_t size, const char *dir, const char *name)
+{
+	snprintf(out, size, "%s/%s", dir, name);
+	return !access(out, R_OK);
+}
+
+/* The library by its SONAME (libcxlmu.so.N), the name an install always
+ * has: the unversioned libcxlmu.so link is a development file, which
+ * packages may leave out, and a library of another interface version
+ * could be behind it. */
 static void find_library(char *out, size_t size)
 {
-	char exe[PATH_MAX];
+	char exe[PATH_MAX], up[PATH_MAX + 8];
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	const char *dir;
 
-	snprintf(out, size, "%s/libcxlmu.so", CXLMU_LIBDIR);
-	if (n <= 0)
-		return;
-	exe[n] = '\0';
-	dir = dirname(exe);
-	/* From the build tree, the library built beside us; from an install
-	 * that was moved, ../lib next to bin. */
-	snprintf(out, size, "%s/.libs/libcxlmu.so", dir);
-	if (!access(out, R_OK))
-		return;
-	snprintf(out, size, "%s/libcxlmu.so", CXLMU_LIBDIR);
-	if (!access(out, R_OK))
-		return;
-	snprintf(out, size, "%s/../lib/libcxlmu.so", dir);
-	if (access(out, R_OK))
-		snprintf(out, size, "%s/libcxlmu.so", CXLMU_LIBDIR);
+	if (n > 0) {
+		exe[n] = '\0';
+		dir = dirname(exe);
+		/* From the build tree, the library built beside us (a copy of
+		 * the tree may hold libcxlmu.so alone: tests/vm). */
+		snprintf(up, sizeof(up), "%s/.libs", dir);
+		if (found(out, size, up, CXLMU_SONAME) || found(out, size, up, "libcxlmu.so"))
+			return;
+		if (found(out, size, CXLMU_LIBDIR, CXLMU_SONAME))
+			return;
+		/* From an install that was moved (or staged with DESTDIR),
+		 * ../lib next to bin. */
+		snprintf(up, sizeof(up), "%s/../lib", dir);
+		if (found(out, size, up, CXLMU_SONAME))
+			return;
+	}
+	snprintf(out, size, "%s/%s", CXLMU_LIBDIR, CXLMU_SONAME);
 }
 
 /* A file name the program finds whatever directory it moves to. */
