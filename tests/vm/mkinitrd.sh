@@ -3,17 +3,30 @@
 # busybox initramfs with libcxlmu.so, cxlmu-run, the placement helper, every
 # library ldd lists for them, and an /init that runs tests/vm/guest.sh.
 #
-#   mkinitrd.sh           environment: top_builddir, top_srcdir (as in make check)
+#   mkinitrd.sh [placement]   environment: top_builddir, top_srcdir (as in make check)
+#   mkinitrd.sh integration   the initramfs of tests/vm/integration.sh instead
 #
-# Writes $top_builddir/tests/vm/build/{vmlinuz-*,initrd.gz}; prints the paths
-# of the kernel and the initramfs on its last two lines. Exit 0, or 77 with a
-# reason when busybox, cpio or the kernel cannot be had.
+# Writes $top_builddir/tests/vm/build/{vmlinuz-*,initrd.gz} (integration:
+# initrd-int.gz); prints the paths of the kernel and the initramfs on its
+# last two lines. Exit 0, or 77 with a reason when busybox, cpio or the
+# kernel cannot be had (integration: or /usr/bin/python3).
+#
+# The integration initramfs holds the build tree's runtime, helpers and
+# scripts at their own absolute paths (remhost's run path names the build
+# tree), /usr/bin/python3 with the few modules the scripts' JSON checks
+# import, libcapstone (dlopened by --remote) when installed, every library
+# ldd lists for all of them, and an /init that runs tests/vm/guest-int.sh.
 # VM_KERNEL=FILE uses that kernel instead of fetching one;
 # VM_CACHE=DIR keeps the fetched kernel there (default: the build dir).
 set -eu
 
 : "${top_builddir:?top_builddir must name the build tree}"
 : "${top_srcdir:?top_srcdir must name the source tree}"
+what=${1:-placement}
+case $what in
+placement|integration) ;;
+*) echo "usage: mkinitrd.sh [placement|integration]" >&2; exit 2 ;;
+esac
 build=$top_builddir/tests/vm/build
 cache=${VM_CACHE:-$build}
 
@@ -66,6 +79,123 @@ busybox=$(command -v busybox || true)
 [ -n "$busybox" ] || skip "busybox is not installed (Debian: busybox-static)"
 command -v cpio >/dev/null || skip "cpio is not installed"
 
+# copy_libs ROOT FILE...: every shared library ldd lists for the FILEs, at
+# the path ldd resolved it to, and the dynamic loader at its own absolute
+# path, copied under ROOT.
+copy_libs() {
+	_root=$1
+	shift
+	for f in "$@"; do
+		ldd "$f" 2>/dev/null | awk '
+			$2 == "=>" && $3 ~ /^\// { print $3 }
+			$1 ~ /^\// { print $1 }'
+	done | sort -u | while read -r so; do
+		mkdir -p "$_root$(dirname "$so")"
+		cp -L "$so" "$_root$so"
+	done
+}
+
+# pack ROOT OUT: ROOT as a gzipped newc archive in OUT; ROOT is removed.
+pack() {
+	(cd "$1" && find . | cpio -o -H newc -R 0:0 --quiet) | gzip -1 > "$2"
+	rm -rf "$1"
+}
+
+# The integration initramfs (tests/vm/integration.sh).
+integration_initrd() {
+	py=/usr/bin/python3
+	[ -x $py ] || skip "$py is not installed: the integration scripts read the runtime's JSON reports with it"
+	bdir=$(cd "$top_builddir" && pwd)
+	sdir=$(cd "$top_srcdir" && pwd)
+	H=$bdir/tests/integration/helpers
+	lib=$bdir/.libs/libcxlmu.so
+	for f in "$bdir"/cxlmu-run "$lib" "$bdir"/cxlmu-bench-seedpoll "$H"/fibers "$H"/remhost \
+		"$H"/.libs/libremfns.so "$H"/.libs/remlate.so "$H"/.libs/remwrap.so; do
+		[ -r "$f" ] || { echo "mkinitrd: $f is not built (make check builds it)" >&2; exit 1; }
+	done
+	root=$build/root-int
+	rm -rf "$root"
+	mkdir -p "$root"/bin "$root"/usr/bin "$root"/cxlmu "$root"/dev "$root"/proc "$root"/sys \
+		"$root"/tmp "$root$bdir"/.libs "$root$H"/.libs "$root$sdir"/tests/integration
+	cp "$busybox" "$root"/bin/busybox
+	cp "$top_srcdir"/tests/vm/guest-int.sh "$root"/cxlmu/guest-int.sh
+	printf 'top_builddir=%s\ntop_srcdir=%s\n' "$bdir" "$sdir" > "$root"/cxlmu/int.env
+
+	# The build tree's programs at their own paths: cxlmu-run finds the
+	# library in .libs beside itself, remhost its libremfns by run path.
+	elves=
+	for f in "$bdir"/cxlmu-run "$bdir"/cxlmu-bench-seedpoll "$H"/*; do
+		[ -f "$f" ] && [ -x "$f" ] || continue
+		case $(head -c 4 "$f") in *ELF) ;; *) continue ;; esac
+		cp "$f" "$root$f"
+		elves="$elves $f"
+	done
+	cp "$lib" "$root$lib"
+	for f in "$H"/.libs/*.so; do
+		cp "$f" "$root$f"
+		elves="$elves $f"
+	done
+	cp "$sdir"/tests/integration/*.sh "$sdir"/tests/integration/checkjson.py \
+		"$root$sdir"/tests/integration/
+
+	# python3 and what the scripts' JSON checks import (json, sys; site and
+	# the codecs come with the start), at the paths this python finds them.
+	cp -L $py "$root"/usr/bin/python3
+	mods=$(env -i $py -c '
+import json, sys, os, encodings.ascii, encodings.latin_1
+for m in list(sys.modules.values()):
+    for a in ("__file__", "__cached__"):
+        f = getattr(m, a, None)
+        if f and os.path.exists(f):
+            print(os.path.abspath(f))') ||
+		skip "$py cannot import json here"
+	for f in $mods; do
+		mkdir -p "$root$(dirname "$f")"
+		cp -L "$f" "$root$f"
+		case $f in *.so) elves="$elves $f" ;; esac
+	done
+
+	# --remote checks functions with capstone, dlopened: ldd cannot see it.
+	cap=$(ldconfig -p 2>/dev/null | awk '$1 == "libcapstone.so.4" && /x86-64/ { print $NF; exit }')
+	[ -n "$cap" ] || cap=/usr/lib/x86_64-linux-gnu/libcapstone.so.4
+	if [ -e "$cap" ]; then
+		mkdir -p "$root$(dirname "$cap")"
+		cp -L "$cap" "$root$cap"
+		elves="$elves $cap"
+	fi
+
+	# shellcheck disable=SC2086
+	copy_libs "$root" "$busybox" "$lib" $py $elves
+
+	# No tmpfs over /tmp: the build tree may be there, and the initramfs
+	# is writable itself.
+	cat > "$root"/init <<'INIT'
+#!/bin/busybox sh
+/bin/busybox mount -t devtmpfs dev /dev
+exec 0</dev/console 1>/dev/console 2>&1
+/bin/busybox mount -t proc proc /proc
+/bin/busybox --install -s /bin
+mount -t sysfs sys /sys
+mkdir -p /dev/shm /tmp
+mount -t tmpfs shm /dev/shm
+chmod 1777 /tmp
+export PATH=/bin:/usr/bin HOME=/
+echo "@@cxlmu-vm-start $(uname -r)"
+. /cxlmu/guest-int.sh
+echo "@@cxlmu-vm-done"
+poweroff -f
+INIT
+	chmod +x "$root"/init
+	pack "$root" "$build"/initrd-int.gz
+	echo "$kernel"
+	echo "$build/initrd-int.gz"
+}
+
+if [ "$what" = integration ]; then
+	integration_initrd
+	exit 0
+fi
+
 helper=$top_builddir/tests/vm/helpers/placement
 sites=$top_builddir/tests/integration/helpers/sites
 run=$top_builddir/cxlmu-run
@@ -86,16 +216,8 @@ cp "$run" "$helper" "$sites" "$stat" "$root"/cxlmu/
 cp "$lib" "$root"/cxlmu/.libs/
 cp "$top_srcdir"/tests/vm/guest.sh "$root"/cxlmu/guest.sh
 
-# Every shared library the programs need, at the path ldd resolved it to,
-# and the dynamic loader at its own absolute path.
-for f in "$busybox" "$run" "$helper" "$sites" "$stat" "$lib"; do
-	ldd "$f" 2>/dev/null | awk '
-		$2 == "=>" && $3 ~ /^\// { print $3 }
-		$1 ~ /^\// { print $1 }'
-done | sort -u | while read -r so; do
-	mkdir -p "$root$(dirname "$so")"
-	cp -L "$so" "$root$so"
-done
+# Every shared library the programs need.
+copy_libs "$root" "$busybox" "$run" "$helper" "$sites" "$stat" "$lib"
 
 # No device nodes in the archive (making them needs root): /init mounts
 # devtmpfs before anything and takes its console from there.
@@ -114,7 +236,6 @@ poweroff -f
 EOF
 chmod +x "$root"/init
 
-(cd "$root" && find . | cpio -o -H newc -R 0:0 --quiet) | gzip -1 > "$build"/initrd.gz
-rm -rf "$root"
+pack "$root" "$build"/initrd.gz
 echo "$kernel"
 echo "$build/initrd.gz"
