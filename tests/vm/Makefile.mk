@@ -4,10 +4,14 @@ check_PROGRAMS += tests/vm/helpers/placement
 tests_vm_helpers_placement_SOURCES = tests/vm/helpers/placement.c
 
 TESTS += tests/vm/placement.sh
+# The wait, fiber and remote integration scripts in a 6.1 guest with FSGSBASE.
+TESTS += tests/vm/integration.sh
 
 EXTRA_DIST += \
 	tests/vm/README.md \
+	tests/vm/guest-int.sh \
 	tests/vm/guest.sh \
+	tests/vm/integration.sh \
 	tests/vm/mkinitrd.sh \
 	tests/vm/placement.sh
 
