@@ -156,11 +156,13 @@ for m in list(sys.modules.values()):
 	done
 
 	# --remote checks functions with capstone, dlopened: ldd cannot see it.
+	# In the guest it lies where remote.sh looks for it (busybox has no
+	# ldconfig), a directory the loader searches by default.
 	cap=$(ldconfig -p 2>/dev/null | awk '$1 == "libcapstone.so.4" && /x86-64/ { print $NF; exit }')
 	[ -n "$cap" ] || cap=/usr/lib/x86_64-linux-gnu/libcapstone.so.4
 	if [ -e "$cap" ]; then
-		mkdir -p "$root$(dirname "$cap")"
-		cp -L "$cap" "$root$cap"
+		mkdir -p "$root"/usr/lib/x86_64-linux-gnu
+		cp -L "$cap" "$root"/usr/lib/x86_64-linux-gnu/libcapstone.so.4
 		elves="$elves $cap"
 	fi
 
