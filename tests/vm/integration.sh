@@ -12,7 +12,7 @@ set -u
 QEMU=${QEMU:-$(command -v qemu-system-x86_64 || true)}
 build=$top_builddir/tests/vm/build
 # The whole boot; and each script inside the guest.
-timeout_s=${VM_INT_TIMEOUT:-1500}
+timeout_s=${VM_INT_TIMEOUT:-2400}
 script_timeout=${VM_INT_SCRIPT_TIMEOUT:-600}
 
 # The scripts of the wait, fiber, scheduling and remote paths.
