@@ -40,6 +40,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "deadline.h"
 #include "prim.h"
 #include "runtime.h"
 #include "sched_wait.h"
@@ -126,36 +127,15 @@ static bool clock_ok(clockid_t clock)
 	return clock == CLOCK_REALTIME || clock == CLOCK_MONOTONIC;
 }
 
-static bool ts_ok(const struct timespec *ts)
+/* The scheduler's deadline for abs on clock: 0, EINVAL (a clock these
+ * calls do not take, tv_nsec out of range) or ETIMEDOUT (abs has passed).
+ * A CLOCK_REALTIME deadline is taken again after each wait, so that a
+ * clock step is followed. */
+static int deadline_at(clockid_t clock, const struct timespec *abs, uint64_t *deadline)
 {
-	return ts->tv_nsec >= 0 && ts->tv_nsec < 1000000000;
-}
-
-static int64_t ns_until(clockid_t clock, const struct timespec *abs)
-{
-	struct timespec now;
-
-	clock_gettime(clock, &now);
-	if (abs->tv_sec - now.tv_sec > INT64_MAX / 1000000000 - 1)
-		return INT64_MAX;
-	if (abs->tv_sec - now.tv_sec < -(INT64_MAX / 1000000000 - 1))
-		return -1;
-	return (int64_t)(abs->tv_sec - now.tv_sec) * 1000000000 + (abs->tv_nsec - now.tv_nsec);
-}
-
-/* The scheduler's CLOCK_MONOTONIC deadline for abs on clock, or 0 when
- * abs has passed. A CLOCK_REALTIME deadline is taken again after each
- * wait, so that a clock step is followed. */
-static uint64_t deadline_of(clockid_t clock, const struct timespec *abs)
-{
-	int64_t left = ns_until(clock, abs);
-	uint64_t now = cxlmu_prim_now();
-
-	if (left <= 0)
-		return 0;
-	if ((uint64_t)left > UINT64_MAX - now)
-		return UINT64_MAX;
-	return now + (uint64_t)left;
+	if (!clock_ok(clock))
+		return EINVAL;
+	return -cxlmu_deadline(clock, abs, true, deadline);
 }
 
 /* ----------------------------------------------------------------------- */
@@ -209,14 +189,10 @@ static int fiber_lock(pthread_mutex_t *m, struct cxlmu_fib *f, clockid_t clock,
 		if ((m->__data.__kind & KIND_TYPE) == PTHREAD_MUTEX_ERRORCHECK_NP &&
 		    m->__data.__owner == cxlmu_sched_tid(f))
 			return EDEADLK;
-		if (abs) {
-			if (!ts_ok(abs) || !clock_ok(clock))
-				return EINVAL;
-			if (!(deadline = deadline_of(clock, abs))) {
-				if (waited)
-					pass_on(word, shared);
-				return ETIMEDOUT;
-			}
+		if (abs && (r = deadline_at(clock, abs, &deadline))) {
+			if (r == ETIMEDOUT && waited)
+				pass_on(word, shared);
+			return r;
 		}
 		v = atomic_load_explicit(word, memory_order_relaxed);
 		if (v == 0 || (v == 1 && !atomic_compare_exchange_strong(word, &v, 2)))
@@ -317,12 +293,8 @@ static int fiber_cond_wait(pthread_cond_t *c, pthread_mutex_t *m, struct cxlmu_f
 	bool woken;
 	int r;
 
-	if (abs) {
-		if (!ts_ok(abs) || !clock_ok(clock))
-			return EINVAL;
-		if (!(deadline = deadline_of(clock, abs)))
-			return ETIMEDOUT;
-	}
+	if (abs && (r = deadline_at(clock, abs, &deadline)))
+		return r;
 	pthread_testcancel();
 	if (!cxlmu_sched_self())
 		return NOT_A_FIBER;
@@ -334,7 +306,7 @@ static int fiber_cond_wait(pthread_cond_t *c, pthread_mutex_t *m, struct cxlmu_f
 	if (woken && cxlmu_sched_cancelled(f))
 		cxlmu_sched_unpark(c, 1);
 	pthread_testcancel();
-	if (!woken && abs && ns_until(clock, abs) <= 0)
+	if (!woken && abs && deadline_at(clock, abs, &deadline) == ETIMEDOUT)
 		return ETIMEDOUT;
 	/* Otherwise woken, or a spurious wake-up (a clock step). */
 	return 0;
@@ -428,6 +400,7 @@ static int fiber_rwlock(pthread_rwlock_t *l, struct cxlmu_fib *f, bool write, cl
 {
 	struct rwtry t = { l, write, 0 };
 	uint64_t deadline = 0;
+	int r;
 
 	for (;;) {
 		if (!rw_busy(&t))
@@ -435,12 +408,8 @@ static int fiber_rwlock(pthread_rwlock_t *l, struct cxlmu_fib *f, bool write, cl
 		/* glibc's own answer to a lock its writer asks again. */
 		if (l->__data.__cur_writer == cxlmu_sched_tid(f))
 			return EDEADLK;
-		if (abs) {
-			if (!ts_ok(abs) || !clock_ok(clock))
-				return EINVAL;
-			if (!(deadline = deadline_of(clock, abs)))
-				return ETIMEDOUT;
-		}
+		if (abs && (r = deadline_at(clock, abs, &deadline)))
+			return r;
 		cxlmu_sched_park(l, rw_busy, &t, deadline);
 		if (t.r != EBUSY)
 			return t.r;
@@ -688,7 +657,7 @@ static int fiber_sem_wait(sem_t *s, clockid_t clock, const struct timespec *abs)
 	uint64_t deadline = 0;
 	int saved = errno;
 
-	if (abs && (!ts_ok(abs) || !clock_ok(clock))) {
+	if (abs && deadline_at(clock, abs, &deadline) == EINVAL) {
 		errno = EINVAL;
 		return -1;
 	}
@@ -702,7 +671,7 @@ static int fiber_sem_wait(sem_t *s, clockid_t clock, const struct timespec *abs)
 			errno = saved;
 			return NOT_A_FIBER;
 		}
-		if (abs && !(deadline = deadline_of(clock, abs))) {
+		if (abs && deadline_at(clock, abs, &deadline) == ETIMEDOUT) {
 			errno = ETIMEDOUT;
 			return -1;
 		}

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "deadline.h"
 #include "prim.h"
 #include "sandbox.h"
 #include "runtime.h"
@@ -382,28 +383,13 @@ static int fiber_join(pthread_t t, void **ret, uint64_t deadline)
 	}
 }
 
-/* abstime on clock as a CLOCK_MONOTONIC deadline; false when invalid. */
-static bool deadline_of(clockid_t clock, const struct timespec *abs, uint64_t *out)
+/* abs on clock as a CLOCK_MONOTONIC deadline (one passed: now, so the
+ * join still tries once); false when libc's own call must answer (a clock
+ * it refuses, tv_nsec out of range). */
+static bool join_deadline(clockid_t clock, const struct timespec *abs, uint64_t *out)
 {
-	/* Far enough to be never, and no overflow on the way. */
-	const time_t never = (time_t)1 << 32;
-	struct timespec now;
-	time_t sec;
-	uint64_t left;
-
-	if (!abs || abs->tv_nsec < 0 || abs->tv_nsec >= 1000000000 ||
-	    (clock != CLOCK_REALTIME && clock != CLOCK_MONOTONIC) || clock_gettime(clock, &now))
-		return false;
-	if (abs->tv_sec < now.tv_sec || (abs->tv_sec == now.tv_sec && abs->tv_nsec <= now.tv_nsec)) {
-		left = 0;
-	} else {
-		sec = abs->tv_sec - now.tv_sec;
-		if (sec > never)
-			sec = never;
-		left = (uint64_t)sec * 1000000000u + (uint64_t)abs->tv_nsec - (uint64_t)now.tv_nsec;
-	}
-	*out = cxlmu_prim_now() + left;
-	return true;
+	return abs && (clock == CLOCK_REALTIME || clock == CLOCK_MONOTONIC) &&
+	       cxlmu_deadline(clock, abs, true, out) != -EINVAL;
 }
 
 cxlmu_export int pthread_join(pthread_t t, void **ret)
@@ -421,7 +407,7 @@ cxlmu_export int pthread_timedjoin_np(pthread_t t, void **ret, const struct time
 
 	if (!real.timedjoin)
 		thread_init();
-	if (cxlmu_sched_fiber() && deadline_of(CLOCK_REALTIME, abs, &deadline))
+	if (cxlmu_sched_fiber() && join_deadline(CLOCK_REALTIME, abs, &deadline))
 		return fiber_join(t, ret, deadline);
 	return real.timedjoin(t, ret, abs);
 }
@@ -433,7 +419,7 @@ cxlmu_export int pthread_clockjoin_np(pthread_t t, void **ret, clockid_t clock,
 
 	if (!real.clockjoin)
 		thread_init();
-	if (cxlmu_sched_fiber() && deadline_of(clock, abs, &deadline))
+	if (cxlmu_sched_fiber() && join_deadline(clock, abs, &deadline))
 		return fiber_join(t, ret, deadline);
 	return real.clockjoin(t, ret, clock, abs);
 }

@@ -26,6 +26,8 @@ libcxlmu_core_la_SOURCES = \
 	src/api.c \
 	src/callsite.c \
 	src/callsite.h \
+	src/deadline.c \
+	src/deadline.h \
 	src/fiber.c \
 	src/fiber.h \
 	src/fiber_x86_64.S \

@@ -4,6 +4,7 @@
 if HAVE_CHECK
 unit_tests = \
 	tests/unit/check_abicheck \
+	tests/unit/check_deadline \
 	tests/unit/check_fiber \
 	tests/unit/check_file \
 	tests/unit/check_heap \
@@ -35,6 +36,11 @@ tests_unit_check_abicheck_CPPFLAGS = $(unit_cppflags) -DSUITE=suite_abicheck
 tests_unit_check_abicheck_CFLAGS = $(unit_cflags)
 tests_unit_check_abicheck_LDFLAGS = -export-dynamic
 tests_unit_check_abicheck_LDADD = $(unit_ldadd) -ldl
+
+tests_unit_check_deadline_SOURCES = $(unit_common) tests/unit/check_deadline.c
+tests_unit_check_deadline_CPPFLAGS = $(unit_cppflags) -DSUITE=suite_deadline
+tests_unit_check_deadline_CFLAGS = $(unit_cflags)
+tests_unit_check_deadline_LDADD = $(unit_ldadd)
 
 tests_unit_check_fiber_SOURCES = $(unit_common) tests/unit/check_fiber.c
 tests_unit_check_fiber_CPPFLAGS = $(unit_cppflags) -DSUITE=suite_fiber
