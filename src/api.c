@@ -4,6 +4,7 @@
 #include <errno.h>
 
 #include "cxlmu.h"
+#include "deadline.h"
 #include "heap.h"
 #include "prim.h"
 #include "remote.h"
@@ -73,14 +74,10 @@ cxlmu_export int cxlmu_wait_word(const uint32_t *word, uint32_t val, const struc
 	uint64_t deadline = 0;
 	int saved = errno, r;
 
-	if (!word_ok(word) || (timeout && (timeout->tv_sec < 0 || timeout->tv_nsec < 0 ||
-					   timeout->tv_nsec >= 1000000000L)))
+	if (!word_ok(word) ||
+	    (timeout && cxlmu_deadline(CLOCK_MONOTONIC, timeout, false, &deadline)))
 		return -EINVAL;
-	if (timeout) {
-		/* At least 1 ns: a zero timeout is a look, and 0 means none. */
-		uint64_t ns = (uint64_t)timeout->tv_sec * 1000000000u + (uint64_t)timeout->tv_nsec;
-		deadline = cxlmu_prim_now() + (ns ? ns : 1);
-	}
+	/* A zero timeout is a look: its deadline is now, never 0 (none). */
 	r = cxlmu_remote_wait_word((_Atomic uint32_t *)word, val, deadline);
 	errno = saved;
 	return r == -ETIMEDOUT ? r : 0;
