@@ -5,19 +5,17 @@
 
 #include "callsite.h"
 #include "internal.h"
+#include "libc.h"
 
 #define PUBLIC cxlmu_export
 
 PUBLIC int dlclose(void *handle)
 {
-	static int (*real)(void *);
 	int r;
 
-	if (!real)
-		real = (int (*)(void *))dlsym(RTLD_NEXT, "dlclose");
 	/* Before and after: a library loaded in between is seen anew. */
 	cxlmu_callsite_unloaded();
-	r = real(handle);
+	r = CXLMU_LIBC(dlclose)(handle);
 	cxlmu_callsite_unloaded();
 	return r;
 }

@@ -10,60 +10,17 @@
  * to its own kernel thread for good, where the kernel delivers them. Signals sent to
  * the process reach whichever thread does not block them, as plain. With
  * fibers off, or for a kernel thread, each forwards to libc. */
-#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include "libc.h"
 #include "prim.h"
 #include "sched_signal.h"
 #include "sched_thread.h"
 #include "scheduler.h"
-
-static struct {
-	int (*raise)(int);
-	int (*kill)(pthread_t, int);
-	int (*sigqueue)(pthread_t, int, const union sigval);
-	int (*tgkill)(pid_t, pid_t, int);
-	pid_t (*gettid)(void);
-	int (*sigmask)(int, const sigset_t *, sigset_t *);
-	int (*procmask)(int, const sigset_t *, sigset_t *);
-	int (*pending)(sigset_t *);
-	int (*wait)(const sigset_t *, int *);
-	int (*waitinfo)(const sigset_t *, siginfo_t *);
-	int (*timedwait)(const sigset_t *, siginfo_t *, const struct timespec *);
-	int (*suspend)(const sigset_t *);
-	int (*epoll_pwait)(int, struct epoll_event *, int, int, const sigset_t *);
-	int (*epoll_pwait2)(int, struct epoll_event *, int, const struct timespec *,
-			    const sigset_t *);
-} real;
-
-/* POSIX lets dlsym's pointer stand for a function's. */
-#define LOOK(field, name) (*(void **)&real.field = dlsym(RTLD_NEXT, name), real.field)
-#define SET(field, name) (*(void **)&real.field = dlsym(RTLD_NEXT, name))
-
-__attribute__((constructor)) static void signal_init(void)
-{
-	SET(raise, "raise");
-	SET(kill, "pthread_kill");
-	SET(sigqueue, "pthread_sigqueue");
-	SET(tgkill, "tgkill");
-	SET(gettid, "gettid");
-	SET(sigmask, "pthread_sigmask");
-	SET(procmask, "sigprocmask");
-	SET(pending, "sigpending");
-	SET(wait, "sigwait");
-	SET(waitinfo, "sigwaitinfo");
-	SET(timedwait, "sigtimedwait");
-	SET(suspend, "sigsuspend");
-	SET(epoll_pwait, "epoll_pwait");
-	SET(epoll_pwait2, "epoll_pwait2");
-}
-
-/* A hook reached before the constructor ran (another library's). */
-#define REAL(field, name) (likely(real.field) ? real.field : LOOK(field, name))
 
 /* ----------------------------------------------------------------------- */
 /* Signals to one thread                                                     */
@@ -93,7 +50,7 @@ cxlmu_export int raise(int sig)
 		}
 		return 0;
 	}
-	return REAL(raise, "raise")(sig);
+	return CXLMU_LIBC(raise)(sig);
 }
 
 cxlmu_export int pthread_kill(pthread_t t, int sig)
@@ -102,7 +59,7 @@ cxlmu_export int pthread_kill(pthread_t t, int sig)
 
 	if (to_fiber(t, 0, sig, SI_TKILL, NULL, &r))
 		return r;
-	return REAL(kill, "pthread_kill")(t, sig);
+	return CXLMU_LIBC(pthread_kill)(t, sig);
 }
 
 cxlmu_export int pthread_sigqueue(pthread_t t, int sig, const union sigval value)
@@ -111,7 +68,7 @@ cxlmu_export int pthread_sigqueue(pthread_t t, int sig, const union sigval value
 
 	if (to_fiber(t, 0, sig, SI_QUEUE, &value, &r))
 		return r;
-	return REAL(sigqueue, "pthread_sigqueue")(t, sig, value);
+	return CXLMU_LIBC(pthread_sigqueue)(t, sig, value);
 }
 
 cxlmu_export int tgkill(pid_t tgid, pid_t tid, int sig)
@@ -125,7 +82,7 @@ cxlmu_export int tgkill(pid_t tgid, pid_t tid, int sig)
 		}
 		return 0;
 	}
-	return REAL(tgkill, "tgkill")(tgid, tid, sig);
+	return CXLMU_LIBC(tgkill)(tgid, tid, sig);
 }
 
 /* The id of the fiber's own kernel thread, not its host's: the one glibc
@@ -134,7 +91,7 @@ cxlmu_export pid_t gettid(void)
 {
 	struct cxlmu_fib *f = cxlmu_sched_on ? cxlmu_sched_self() : NULL;
 
-	return f ? cxlmu_sched_tid(f) : REAL(gettid, "gettid")();
+	return f ? cxlmu_sched_tid(f) : CXLMU_LIBC(gettid)();
 }
 
 /* ----------------------------------------------------------------------- */
@@ -147,7 +104,7 @@ cxlmu_export int pthread_sigmask(int how, const sigset_t *set, sigset_t *old)
 
 	if (cxlmu_sched_fiber() && (r = cxlmu_sched_sigmask(how, set, old)) >= 0)
 		return r;
-	return REAL(sigmask, "pthread_sigmask")(how, set, old);
+	return CXLMU_LIBC(pthread_sigmask)(how, set, old);
 }
 
 cxlmu_export int sigprocmask(int how, const sigset_t *set, sigset_t *old)
@@ -161,13 +118,13 @@ cxlmu_export int sigprocmask(int how, const sigset_t *set, sigset_t *old)
 		}
 		return 0;
 	}
-	return REAL(procmask, "sigprocmask")(how, set, old);
+	return CXLMU_LIBC(sigprocmask)(how, set, old);
 }
 
 /* The kernel's, and what is pending for the fiber alone. */
 cxlmu_export int sigpending(sigset_t *set)
 {
-	int r = REAL(pending, "sigpending")(set);
+	int r = CXLMU_LIBC(sigpending)(set);
 	uint64_t mine = cxlmu_sched_on ? cxlmu_sched_sigpending() : 0;
 
 	if (!r)
@@ -186,25 +143,25 @@ static void unfiber(void)
 cxlmu_export int sigwait(const sigset_t *set, int *sig)
 {
 	unfiber();
-	return REAL(wait, "sigwait")(set, sig);
+	return CXLMU_LIBC(sigwait)(set, sig);
 }
 
 cxlmu_export int sigwaitinfo(const sigset_t *set, siginfo_t *info)
 {
 	unfiber();
-	return REAL(waitinfo, "sigwaitinfo")(set, info);
+	return CXLMU_LIBC(sigwaitinfo)(set, info);
 }
 
 cxlmu_export int sigtimedwait(const sigset_t *set, siginfo_t *info, const struct timespec *ts)
 {
 	unfiber();
-	return REAL(timedwait, "sigtimedwait")(set, info, ts);
+	return CXLMU_LIBC(sigtimedwait)(set, info, ts);
 }
 
 cxlmu_export int sigsuspend(const sigset_t *set)
 {
 	unfiber();
-	return REAL(suspend, "sigsuspend")(set);
+	return CXLMU_LIBC(sigsuspend)(set);
 }
 
 cxlmu_export int epoll_pwait(int fd, struct epoll_event *ev, int max, int timeout,
@@ -212,7 +169,7 @@ cxlmu_export int epoll_pwait(int fd, struct epoll_event *ev, int max, int timeou
 {
 	if (set)
 		unfiber();
-	return REAL(epoll_pwait, "epoll_pwait")(fd, ev, max, timeout, set);
+	return CXLMU_LIBC(epoll_pwait)(fd, ev, max, timeout, set);
 }
 
 cxlmu_export int epoll_pwait2(int fd, struct epoll_event *ev, int max,
@@ -220,5 +177,5 @@ cxlmu_export int epoll_pwait2(int fd, struct epoll_event *ev, int max,
 {
 	if (set)
 		unfiber();
-	return REAL(epoll_pwait2, "epoll_pwait2")(fd, ev, max, timeout, set);
+	return CXLMU_LIBC(epoll_pwait2)(fd, ev, max, timeout, set);
 }

@@ -6,7 +6,6 @@
  * function, so its exact meaning (EINTR and the time left, TIMER_ABSTIME,
  * cancellation, errno) is libc's. glibc's usleep and sleep call its
  * internal nanosleep, which no hook sees: every entry point has its own. */
-#include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
@@ -18,49 +17,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "runtime.h"
+#include "libc.h"
 #include "prim.h"
+#include "runtime.h"
 #include "sched_thread.h"
 #include "sched_wait.h"
 #include "scheduler.h"
 #include "wait.h"
 
 #define SITE __builtin_return_address(0)
-
-/* libc's own functions: the exported aliases where glibc has them, the
- * rest looked up once (at load, or on first use if a hook runs first). */
-extern int __nanosleep(const struct timespec *req, struct timespec *rem);
-extern int __poll(struct pollfd *fds, nfds_t nfds, int timeout);
-extern int __select(int nfds, fd_set *r, fd_set *w, fd_set *e, struct timeval *tv);
-extern int __sched_yield(void);
-
-static struct {
-	int (*clock_nanosleep)(clockid_t, int, const struct timespec *, struct timespec *);
-	int (*usleep)(useconds_t);
-	unsigned (*sleep)(unsigned);
-	int (*thrd_sleep)(const struct timespec *, struct timespec *);
-	int (*ppoll)(struct pollfd *, nfds_t, const struct timespec *, const sigset_t *);
-	int (*pselect)(int, fd_set *, fd_set *, fd_set *, const struct timespec *,
-		       const sigset_t *);
-} real;
-static pthread_once_t real_once = PTHREAD_ONCE_INIT;
-
-static void resolve(void)
-{
-	real.clock_nanosleep = dlsym(RTLD_NEXT, "clock_nanosleep");
-	real.usleep = dlsym(RTLD_NEXT, "usleep");
-	real.sleep = dlsym(RTLD_NEXT, "sleep");
-	real.thrd_sleep = dlsym(RTLD_NEXT, "thrd_sleep");
-	real.ppoll = dlsym(RTLD_NEXT, "ppoll");
-	real.pselect = dlsym(RTLD_NEXT, "pselect");
-}
-
-__attribute__((constructor)) static void sleep_init(void)
-{
-	pthread_once(&real_once, resolve);
-}
-
-#define REAL(fn) (likely(real.fn) ? real.fn : (pthread_once(&real_once, resolve), real.fn))
 
 /* Off until the runtime runs with --sched other than off. */
 static inline bool on(void)
@@ -140,7 +105,7 @@ static int fiber_sleep_abs(clockid_t clock, uint64_t abs, uint64_t *left)
 	/* Cancellation disabled: back on its kernel thread, the rest is
 	 * libc's. */
 	ns_ts(abs, &now);
-	while (REAL(clock_nanosleep)(clock, TIMER_ABSTIME, &now, NULL) == EINTR)
+	while (CXLMU_LIBC(clock_nanosleep)(clock, TIMER_ABSTIME, &now, NULL) == EINTR)
 		;
 	return 0;
 }
@@ -218,7 +183,7 @@ cxlmu_export int clock_nanosleep(clockid_t clock, int flags, const struct timesp
 	int r;
 
 	if (!on() || !clock_handled(clock) || (flags & ~TIMER_ABSTIME) || !ts_ns(req, &ns))
-		return REAL(clock_nanosleep)(clock, flags, req, rem);
+		return CXLMU_LIBC(clock_nanosleep)(clock, flags, req, rem);
 	if (cxlmu_sched_fiber_at_sleep()) {
 		if (flags & TIMER_ABSTIME)
 			return fiber_sleep_abs(clock, ns, &left) ? EINTR : 0;
@@ -243,7 +208,7 @@ cxlmu_export int clock_nanosleep(clockid_t clock, int flags, const struct timesp
 			ns_ts(left, rem);
 		return EINTR;
 	}
-	r = REAL(clock_nanosleep)(clock, flags, req, rem);
+	r = CXLMU_LIBC(clock_nanosleep)(clock, flags, req, rem);
 	end(&idle);
 	return r;
 }
@@ -255,7 +220,7 @@ cxlmu_export int usleep(useconds_t us)
 	int r;
 
 	if (!on())
-		return REAL(usleep)(us);
+		return CXLMU_LIBC(usleep)(us);
 	if (cxlmu_sched_fiber_at_sleep()) {
 		if (!fiber_sleep((uint64_t)us * 1000u, SITE, &left))
 			return 0;
@@ -268,7 +233,7 @@ cxlmu_export int usleep(useconds_t us)
 		errno = EINTR;
 		return -1;
 	}
-	r = REAL(usleep)(us);
+	r = CXLMU_LIBC(usleep)(us);
 	end(&idle);
 	return r;
 }
@@ -280,7 +245,7 @@ cxlmu_export unsigned sleep(unsigned seconds)
 	unsigned r;
 
 	if (!on())
-		return REAL(sleep)(seconds);
+		return CXLMU_LIBC(sleep)(seconds);
 	if (cxlmu_sched_fiber_at_sleep()) {
 		/* The seconds not slept, rounded as glibc's sleep rounds them. */
 		if (!fiber_sleep_abs(CLOCK_MONOTONIC,
@@ -289,7 +254,7 @@ cxlmu_export unsigned sleep(unsigned seconds)
 		return (unsigned)(left / 1000000000u + (left % 1000000000u >= 500000000u));
 	}
 	cxlmu_wait_begin(&idle, CXLMU_IDLE_ABSOLUTE, (uint64_t)seconds * 1000000000u, SITE);
-	r = REAL(sleep)(seconds);
+	r = CXLMU_LIBC(sleep)(seconds);
 	end(&idle);
 	return r;
 }
@@ -301,7 +266,7 @@ cxlmu_export int thrd_sleep(const struct timespec *dur, struct timespec *rem)
 	int r;
 
 	if (!on() || !ts_ns(dur, &ns))
-		return REAL(thrd_sleep)(dur, rem);
+		return CXLMU_LIBC(thrd_sleep)(dur, rem);
 	if (cxlmu_sched_fiber_at_sleep()) {
 		if (!fiber_sleep(ns, SITE, &left))
 			return 0;
@@ -316,7 +281,7 @@ cxlmu_export int thrd_sleep(const struct timespec *dur, struct timespec *rem)
 			ns_ts(left, rem);
 		return -1;
 	}
-	r = REAL(thrd_sleep)(dur, rem);
+	r = CXLMU_LIBC(thrd_sleep)(dur, rem);
 	end(&idle);
 	return r;
 }
@@ -419,14 +384,14 @@ cxlmu_export int ppoll(struct pollfd *fds, nfds_t nfds, const struct timespec *t
 	if (sigmask && cxlmu_sched_fiber())
 		cxlmu_sched_unfiber(CXLMU_WHY_SIGWAIT);
 	if (nfds || sigmask || !on() || !ts_ns(ts, &ns))
-		return REAL(ppoll)(fds, nfds, ts, sigmask);
+		return CXLMU_LIBC(ppoll)(fds, nfds, ts, sigmask);
 	if (nothing_begin(&idle, ns, SITE)) {
 		if (!poll_wait(&idle, &left))
 			return 0;
 		errno = EINTR;
 		return -1;
 	}
-	r = REAL(ppoll)(fds, nfds, ts, sigmask);
+	r = CXLMU_LIBC(ppoll)(fds, nfds, ts, sigmask);
 	end(&idle);
 	return r;
 }
@@ -477,14 +442,14 @@ cxlmu_export int pselect(int nfds, fd_set *rd, fd_set *wr, fd_set *ex,
 	if (sigmask && cxlmu_sched_fiber())
 		cxlmu_sched_unfiber(CXLMU_WHY_SIGWAIT);
 	if (nfds < 0 || sigmask || !no_sets(nfds, rd, wr, ex) || !on() || !ts_ns(ts, &ns))
-		return REAL(pselect)(nfds, rd, wr, ex, ts, sigmask);
+		return CXLMU_LIBC(pselect)(nfds, rd, wr, ex, ts, sigmask);
 	if (nothing_begin(&idle, ns, SITE)) {
 		if (!poll_wait(&idle, &left))
 			return 0;
 		errno = EINTR;
 		return -1;
 	}
-	r = REAL(pselect)(nfds, rd, wr, ex, ts, sigmask);
+	r = CXLMU_LIBC(pselect)(nfds, rd, wr, ex, ts, sigmask);
 	end(&idle);
 	return r;
 }

@@ -27,7 +27,6 @@
  * waiter count; a once's state bits) are glibc's public ABI on x86-64 and
  * unchanged since glibc 2.25; tests/integration/fibers.sh checks each
  * against glibc. */
-#include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
 #include <linux/futex.h>
@@ -41,82 +40,11 @@
 #include <unistd.h>
 
 #include "deadline.h"
+#include "libc.h"
 #include "prim.h"
 #include "runtime.h"
 #include "sched_wait.h"
 #include "scheduler.h"
-
-/* libc's own, where glibc exports an alias that no hook can shadow: the
- * allocator's mutexes come here, so these need no lookup. */
-extern int __pthread_mutex_lock(pthread_mutex_t *m);
-extern int __pthread_mutex_trylock(pthread_mutex_t *m);
-extern int __pthread_mutex_unlock(pthread_mutex_t *m);
-extern int __pthread_rwlock_rdlock(pthread_rwlock_t *l);
-extern int __pthread_rwlock_wrlock(pthread_rwlock_t *l);
-extern int __pthread_rwlock_tryrdlock(pthread_rwlock_t *l);
-extern int __pthread_rwlock_trywrlock(pthread_rwlock_t *l);
-extern int __pthread_rwlock_unlock(pthread_rwlock_t *l);
-extern int __pthread_once(pthread_once_t *o, void (*init)(void));
-
-static struct {
-	int (*mutex_timedlock)(pthread_mutex_t *, const struct timespec *);
-	int (*mutex_clocklock)(pthread_mutex_t *, clockid_t, const struct timespec *);
-	int (*cond_wait)(pthread_cond_t *, pthread_mutex_t *);
-	int (*cond_timedwait)(pthread_cond_t *, pthread_mutex_t *, const struct timespec *);
-	int (*cond_clockwait)(pthread_cond_t *, pthread_mutex_t *, clockid_t,
-			      const struct timespec *);
-	int (*cond_signal)(pthread_cond_t *);
-	int (*cond_broadcast)(pthread_cond_t *);
-	int (*rw_timedrdlock)(pthread_rwlock_t *, const struct timespec *);
-	int (*rw_timedwrlock)(pthread_rwlock_t *, const struct timespec *);
-	int (*rw_clockrdlock)(pthread_rwlock_t *, clockid_t, const struct timespec *);
-	int (*rw_clockwrlock)(pthread_rwlock_t *, clockid_t, const struct timespec *);
-	int (*barrier_init)(pthread_barrier_t *, const pthread_barrierattr_t *, unsigned);
-	int (*barrier_wait)(pthread_barrier_t *);
-	int (*barrier_destroy)(pthread_barrier_t *);
-	int (*spin_lock)(pthread_spinlock_t *);
-	int (*spin_trylock)(pthread_spinlock_t *);
-	int (*sem_wait)(sem_t *);
-	int (*sem_trywait)(sem_t *);
-	int (*sem_timedwait)(sem_t *, const struct timespec *);
-	int (*sem_clockwait)(sem_t *, clockid_t, const struct timespec *);
-	_Atomic bool done;
-} real;
-
-#define LOOKUP(field, name) (*(void **)&real.field = dlsym(RTLD_NEXT, name))
-
-__attribute__((constructor)) static void sync_init(void)
-{
-	LOOKUP(mutex_timedlock, "pthread_mutex_timedlock");
-	LOOKUP(mutex_clocklock, "pthread_mutex_clocklock");
-	LOOKUP(cond_wait, "pthread_cond_wait");
-	LOOKUP(cond_timedwait, "pthread_cond_timedwait");
-	LOOKUP(cond_clockwait, "pthread_cond_clockwait");
-	LOOKUP(cond_signal, "pthread_cond_signal");
-	LOOKUP(cond_broadcast, "pthread_cond_broadcast");
-	LOOKUP(rw_timedrdlock, "pthread_rwlock_timedrdlock");
-	LOOKUP(rw_timedwrlock, "pthread_rwlock_timedwrlock");
-	LOOKUP(rw_clockrdlock, "pthread_rwlock_clockrdlock");
-	LOOKUP(rw_clockwrlock, "pthread_rwlock_clockwrlock");
-	LOOKUP(barrier_init, "pthread_barrier_init");
-	LOOKUP(barrier_wait, "pthread_barrier_wait");
-	LOOKUP(barrier_destroy, "pthread_barrier_destroy");
-	LOOKUP(spin_lock, "pthread_spin_lock");
-	LOOKUP(spin_trylock, "pthread_spin_trylock");
-	LOOKUP(sem_wait, "sem_wait");
-	LOOKUP(sem_trywait, "sem_trywait");
-	LOOKUP(sem_timedwait, "sem_timedwait");
-	LOOKUP(sem_clockwait, "sem_clockwait");
-	atomic_store_explicit(&real.done, true, memory_order_release);
-}
-
-/* A hook that ran before the constructor (another library's). None of
- * these is reached from the allocator: dlsym may allocate. */
-static inline void resolve(void)
-{
-	if (unlikely(!atomic_load_explicit(&real.done, memory_order_acquire)))
-		sync_init();
-}
 
 /* ----------------------------------------------------------------------- */
 /* Deadlines                                                                 */
@@ -221,9 +149,9 @@ static int clocklock(pthread_mutex_t *m, clockid_t clock, const struct timespec 
 	struct cxlmu_fib *f = cxlmu_sched_fiber();
 	int saved, r;
 
-	resolve();
+	cxlmu_libc_resolve();
 	if (likely(!f) || !mutex_ours(m))
-		return clocked ? real.mutex_clocklock(m, clock, abs) : real.mutex_timedlock(m, abs);
+		return clocked ? cxlmu_libc.pthread_mutex_clocklock(m, clock, abs) : cxlmu_libc.pthread_mutex_timedlock(m, abs);
 	saved = errno;
 	r = fiber_lock(m, f, clock, abs);
 	errno = saved;
@@ -318,7 +246,7 @@ static int cond_wait(pthread_cond_t *c, pthread_mutex_t *m, clockid_t clock,
 	struct cxlmu_fib *f = cxlmu_sched_fiber();
 	int saved, r = NOT_A_FIBER;
 
-	resolve();
+	cxlmu_libc_resolve();
 	if (likely(f) && !cond_shared(c)) {
 		saved = errno;
 		r = fiber_cond_wait(c, m, f, clock, abs);
@@ -327,9 +255,9 @@ static int cond_wait(pthread_cond_t *c, pthread_mutex_t *m, clockid_t clock,
 	if (r != NOT_A_FIBER)
 		return r;
 	switch (kind) {
-	case 0:  return real.cond_wait(c, m);
-	case 1:  return real.cond_timedwait(c, m, abs);
-	default: return real.cond_clockwait(c, m, clock, abs);
+	case 0:  return cxlmu_libc.pthread_cond_wait(c, m);
+	case 1:  return cxlmu_libc.pthread_cond_timedwait(c, m, abs);
+	default: return cxlmu_libc.pthread_cond_clockwait(c, m, clock, abs);
 	}
 }
 
@@ -357,8 +285,8 @@ cxlmu_export int pthread_cond_signal(pthread_cond_t *c)
 {
 	int r;
 
-	resolve();
-	r = real.cond_signal(c);
+	cxlmu_libc_resolve();
+	r = cxlmu_libc.pthread_cond_signal(c);
 	if (cxlmu_sched_on)
 		cxlmu_sched_unpark(c, 1);
 	return r;
@@ -368,8 +296,8 @@ cxlmu_export int pthread_cond_broadcast(pthread_cond_t *c)
 {
 	int r;
 
-	resolve();
-	r = real.cond_broadcast(c);
+	cxlmu_libc_resolve();
+	r = cxlmu_libc.pthread_cond_broadcast(c);
 	if (cxlmu_sched_on)
 		cxlmu_sched_unpark(c, UINT_MAX);
 	return r;
@@ -423,13 +351,13 @@ static int rwlock(pthread_rwlock_t *l, bool write, clockid_t clock, const struct
 	struct cxlmu_fib *f = cxlmu_sched_fiber();
 	int saved, r;
 
-	resolve();
+	cxlmu_libc_resolve();
 	if (likely(!f) || l->__data.__shared) {
 		switch (kind) {
 		case 0:  return write ? __pthread_rwlock_wrlock(l) : __pthread_rwlock_rdlock(l);
-		case 1:  return write ? real.rw_timedwrlock(l, abs) : real.rw_timedrdlock(l, abs);
-		default: return write ? real.rw_clockwrlock(l, clock, abs) :
-					real.rw_clockrdlock(l, clock, abs);
+		case 1:  return write ? cxlmu_libc.pthread_rwlock_timedwrlock(l, abs) : cxlmu_libc.pthread_rwlock_timedrdlock(l, abs);
+		default: return write ? cxlmu_libc.pthread_rwlock_clockwrlock(l, clock, abs) :
+					cxlmu_libc.pthread_rwlock_clockrdlock(l, clock, abs);
 		}
 	}
 	saved = errno;
@@ -515,9 +443,9 @@ cxlmu_export int pthread_barrier_init(pthread_barrier_t *b, const pthread_barrie
 	struct barrier *o = (struct barrier *)b;
 	int pshared = PTHREAD_PROCESS_PRIVATE, r;
 
-	resolve();
+	cxlmu_libc_resolve();
 	if (!cxlmu_sched_on) {
-		r = real.barrier_init(b, attr, count);
+		r = cxlmu_libc.pthread_barrier_init(b, attr, count);
 		if (!r)
 			o->magic = 0;
 		return r;
@@ -541,9 +469,9 @@ cxlmu_export int pthread_barrier_wait(pthread_barrier_t *b)
 	uint32_t g;
 	int saved, r = 0;
 
-	resolve();
+	cxlmu_libc_resolve();
 	if (o->magic != BARRIER_MAGIC)
-		return real.barrier_wait(b);
+		return cxlmu_libc.pthread_barrier_wait(b);
 	saved = errno;
 	atomic_fetch_add(&o->inside, 1);
 	/* The round before ours has ended (we got here): gen is ours. */
@@ -571,9 +499,9 @@ cxlmu_export int pthread_barrier_destroy(pthread_barrier_t *b)
 {
 	struct barrier *o = (struct barrier *)b;
 
-	resolve();
+	cxlmu_libc_resolve();
 	if (o->magic != BARRIER_MAGIC)
-		return real.barrier_destroy(b);
+		return cxlmu_libc.pthread_barrier_destroy(b);
 	if (atomic_load(&o->arrived))
 		return EBUSY;
 	/* Those woken by the last round may still be on their way out. */
@@ -593,10 +521,10 @@ cxlmu_export int pthread_spin_lock(pthread_spinlock_t *l)
 {
 	struct cxlmu_fib *f = cxlmu_sched_fiber();
 
-	resolve();
+	cxlmu_libc_resolve();
 	if (likely(!f))
-		return real.spin_lock(l);
-	while (real.spin_trylock(l) == EBUSY) {
+		return cxlmu_libc.pthread_spin_lock(l);
+	while (cxlmu_libc.pthread_spin_trylock(l) == EBUSY) {
 		__builtin_ia32_pause();
 		cxlmu_sched_yield();
 	}
@@ -662,7 +590,7 @@ static int fiber_sem_wait(sem_t *s, clockid_t clock, const struct timespec *abs)
 		return -1;
 	}
 	for (;;) {
-		if (!real.sem_trywait(s)) {
+		if (!cxlmu_libc.sem_trywait(s)) {
 			errno = saved;
 			return 0;
 		}
@@ -687,13 +615,13 @@ static int sem_wait_any(sem_t *s, clockid_t clock, const struct timespec *abs, i
 	struct cxlmu_fib *f = cxlmu_sched_fiber();
 	int r;
 
-	resolve();
+	cxlmu_libc_resolve();
 	if (likely(f) && (r = fiber_sem_wait(s, clock, abs)) != NOT_A_FIBER)
 		return r;
 	switch (kind) {
-	case 0:  return real.sem_wait(s);
-	case 1:  return real.sem_timedwait(s, abs);
-	default: return real.sem_clockwait(s, clock, abs);
+	case 0:  return cxlmu_libc.sem_wait(s);
+	case 1:  return cxlmu_libc.sem_timedwait(s, abs);
+	default: return cxlmu_libc.sem_clockwait(s, clock, abs);
 	}
 }
 

@@ -6,7 +6,6 @@
  * from a fiber wait by switching, not in the kernel; setting a thread's
  * affinity moves it between fibers and kernel threads. With fibers off,
  * each forwards to libc and nothing else. */
-#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
@@ -18,6 +17,7 @@
 #include <unistd.h>
 
 #include "deadline.h"
+#include "libc.h"
 #include "prim.h"
 #include "sandbox.h"
 #include "runtime.h"
@@ -25,44 +25,22 @@
 #include "sched_wait.h"
 #include "scheduler.h"
 
-static struct {
-	cxlmu_create_fn create;
-	void (*exit)(void *);
-	int (*join)(pthread_t, void **);
-	int (*tryjoin)(pthread_t, void **);
-	int (*timedjoin)(pthread_t, void **, const struct timespec *);
-	int (*clockjoin)(pthread_t, void **, clockid_t, const struct timespec *);
-	int (*cancel)(pthread_t);
-	void (*testcancel)(void);
-	int (*thrd_create)(thrd_t *, thrd_start_t, void *);
-	void (*thrd_exit)(int);
-	int (*thrd_join)(thrd_t, int *);
-	int (*setaffinity)(pthread_t, size_t, const cpu_set_t *);
-	int (*sched_setaffinity)(pid_t, size_t, const cpu_set_t *);
-	int (*getcpu)(void);
-} real;
+/* libc's pthread_create goes to the scheduler (its own threads must not
+ * go through the hook): at load, or at the first of these hooks when
+ * another library's constructor calls one before ours ran. */
+static bool told;
 
 __attribute__((constructor)) static void thread_init(void)
 {
-	real.create = (cxlmu_create_fn)dlsym(RTLD_NEXT, "pthread_create");
-	real.exit = (void (*)(void *))dlsym(RTLD_NEXT, "pthread_exit");
-	real.join = (int (*)(pthread_t, void **))dlsym(RTLD_NEXT, "pthread_join");
-	real.tryjoin = (int (*)(pthread_t, void **))dlsym(RTLD_NEXT, "pthread_tryjoin_np");
-	real.timedjoin = (int (*)(pthread_t, void **, const struct timespec *))
-		dlsym(RTLD_NEXT, "pthread_timedjoin_np");
-	real.clockjoin = (int (*)(pthread_t, void **, clockid_t, const struct timespec *))
-		dlsym(RTLD_NEXT, "pthread_clockjoin_np");
-	real.cancel = (int (*)(pthread_t))dlsym(RTLD_NEXT, "pthread_cancel");
-	real.testcancel = (void (*)(void))dlsym(RTLD_NEXT, "pthread_testcancel");
-	real.thrd_create = (int (*)(thrd_t *, thrd_start_t, void *))dlsym(RTLD_NEXT, "thrd_create");
-	real.thrd_exit = (void (*)(int))dlsym(RTLD_NEXT, "thrd_exit");
-	real.thrd_join = (int (*)(thrd_t, int *))dlsym(RTLD_NEXT, "thrd_join");
-	real.setaffinity = (int (*)(pthread_t, size_t, const cpu_set_t *))
-		dlsym(RTLD_NEXT, "pthread_setaffinity_np");
-	real.sched_setaffinity = (int (*)(pid_t, size_t, const cpu_set_t *))
-		dlsym(RTLD_NEXT, "sched_setaffinity");
-	real.getcpu = (int (*)(void))dlsym(RTLD_NEXT, "sched_getcpu");
-	cxlmu_sched_set_create(real.create);
+	cxlmu_libc_resolve();
+	cxlmu_sched_set_create(cxlmu_libc.pthread_create);
+	told = true;
+}
+
+static inline void ready(void)
+{
+	if (unlikely(!told))
+		thread_init();
 }
 
 static inline bool fibers(void)
@@ -142,16 +120,15 @@ cxlmu_export int pthread_create(pthread_t *t, const pthread_attr_t *attr,
 	struct start *s;
 	int saved = errno, mine, cpu, r;
 
-	if (!real.create)
-		thread_init();
+	ready();
 	if (!fibers())
-		return real.create(t, attr, fn, arg);
+		return cxlmu_libc.pthread_create(t, attr, fn, arg);
 	mine = cxlmu_sched_pinned_cpu();
 	cpu = attr_cpu(attr, mine);
 	s = malloc(sizeof(*s));
 	if (!s) {
 		errno = saved;
-		return real.create(t, attr, fn, arg);
+		return cxlmu_libc.pthread_create(t, attr, fn, arg);
 	}
 	s->fn = fn;
 	s->arg = arg;
@@ -163,7 +140,7 @@ cxlmu_export int pthread_create(pthread_t *t, const pthread_attr_t *attr,
 		cxlmu_sched_adopt(cpu, s->why);
 	if (s->why == CXLMU_WHY_ALONE)
 		cxlmu_sched_alone(cpu, 1);
-	r = real.create(t, attr, CXLMU_WHY_FIBER(s->why) ? fiber_start : kernel_start, s);
+	r = cxlmu_libc.pthread_create(t, attr, CXLMU_WHY_FIBER(s->why) ? fiber_start : kernel_start, s);
 	if (r && s->why == CXLMU_WHY_ALONE)
 		cxlmu_sched_alone(cpu, -1);
 	if (r)
@@ -174,14 +151,13 @@ cxlmu_export int pthread_create(pthread_t *t, const pthread_attr_t *attr,
 
 cxlmu_export __attribute__((noreturn)) void pthread_exit(void *ret)
 {
-	if (!real.exit)
-		thread_init();
+	ready();
 	/* Unwinding and the thread's end happen on its own kernel thread. */
 	if (cxlmu_sched_self())
 		cxlmu_sched_leave();
 	if (cxlmu_sched_on)
 		cxlmu_sched_thread_end();
-	real.exit(ret);
+	cxlmu_libc.pthread_exit(ret);
 	__builtin_unreachable();
 }
 
@@ -201,9 +177,9 @@ static int set_own_affinity(size_t size, const cpu_set_t *set)
 	if (!cxlmu_sched_fiber() && cxlmu_sched_self())
 		/* Inside the scheduler's part of a call (a handler): only
 		 * its kernel thread's mask changes, as libc does it. */
-		return real.setaffinity(pthread_self(), size, set);
+		return cxlmu_libc.pthread_setaffinity_np(pthread_self(), size, set);
 	cxlmu_sched_leave();
-	r = real.setaffinity(pthread_self(), size, set);
+	r = cxlmu_libc.pthread_setaffinity_np(pthread_self(), size, set);
 	cxlmu_sched_place();
 	errno = saved;
 	return r;
@@ -213,14 +189,13 @@ cxlmu_export int pthread_setaffinity_np(pthread_t t, size_t size, const cpu_set_
 {
 	int r;
 
-	if (!real.setaffinity)
-		thread_init();
+	ready();
 	if (!fibers())
-		return real.setaffinity(t, size, set);
+		return cxlmu_libc.pthread_setaffinity_np(t, size, set);
 	if (pthread_equal(t, pthread_self()))
 		return set_own_affinity(size, set);
 	/* Another thread: a fiber moves at its next wait. */
-	r = real.setaffinity(t, size, set);
+	r = cxlmu_libc.pthread_setaffinity_np(t, size, set);
 	if (!r)
 		cxlmu_sched_retarget(t, 0);
 	return r;
@@ -231,10 +206,9 @@ cxlmu_export int sched_setaffinity(pid_t pid, size_t size, const cpu_set_t *set)
 	struct cxlmu_fib *f;
 	int r;
 
-	if (!real.sched_setaffinity)
-		thread_init();
+	ready();
 	if (!fibers())
-		return real.sched_setaffinity(pid, size, set);
+		return cxlmu_libc.sched_setaffinity(pid, size, set);
 	f = cxlmu_sched_self();
 	if (pid == 0 || pid == (f ? cxlmu_sched_tid(f) : (pid_t)cxlmu_prim_raw(SYS_gettid, 0, 0, 0, 0, 0, 0))) {
 		r = set_own_affinity(size, set);
@@ -244,7 +218,7 @@ cxlmu_export int sched_setaffinity(pid_t pid, size_t size, const cpu_set_t *set)
 		}
 		return 0;
 	}
-	r = real.sched_setaffinity(pid, size, set);
+	r = cxlmu_libc.sched_setaffinity(pid, size, set);
 	if (!r)
 		cxlmu_sched_retarget((pthread_t)0, pid);
 	return r;
@@ -272,10 +246,9 @@ cxlmu_export int thrd_create(thrd_t *t, thrd_start_t fn, void *arg)
 	struct c11 *s;
 	int r;
 
-	if (!real.thrd_create)
-		thread_init();
+	ready();
 	if (!fibers())
-		return real.thrd_create(t, fn, arg);
+		return cxlmu_libc.thrd_create(t, fn, arg);
 	if (!(s = malloc(sizeof(*s))))
 		return thrd_nomem;
 	s->fn = fn;
@@ -288,13 +261,12 @@ cxlmu_export int thrd_create(thrd_t *t, thrd_start_t fn, void *arg)
 
 cxlmu_export __attribute__((noreturn)) void thrd_exit(int res)
 {
-	if (!real.thrd_exit)
-		thread_init();
+	ready();
 	if (cxlmu_sched_self())
 		cxlmu_sched_leave();
 	if (cxlmu_sched_on)
 		cxlmu_sched_thread_end();
-	real.thrd_exit(res);
+	cxlmu_libc.thrd_exit(res);
 	__builtin_unreachable();
 }
 
@@ -309,27 +281,25 @@ cxlmu_export __attribute__((noreturn)) void thrd_exit(int res)
  * joins, pthread_testcancel), back on its own kernel thread. */
 cxlmu_export int pthread_cancel(pthread_t t)
 {
-	if (!real.cancel)
-		thread_init();
+	ready();
 	if (cxlmu_sched_on && cxlmu_sched_mark_cancel(t))
 		return 0;
-	return real.cancel(t);
+	return cxlmu_libc.pthread_cancel(t);
 }
 
 cxlmu_export void pthread_testcancel(void)
 {
 	struct cxlmu_fib *f;
 
-	if (!real.testcancel)
-		thread_init();
+	ready();
 	f = cxlmu_sched_fiber();
 	if (f && cxlmu_sched_cancelled(f)) {
 		int saved = errno;
 		cxlmu_sched_leave();
-		real.cancel(pthread_self());
+		cxlmu_libc.pthread_cancel(pthread_self());
 		errno = saved;
 	}
-	real.testcancel();
+	cxlmu_libc.pthread_testcancel();
 }
 
 /* ----------------------------------------------------------------------- */
@@ -350,8 +320,8 @@ static int fiber_join(pthread_t t, void **ret, uint64_t deadline)
 		/* glibc's own checks (EDEADLK, EINVAL for a detached or joined
 		 * thread, ESRCH) with a deadline already passed: ETIMEDOUT
 		 * while the thread runs, and then it is joinable again. */
-		r = real.clockjoin ? real.clockjoin(t, ret, CLOCK_MONOTONIC, &past)
-			: real.tryjoin(t, ret) == EBUSY ? ETIMEDOUT : real.join(t, ret);
+		r = cxlmu_libc.pthread_clockjoin_np ? cxlmu_libc.pthread_clockjoin_np(t, ret, CLOCK_MONOTONIC, &past)
+			: cxlmu_libc.pthread_tryjoin_np(t, ret) == EBUSY ? ETIMEDOUT : cxlmu_libc.pthread_join(t, ret);
 		if (r != ETIMEDOUT)
 			return r;
 		uint64_t now = cxlmu_prim_now();
@@ -366,7 +336,7 @@ static int fiber_join(pthread_t t, void **ret, uint64_t deadline)
 			/* A cancellation it has disabled took it back to its
 			 * kernel thread: wait there. */
 			if (!deadline)
-				return real.join(t, ret);
+				return cxlmu_libc.pthread_join(t, ret);
 			clock_gettime(CLOCK_MONOTONIC, &ts);
 			now = cxlmu_prim_now();
 			uint64_t left = deadline > now ? deadline - now : 0;
@@ -376,7 +346,7 @@ static int fiber_join(pthread_t t, void **ret, uint64_t deadline)
 				ts.tv_sec++;
 				ts.tv_nsec -= 1000000000;
 			}
-			return real.clockjoin(t, ret, CLOCK_MONOTONIC, &ts);
+			return cxlmu_libc.pthread_clockjoin_np(t, ret, CLOCK_MONOTONIC, &ts);
 		}
 		if (pause < 1000000)
 			pause *= 2;
@@ -394,22 +364,20 @@ static bool join_deadline(clockid_t clock, const struct timespec *abs, uint64_t 
 
 cxlmu_export int pthread_join(pthread_t t, void **ret)
 {
-	if (!real.join)
-		thread_init();
+	ready();
 	if (cxlmu_sched_fiber())
 		return fiber_join(t, ret, 0);
-	return real.join(t, ret);
+	return cxlmu_libc.pthread_join(t, ret);
 }
 
 cxlmu_export int pthread_timedjoin_np(pthread_t t, void **ret, const struct timespec *abs)
 {
 	uint64_t deadline;
 
-	if (!real.timedjoin)
-		thread_init();
+	ready();
 	if (cxlmu_sched_fiber() && join_deadline(CLOCK_REALTIME, abs, &deadline))
 		return fiber_join(t, ret, deadline);
-	return real.timedjoin(t, ret, abs);
+	return cxlmu_libc.pthread_timedjoin_np(t, ret, abs);
 }
 
 cxlmu_export int pthread_clockjoin_np(pthread_t t, void **ret, clockid_t clock,
@@ -417,11 +385,10 @@ cxlmu_export int pthread_clockjoin_np(pthread_t t, void **ret, clockid_t clock,
 {
 	uint64_t deadline;
 
-	if (!real.clockjoin)
-		thread_init();
+	ready();
 	if (cxlmu_sched_fiber() && join_deadline(clock, abs, &deadline))
 		return fiber_join(t, ret, deadline);
-	return real.clockjoin(t, ret, clock, abs);
+	return cxlmu_libc.pthread_clockjoin_np(t, ret, clock, abs);
 }
 
 cxlmu_export int thrd_join(thrd_t t, int *res)
@@ -429,10 +396,9 @@ cxlmu_export int thrd_join(thrd_t t, int *res)
 	void *ret;
 	int r;
 
-	if (!real.thrd_join)
-		thread_init();
+	ready();
 	if (!cxlmu_sched_fiber())
-		return real.thrd_join(t, res);
+		return cxlmu_libc.thrd_join(t, res);
 	r = pthread_join((pthread_t)t, &ret);
 	if (!r && res)
 		*res = (int)(intptr_t)ret;
@@ -448,7 +414,6 @@ cxlmu_export int sched_getcpu(void)
 
 	if (f)
 		return cxlmu_sched_cpu(f);
-	if (!real.getcpu)
-		thread_init();
-	return real.getcpu();
+	ready();
+	return cxlmu_libc.sched_getcpu();
 }

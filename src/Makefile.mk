@@ -37,6 +37,8 @@ libcxlmu_core_la_SOURCES = \
 	src/got.h \
 	src/heap.c \
 	src/heap.h \
+	src/libc.c \
+	src/libc.h \
 	src/mapping.c \
 	src/mapping.h \
 	src/pollrule.c \

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "got.h"
+#include "libc.h"
 #include "log.h"
 #include "prim.h"
 
@@ -211,11 +212,7 @@ bool cxlmu_got_in_module(const void *addr, const struct cxlmu_got_module *m)
 
 void cxlmu_got_unref(void *handle)
 {
-	static int (*real_close)(void *);
-
-	if (!real_close)
-		real_close = (int (*)(void *))dlsym(RTLD_NEXT, "dlclose");
-	real_close(handle);
+	CXLMU_LIBC(dlclose)(handle);
 }
 
 void *cxlmu_got_lookup(const char *name, const struct cxlmu_got_module *m)
