@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "deadline.h"
 #include "libc.h"
 #include "prim.h"
 #include "runtime.h"
@@ -82,30 +83,29 @@ static int fiber_sleep(uint64_t ns, const void *site, uint64_t *left)
 	return 0;
 }
 
-/* A fiber's sleep until abs on clock: at or after it, never before. 0, or
- * -EINTR with *left when a signal handler ran in the fiber. */
-static int fiber_sleep_abs(clockid_t clock, uint64_t abs, uint64_t *left)
+/* A fiber's sleep until abs on clock (valid, and a clock clock_gettime
+ * reads): at or after it, never before. 0, or -EINTR with *left when a
+ * signal handler ran in the fiber. */
+static int fiber_sleep_abs(clockid_t clock, const struct timespec *abs, uint64_t *left)
 {
-	struct timespec now;
-	uint64_t t = 0;
+	uint64_t deadline;
 
-	for (;;) {
-		clock_gettime(clock, &now);
-		ts_ns(&now, &t);
-		if (t >= abs)
-			return 0;
+	/* Converted again after each wait: a CLOCK_REALTIME step is
+	 * followed. */
+	while (!cxlmu_deadline(clock, abs, true, &deadline)) {
 		if (cxlmu_sched_cancelled(cxlmu_sched_self()))
-			break;
-		if ((*left = cxlmu_sched_sleep_until(cxlmu_prim_now() + (abs - t), true))) {
+			goto unfibered;
+		if ((*left = cxlmu_sched_sleep_until(deadline, true))) {
 			pthread_testcancel();
 			return -EINTR;
 		}
 	}
+	return 0;
+unfibered:
 	pthread_testcancel();
 	/* Cancellation disabled: back on its kernel thread, the rest is
 	 * libc's. */
-	ns_ts(abs, &now);
-	while (CXLMU_LIBC(clock_nanosleep)(clock, TIMER_ABSTIME, &now, NULL) == EINTR)
+	while (CXLMU_LIBC(clock_nanosleep)(clock, TIMER_ABSTIME, abs, NULL) == EINTR)
 		;
 	return 0;
 }
@@ -186,7 +186,7 @@ cxlmu_export int clock_nanosleep(clockid_t clock, int flags, const struct timesp
 		return CXLMU_LIBC(clock_nanosleep)(clock, flags, req, rem);
 	if (cxlmu_sched_fiber_at_sleep()) {
 		if (flags & TIMER_ABSTIME)
-			return fiber_sleep_abs(clock, ns, &left) ? EINTR : 0;
+			return fiber_sleep_abs(clock, req, &left) ? EINTR : 0;
 		if (!fiber_sleep(ns, SITE, &left))
 			return 0;
 		if (rem)
@@ -247,9 +247,11 @@ cxlmu_export unsigned sleep(unsigned seconds)
 	if (!on())
 		return CXLMU_LIBC(sleep)(seconds);
 	if (cxlmu_sched_fiber_at_sleep()) {
+		struct timespec until;
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_sec += seconds;
 		/* The seconds not slept, rounded as glibc's sleep rounds them. */
-		if (!fiber_sleep_abs(CLOCK_MONOTONIC,
-				     cxlmu_prim_now() + (uint64_t)seconds * 1000000000u, &left))
+		if (!fiber_sleep_abs(CLOCK_MONOTONIC, &until, &left))
 			return 0;
 		return (unsigned)(left / 1000000000u + (left % 1000000000u >= 500000000u));
 	}
