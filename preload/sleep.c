@@ -24,6 +24,7 @@
 #include "sched_thread.h"
 #include "sched_wait.h"
 #include "scheduler.h"
+#include "sync.h"
 #include "wait.h"
 
 #define SITE __builtin_return_address(0)
@@ -51,63 +52,6 @@ static bool ts_ns(const struct timespec *ts, uint64_t *ns)
 		return false;
 	*ns = dur_ns(ts->tv_sec, (uint64_t)ts->tv_nsec);
 	return true;
-}
-
-static void ns_ts(uint64_t ns, struct timespec *ts)
-{
-	ts->tv_sec = (time_t)(ns / 1000000000u);
-	ts->tv_nsec = (long)(ns % 1000000000u);
-}
-
-/* A fiber's relative sleep: the core's other fibers run meanwhile. A
- * cancellation point, as the call it stands for. 0, or -EINTR with *left
- * when a signal handler ran in the fiber. */
-static int fiber_sleep(uint64_t ns, const void *site, uint64_t *left)
-{
-	struct timespec ts;
-
-	if ((*left = cxlmu_sched_sleep(ns, site))) {
-		pthread_testcancel();
-		return -EINTR;
-	}
-	pthread_testcancel();
-	if (unlikely(!cxlmu_sched_self())) {
-		/* A cancellation it has disabled cut the sleep short and took
-		 * it back to its kernel thread: libc sleeps it again, whole
-		 * (longer than asked is allowed; a clock read per poll for the
-		 * exact rest is not worth it). */
-		ns_ts(ns, &ts);
-		while (__nanosleep(&ts, &ts) && errno == EINTR)
-			;
-	}
-	return 0;
-}
-
-/* A fiber's sleep until abs on clock (valid, and a clock clock_gettime
- * reads): at or after it, never before. 0, or -EINTR with *left when a
- * signal handler ran in the fiber. */
-static int fiber_sleep_abs(clockid_t clock, const struct timespec *abs, uint64_t *left)
-{
-	uint64_t deadline;
-
-	/* Converted again after each wait: a CLOCK_REALTIME step is
-	 * followed. */
-	while (!cxlmu_deadline(clock, abs, true, &deadline)) {
-		if (cxlmu_sched_cancelled(cxlmu_sched_self()))
-			goto unfibered;
-		if ((*left = cxlmu_sched_sleep_until(deadline, true))) {
-			pthread_testcancel();
-			return -EINTR;
-		}
-	}
-	return 0;
-unfibered:
-	pthread_testcancel();
-	/* Cancellation disabled: back on its kernel thread, the rest is
-	 * libc's. */
-	while (CXLMU_LIBC(clock_nanosleep)(clock, TIMER_ABSTIME, abs, NULL) == EINTR)
-		;
-	return 0;
 }
 
 /* A poll's wait, a cancellation point like the call it stands for: it is
@@ -149,10 +93,10 @@ cxlmu_export int nanosleep(const struct timespec *req, struct timespec *rem)
 	if (!on() || !ts_ns(req, &ns))
 		return __nanosleep(req, rem);
 	if (cxlmu_sched_fiber_at_sleep()) {
-		if (!fiber_sleep(ns, SITE, &left))
+		if (!cxlmu_sync_sleep(ns, SITE, &left))
 			return 0;
 		if (rem)
-			ns_ts(left, rem);
+			cxlmu_ns_timespec(left, rem);
 		errno = EINTR;
 		return -1;
 	}
@@ -160,7 +104,7 @@ cxlmu_export int nanosleep(const struct timespec *req, struct timespec *rem)
 		if (!poll_wait(&idle, &left))
 			return 0;
 		if (rem)
-			ns_ts(left, rem);
+			cxlmu_ns_timespec(left, rem);
 		errno = EINTR;
 		return -1;
 	}
@@ -186,11 +130,11 @@ cxlmu_export int clock_nanosleep(clockid_t clock, int flags, const struct timesp
 		return CXLMU_LIBC(clock_nanosleep)(clock, flags, req, rem);
 	if (cxlmu_sched_fiber_at_sleep()) {
 		if (flags & TIMER_ABSTIME)
-			return fiber_sleep_abs(clock, req, &left) ? EINTR : 0;
-		if (!fiber_sleep(ns, SITE, &left))
+			return cxlmu_sync_sleep_abs(clock, req, &left) ? EINTR : 0;
+		if (!cxlmu_sync_sleep(ns, SITE, &left))
 			return 0;
 		if (rem)
-			ns_ts(left, rem);
+			cxlmu_ns_timespec(left, rem);
 		return EINTR;
 	}
 	if (flags & TIMER_ABSTIME) {
@@ -205,7 +149,7 @@ cxlmu_export int clock_nanosleep(clockid_t clock, int flags, const struct timesp
 		if (!poll_wait(&idle, &left))
 			return 0;
 		if (rem)
-			ns_ts(left, rem);
+			cxlmu_ns_timespec(left, rem);
 		return EINTR;
 	}
 	r = CXLMU_LIBC(clock_nanosleep)(clock, flags, req, rem);
@@ -222,7 +166,7 @@ cxlmu_export int usleep(useconds_t us)
 	if (!on())
 		return CXLMU_LIBC(usleep)(us);
 	if (cxlmu_sched_fiber_at_sleep()) {
-		if (!fiber_sleep((uint64_t)us * 1000u, SITE, &left))
+		if (!cxlmu_sync_sleep((uint64_t)us * 1000u, SITE, &left))
 			return 0;
 		errno = EINTR;
 		return -1;
@@ -251,7 +195,7 @@ cxlmu_export unsigned sleep(unsigned seconds)
 		clock_gettime(CLOCK_MONOTONIC, &until);
 		until.tv_sec += seconds;
 		/* The seconds not slept, rounded as glibc's sleep rounds them. */
-		if (!fiber_sleep_abs(CLOCK_MONOTONIC, &until, &left))
+		if (!cxlmu_sync_sleep_abs(CLOCK_MONOTONIC, &until, &left))
 			return 0;
 		return (unsigned)(left / 1000000000u + (left % 1000000000u >= 500000000u));
 	}
@@ -270,17 +214,17 @@ cxlmu_export int thrd_sleep(const struct timespec *dur, struct timespec *rem)
 	if (!on() || !ts_ns(dur, &ns))
 		return CXLMU_LIBC(thrd_sleep)(dur, rem);
 	if (cxlmu_sched_fiber_at_sleep()) {
-		if (!fiber_sleep(ns, SITE, &left))
+		if (!cxlmu_sync_sleep(ns, SITE, &left))
 			return 0;
 		if (rem)
-			ns_ts(left, rem);
+			cxlmu_ns_timespec(left, rem);
 		return -1;
 	}
 	if (cxlmu_wait_begin(&idle, CXLMU_IDLE_SLEEP, ns, SITE)) {
 		if (!poll_wait(&idle, &left))
 			return 0;
 		if (rem)
-			ns_ts(left, rem);
+			cxlmu_ns_timespec(left, rem);
 		return -1;
 	}
 	r = CXLMU_LIBC(thrd_sleep)(dur, rem);
@@ -342,7 +286,7 @@ static bool nothing_begin(struct cxlmu_idle *idle, uint64_t ns, const void *site
 		idle->w = NULL;
 		idle->poll = false;
 		if (ns)
-			idle->poll = fiber_sleep(ns, site, &idle->asked) != 0;
+			idle->poll = cxlmu_sync_sleep(ns, site, &idle->asked) != 0;
 		else
 			cxlmu_sched_yield();
 		return true;

@@ -24,6 +24,7 @@
 #include "sched_thread.h"
 #include "sched_wait.h"
 #include "scheduler.h"
+#include "sync.h"
 
 /* libc's pthread_create goes to the scheduler (its own threads must not
  * go through the hook): at load, or at the first of these hooks when
@@ -274,11 +275,9 @@ cxlmu_export __attribute__((noreturn)) void thrd_exit(int res)
 /* Cancellation                                                              */
 /* ----------------------------------------------------------------------- */
 
-/* glibc acts on a cancellation by unwinding the thread and ending its
- * kernel thread: in a fiber that would be the host. So a fiber's
- * cancellation is only noted, and acted on at the fiber's next
- * cancellation point that goes through the runtime (its sleeps, yields,
- * joins, pthread_testcancel), back on its own kernel thread. */
+/* A fiber's cancellation is only noted here, and acted on at its next
+ * cancellation point that goes through the runtime, back on its own
+ * kernel thread (cxlmu_sync_testcancel): glibc's would end the host. */
 cxlmu_export int pthread_cancel(pthread_t t)
 {
 	ready();
@@ -289,69 +288,13 @@ cxlmu_export int pthread_cancel(pthread_t t)
 
 cxlmu_export void pthread_testcancel(void)
 {
-	struct cxlmu_fib *f;
-
 	ready();
-	f = cxlmu_sched_fiber();
-	if (f && cxlmu_sched_cancelled(f)) {
-		int saved = errno;
-		cxlmu_sched_leave();
-		cxlmu_libc.pthread_cancel(pthread_self());
-		errno = saved;
-	}
-	cxlmu_libc.pthread_testcancel();
+	cxlmu_sync_testcancel();
 }
 
 /* ----------------------------------------------------------------------- */
-/* Joins                                                                     */
+/* Joins: a fiber's waits by switching (cxlmu_sync_join)                    */
 /* ----------------------------------------------------------------------- */
-
-/* A fiber's join: try, and let the core's other fibers run in between,
- * until the thread has ended or the deadline (CLOCK_MONOTONIC ns, 0:
- * none) has passed. A cancellation point, as pthread_join is. */
-static int fiber_join(pthread_t t, void **ret, uint64_t deadline)
-{
-	static const struct timespec past = { 0, 0 };
-	uint64_t pause = 20000;
-	struct timespec ts;
-	int r;
-
-	for (;;) {
-		/* glibc's own checks (EDEADLK, EINVAL for a detached or joined
-		 * thread, ESRCH) with a deadline already passed: ETIMEDOUT
-		 * while the thread runs, and then it is joinable again. */
-		r = cxlmu_libc.pthread_clockjoin_np ? cxlmu_libc.pthread_clockjoin_np(t, ret, CLOCK_MONOTONIC, &past)
-			: cxlmu_libc.pthread_tryjoin_np(t, ret) == EBUSY ? ETIMEDOUT : cxlmu_libc.pthread_join(t, ret);
-		if (r != ETIMEDOUT)
-			return r;
-		uint64_t now = cxlmu_prim_now();
-		if (deadline && now >= deadline)
-			return ETIMEDOUT;
-		uint64_t until = now + pause;
-		if (deadline && until > deadline)
-			until = deadline;
-		cxlmu_sched_sleep_until(until, false);
-		pthread_testcancel();
-		if (!cxlmu_sched_self()) {
-			/* A cancellation it has disabled took it back to its
-			 * kernel thread: wait there. */
-			if (!deadline)
-				return cxlmu_libc.pthread_join(t, ret);
-			clock_gettime(CLOCK_MONOTONIC, &ts);
-			now = cxlmu_prim_now();
-			uint64_t left = deadline > now ? deadline - now : 0;
-			ts.tv_sec += (time_t)(left / 1000000000u);
-			ts.tv_nsec += (long)(left % 1000000000u);
-			if (ts.tv_nsec >= 1000000000) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000;
-			}
-			return cxlmu_libc.pthread_clockjoin_np(t, ret, CLOCK_MONOTONIC, &ts);
-		}
-		if (pause < 1000000)
-			pause *= 2;
-	}
-}
 
 /* abs on clock as a CLOCK_MONOTONIC deadline (one passed: now, so the
  * join still tries once); false when libc's own call must answer (a clock
@@ -366,7 +309,7 @@ cxlmu_export int pthread_join(pthread_t t, void **ret)
 {
 	ready();
 	if (cxlmu_sched_fiber())
-		return fiber_join(t, ret, 0);
+		return -cxlmu_sync_join(t, ret, 0);
 	return cxlmu_libc.pthread_join(t, ret);
 }
 
@@ -376,7 +319,7 @@ cxlmu_export int pthread_timedjoin_np(pthread_t t, void **ret, const struct time
 
 	ready();
 	if (cxlmu_sched_fiber() && join_deadline(CLOCK_REALTIME, abs, &deadline))
-		return fiber_join(t, ret, deadline);
+		return -cxlmu_sync_join(t, ret, deadline);
 	return cxlmu_libc.pthread_timedjoin_np(t, ret, abs);
 }
 
@@ -387,7 +330,7 @@ cxlmu_export int pthread_clockjoin_np(pthread_t t, void **ret, clockid_t clock,
 
 	ready();
 	if (cxlmu_sched_fiber() && join_deadline(clock, abs, &deadline))
-		return fiber_join(t, ret, deadline);
+		return -cxlmu_sync_join(t, ret, deadline);
 	return cxlmu_libc.pthread_clockjoin_np(t, ret, clock, abs);
 }
 

@@ -33,6 +33,7 @@ libcxlmu_core_la_SOURCES = \
 	src/fiber_x86_64.S \
 	src/file.c \
 	src/file.h \
+	src/glibc_abi.h \
 	src/got.c \
 	src/got.h \
 	src/heap.c \
@@ -72,6 +73,8 @@ libcxlmu_core_la_SOURCES = \
 	src/sites.h \
 	src/stats.c \
 	src/stats.h \
+	src/sync.c \
+	src/sync.h \
 	src/wait.c \
 	src/wait.h
 libcxlmu_core_la_CFLAGS = $(AM_CFLAGS) -fno-builtin-malloc -fno-builtin-free \

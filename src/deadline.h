@@ -25,4 +25,11 @@
  * that must follow a clock step converts again after each wait. */
 int cxlmu_deadline(clockid_t clock, const struct timespec *ts, bool absolute, uint64_t *out);
 
+/* ns (a duration or a time) as a struct timespec. */
+static inline void cxlmu_ns_timespec(uint64_t ns, struct timespec *ts)
+{
+	ts->tv_sec = (time_t)(ns / 1000000000u);
+	ts->tv_nsec = (long)(ns % 1000000000u);
+}
+
 #endif
