@@ -1,6 +1,7 @@
 # preload/: the interposed symbols of libcxlmu.so, thin forwarders into src/.
 lib_LTLIBRARIES += libcxlmu.la
 libcxlmu_la_SOURCES = \
+	preload/alloc.h \
 	preload/dl.c \
 	preload/malloc.c \
 	preload/mmap.c \

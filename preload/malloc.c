@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <unistd.h>
 
+#include "alloc.h"
 #include "heap.h"
 #include "internal.h"
 #include "prim.h"
@@ -39,8 +40,7 @@ static inline void *alloc(size_t n, size_t align, bool zero, const void *ra)
 
 static void *malloc_at(size_t n, const void *ra);
 
-/* For preload/new.c: the same paths, reached without the PLT; ra is the
- * return address of operator new. */
+/* preload/alloc.h: the same paths for preload/new.c. */
 void *cxlmu_preload_alloc(size_t n, size_t align, const void *ra)
 {
 	if (!align)

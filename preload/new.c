@@ -17,14 +17,12 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "internal.h"
 
 #define PUBLIC cxlmu_export
 /* The call site: the return address of operator new. */
 #define RA __builtin_return_address(0)
-
-void *cxlmu_preload_alloc(size_t n, size_t align, const void *ra);
-void cxlmu_preload_free(void *p);
 
 typedef void (*new_handler_t)(void);
 

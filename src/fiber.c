@@ -11,8 +11,6 @@
 #define HWCAP2_FSGSBASE (1 << 1)
 #endif
 
-void cxlmu_fiber_start(void);
-
 void cxlmu_fiber_make(struct cxlmu_fiber_ctx *ctx, void *stack, size_t size,
 		      void (*fn)(void *), void *arg)
 {

@@ -30,6 +30,9 @@ void cxlmu_fiber_switch_fs(struct cxlmu_fiber_ctx *from, struct cxlmu_fiber_ctx 
  * return: it ends by switching away for good. */
 void cxlmu_fiber_make(struct cxlmu_fiber_ctx *ctx, void *stack, size_t size,
 		      void (*fn)(void *), void *arg);
+/* Where such a context starts (src/fiber_x86_64.S): calls fn(arg) from
+ * the frame cxlmu_fiber_make laid. Never called from C. */
+void cxlmu_fiber_start(void);
 
 /* True when user code may write the FS base (wrfsbase). */
 bool cxlmu_fiber_fsgsbase(void);

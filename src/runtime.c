@@ -37,8 +37,6 @@ static bool secure;          /* AT_SECURE: the environment is not trusted */
 static struct cxlmu_fd report_fd = { .fd = -1 };   /* stderr, duplicated at start */
 static struct cxlmu_fd stderr_id = { .fd = -1 };   /* what fd 2 was at start */
 
-extern char **environ;
-
 static void warn_option(const char *fmt, ...)
 {
 	char line[400];
