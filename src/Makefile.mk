@@ -49,6 +49,7 @@ libcxlmu_core_la_SOURCES = \
 	src/remote.c \
 	src/remote.h \
 	src/remote_x86_64.S \
+	src/remote_x86_64.h \
 	src/report.c \
 	src/report.h \
 	src/ring.c \

@@ -31,6 +31,7 @@
 #include "log.h"
 #include "prim.h"
 #include "remote.h"
+#include "remote_x86_64.h"
 #include "sandbox.h"
 #include "ring.h"
 #include "sched_wait.h"
@@ -95,10 +96,6 @@ struct slot {
 	_Atomic uint64_t calls, local, agent_ns, wait_ns, switched;
 };
 
-extern char cxlmu_remote_tramps[];
-void cxlmu_remote_invoke(void *fn, struct cxlmu_remote_regs *regs);
-void *cxlmu_remote_dlsym_hook(void *, const char *);
-void *cxlmu_remote_dlvsym_hook(void *, const char *, const char *);
 void *cxlmu_remote_real_dlsym;
 void *cxlmu_remote_real_dlvsym;
 
@@ -460,7 +457,6 @@ static void await_counted(struct agent *a, struct req *r)
 }
 
 /* From the trampolines. */
-void cxlmu_remote_enter(unsigned idx, struct cxlmu_remote_regs *regs);
 void cxlmu_remote_enter(unsigned idx, struct cxlmu_remote_regs *regs)
 {
 	struct slot *s = &slots[idx];
@@ -794,7 +790,6 @@ static void rescan(void)
 }
 
 /* From cxlmu_remote_dlsym_hook, for every dlsym under --remote. */
-int cxlmu_remote_dlsym_wanted(const char *name);
 int cxlmu_remote_dlsym_wanted(const char *name)
 {
 	int err = errno, r;
@@ -809,7 +804,6 @@ int cxlmu_remote_dlsym_wanted(const char *name)
 	return r;
 }
 
-void *cxlmu_remote_dlsym(void *h, const char *name);
 void *cxlmu_remote_dlsym(void *h, const char *name)
 {
 	void *p = ((void *(*)(void *, const char *))cxlmu_remote_real_dlsym)(h, name);
@@ -818,7 +812,6 @@ void *cxlmu_remote_dlsym(void *h, const char *name)
 	return p && (t = tramp_for(name, p)) ? t : p;
 }
 
-void *cxlmu_remote_dlvsym(void *h, const char *name, const char *version);
 void *cxlmu_remote_dlvsym(void *h, const char *name, const char *version)
 {
 	void *p = ((void *(*)(void *, const char *, const char *))cxlmu_remote_real_dlvsym)(h, name,
