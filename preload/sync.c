@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "libc.h"
+#include "sched_wait.h"
 #include "scheduler.h"
 #include "sync.h"
 

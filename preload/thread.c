@@ -22,7 +22,6 @@
 #include "sandbox.h"
 #include "runtime.h"
 #include "sched_thread.h"
-#include "sched_wait.h"
 #include "scheduler.h"
 #include "sync.h"
 

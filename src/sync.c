@@ -14,6 +14,8 @@
 #include "deadline.h"
 #include "libc.h"
 #include "prim.h"
+#include "sched_thread.h"
+#include "sched_wait.h"
 #include "scheduler.h"
 #include "sync.h"
 
