@@ -29,6 +29,16 @@
 
 #define SITE __builtin_return_address(0)
 
+/* A sleep is where a thread moves to where it now belongs
+ * (cxlmu_sched_settle); then the fiber, if it may switch. */
+static inline struct cxlmu_fib *fiber_at_sleep(void)
+{
+	if (likely(!cxlmu_sched_on))
+		return NULL;
+	cxlmu_sched_settle();
+	return cxlmu_sched_fiber();
+}
+
 /* Off until the runtime runs with --sched other than off. */
 static inline bool on(void)
 {
@@ -92,7 +102,7 @@ cxlmu_export int nanosleep(const struct timespec *req, struct timespec *rem)
 
 	if (!on() || !ts_ns(req, &ns))
 		return __nanosleep(req, rem);
-	if (cxlmu_sched_fiber_at_sleep()) {
+	if (fiber_at_sleep()) {
 		if (!cxlmu_sync_sleep(ns, SITE, &left))
 			return 0;
 		if (rem)
@@ -128,7 +138,7 @@ cxlmu_export int clock_nanosleep(clockid_t clock, int flags, const struct timesp
 
 	if (!on() || !clock_handled(clock) || (flags & ~TIMER_ABSTIME) || !ts_ns(req, &ns))
 		return CXLMU_LIBC(clock_nanosleep)(clock, flags, req, rem);
-	if (cxlmu_sched_fiber_at_sleep()) {
+	if (fiber_at_sleep()) {
 		if (flags & TIMER_ABSTIME)
 			return cxlmu_sync_sleep_abs(clock, req, &left) ? EINTR : 0;
 		if (!cxlmu_sync_sleep(ns, SITE, &left))
@@ -165,7 +175,7 @@ cxlmu_export int usleep(useconds_t us)
 
 	if (!on())
 		return CXLMU_LIBC(usleep)(us);
-	if (cxlmu_sched_fiber_at_sleep()) {
+	if (fiber_at_sleep()) {
 		if (!cxlmu_sync_sleep((uint64_t)us * 1000u, SITE, &left))
 			return 0;
 		errno = EINTR;
@@ -190,7 +200,7 @@ cxlmu_export unsigned sleep(unsigned seconds)
 
 	if (!on())
 		return CXLMU_LIBC(sleep)(seconds);
-	if (cxlmu_sched_fiber_at_sleep()) {
+	if (fiber_at_sleep()) {
 		struct timespec until;
 		clock_gettime(CLOCK_MONOTONIC, &until);
 		until.tv_sec += seconds;
@@ -213,7 +223,7 @@ cxlmu_export int thrd_sleep(const struct timespec *dur, struct timespec *rem)
 
 	if (!on() || !ts_ns(dur, &ns))
 		return CXLMU_LIBC(thrd_sleep)(dur, rem);
-	if (cxlmu_sched_fiber_at_sleep()) {
+	if (fiber_at_sleep()) {
 		if (!cxlmu_sync_sleep(ns, SITE, &left))
 			return 0;
 		if (rem)

@@ -314,6 +314,8 @@ void sched_kick(struct cxlmu_core *c);
 int sched_add_host(struct cxlmu_core *c);
 struct cxlmu_fib *sched_find(pthread_t t, pid_t tid);
 void sched_reached(struct cxlmu_fib *f, uint64_t now, bool poll);
+/* Not inside the scheduler, and not on the parked kernel thread. */
+bool sched_can_switch(struct cxlmu_fib *f);
 void sched_out(struct cxlmu_fib *f, int why);
 void *sched_monitor_main(void *arg);     /* src/sched_monitor.c */
 

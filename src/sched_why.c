@@ -125,14 +125,7 @@ void cxlmu_sched_place(void)
 		cxlmu_sched_note(why, cpu);
 }
 
-struct cxlmu_fib *cxlmu_sched_current(void)
-{
-	struct cxlmu_fib *f = sched_self;
-
-	return cxlmu_sched_can_switch(f) ? f : NULL;
-}
-
-struct cxlmu_fib *cxlmu_sched_settle(void)
+void cxlmu_sched_settle(void)
 {
 	static CXLMU_TLS bool settling;
 	struct cxlmu_fib *f = sched_self;
@@ -142,7 +135,7 @@ struct cxlmu_fib *cxlmu_sched_settle(void)
 		     : alone_cpu < 0 || !atomic_load_explicit(&sched.cores[alone_cpu],
 							      memory_order_acquire)) ||
 	    settling)
-		return cxlmu_sched_current();
+		return;
 	settling = true;
 	if (!f) {
 		/* Alone on its CPU until fibers came there: it joins them,
@@ -150,13 +143,12 @@ struct cxlmu_fib *cxlmu_sched_settle(void)
 		 * cancellation point), never on a host. */
 		sched.libc_testcancel();
 		cxlmu_sched_adopt(alone_cpu, CXLMU_WHY_SHARED);
-	} else if (cxlmu_sched_can_switch(f)) {
+	} else if (sched_can_switch(f)) {
 		/* Its kernel thread's new affinity says where it goes now. */
 		cxlmu_sched_leave();
 		cxlmu_sched_place();
 	}
 	settling = false;
-	return cxlmu_sched_current();
 }
 
 size_t cxlmu_sched_threads(struct cxlmu_sched_thread *out_, size_t max,

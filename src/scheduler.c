@@ -399,7 +399,7 @@ struct cxlmu_fib *cxlmu_sched_self(void)
 	return sched_self;
 }
 
-bool cxlmu_sched_can_switch(struct cxlmu_fib *f)
+bool sched_can_switch(struct cxlmu_fib *f)
 {
 	uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
 
@@ -408,6 +408,13 @@ bool cxlmu_sched_can_switch(struct cxlmu_fib *f)
 	return f && !f->busy &&
 	       (sp < (uintptr_t)f->parkstack.base ||
 		sp >= (uintptr_t)f->parkstack.base + f->parkstack.len);
+}
+
+struct cxlmu_fib *cxlmu_sched_fiber_now(void)
+{
+	struct cxlmu_fib *f = sched_self;
+
+	return sched_can_switch(f) ? f : NULL;
 }
 /* The fiber t is (or with tid nonzero, whose kernel thread is tid), or
  * NULL. Under all_lock. */

@@ -77,35 +77,27 @@ int cxlmu_sched_cpu(const struct cxlmu_fib *f);
  * made with libc's pthread_create, so it never becomes a fiber; stack 0:
  * libc's default size. 0 or -errno. */
 int cxlmu_sched_spawn(void *(*fn)(void *), void *arg, size_t stack);
-/* False inside the scheduler's own part of a call (a signal handler that
- * interrupted it): the caller must not switch, only do what a kernel thread
- * does. */
-bool cxlmu_sched_can_switch(struct cxlmu_fib *f);
+/* The two questions a hook asks. cxlmu_sched_self: the fiber this thread
+ * runs as, or NULL for a kernel thread. cxlmu_sched_fiber: the same when
+ * it may switch now, else NULL: fibers off, a kernel thread, or inside
+ * the scheduler's own part of a call (a signal handler that interrupted
+ * it, or one running on the parked kernel thread), where the caller does
+ * what a kernel thread does. */
+struct cxlmu_fib *cxlmu_sched_self(void);
+struct cxlmu_fib *cxlmu_sched_fiber_now(void);  /* cxlmu_sched_fiber's body */
 
-/* cxlmu_sched_fiber with fibers on. */
-struct cxlmu_fib *cxlmu_sched_current(void);
-/* The same at a sleep (a cancellation point), where first a fiber asked
- * to move (its affinity was set by another thread) moves, and a kernel
- * thread alone on its CPU that has fibers there now joins them. Only
- * there: not in a lock's hook, which malloc and handlers can reach. */
-struct cxlmu_fib *cxlmu_sched_settle(void);
-
-/* The calling fiber when it may switch now, else NULL: fibers off, a
- * kernel thread, or inside the scheduler's own part of a call. What the
- * hooks ask before doing a fiber's version of a call. */
 static inline struct cxlmu_fib *cxlmu_sched_fiber(void)
 {
 	if (likely(!cxlmu_sched_on))
 		return NULL;
-	return cxlmu_sched_current();
+	return cxlmu_sched_fiber_now();
 }
 
-static inline struct cxlmu_fib *cxlmu_sched_fiber_at_sleep(void)
-{
-	if (likely(!cxlmu_sched_on))
-		return NULL;
-	return cxlmu_sched_settle();
-}
+/* At a sleep (a cancellation point), before asking cxlmu_sched_fiber: a
+ * fiber asked to move (its affinity was set by another thread) moves, and
+ * a kernel thread alone on its CPU that has fibers there now joins them.
+ * Only there: not in a lock's hook, which malloc and handlers reach. */
+void cxlmu_sched_settle(void);
 
 struct cxlmu_sched_totals {
 	uint64_t fibers;       /* threads that ran as fibers */
