@@ -135,7 +135,6 @@ struct cxlmu_sched_state {
 	enum cxlmu_sched_mode mode;
 	bool configured;                /* cxlmu_sched_init came */
 	cxlmu_create_fn create_thread;  /* libc's pthread_create */
-	void (*libc_testcancel)(void);  /* libc's pthread_testcancel */
 	_Atomic(struct cxlmu_core *) cores[MAX_CPUS];
 	_Atomic int cores_lock;
 	_Atomic int monitor_started;

@@ -3,6 +3,7 @@
  * thread's move when that changes (src/sched_thread.h). */
 #include <sched.h>
 
+#include "libc.h"
 #include "sandbox.h"
 #include "sched_impl.h"
 #include "sched_thread.h"
@@ -141,7 +142,9 @@ void cxlmu_sched_settle(void)
 		/* Alone on its CPU until fibers came there: it joins them,
 		 * once a pending cancellation has acted here (a sleep is a
 		 * cancellation point), never on a host. */
-		sched.libc_testcancel();
+		void (*testcancel)(void) = CXLMU_LIBC(pthread_testcancel);
+		if (testcancel)
+			testcancel();
 		cxlmu_sched_adopt(alone_cpu, CXLMU_WHY_SHARED);
 	} else if (sched_can_switch(f)) {
 		/* Its kernel thread's new affinity says where it goes now. */

@@ -3,7 +3,6 @@
  * other parts: src/sched_queue.c, sched_signal.c, sched_block.c,
  * sched_monitor.c, sched_why.c, sched_sleep.c; what they share,
  * src/sched_impl.h. */
-#include <dlfcn.h>
 #include <errno.h>
 #include <sched.h>
 #include <linux/membarrier.h>
@@ -28,13 +27,9 @@
 
 int cxlmu_sched_on;
 CXLMU_TLS struct cxlmu_fib *sched_self;
-static void nothing(void)
-{
-}
 struct cxlmu_sched_state sched = {
 	.tsc_per_us = 1000,
 	.work_tsc = 300000,
-	.libc_testcancel = nothing,
 };
 
 /* Tell the core's owner something changed, if it waits. Every waiter on
@@ -671,10 +666,6 @@ const char *cxlmu_sched_off_why(void)
 
 void cxlmu_sched_init(const struct cxlmu_config *cfg)
 {
-	/* libc's own, not the exported one (a fiber's cancellation point). */
-	sched.libc_testcancel = (void (*)(void))dlsym(RTLD_NEXT, "pthread_testcancel");
-	if (!sched.libc_testcancel)
-		sched.libc_testcancel = nothing;
 	sched.mode = cfg->sched;
 	sched.configured = true;
 	decide();
