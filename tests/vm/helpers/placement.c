@@ -150,16 +150,31 @@ static void print_count(const struct count *c)
 
 #define FILL 0xa5
 
-/* After the query: pages of blocks[0..n) whose bytes are not all FILL. */
+/* After the query: pages of blocks[0..n) whose bytes are not all FILL.
+ * Read eight bytes at a time: on the emulated CXL device every load is an
+ * MMIO access under TCG, and byte loads made the check most of a case's
+ * time there. */
 static unsigned long count_lost(void **blocks, size_t n, size_t size)
 {
+	const uint64_t fill8 = 0x0101010101010101ull * FILL;
 	unsigned long lost = 0;
 
 	for (size_t i = 0; i < n; i++) {
 		const unsigned char *p = blocks[i];
 		for (size_t off = 0; off < size; off += (size_t)page_size) {
 			size_t len = size - off < (size_t)page_size ? size - off : (size_t)page_size;
-			for (size_t k = 0; k < len; k++)
+			size_t k = 0;
+			uint64_t w;
+			for (; k + 8 <= len; k += 8) {
+				memcpy(&w, p + off + k, 8);
+				if (w != fill8)
+					break;
+			}
+			if (k + 8 <= len) {
+				lost++;
+				continue;
+			}
+			for (; k < len; k++)
 				if (p[off + k] != FILL) {
 					lost++;
 					break;
