@@ -16,9 +16,9 @@ run() {
 	echo "@@rc $name $?"
 }
 
-set_main() {
-	run node1-cpulist cat /sys/devices/system/node/node1/cpulist
-	run topology $RUN --topology --json
+# The placement cases of every policy, against whichever node the runtime
+# takes for CXL (main: node 1; cxl: the region's node).
+placement_cases() {
 	run cxl $RUN --policy=cxl -- $P malloc:64M:1 calloc:8M:2 realloc:8M:2 \
 		memalign:8M:2 malloc:4K:256 mmap:4M:1
 	run local $RUN --policy=local -- $P malloc:64M:1 calloc:8M:2 realloc:8M:2 \
@@ -35,22 +35,32 @@ set_main() {
 	# The report samples one block in 64 and every placed mmap region.
 	run stats-json $RUN --policy=cxl --stats --stats-format=json -- $P \
 		malloc:16M:1 malloc:64K:256 mmap:4M:1
-	# Node 1 is 256 MiB: ask for more than it holds.
-	run strict-full $RUN --policy=cxl --strict -- $P fill:16M:32
-	# Small blocks: the runtime gets small extents and comes near the node's
-	# watermarks before refusing one.
-	run strict-small $RUN --policy=cxl --strict -- $P fill:1M:400
-	run preferred-full $RUN --policy=cxl -- $P fill:16M:24
-	# Placement by call site: two sites allocate 64 KiB blocks, one hot
-	# (20000 blocks freed at once, 8 kept), one cold (64 kept). Profile,
-	# report, rules for a 2 MiB DRAM budget, then the run they place. One
-	# sample per 64 KiB: the cold site's 64 blocks give about 40 samples.
+}
+
+# Placement by call site: two sites allocate 64 KiB blocks, one hot
+# (20000 blocks freed at once, 8 kept), one cold (64 kept). Profile,
+# report, rules for a 2 MiB DRAM budget, then the run they place. One
+# sample per 64 KiB: the cold site's 64 blocks give about 40 samples.
+sites_cases() {
 	run sites-profile $RUN --policy=local --profile=/tmp/sites.prof --sample-bytes=64K \
 		-- /cxlmu/sites place
 	run sites-profile-text cat /tmp/sites.prof
 	run sites-report /cxlmu/cxlmu-stat --top=5 /tmp/sites.prof
 	run sites-rules sh -c '/cxlmu/cxlmu-stat --rules --dram-budget=2M /tmp/sites.prof >/tmp/sites.rules && cat /tmp/sites.rules'
 	run sites-place $RUN --policy=sites:/tmp/sites.rules --stats -- /cxlmu/sites place
+}
+
+set_main() {
+	run node1-cpulist cat /sys/devices/system/node/node1/cpulist
+	run topology $RUN --topology --json
+	placement_cases
+	# Node 1 is 256 MiB: ask for more than it holds.
+	run strict-full $RUN --policy=cxl --strict -- $P fill:16M:32
+	# Small blocks: the runtime gets small extents and comes near the node's
+	# watermarks before refusing one.
+	run strict-small $RUN --policy=cxl --strict -- $P fill:1M:400
+	run preferred-full $RUN --policy=cxl -- $P fill:16M:24
+	sites_cases
 	# The console shows only critical kernel messages; OOM kills are read here.
 	run oom-kills sh -c 'dmesg | grep "Killed process" || true'
 }
