@@ -5,17 +5,27 @@
 #
 #   mkinitrd.sh [placement]   environment: top_builddir, top_srcdir (as in make check)
 #   mkinitrd.sh integration   the initramfs of tests/vm/integration.sh instead
+#   mkinitrd.sh cxl           the guest of tests/vm/cxl.sh: kernel 6.12 (below)
 #
 # Writes $top_builddir/tests/vm/build/{vmlinuz-*,initrd.gz} (integration:
-# initrd-int.gz); prints the paths of the kernel and the initramfs on its
-# last two lines. Exit 0, or 77 with a reason when busybox, cpio or the
-# kernel cannot be had (integration: or /usr/bin/python3).
+# initrd-int.gz; cxl: initrd-cxl.gz and cxl-VERSION/vmlinuz); prints the
+# paths of the kernel and the initramfs on its last two lines. Exit 0, or 77
+# with a reason when busybox, cpio or the kernel cannot be had (integration:
+# or /usr/bin/python3; cxl: or the ndctl packages, or xz).
 #
 # The integration initramfs holds the build tree's runtime, helpers and
 # scripts at their own absolute paths (remhost's run path names the build
 # tree), /usr/bin/python3 with the few modules the scripts' JSON checks
 # import, libcapstone (dlopened by --remote) when installed, every library
 # ldd lists for all of them, and an /init that runs tests/vm/guest-int.sh.
+#
+# The cxl initramfs is the placement one plus what a guest with an emulated
+# CXL type-3 device needs to turn it into a NUMA node: the CXL, nvdimm and
+# dax modules of the newest linux-image-6.12.*+deb12-amd64 the archive has
+# (decompressed, with /cxlmu/mods/order listing them dependencies first,
+# from each module's depends=), and cxl, ndctl and daxctl from the Debian
+# packages with their libraries. Its kernel is that package's vmlinuz
+# (VM_KERNEL does not apply: the modules must match it).
 # VM_KERNEL=FILE uses that kernel instead of fetching one;
 # VM_CACHE=DIR keeps the fetched kernel there (default: the build dir).
 set -eu
@@ -24,8 +34,8 @@ set -eu
 : "${top_srcdir:?top_srcdir must name the source tree}"
 what=${1:-placement}
 case $what in
-placement|integration) ;;
-*) echo "usage: mkinitrd.sh [placement|integration]" >&2; exit 2 ;;
+placement|integration|cxl) ;;
+*) echo "usage: mkinitrd.sh [placement|integration|cxl]" >&2; exit 2 ;;
 esac
 build=$top_builddir/tests/vm/build
 cache=${VM_CACHE:-$build}
@@ -64,7 +74,9 @@ fetch_kernel() {
 	echo "$cache/vmlinuz-$ver"
 }
 
-if [ -n "${VM_KERNEL:-}" ]; then
+if [ "$what" = cxl ]; then
+	:   # its kernel comes with its modules, below
+elif [ -n "${VM_KERNEL:-}" ]; then
 	[ -r "$VM_KERNEL" ] || skip "VM_KERNEL=$VM_KERNEL is not readable"
 	kernel=$VM_KERNEL
 else
@@ -198,6 +210,122 @@ if [ "$what" = integration ]; then
 	exit 0
 fi
 
+# --- the cxl guest's kernel, modules and tools ---------------------------
+# The modules the guest loads (tests/vm/guest.sh set_cxl), and those they
+# depend on: the ACPI CXL root, the type-3 device's PCI and memdev drivers,
+# the pmem bridge to nvdimm, devdax namespaces and their onlining as RAM.
+# cxl_core, cxl_port and the region code are built into Debian's 6.12.
+cxl_mods="cxl_acpi cxl_pci cxl_mem cxl_pmem nd_pmem dax_pmem device_dax kmem"
+# cxl, ndctl, daxctl and the libraries of theirs that a Debian host may lack.
+cxl_tool_pkgs="ndctl daxctl libcxl1 libndctl6 libdaxctl1 libtraceevent1 libtracefs1 libiniparser1"
+
+# mod_deps FILE: the modules FILE's .modinfo says it depends on
+mod_deps() {
+	tr '\0' '\n' < "$1" | sed -n 's/^depends=//p' | head -n 1 | tr ',' ' '
+}
+
+# cxl_mod DIR NAME: NAME's module and, first, those it depends on, found
+# under the unpacked package DIR, decompressed into $kdir/mods; each name
+# appended to $kdir/mods/order after its dependencies.
+cxl_mod() {
+	case " $cxl_seen " in *" $2 "*) return 0 ;; esac
+	cxl_seen="$cxl_seen $2"
+	f=$(find "$1" -name "$2.ko*" | head -n 1)
+	[ -n "$f" ] || f=$(find "$1" -name "$(echo "$2" | tr _ -).ko*" | head -n 1)
+	[ -n "$f" ] || { echo "mkinitrd: no module $2 in the kernel package" >&2; return 1; }
+	case $f in
+	*.ko.xz) xz -dc "$f" > "$kdir/mods/$2.ko" ;;
+	*.ko.zst) zstd -qdc "$f" > "$kdir/mods/$2.ko" ;;
+	*.ko.gz) gzip -dc "$f" > "$kdir/mods/$2.ko" ;;
+	*) cp "$f" "$kdir/mods/$2.ko" ;;
+	esac || return 1
+	for d in $(mod_deps "$kdir/mods/$2.ko"); do
+		cxl_mod "$1" "$d" || return 1
+	done
+	echo "$2" >> "$kdir/mods/order"
+}
+
+# Sets kernel and kdir: the newest 6.12 Debian 12 kernel and its modules,
+# fetched once into $cache/cxl-VERSION.
+cxl_kernel() {
+	command -v apt-cache >/dev/null && command -v apt-get >/dev/null &&
+		command -v dpkg-deb >/dev/null ||
+		skip "no apt-get/dpkg-deb to fetch the Debian 6.12 kernel the CXL guest needs"
+	command -v xz >/dev/null || skip "xz is not installed: the kernel's modules are xz-compressed"
+	pkg=$(apt-cache pkgnames linux-image-6.12. 2>/dev/null |
+	      grep -E '^linux-image-6\.12\.[0-9]+\+deb12-amd64$' | sort -V | tail -n 1)
+	[ -n "$pkg" ] || skip "apt-cache knows no linux-image-6.12.*+deb12-amd64" \
+		"(bookworm's security or updates archive; run apt-get update)"
+	ver=${pkg#linux-image-}
+	kdir=$cache/cxl-$ver
+	kernel=$kdir/vmlinuz
+	[ -r "$kdir/done" ] && return 0
+	rm -rf "$kdir"
+	mkdir -p "$kdir/mods"
+	tmp=$(mktemp -d "$cache/fetch.XXXXXX")
+	echo "mkinitrd: fetching $pkg" >&2
+	if ! (cd "$tmp" && apt-get download "$pkg" >&2 2>/dev/null) ||
+	   ! dpkg-deb --fsys-tarfile "$tmp"/"$pkg"_*.deb |
+	     tar -x -C "$tmp" --wildcards './boot/vmlinuz-*' '*/kernel/drivers/cxl/*' \
+		'*/kernel/drivers/nvdimm/*' '*/kernel/drivers/dax/*'; then
+		rm -rf "$tmp" "$kdir"
+		skip "cannot download $pkg with apt-get download (offline?)"
+	fi
+	cxl_seen=
+	for m in $cxl_mods; do
+		cxl_mod "$tmp" "$m" || { rm -rf "$tmp" "$kdir"; exit 1; }
+	done
+	mv "$tmp"/boot/vmlinuz-* "$kernel"
+	rm -rf "$tmp"
+	echo "$pkg" > "$kdir/done"
+}
+
+# Sets tools: the cxl, ndctl and daxctl packages unpacked (once) into it.
+cxl_tools() {
+	tools=$cache/cxl-tools
+	[ -r "$tools/done" ] && return 0
+	rm -rf "$tools"
+	mkdir -p "$tools"
+	tmp=$(mktemp -d "$cache/fetch.XXXXXX")
+	echo "mkinitrd: fetching $cxl_tool_pkgs" >&2
+	# shellcheck disable=SC2086
+	if ! (cd "$tmp" && apt-get download $cxl_tool_pkgs >&2 2>/dev/null); then
+		rm -rf "$tmp" "$tools"
+		skip "cannot download $cxl_tool_pkgs with apt-get download"
+	fi
+	for d in "$tmp"/*.deb; do
+		dpkg-deb -x "$d" "$tools" || { rm -rf "$tmp" "$tools"; exit 1; }
+	done
+	rm -rf "$tmp"
+	: > "$tools/done"
+}
+
+# cxl_root ROOT: the modules, their load order and the tools in ROOT, with
+# every library the tools need (their own packages' first, then the host's).
+cxl_root() {
+	mkdir -p "$1"/cxlmu/mods "$1"/usr/bin "$1"/usr/lib/x86_64-linux-gnu
+	cp "$kdir"/mods/*.ko "$kdir"/mods/order "$1"/cxlmu/mods/
+	tlib=$tools/usr/lib/x86_64-linux-gnu
+	cp "$tools"/usr/bin/cxl "$tools"/usr/bin/ndctl "$tools"/usr/bin/daxctl "$1"/usr/bin/
+	cp -a "$tlib"/*.so* "$1"/usr/lib/x86_64-linux-gnu/
+	miss=$(LD_LIBRARY_PATH=$tlib ldd "$tools"/usr/bin/cxl "$tools"/usr/bin/ndctl \
+		"$tools"/usr/bin/daxctl 2>&1 | awk '/not found/ { print $1 }' | sort -u | tr '\n' ' ')
+	[ -z "$miss" ] || skip "the ndctl tools need libraries neither their packages nor the host have: $miss"
+	for f in cxl ndctl daxctl; do
+		LD_LIBRARY_PATH=$tlib ldd "$tools/usr/bin/$f"
+	done | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }' |
+	grep -v "^$tools/" | sort -u | while read -r so; do
+		mkdir -p "$1$(dirname "$so")"
+		cp -L "$so" "$1$so"
+	done
+}
+
+if [ "$what" = cxl ]; then
+	cxl_kernel
+	cxl_tools
+fi
+
+
 helper=$top_builddir/tests/vm/helpers/placement
 sites=$top_builddir/tests/integration/helpers/sites
 run=$top_builddir/cxlmu-run
@@ -210,6 +338,11 @@ for f in "$helper" "$sites" "$run" "$stat" "$lib"; do
 done
 
 root=$build/root
+out=$build/initrd.gz
+if [ "$what" = cxl ]; then
+	root=$build/root-cxl
+	out=$build/initrd-cxl.gz
+fi
 rm -rf "$root"
 mkdir -p "$root"/bin "$root"/cxlmu/.libs "$root"/dev "$root"/proc "$root"/sys "$root"/tmp
 cp "$busybox" "$root"/bin/busybox
@@ -220,6 +353,7 @@ cp "$top_srcdir"/tests/vm/guest.sh "$root"/cxlmu/guest.sh
 
 # Every shared library the programs need.
 copy_libs "$root" "$busybox" "$run" "$helper" "$sites" "$stat" "$lib"
+[ "$what" = cxl ] && cxl_root "$root"
 
 # No device nodes in the archive (making them needs root): /init mounts
 # devtmpfs before anything and takes its console from there.
@@ -238,6 +372,6 @@ poweroff -f
 EOF
 chmod +x "$root"/init
 
-pack "$root" "$build"/initrd.gz
+pack "$root" "$out"
 echo "$kernel"
-echo "$build/initrd.gz"
+echo "$out"
