@@ -1,7 +1,7 @@
 # Sourced by the guest's /init (tests/vm/mkinitrd.sh): runs the VM test cases
 # and prints each one's output between markers for tests/vm/placement.sh:
 #   @@case NAME / output lines / @@rc NAME STATUS
-# The set of cases comes from the kernel command line (cxlmu_set=main|hmat|shell).
+# The set of cases comes from the kernel command line (cxlmu_set=main|hmat|cxl|shell).
 # Runs under busybox sh. Assertions are made on the host, not here.
 
 RUN=/cxlmu/cxlmu-run
@@ -70,6 +70,55 @@ set_hmat() {
 	run tiers sh -c 'for d in /sys/devices/virtual/memory_tiering/memory_tier*; do
 		echo "$(basename $d) nodes=$(cat $d/nodelist)"; done'
 	run hmat-latency cat /sys/devices/system/node/node1/access0/initiators/read_latency
+}
+
+# The guest of tests/vm/cxl.sh (mkinitrd.sh cxl, kernel 6.12): QEMU's
+# emulated CXL type-3 device made a NUMA node the way a user would, its
+# persistent capacity as a CXL region, an nvdimm devdax namespace on it and
+# that onlined as system RAM, then the placement cases against that node.
+cxl_setup() {
+	run cxl-modules sh -c 'for m in $(cat /cxlmu/mods/order); do
+		insmod /cxlmu/mods/$m.ko || exit 1; done; echo loaded $(cat /cxlmu/mods/order)'
+	# cxl_pci and cxl_mem probe asynchronously: wait for the memdev and
+	# the endpoint port its driver adds.
+	run cxl-probe sh -c 'i=0; while [ $i -lt 300 ]; do
+		ls /sys/bus/cxl/devices | grep -q "^endpoint" && exec cxl list -M
+		sleep 0.1; i=$((i + 1)); done; ls /sys/bus/cxl/devices; exit 1'
+	run cxl-create-region cxl create-region -m -d decoder0.0 -w 1 -t pmem mem0
+	run ndctl-create-namespace ndctl create-namespace --mode=devdax
+	# Debian's 6.12 onlines hot-added memory itself (MHP_DEFAULT_ONLINE_TYPE
+	# ONLINE_AUTO), and then daxctl refuses to online it movable.
+	run memory-offline-policy sh -c 'echo offline > /sys/devices/system/memory/auto_online_blocks &&
+		cat /sys/devices/system/memory/auto_online_blocks'
+	run daxctl-system-ram daxctl reconfigure-device --mode=system-ram all
+}
+
+set_cxl() {
+	run boot-setup sh -c 'cat /proc/cmdline; grep -o -w hypervisor /proc/cpuinfo | head -n 1'
+	cxl_setup
+	# The node the dax device feeds, and its size in MiB, for the fills.
+	node=$(cat /sys/bus/dax/devices/dax0.0/target_node 2>/dev/null)
+	mib=$(awk '/MemTotal/ { print int($4 / 1024) }' /sys/devices/system/node/node${node:-X}/meminfo 2>/dev/null)
+	run cxl-node echo "node=$node mib=$mib"
+	run cxl-node-cpulist cat /sys/devices/system/node/node$node/cpulist
+	run cxl-node-zones awk -v n="$node," '$1 == "Node" { z = ($2 == n) ? $4 : "" }
+		z != "" && ($1 == "present" || $1 == "managed") && $2 > 0 { print z, $1, $2 }' /proc/zoneinfo
+	run topology $RUN --topology --json
+	run tiers sh -c 'for d in /sys/devices/virtual/memory_tiering/memory_tier*; do
+		echo "$(basename $d) nodes=$(cat $d/nodelist)"; done'
+	run cxl-list cxl list -R
+	# Where the dax device sits in sysfs: the runtime finds the region on it.
+	run cxl-dax-path sh -c 'readlink /sys/bus/dax/devices/dax0.0; readlink /sys/bus/cxl/devices/region0
+		for r in /sys/bus/cxl/devices/region* /sys/bus/nd/devices/region*; do
+			echo "$r resource=$(cat $r/resource) node=$(cat $r/numa_node 2>/dev/null)"; done'
+	placement_cases
+	[ -n "$mib" ] || mib=0
+	# Strict: twice what the node holds; preferred: half a node more than it holds.
+	run strict-full $RUN --policy=cxl --strict -- $P fill:16M:$((mib / 8))
+	run preferred-full $RUN --policy=cxl -- $P fill:16M:$((mib / 16 + mib / 32))
+	sites_cases
+	run oom-kills sh -c 'dmesg | grep "Killed process" || true'
+	run cxl-dmesg sh -c 'dmesg | grep -iE "cxl|nvdimm|dax|kmem|demotion" | grep -v "^\[ *0\.0" || true'
 }
 
 # An interactive shell on the console; leaving it powers the guest off.
