@@ -89,20 +89,17 @@ static void read_tiers(const char *root, struct cxlmu_topology *t)
 	}
 }
 
-/* The CXL region a dax device's path runs through: the component after a
- * decoder ("devices/platform/ACPI0017:00/root0/decoder0.0/region0/
- * dax_region0/dax0.0" for RAM, ".../region0/pmem_region0/ndbus1/region1/
- * dax1.0/dax1.0" for pmem, whose second "region1" is the nvdimm one),
- * when root/bus/cxl/devices has it. */
-static bool cxl_region_of(const char *root, const char *link, char *name, size_t size)
+/* The first component of path after one that starts with after ("decoder",
+ * "ndbus") when it is "region<N>": into name. */
+static bool region_after(const char *path, const char *after, char *name, size_t size)
 {
-	char path[256];
-	const char *p = link;
+	const char *p = path;
+	size_t n = strlen(after);
 
-	while ((p = strstr(p, "/decoder"))) {
-		const char *r = strchr(p + 1, '/'), *e;
+	while ((p = strchr(p, '/'))) {
+		const char *r, *e;
 		p++;
-		if (!r || strncmp(r + 1, "region", 6))
+		if (strncmp(p, after, n) || !(r = strchr(p, '/')) || strncmp(r + 1, "region", 6))
 			continue;
 		r++;
 		e = strchrnul(r, '/');
@@ -110,11 +107,59 @@ static bool cxl_region_of(const char *root, const char *link, char *name, size_t
 			return false;
 		memcpy(name, r, (size_t)(e - r));
 		name[e - r] = '\0';
-		snprintf(path, sizeof(path), "%s/bus/cxl/devices/%s", root, name);
-		/* The bus lists its devices as links. */
-		if (cxlmu_prim_readlink(path, (char[8]){ 0 }, 8) >= 0)
-			return true;
+		return true;
 	}
+	return false;
+}
+
+static bool cxl_region_listed(const char *root, const char *name)
+{
+	char path[256];
+
+	/* The bus lists its devices as links. */
+	snprintf(path, sizeof(path), "%s/bus/cxl/devices/%s", root, name);
+	return cxlmu_prim_readlink(path, (char[8]){ 0 }, 8) >= 0;
+}
+
+/* The CXL region whose address range starts where nvdimm region nd does:
+ * a pmem region's namespace sits under the CXL root's nvdimm bridge, not
+ * under the region ("root0/nvdimm-bridge0/ndbus0/region0/dax0.0/dax0.0"
+ * on 6.12), and both regions report the same resource. */
+static bool cxl_region_at(const char *root, const char *nd, char *name, size_t size)
+{
+	char path[256], want[32], got[32], names[2048];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "%s/bus/nd/devices/%s/resource", root, nd);
+	if (cxlmu_prim_read_file(path, want, sizeof(want)) <= 0)
+		return false;
+	snprintf(path, sizeof(path), "%s/bus/cxl/devices", root);
+	n = cxlmu_prim_list_dir(path, names, sizeof(names));
+	for (const char *s = names; n > 0 && s < names + n; s += strlen(s) + 1) {
+		if (strncmp(s, "region", 6) || strlen(s) >= size)
+			continue;
+		snprintf(path, sizeof(path), "%s/bus/cxl/devices/%.32s/resource", root, s);
+		if (cxlmu_prim_read_file(path, got, sizeof(got)) > 0 && !strcmp(got, want)) {
+			strcpy(name, s);
+			return true;
+		}
+	}
+	return false;
+}
+
+/* The CXL region behind a dax device, from its device path (link): a RAM
+ * region's dax device sits under the region ("root0/decoder0.0/region0/
+ * dax_region0/dax0.0"); a pmem region's devdax namespace under the CXL
+ * root's nvdimm bridge, found by address (cxl_region_at). Only a region
+ * root/bus/cxl/devices lists counts. */
+static bool cxl_region_of(const char *root, const char *link, char *name, size_t size)
+{
+	char nd[16];
+
+	if (region_after(link, "decoder", name, size))
+		return cxl_region_listed(root, name);
+	if (strstr(link, "/nvdimm-bridge") && region_after(link, "ndbus", nd, sizeof(nd)))
+		return cxl_region_at(root, nd, name, size);
 	return false;
 }
 

@@ -28,9 +28,11 @@ struct cxlmu_topology {
 };
 
 /* Read root/devices/system/node/..., root/devices/virtual/memory_tiering,
- * and the dax devices of CXL regions (root/bus/dax/devices, whose device
- * path runs through a CXL region of root/bus/cxl/devices: the memory a
- * region onlined through dax/kmem, or the pmem path's devdax namespace).
+ * and the dax devices of CXL regions (root/bus/dax/devices: the memory a
+ * RAM region onlined through dax/kmem, whose device path runs through a
+ * region of root/bus/cxl/devices; or a pmem region's devdax namespace,
+ * under the CXL root's nvdimm bridge, whose nvdimm region starts where a
+ * CXL region does).
  * root is usually "/sys". Returns 0, or -errno when no node list exists. */
 int cxlmu_topology_read(const char *root, struct cxlmu_topology *t);
 

@@ -290,6 +290,33 @@ START_TEST(cxl_regions)
 }
 END_TEST
 
+/* Linux 6.12's pmem layout: the devdax namespace sits under the CXL
+ * root's nvdimm bridge, and its nvdimm region is matched to the CXL region
+ * that starts at the same address (named differently here to show it). */
+START_TEST(cxl_regions_pmem_bridge)
+{
+	standard_tree(NODE2_MEMORY_ONLY);
+	put("devices/" CXL_ROOT "/decoder0.0/region5/resource", "0x110000000\n");
+	link_at("bus/cxl/devices/region5", "../../../devices/" CXL_ROOT "/decoder0.0/region5");
+	put("devices/" CXL_ROOT "/decoder0.1/region6/resource", "0x210000000\n");
+	link_at("bus/cxl/devices/region6", "../../../devices/" CXL_ROOT "/decoder0.1/region6");
+	put("devices/" CXL_ROOT "/nvdimm-bridge0/ndbus0/region0/resource", "0x110000000\n");
+	link_at("bus/nd/devices/region0",
+		"../../../devices/" CXL_ROOT "/nvdimm-bridge0/ndbus0/region0");
+	dax_device("dax0.0", CXL_ROOT "/nvdimm-bridge0/ndbus0/region0/dax0.0/dax0.0", "1\n");
+	/* An nvdimm region of no CXL region's address (an NFIT one, say). */
+	put("devices/" CXL_ROOT "/nvdimm-bridge0/ndbus0/region1/resource", "0x990000000\n");
+	link_at("bus/nd/devices/region1",
+		"../../../devices/" CXL_ROOT "/nvdimm-bridge0/ndbus0/region1");
+	dax_device("dax1.0", CXL_ROOT "/nvdimm-bridge0/ndbus0/region1/dax1.0/dax1.0", "2\n");
+	read_ok();
+	ck_assert_msg(t.cxl_region == 0x2, "nodes CXL regions back %#llx, want 1",
+		      (unsigned long long)t.cxl_region);
+	ck_assert_str_eq(t.node[1].region, "region5");
+	ck_assert_str_eq(t.node[2].region, "");
+}
+END_TEST
+
 /* No dax bus, or an empty one: no node is region-backed. */
 START_TEST(cxl_regions_none)
 {
@@ -457,6 +484,7 @@ Suite *suite_topology(void)
 	tcase_add_test(tc, cxl_auto);
 	tcase_add_test(tc, cxl_auto_none);
 	tcase_add_test(tc, cxl_regions);
+	tcase_add_test(tc, cxl_regions_pmem_bridge);
 	tcase_add_test(tc, cxl_regions_none);
 	tcase_add_loop_test(tc, cxl_user, 0, CXLMU_ARRAY_SIZE(user_masks));
 	suite_add_tcase(s, tc);
