@@ -74,10 +74,11 @@ if ! probe=$(echo quit | timeout 30 "$QEMU" -accel tcg -cpu max -m 2G -nodefault
 	skip_all "$QEMU cannot start a TCG guest here: $(echo $probe)"
 fi
 
-out=$(sh "$top_srcdir"/tests/vm/mkinitrd.sh integration 2>"$build.mkinitrd.err")
+mkdir -p "$build"
+out=$(sh "$top_srcdir"/tests/vm/mkinitrd.sh integration 2>"$build/mkinitrd.err")
 rc=$?
-[ $rc -eq 77 ] && skip_all "$(sed -n 's/^SKIP: //p' "$build.mkinitrd.err" | head -n 1)"
-[ $rc -eq 0 ] || { echo "Bail out! mkinitrd.sh failed ($rc): $(tail -n 3 "$build.mkinitrd.err")"; exit 1; }
+[ $rc -eq 77 ] && skip_all "$(sed -n 's/^SKIP: //p' "$build/mkinitrd.err" | head -n 1)"
+[ $rc -eq 0 ] || { echo "Bail out! mkinitrd.sh failed ($rc): $(tail -n 3 "$build/mkinitrd.err")"; exit 1; }
 kernel=$(echo "$out" | tail -n 2 | head -n 1)
 initrd=$(echo "$out" | tail -n 1)
 
