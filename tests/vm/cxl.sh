@@ -123,12 +123,6 @@ ok() {
 	printf '%s\n' "$*" | tr '#' _ | sed "1s/^/ok $n - /; 2,\$s/^/# /"
 }
 
-# todo MESSAGE: a known failure, marked so (TAP TODO) until it is fixed
-todo() {
-	n=$((n + 1))
-	printf '%s\n' "$*" | tr '#' _ | sed "1s/\$/ # TODO known bug, see tests\/vm\/README.md/; 1s/^/not ok $n - /; 2,\$s/^/# /"
-}
-
 expect_rc() {  # CASE WANT
 	got=$(status "$1")
 	if [ "$got" != "$2" ]; then
@@ -231,12 +225,10 @@ else
 fi
 
 # --- what the runtime sees -----------------------------------------------
-# The region is named by the runtime when the dax device's sysfs path runs
-# through it. On 6.12 a pmem region's dax device hangs off the nvdimm
-# bridge instead (root0/nvdimm-bridge0/ndbus0/region0/dax0.0), so the
-# runtime calls the node memory-only: a known bug, marked until src/
-# topology.c follows pmem_region to the nvdimm region.
-xfail_region=yes
+# The runtime names the region backing the node: on 6.12 a pmem region's
+# dax device hangs off the nvdimm bridge (root0/nvdimm-bridge0/ndbus0/
+# region0/dax0.0), and src/topology.c matches that nvdimm region to the
+# CXL region at the same address.
 if expect_rc topology 0; then
 	topo=$(section topology)
 	nodes=$(echo "$topo" | sed 's/^{"nodes":\[//; s/\],"cxl_nodes".*//; s/},{/}\n{/g')
@@ -252,18 +244,10 @@ if expect_rc topology 0; then
 	esac
 	case $obj in
 	*'"cxl":true,"cxl_why":"region","cxl_region":"region'[0-9]*)
-		if [ $xfail_region = yes ]; then
-			fail "XPASS topology: node $node backed by a CXL region; take off its xfail mark: $obj"
-		else
-			ok "topology: node $node: $(echo "$obj" | sed 's/.*\("cxl":true,"cxl_why":"region","cxl_region":"[^"]*"\).*/\1/')"
-		fi ;;
+		ok "topology: node $node: $(echo "$obj" | sed 's/.*\("cxl":true,"cxl_why":"region","cxl_region":"[^"]*"\).*/\1/')" ;;
 	*)
-		if [ $xfail_region = yes ]; then
-			todo "topology: node $node: want cxl_why region and a region name: $obj"
-			section cxl-dax-path | sed 's/^/#   /'
-		else
-			fail "topology: node $node: want cxl true, cxl_why region and a region name: $obj"
-		fi ;;
+		fail "topology: node $node: want cxl true, cxl_why region and a region name: $obj"
+		section cxl-dax-path | sed 's/^/#   /' ;;
 	esac
 fi
 
