@@ -89,7 +89,7 @@ cxlmu_export int tgkill(pid_t tgid, pid_t tid, int sig)
  * keeps in the thread (a mutex's owner) and tgkill reaches it by. */
 cxlmu_export pid_t gettid(void)
 {
-	struct cxlmu_fib *f = cxlmu_sched_on ? cxlmu_sched_self() : NULL;
+	struct cxlmu_uthread *f = cxlmu_sched_on ? cxlmu_sched_self() : NULL;
 
 	return f ? cxlmu_sched_tid(f) : CXLMU_LIBC(gettid)();
 }

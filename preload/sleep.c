@@ -31,7 +31,7 @@
 
 /* A sleep is where a thread moves to where it now belongs
  * (cxlmu_sched_settle); then the fiber, if it may switch. */
-static inline struct cxlmu_fib *fiber_at_sleep(void)
+static inline struct cxlmu_uthread *fiber_at_sleep(void)
 {
 	if (likely(!cxlmu_sched_on))
 		return NULL;

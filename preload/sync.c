@@ -24,7 +24,7 @@
 
 cxlmu_export int pthread_mutex_lock(pthread_mutex_t *m)
 {
-	struct cxlmu_fib *f = cxlmu_sched_fiber();
+	struct cxlmu_uthread *f = cxlmu_sched_fiber();
 	int saved, r;
 
 	if (likely(!f) || !cxlmu_sync_mutex_ours(m))
@@ -38,7 +38,7 @@ cxlmu_export int pthread_mutex_lock(pthread_mutex_t *m)
 static int clocklock(pthread_mutex_t *m, clockid_t clock, const struct timespec *abs,
 		     bool clocked)
 {
-	struct cxlmu_fib *f = cxlmu_sched_fiber();
+	struct cxlmu_uthread *f = cxlmu_sched_fiber();
 	int saved, r;
 
 	cxlmu_libc_resolve();
@@ -70,7 +70,7 @@ cxlmu_export int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clock,
 static int cond_wait(pthread_cond_t *c, pthread_mutex_t *m, clockid_t clock,
 		     const struct timespec *abs, int kind)
 {
-	struct cxlmu_fib *f = cxlmu_sched_fiber();
+	struct cxlmu_uthread *f = cxlmu_sched_fiber();
 	int saved, r;
 
 	cxlmu_libc_resolve();
@@ -138,7 +138,7 @@ cxlmu_export int pthread_cond_broadcast(pthread_cond_t *c)
 static int rwlock(pthread_rwlock_t *l, bool write, clockid_t clock, const struct timespec *abs,
 		  int kind)
 {
-	struct cxlmu_fib *f = cxlmu_sched_fiber();
+	struct cxlmu_uthread *f = cxlmu_sched_fiber();
 	int saved, r;
 
 	cxlmu_libc_resolve();
@@ -252,7 +252,7 @@ cxlmu_export int pthread_barrier_destroy(pthread_barrier_t *b)
 
 cxlmu_export int pthread_spin_lock(pthread_spinlock_t *l)
 {
-	struct cxlmu_fib *f = cxlmu_sched_fiber();
+	struct cxlmu_uthread *f = cxlmu_sched_fiber();
 
 	cxlmu_libc_resolve();
 	if (likely(!f))
@@ -263,7 +263,7 @@ cxlmu_export int pthread_spin_lock(pthread_spinlock_t *l)
 
 cxlmu_export int pthread_once(pthread_once_t *o, void (*init)(void))
 {
-	struct cxlmu_fib *f = cxlmu_sched_fiber();
+	struct cxlmu_uthread *f = cxlmu_sched_fiber();
 	int saved, r;
 
 	if (likely(!f))
@@ -281,7 +281,7 @@ cxlmu_export int pthread_once(pthread_once_t *o, void (*init)(void))
 /* kind: 0 untimed, 1 timed (CLOCK_REALTIME), 2 clocked. */
 static int sem_wait_any(sem_t *s, clockid_t clock, const struct timespec *abs, int kind)
 {
-	struct cxlmu_fib *f = cxlmu_sched_fiber();
+	struct cxlmu_uthread *f = cxlmu_sched_fiber();
 	int r;
 
 	cxlmu_libc_resolve();

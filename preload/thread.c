@@ -203,7 +203,7 @@ cxlmu_export int pthread_setaffinity_np(pthread_t t, size_t size, const cpu_set_
 
 cxlmu_export int sched_setaffinity(pid_t pid, size_t size, const cpu_set_t *set)
 {
-	struct cxlmu_fib *f;
+	struct cxlmu_uthread *f;
 	int r;
 
 	ready();
@@ -352,7 +352,7 @@ cxlmu_export int thrd_join(thrd_t t, int *res)
  * its scheduler's CPU, whichever host runs it. */
 cxlmu_export int sched_getcpu(void)
 {
-	struct cxlmu_fib *f = cxlmu_sched_on ? cxlmu_sched_self() : NULL;
+	struct cxlmu_uthread *f = cxlmu_sched_on ? cxlmu_sched_self() : NULL;
 
 	if (f)
 		return cxlmu_sched_cpu(f);

@@ -391,7 +391,7 @@ static bool pending(void *arg)
 static bool wait_done(struct req *r, uint64_t *idle)
 {
 	uint64_t t0 = cxlmu_prim_now();
-	struct cxlmu_fib *f = cxlmu_sched_fiber();
+	struct cxlmu_uthread *f = cxlmu_sched_fiber();
 	uint64_t until = 0;
 	uint32_t old, v;
 	unsigned spins = 0;

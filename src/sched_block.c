@@ -27,7 +27,7 @@ void sched_reap(struct cxlmu_core *c)
 		if (cqe->user_data == TAG_KICK) {
 			c->kick_armed = false;
 		} else if (cqe->user_data >= TAG_LAST) {
-			struct cxlmu_fib *f = (struct cxlmu_fib *)(uintptr_t)cqe->user_data;
+			struct cxlmu_uthread *f = (struct cxlmu_uthread *)(uintptr_t)cqe->user_data;
 			f->fres = cqe->res;
 			f->in_ring = false;
 			sched_push(c, f);
@@ -51,7 +51,7 @@ struct io_uring_sqe *sched_ring_sqe(struct cxlmu_core *c, unsigned n)
  * the word no longer val, the deadline's link timeout) makes it runnable.
  * The wait is armed at once, so no wake can fall between the fiber's look
  * at the word and the wait: futex(2) semantics. Under the lock. */
-void sched_ring_block(struct cxlmu_core *c, struct cxlmu_fib *f)
+void sched_ring_block(struct cxlmu_core *c, struct cxlmu_uthread *f)
 {
 	struct io_uring_sqe *sqe = sched_ring_sqe(c, f->deadline ? 2 : 1);
 
@@ -75,7 +75,7 @@ void sched_ring_block(struct cxlmu_core *c, struct cxlmu_fib *f)
 }
 
 /* A ring wait of f ends early (a cancellation). Under the lock. */
-static void ring_cancel(struct cxlmu_core *c, struct cxlmu_fib *f)
+static void ring_cancel(struct cxlmu_core *c, struct cxlmu_uthread *f)
 {
 	struct io_uring_sqe *sqe = sched_ring_sqe(c, 1);
 
@@ -89,7 +89,7 @@ static void ring_cancel(struct cxlmu_core *c, struct cxlmu_fib *f)
 /* A blocked fiber's wait ends early: runnable now (true), or its futex
  * wait in the ring is cancelled (its completion makes it runnable). Under
  * the lock. */
-bool sched_unblock(struct cxlmu_core *c, struct cxlmu_fib *f)
+bool sched_unblock(struct cxlmu_core *c, struct cxlmu_uthread *f)
 {
 	if (f->blocked) {
 		f->blocked = false;
@@ -109,15 +109,15 @@ bool sched_unblock(struct cxlmu_core *c, struct cxlmu_fib *f)
  * wait is cut short (the wait's caller looks again). Under the lock. */
 void sched_sigwake_drain(struct cxlmu_core *c)
 {
-	struct cxlmu_fib *f = atomic_exchange_explicit(&c->sigwake, NULL, memory_order_acquire);
+	struct cxlmu_uthread *f = atomic_exchange_explicit(&c->sigwake, NULL, memory_order_acquire);
 
 	while (f) {
-		struct cxlmu_fib *next = f->sigwake_next;
+		struct cxlmu_uthread *next = f->sigwake_next;
 		if (f->blocked || f->in_ring) {
 			sched_unblock(c, f);
 		} else if (f->sleeping) {
 			if (f->polling) {
-				struct cxlmu_fib **p = &c->polls;
+				struct cxlmu_uthread **p = &c->polls;
 				while (*p != f)
 					p = &(*p)->next;
 				*p = f->next;
@@ -136,7 +136,7 @@ void sched_sigwake_drain(struct cxlmu_core *c)
 /* A blocked fiber becomes runnable (its wait ends early, or was met). The
  * caller keeps f alive: under the lock of the lot bucket it waits in, or
  * all_lock. */
-void sched_wake(struct cxlmu_fib *f)
+void sched_wake(struct cxlmu_uthread *f)
 {
 	struct cxlmu_core *c = f->core;
 	bool pushed;
@@ -151,7 +151,7 @@ void sched_wake(struct cxlmu_fib *f)
 }
 /* Switch away until woken, the deadline (0: none) or a cancellation;
  * true when a waker came. A wake that came first returns at once. */
-static bool block(struct cxlmu_fib *f, int why, uint64_t deadline)
+static bool block(struct cxlmu_uthread *f, int why, uint64_t deadline)
 {
 	sched_reached(f, tsc(), false);
 	if (atomic_exchange_explicit(&f->wake, 0, memory_order_acquire))
@@ -166,7 +166,7 @@ static bool block(struct cxlmu_fib *f, int why, uint64_t deadline)
  * a node on its own stack; nothing here allocates. */
 struct lot_node {
 	const void *addr;
-	struct cxlmu_fib *f;
+	struct cxlmu_uthread *f;
 	struct lot_node *next, **pprev;
 	bool woken;
 };
@@ -198,7 +198,7 @@ static void lot_unlink(struct lot_bucket *b, struct lot_node *n)
 
 bool cxlmu_sched_park(const void *addr, bool (*still)(void *), void *arg, uint64_t deadline)
 {
-	struct cxlmu_fib *f = sched_self;
+	struct cxlmu_uthread *f = sched_self;
 	struct lot_bucket *b = bucket(addr);
 	struct lot_node n = { .addr = addr, .f = f };
 	bool woken;
@@ -255,7 +255,7 @@ unsigned cxlmu_sched_unpark(const void *addr, unsigned max)
 
 int cxlmu_sched_futex_wait(void *word, uint32_t val, bool shared, uint64_t deadline)
 {
-	struct cxlmu_fib *f = sched_self;
+	struct cxlmu_uthread *f = sched_self;
 	uint64_t now;
 	int r;
 

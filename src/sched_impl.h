@@ -31,14 +31,17 @@ enum { TAG_NONE, TAG_KICK, TAG_LAST };
 
 struct cxlmu_host;
 
-struct cxlmu_fib {
+/* A thread the scheduler runs as a fiber (a user-level thread): its saved
+ * contexts (src/fiber.h's cxlmu_fiber_ctx, the fiber's and its parked
+ * kernel thread's), where it runs and waits, and its signals. */
+struct cxlmu_uthread {
 	struct cxlmu_fiber_ctx ctx;     /* the fiber, while it does not run */
 	struct cxlmu_fiber_ctx park;    /* its kernel thread, parked */
 	struct cxlmu_core *core;
 	struct cxlmu_host *host;        /* running it now */
-	struct cxlmu_fib *next;         /* run queue, polls; heap sibling */
-	struct cxlmu_fib *child;        /* sleeper heap */
-	struct cxlmu_fib *hprev;        /* heap: parent or left sibling */
+	struct cxlmu_uthread *next;         /* run queue, polls; heap sibling */
+	struct cxlmu_uthread *child;        /* sleeper heap */
+	struct cxlmu_uthread *hprev;        /* heap: parent or left sibling */
 	uint64_t deadline;              /* sleeping: until then */
 	int out;                        /* why it switched out */
 	_Atomic uint32_t back;          /* 1: its kernel thread takes it back */
@@ -51,7 +54,7 @@ struct cxlmu_fib {
 	uint64_t resumed;               /* when it last began to run (TSC) */
 	pthread_t thread;
 	pid_t tid;                      /* its kernel thread's */
-	struct cxlmu_fib *all_next, **all_prev;  /* every fiber, under all_lock */
+	struct cxlmu_uthread *all_next, **all_prev;  /* every fiber, under all_lock */
 	_Atomic bool cancel;            /* pthread_cancel came for it */
 	_Atomic bool move;              /* its affinity was set: re-place it */
 	enum cxlmu_sched_why why;
@@ -79,7 +82,7 @@ struct cxlmu_fib {
 	bool sig_intr;                  /* a handler ran in its sleep */
 	/* On its core's sigwake list: a sender asked its core to wake it. */
 	_Atomic bool sigwake_queued;
-	struct cxlmu_fib *sigwake_next;
+	struct cxlmu_uthread *sigwake_next;
 	struct cxlmu_sig sig[64];       /* what each pending one came with */
 };
 
@@ -88,7 +91,7 @@ struct cxlmu_host {
 	struct cxlmu_core *core;
 	_Atomic uint32_t word;          /* a spare waits on it */
 	struct cxlmu_host *next_spare;
-	struct cxlmu_fib *prev;         /* switched away from, to dispose */
+	struct cxlmu_uthread *prev;         /* switched away from, to dispose */
 	_Atomic bool stuck;             /* lost the core inside a fiber */
 	pid_t tid;
 	uint64_t cur;                   /* its signal mask, as last set */
@@ -97,9 +100,9 @@ struct cxlmu_host {
 struct cxlmu_core {
 	int cpu;
 	_Atomic int lock;
-	struct cxlmu_fib *head, *tail;  /* runnable */
-	struct cxlmu_fib *sleepers;     /* pairing heap by deadline */
-	struct cxlmu_fib *polls;        /* sleeping polls, unordered */
+	struct cxlmu_uthread *head, *tail;  /* runnable */
+	struct cxlmu_uthread *sleepers;     /* pairing heap by deadline */
+	struct cxlmu_uthread *polls;        /* sleeping polls, unordered */
 	uint64_t poll_min;              /* their earliest deadline */
 	_Atomic(struct cxlmu_host *) owner;
 	_Atomic uint32_t word;          /* bumped by every push from outside */
@@ -116,7 +119,7 @@ struct cxlmu_core {
 	_Atomic uint64_t idle_mask;
 	/* Fibers a signal came for, to be woken by the owner (lock-free: a
 	 * sender may be a handler that interrupted this core's lock holder). */
-	_Atomic(struct cxlmu_fib *) sigwake;
+	_Atomic(struct cxlmu_uthread *) sigwake;
 	/* Futex waits of blocked fibers and the idle host's wait for a kick
 	 * go through the core's io_uring (under lock; the owner also waits
 	 * in it unlocked). Without io_uring futex waits: ring_ok false. */
@@ -147,7 +150,7 @@ struct cxlmu_sched_state {
 	bool ring_futex;
 	bool mb_ok;
 	/* Every fiber, under all_lock. */
-	struct cxlmu_fib *all;
+	struct cxlmu_uthread *all;
 	_Atomic int all_lock;
 	struct {
 		_Atomic uint64_t fibers, handoffs, cores;
@@ -162,7 +165,7 @@ struct cxlmu_sched_state {
 };
 extern struct cxlmu_sched_state sched;
 /* The fiber running on this thread, or NULL. */
-extern CXLMU_TLS struct cxlmu_fib *sched_self;
+extern CXLMU_TLS struct cxlmu_uthread *sched_self;
 
 #define spin_lock       cxlmu_prim_spin_lock
 #define spin_unlock     cxlmu_prim_spin_unlock
@@ -190,7 +193,7 @@ static inline uint64_t tsc(void)
 /* Run queue (src/sched_queue.c: the sleeper heap, polls)                    */
 /* ----------------------------------------------------------------------- */
 
-static inline void sched_push(struct cxlmu_core *c, struct cxlmu_fib *f)
+static inline void sched_push(struct cxlmu_core *c, struct cxlmu_uthread *f)
 {
 	f->next = NULL;
 	if (c->tail)
@@ -200,9 +203,9 @@ static inline void sched_push(struct cxlmu_core *c, struct cxlmu_fib *f)
 	c->tail = f;
 }
 
-static inline struct cxlmu_fib *sched_pop(struct cxlmu_core *c)
+static inline struct cxlmu_uthread *sched_pop(struct cxlmu_core *c)
 {
-	struct cxlmu_fib *f = c->head;
+	struct cxlmu_uthread *f = c->head;
 
 	if (f) {
 		c->head = f->next;
@@ -213,8 +216,8 @@ static inline struct cxlmu_fib *sched_pop(struct cxlmu_core *c)
 }
 /* Sleepers (a pairing heap by deadline) and sleeping polls (a list apart:
  * progress wakes them all at once), a core's; under its lock. */
-void sched_add_sleeper(struct cxlmu_core *c, struct cxlmu_fib *f);
-void sched_heap_remove(struct cxlmu_core *c, struct cxlmu_fib *f);
+void sched_add_sleeper(struct cxlmu_core *c, struct cxlmu_uthread *f);
+void sched_heap_remove(struct cxlmu_core *c, struct cxlmu_uthread *f);
 uint64_t sched_expire(struct cxlmu_core *c, uint64_t now);
 void sched_wake_polls(struct cxlmu_core *c);
 
@@ -231,8 +234,8 @@ void sched_sig_send(pid_t tid, const struct cxlmu_sig *s);
 uint64_t sched_all_lock_masked(void);
 void sched_all_unlock_masked(uint64_t old);
 void sched_mask_count(struct cxlmu_core *c, uint64_t m, int delta);
-void sched_sig_deliver(struct cxlmu_fib *f);
-void sched_sig_flush(struct cxlmu_fib *f);
+void sched_sig_deliver(struct cxlmu_uthread *f);
+void sched_sig_flush(struct cxlmu_uthread *f);
 
 static inline uint64_t mask_word(const sigset_t *set)
 {
@@ -259,13 +262,13 @@ static inline void sig_fence(void)
 }
 
 /* Pending signals for f that its mask lets through. */
-static inline bool sig_waiting(struct cxlmu_fib *f)
+static inline bool sig_waiting(struct cxlmu_uthread *f)
 {
 	return atomic_load_explicit(&f->sigpend, memory_order_relaxed) & ~mask_word(&f->mask);
 }
 
 /* f runs on f->host from now on: its mask there, and what is pending. */
-static inline void sig_on(struct cxlmu_fib *f)
+static inline void sig_on(struct cxlmu_uthread *f)
 {
 	struct cxlmu_host *h = f->host;
 
@@ -277,7 +280,7 @@ static inline void sig_on(struct cxlmu_fib *f)
 }
 
 /* f is about to switch out. */
-static inline void sig_off(struct cxlmu_fib *f)
+static inline void sig_off(struct cxlmu_uthread *f)
 {
 	atomic_store_explicit(&f->on, NULL, memory_order_relaxed);
 	sig_fence();
@@ -298,10 +301,10 @@ static inline bool sched_ring_pending(struct cxlmu_core *c)
 
 void sched_reap(struct cxlmu_core *c);
 struct io_uring_sqe *sched_ring_sqe(struct cxlmu_core *c, unsigned n);
-void sched_ring_block(struct cxlmu_core *c, struct cxlmu_fib *f);
-bool sched_unblock(struct cxlmu_core *c, struct cxlmu_fib *f);
+void sched_ring_block(struct cxlmu_core *c, struct cxlmu_uthread *f);
+bool sched_unblock(struct cxlmu_core *c, struct cxlmu_uthread *f);
 void sched_sigwake_drain(struct cxlmu_core *c);
-void sched_wake(struct cxlmu_fib *f);
+void sched_wake(struct cxlmu_uthread *f);
 void sched_lot_after_fork(void);
 
 /* ----------------------------------------------------------------------- */
@@ -311,11 +314,11 @@ void sched_lot_after_fork(void);
 void sched_probe(void);
 void sched_kick(struct cxlmu_core *c);
 int sched_add_host(struct cxlmu_core *c);
-struct cxlmu_fib *sched_find(pthread_t t, pid_t tid);
-void sched_reached(struct cxlmu_fib *f, uint64_t now, bool poll);
+struct cxlmu_uthread *sched_find(pthread_t t, pid_t tid);
+void sched_reached(struct cxlmu_uthread *f, uint64_t now, bool poll);
 /* Not inside the scheduler, and not on the parked kernel thread. */
-bool sched_can_switch(struct cxlmu_fib *f);
-void sched_out(struct cxlmu_fib *f, int why);
+bool sched_can_switch(struct cxlmu_uthread *f);
+void sched_out(struct cxlmu_uthread *f, int why);
 void *sched_monitor_main(void *arg);     /* src/sched_monitor.c */
 
 /* Who runs as what (src/sched_why.c). */

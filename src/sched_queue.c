@@ -6,9 +6,9 @@
 /* Sleepers: a pairing heap (insert O(1), earliest out in O(log n)
  * amortized), so 10 000 sleeping fibers cost no more per switch than ten.
  * Sleeping polls are apart, in a list: progress wakes them all at once. */
-static struct cxlmu_fib *meld(struct cxlmu_fib *a, struct cxlmu_fib *b)
+static struct cxlmu_uthread *meld(struct cxlmu_uthread *a, struct cxlmu_uthread *b)
 {
-	struct cxlmu_fib *t;
+	struct cxlmu_uthread *t;
 
 	if (!a)
 		return b;
@@ -27,12 +27,12 @@ static struct cxlmu_fib *meld(struct cxlmu_fib *a, struct cxlmu_fib *b)
 	return a;
 }
 
-static struct cxlmu_fib *merge_pairs(struct cxlmu_fib *first)
+static struct cxlmu_uthread *merge_pairs(struct cxlmu_uthread *first)
 {
-	struct cxlmu_fib *pairs = NULL, *r = NULL;
+	struct cxlmu_uthread *pairs = NULL, *r = NULL;
 
 	while (first) {
-		struct cxlmu_fib *a = first, *b = a->next;
+		struct cxlmu_uthread *a = first, *b = a->next;
 		first = b ? b->next : NULL;
 		a->next = NULL;
 		if (b)
@@ -42,7 +42,7 @@ static struct cxlmu_fib *merge_pairs(struct cxlmu_fib *first)
 		pairs = a;
 	}
 	while (pairs) {
-		struct cxlmu_fib *n = pairs->next;
+		struct cxlmu_uthread *n = pairs->next;
 		pairs->next = NULL;
 		r = meld(r, pairs);
 		pairs = n;
@@ -50,7 +50,7 @@ static struct cxlmu_fib *merge_pairs(struct cxlmu_fib *first)
 	return r;
 }
 
-void sched_add_sleeper(struct cxlmu_core *c, struct cxlmu_fib *f)
+void sched_add_sleeper(struct cxlmu_core *c, struct cxlmu_uthread *f)
 {
 	if (f->polling) {
 		f->next = c->polls;
@@ -65,7 +65,7 @@ void sched_add_sleeper(struct cxlmu_core *c, struct cxlmu_fib *f)
 }
 
 /* A blocked fiber's deadline no longer counts: out of the heap. */
-void sched_heap_remove(struct cxlmu_core *c, struct cxlmu_fib *f)
+void sched_heap_remove(struct cxlmu_core *c, struct cxlmu_uthread *f)
 {
 	if (f == c->sleepers) {
 		c->sleepers = merge_pairs(f->child);
@@ -88,17 +88,17 @@ uint64_t sched_expire(struct cxlmu_core *c, uint64_t now)
 	uint64_t next;
 
 	while (c->sleepers && c->sleepers->deadline <= now) {
-		struct cxlmu_fib *f = c->sleepers;
+		struct cxlmu_uthread *f = c->sleepers;
 		c->sleepers = merge_pairs(f->child);
 		f->child = NULL;
 		f->blocked = f->in_heap = f->sleeping = false;
 		sched_push(c, f);
 	}
 	if (c->polls && c->poll_min <= now) {
-		struct cxlmu_fib **p = &c->polls;
+		struct cxlmu_uthread **p = &c->polls;
 		c->poll_min = 0;
 		while (*p) {
-			struct cxlmu_fib *f = *p;
+			struct cxlmu_uthread *f = *p;
 			if (f->deadline <= now) {
 				*p = f->next;
 				f->polling = f->sleeping = false;
@@ -120,7 +120,7 @@ uint64_t sched_expire(struct cxlmu_core *c, uint64_t now)
 void sched_wake_polls(struct cxlmu_core *c)
 {
 	while (c->polls) {
-		struct cxlmu_fib *f = c->polls;
+		struct cxlmu_uthread *f = c->polls;
 		c->polls = f->next;
 		f->polling = f->sleeping = false;
 		f->progress_woke = true;

@@ -104,7 +104,7 @@ void sched_mask_count(struct cxlmu_core *c, uint64_t m, int delta)
 /* f runs, with its mask on its host: what is pending for it and let
  * through is sent to the host, whose handlers run in f before this
  * returns. */
-void __attribute__((noinline)) sched_sig_deliver(struct cxlmu_fib *f)
+void __attribute__((noinline)) sched_sig_deliver(struct cxlmu_uthread *f)
 {
 	uint64_t pend;
 
@@ -130,7 +130,7 @@ void __attribute__((noinline)) sched_sig_deliver(struct cxlmu_fib *f)
 /* f was sent a signal to its host while it ran: the signal is there
  * (queued by tgkill before the sender counted it), and a system call's
  * return delivers it, in f, before f switches out. */
-void __attribute__((noinline)) sched_sig_flush(struct cxlmu_fib *f)
+void __attribute__((noinline)) sched_sig_flush(struct cxlmu_uthread *f)
 {
 	unsigned spins = 0;
 
@@ -142,14 +142,14 @@ void __attribute__((noinline)) sched_sig_flush(struct cxlmu_fib *f)
 /* A signal came for f, which does not run: its core's owner wakes it
  * (sigwake_drain). No core lock here: the sender may be a handler that
  * interrupted that lock's holder. Under all_lock, which keeps f alive. */
-static void sig_wake(struct cxlmu_fib *f)
+static void sig_wake(struct cxlmu_uthread *f)
 {
 	struct cxlmu_core *c = f->core;
 
 	/* Seen by dispose() if f is still on its way into a wait. */
 	atomic_store_explicit(&f->wake, 1, memory_order_seq_cst);
 	if (!atomic_exchange_explicit(&f->sigwake_queued, true, memory_order_acq_rel)) {
-		struct cxlmu_fib *head = atomic_load_explicit(&c->sigwake, memory_order_relaxed);
+		struct cxlmu_uthread *head = atomic_load_explicit(&c->sigwake, memory_order_relaxed);
 		do
 			f->sigwake_next = head;
 		while (!atomic_compare_exchange_weak_explicit(&c->sigwake, &head, f,
@@ -171,7 +171,7 @@ static bool sig_number(int sig, int *err)
 
 bool cxlmu_sched_signal(pthread_t t, pid_t tid, const struct cxlmu_sig *s, int *err)
 {
-	struct cxlmu_fib *f, *me = sched_self;
+	struct cxlmu_uthread *f, *me = sched_self;
 	struct cxlmu_host *h;
 	uint64_t bit, old;
 	pid_t to = 0;
@@ -264,7 +264,7 @@ static void word_set(sigset_t *set, uint64_t w)
 
 int cxlmu_sched_sigmask(int how, const sigset_t *set, sigset_t *old)
 {
-	struct cxlmu_fib *f = sched_self;
+	struct cxlmu_uthread *f = sched_self;
 	struct cxlmu_host *h = f->host;
 	uint64_t real = 0, want = set ? mask_word(set) : 0, next = 0, seen, o;
 	unsigned spins = 0;
@@ -316,7 +316,7 @@ int cxlmu_sched_sigmask(int how, const sigset_t *set, sigset_t *old)
 
 uint64_t cxlmu_sched_sigpending(void)
 {
-	struct cxlmu_fib *f = sched_self;
+	struct cxlmu_uthread *f = sched_self;
 
 	return f ? atomic_load_explicit(&f->sigpend, memory_order_relaxed) : 0;
 }

@@ -9,7 +9,7 @@
 
 void cxlmu_sched_yield(void)
 {
-	struct cxlmu_fib *f = sched_self;
+	struct cxlmu_uthread *f = sched_self;
 
 	f->busy = true;
 	sched_reached(f, tsc(), false);
@@ -17,7 +17,7 @@ void cxlmu_sched_yield(void)
 	f->busy = false;
 }
 
-static uint64_t sleep_until(struct cxlmu_fib *f, uint64_t deadline, bool progress)
+static uint64_t sleep_until(struct cxlmu_uthread *f, uint64_t deadline, bool progress)
 {
 	uint64_t now = cxlmu_prim_now();
 
@@ -38,7 +38,7 @@ static uint64_t sleep_until(struct cxlmu_fib *f, uint64_t deadline, bool progres
 
 uint64_t cxlmu_sched_sleep_until(uint64_t deadline, bool progress)
 {
-	struct cxlmu_fib *f = sched_self;
+	struct cxlmu_uthread *f = sched_self;
 
 	/* Not a relative sleep: the next one starts no run (src/pollrule.h). */
 	cxlmu_poll_break(&f->polls);
@@ -47,7 +47,7 @@ uint64_t cxlmu_sched_sleep_until(uint64_t deadline, bool progress)
 
 uint64_t cxlmu_sched_sleep(uint64_t ns, const void *site)
 {
-	struct cxlmu_fib *f = sched_self;
+	struct cxlmu_uthread *f = sched_self;
 	struct cxlmu_core *c = f->core;
 	struct cxlmu_poll_site *s = cxlmu_poll_classify(&f->polls, (uintptr_t)site, ns);
 	uint64_t start, seen;

@@ -129,7 +129,7 @@ void cxlmu_sched_place(void)
 void cxlmu_sched_settle(void)
 {
 	static CXLMU_TLS bool settling;
-	struct cxlmu_fib *f = sched_self;
+	struct cxlmu_uthread *f = sched_self;
 
 	/* Nothing to do, as for every sleep of an unpinned program. */
 	if (likely(f ? !atomic_load_explicit(&f->move, memory_order_relaxed)

@@ -26,7 +26,7 @@
 #define RING_ENTRIES    256
 
 int cxlmu_sched_on;
-CXLMU_TLS struct cxlmu_fib *sched_self;
+CXLMU_TLS struct cxlmu_uthread *sched_self;
 struct cxlmu_sched_state sched = {
 	.tsc_per_us = 1000,
 	.work_tsc = 300000,
@@ -42,7 +42,7 @@ void sched_kick(struct cxlmu_core *c)
 }
 
 /* A fiber becomes runnable from outside its host's loop. */
-static void push_from_outside(struct cxlmu_core *c, struct cxlmu_fib *f)
+static void push_from_outside(struct cxlmu_core *c, struct cxlmu_uthread *f)
 {
 	spin_lock(&c->lock);
 	sched_push(c, f);
@@ -59,7 +59,7 @@ static void pin_self(int cpu)
 }
 
 /* The fiber is back from a run: where it goes next. */
-static void dispose(struct cxlmu_core *c, struct cxlmu_host *h, struct cxlmu_fib *f)
+static void dispose(struct cxlmu_core *c, struct cxlmu_host *h, struct cxlmu_uthread *f)
 {
 	bool owner = atomic_load_explicit(&c->owner, memory_order_acquire) == h;
 
@@ -115,7 +115,7 @@ static void dispose(struct cxlmu_core *c, struct cxlmu_host *h, struct cxlmu_fib
  * another host take it. Runs on whatever the switch resumed. */
 static void finish(struct cxlmu_host *h)
 {
-	struct cxlmu_fib *p = h->prev;
+	struct cxlmu_uthread *p = h->prev;
 
 	if (p) {
 		h->prev = NULL;
@@ -194,7 +194,7 @@ static void host_loop(struct cxlmu_host *h)
 	struct cxlmu_core *c = h->core;
 
 	for (;;) {
-		struct cxlmu_fib *f;
+		struct cxlmu_uthread *f;
 		uint64_t next;
 		uint32_t seen;
 
@@ -389,12 +389,12 @@ static struct cxlmu_core *core_get(int cpu)
 	}
 	return c;
 }
-struct cxlmu_fib *cxlmu_sched_self(void)
+struct cxlmu_uthread *cxlmu_sched_self(void)
 {
 	return sched_self;
 }
 
-bool sched_can_switch(struct cxlmu_fib *f)
+bool sched_can_switch(struct cxlmu_uthread *f)
 {
 	uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
 
@@ -405,17 +405,17 @@ bool sched_can_switch(struct cxlmu_fib *f)
 		sp >= (uintptr_t)f->parkstack.base + f->parkstack.len);
 }
 
-struct cxlmu_fib *cxlmu_sched_fiber_now(void)
+struct cxlmu_uthread *cxlmu_sched_fiber_now(void)
 {
-	struct cxlmu_fib *f = sched_self;
+	struct cxlmu_uthread *f = sched_self;
 
 	return sched_can_switch(f) ? f : NULL;
 }
 /* The fiber t is (or with tid nonzero, whose kernel thread is tid), or
  * NULL. Under all_lock. */
-struct cxlmu_fib *sched_find(pthread_t t, pid_t tid)
+struct cxlmu_uthread *sched_find(pthread_t t, pid_t tid)
 {
-	struct cxlmu_fib *f;
+	struct cxlmu_uthread *f;
 
 	for (f = sched.all; f; f = f->all_next)
 		if (tid ? f->tid == tid : pthread_equal(f->thread, t))
@@ -425,7 +425,7 @@ struct cxlmu_fib *sched_find(pthread_t t, pid_t tid)
 bool cxlmu_sched_retarget(pthread_t t, pid_t tid)
 {
 	uint64_t old = sched_all_lock_masked();
-	struct cxlmu_fib *f = sched_find(t, tid);
+	struct cxlmu_uthread *f = sched_find(t, tid);
 
 	if (f)
 		atomic_store_explicit(&f->move, true, memory_order_relaxed);
@@ -436,7 +436,7 @@ bool cxlmu_sched_retarget(pthread_t t, pid_t tid)
  * to the core, then wait until it comes back for good. */
 static void park_main(void *arg)
 {
-	struct cxlmu_fib *f = arg;
+	struct cxlmu_uthread *f = arg;
 	struct cxlmu_fiber_ctx scratch;
 
 	push_from_outside(f->core, f);
@@ -450,7 +450,7 @@ static void park_main(void *arg)
 int cxlmu_sched_adopt(int cpu, enum cxlmu_sched_why why)
 {
 	struct cxlmu_fiber_stack st;
-	struct cxlmu_fib *f;
+	struct cxlmu_uthread *f;
 	struct cxlmu_core *c;
 	sigset_t every;
 	int saved = errno, r;
@@ -470,7 +470,7 @@ int cxlmu_sched_adopt(int cpu, enum cxlmu_sched_why why)
 	}
 	/* The fiber's record sits at the top of its kernel thread's park
 	 * stack: it lives exactly as long as the fiber. */
-	f = (struct cxlmu_fib *)(((uintptr_t)st.stack + st.size - sizeof(*f)) & ~(uintptr_t)63);
+	f = (struct cxlmu_uthread *)(((uintptr_t)st.stack + st.size - sizeof(*f)) & ~(uintptr_t)63);
 	memset(f, 0, sizeof(*f));
 	f->parkstack = st;
 	f->core = c;
@@ -510,7 +510,7 @@ int cxlmu_sched_adopt(int cpu, enum cxlmu_sched_why why)
  * A run of real work since it last began to run, or any idle point but a
  * poll, is progress, and the core's sleeping polls re-check. Before the
  * poll decides how to wait: its own run counts. */
-void sched_reached(struct cxlmu_fib *f, uint64_t now, bool poll)
+void sched_reached(struct cxlmu_uthread *f, uint64_t now, bool poll)
 {
 	struct cxlmu_core *c = f->core;
 
@@ -532,11 +532,11 @@ void sched_reached(struct cxlmu_fib *f, uint64_t now, bool poll)
  * runnable fiber gets the CPU straight from this one; the host's loop
  * only when there is none, or for the fiber's leaving. A yield with
  * nobody else to run goes on at once. */
-void sched_out(struct cxlmu_fib *f, int why)
+void sched_out(struct cxlmu_uthread *f, int why)
 {
 	struct cxlmu_host *h = f->host;
 	struct cxlmu_core *c = f->core;
-	struct cxlmu_fib *next = NULL;
+	struct cxlmu_uthread *next = NULL;
 
 	sig_off(f);
 	f->out = why;
@@ -579,7 +579,7 @@ void sched_out(struct cxlmu_fib *f, int why)
 
 void cxlmu_sched_leave(void)
 {
-	struct cxlmu_fib *f = sched_self;
+	struct cxlmu_uthread *f = sched_self;
 	struct cxlmu_fiber_stack st;
 	sigset_t mask;
 	int saved = errno;
@@ -617,7 +617,7 @@ void cxlmu_sched_leave(void)
 bool cxlmu_sched_mark_cancel(pthread_t t)
 {
 	uint64_t old = sched_all_lock_masked();
-	struct cxlmu_fib *f = sched_find(t, 0);
+	struct cxlmu_uthread *f = sched_find(t, 0);
 
 	if (f) {
 		atomic_store(&f->cancel, true);
@@ -628,17 +628,17 @@ bool cxlmu_sched_mark_cancel(pthread_t t)
 	return f != NULL;
 }
 
-pid_t cxlmu_sched_tid(const struct cxlmu_fib *f)
+pid_t cxlmu_sched_tid(const struct cxlmu_uthread *f)
 {
 	return f->tid;
 }
 
-int cxlmu_sched_cpu(const struct cxlmu_fib *f)
+int cxlmu_sched_cpu(const struct cxlmu_uthread *f)
 {
 	return f->core->cpu;
 }
 
-bool cxlmu_sched_cancelled(const struct cxlmu_fib *f)
+bool cxlmu_sched_cancelled(const struct cxlmu_uthread *f)
 {
 	return atomic_load_explicit(&f->cancel, memory_order_relaxed);
 }
@@ -693,7 +693,7 @@ int cxlmu_sched_spawn(void *(*fn)(void *), void *arg, size_t stack)
 
 void cxlmu_sched_expect(int delta)
 {
-	struct cxlmu_fib *f = sched_self;
+	struct cxlmu_uthread *f = sched_self;
 
 	if (f)
 		atomic_fetch_add_explicit(&f->core->expect, delta, memory_order_relaxed);
@@ -701,7 +701,7 @@ void cxlmu_sched_expect(int delta)
 
 bool cxlmu_sched_others_ready(void)
 {
-	struct cxlmu_fib *f = sched_self;
+	struct cxlmu_uthread *f = sched_self;
 
 	/* A racy look is enough: the caller only chooses between spinning a
 	 * little and switching. */

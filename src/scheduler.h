@@ -29,7 +29,8 @@
  *   src/sched_wait.h    what a fiber's waits do: sleep, yield, block (the waits)
  * and src/sched_impl.h is the scheduler's own, for its files only. */
 
-struct cxlmu_fib;
+/* A thread run as a fiber (src/sched_impl.h); opaque to the clients. */
+struct cxlmu_uthread;
 
 typedef int (*cxlmu_create_fn)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
 
@@ -64,14 +65,14 @@ enum cxlmu_sched_why {
 extern const char *const cxlmu_sched_why_names[CXLMU_WHY_COUNT];
 
 /* The fiber running on this thread, or NULL for a kernel thread. */
-struct cxlmu_fib *cxlmu_sched_self(void);
+struct cxlmu_uthread *cxlmu_sched_self(void);
 
 /* A fiber's own: whether pthread_cancel came for it (it is cancelled
  * at its next cancellation point, on its own kernel thread), the thread id
  * glibc knows it by (a mutex's owner), the CPU whose scheduler runs it. */
-bool cxlmu_sched_cancelled(const struct cxlmu_fib *f);
-pid_t cxlmu_sched_tid(const struct cxlmu_fib *f);
-int cxlmu_sched_cpu(const struct cxlmu_fib *f);
+bool cxlmu_sched_cancelled(const struct cxlmu_uthread *f);
+pid_t cxlmu_sched_tid(const struct cxlmu_uthread *f);
+int cxlmu_sched_cpu(const struct cxlmu_uthread *f);
 
 /* A runtime thread (the remote agents): detached, every signal blocked,
  * made with libc's pthread_create, so it never becomes a fiber; stack 0:
@@ -83,10 +84,10 @@ int cxlmu_sched_spawn(void *(*fn)(void *), void *arg, size_t stack);
  * the scheduler's own part of a call (a signal handler that interrupted
  * it, or one running on the parked kernel thread), where the caller does
  * what a kernel thread does. */
-struct cxlmu_fib *cxlmu_sched_self(void);
-struct cxlmu_fib *cxlmu_sched_fiber_now(void);  /* cxlmu_sched_fiber's body */
+struct cxlmu_uthread *cxlmu_sched_self(void);
+struct cxlmu_uthread *cxlmu_sched_fiber_now(void);  /* cxlmu_sched_fiber's body */
 
-static inline struct cxlmu_fib *cxlmu_sched_fiber(void)
+static inline struct cxlmu_uthread *cxlmu_sched_fiber(void)
 {
 	if (likely(!cxlmu_sched_on))
 		return NULL;

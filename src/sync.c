@@ -61,7 +61,7 @@ static void pass_on(_Atomic int *word, bool shared)
  * lock after waiting, the word stays 2: other waiters may sleep on it
  * still. Errors and kinds are glibc's (trylock decides); only EDEADLK for
  * an errorcheck relock is said here, as trylock says EBUSY. */
-int cxlmu_sync_mutex_lock(pthread_mutex_t *m, struct cxlmu_fib *f, clockid_t clock,
+int cxlmu_sync_mutex_lock(pthread_mutex_t *m, struct cxlmu_uthread *f, clockid_t clock,
 			  const struct timespec *abs)
 {
 	_Atomic int *word = cxlmu_glibc_mutex_word(m);
@@ -111,7 +111,7 @@ static bool release_mutex(void *p)
 	return !r->err;
 }
 
-static int relock(pthread_mutex_t *m, struct cxlmu_fib *f)
+static int relock(pthread_mutex_t *m, struct cxlmu_uthread *f)
 {
 	return cxlmu_sync_mutex_ours(m) ? cxlmu_sync_mutex_lock(m, f, CLOCK_REALTIME, NULL)
 		: -__pthread_mutex_lock(m);
@@ -121,7 +121,7 @@ static int relock(pthread_mutex_t *m, struct cxlmu_fib *f)
  * or abs on clock. A cancellation point, as glibc's: it acts with the
  * mutex held again, and a signal it took on its way out goes to another
  * waiter (POSIX: a cancelled waiter must not consume one). */
-int cxlmu_sync_cond_wait(pthread_cond_t *c, pthread_mutex_t *m, struct cxlmu_fib *f,
+int cxlmu_sync_cond_wait(pthread_cond_t *c, pthread_mutex_t *m, struct cxlmu_uthread *f,
 			 clockid_t clock, const struct timespec *abs)
 {
 	struct release rel = { m, 0 };
@@ -168,7 +168,7 @@ static bool rw_busy(void *p)
 	return t->r == EBUSY;
 }
 
-int cxlmu_sync_rwlock(pthread_rwlock_t *l, struct cxlmu_fib *f, bool write, clockid_t clock,
+int cxlmu_sync_rwlock(pthread_rwlock_t *l, struct cxlmu_uthread *f, bool write, clockid_t clock,
 		      const struct timespec *abs)
 {
 	struct rwtry t = { l, write, 0 };
@@ -256,7 +256,7 @@ bool cxlmu_sync_barrier_wait(pthread_barrier_t *b)
 		serial = true;
 	} else {
 		while (atomic_load(&o->gen) == g) {
-			struct cxlmu_fib *f = cxlmu_sched_fiber();
+			struct cxlmu_uthread *f = cxlmu_sched_fiber();
 			if (f)
 				cxlmu_sched_futex_wait(&o->gen, g, o->shared, 0);
 			else
@@ -365,7 +365,7 @@ int cxlmu_sync_sem_wait(sem_t *s, clockid_t clock, const struct timespec *abs)
  * own kernel thread. */
 void cxlmu_sync_testcancel(void)
 {
-	struct cxlmu_fib *f;
+	struct cxlmu_uthread *f;
 
 	cxlmu_libc_resolve();
 	f = cxlmu_sched_fiber();

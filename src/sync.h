@@ -39,7 +39,7 @@
 #include "glibc_abi.h"
 #include "internal.h"
 
-struct cxlmu_fib;
+struct cxlmu_uthread;
 
 /* What a fiber's wait returns when a cancellation it has disabled took it
  * back to its kernel thread: libc's own call does the wait. */
@@ -54,18 +54,18 @@ static inline bool cxlmu_sync_mutex_ours(const pthread_mutex_t *m)
 /* A fiber's lock of a mutex of ours. Errors are glibc's trylock's, and
  * EDEADLK for an errorcheck mutex it holds, EINVAL for a bad abs or
  * clock (only looked at when it must wait, as glibc does), ETIMEDOUT. */
-int cxlmu_sync_mutex_lock(pthread_mutex_t *m, struct cxlmu_fib *f, clockid_t clock,
+int cxlmu_sync_mutex_lock(pthread_mutex_t *m, struct cxlmu_uthread *f, clockid_t clock,
 			  const struct timespec *abs);
 
 /* A fiber's wait on a condition variable that is not process-shared,
  * with m held. A cancellation point. CXLMU_SYNC_UNFIBERED before it
  * waited: libc's call does it. */
-int cxlmu_sync_cond_wait(pthread_cond_t *c, pthread_mutex_t *m, struct cxlmu_fib *f,
+int cxlmu_sync_cond_wait(pthread_cond_t *c, pthread_mutex_t *m, struct cxlmu_uthread *f,
 			 clockid_t clock, const struct timespec *abs);
 
 /* A fiber's read (write false) or write lock of an rwlock that is not
  * process-shared. */
-int cxlmu_sync_rwlock(pthread_rwlock_t *l, struct cxlmu_fib *f, bool write, clockid_t clock,
+int cxlmu_sync_rwlock(pthread_rwlock_t *l, struct cxlmu_uthread *f, bool write, clockid_t clock,
 		      const struct timespec *abs);
 
 /* The runtime's barrier, in the caller's pthread_barrier_t: made for

@@ -10,7 +10,7 @@
 #define N 1000
 
 static struct cxlmu_core core;
-static struct cxlmu_fib *fib;
+static struct cxlmu_uthread *fib;
 
 static void setup(void)
 {
@@ -25,7 +25,7 @@ static void teardown(void)
 }
 
 /* A sleeper (or a sleeping poll) until deadline. */
-static void sleep_until(struct cxlmu_fib *f, uint64_t deadline, bool poll)
+static void sleep_until(struct cxlmu_uthread *f, uint64_t deadline, bool poll)
 {
 	f->deadline = deadline;
 	f->polling = poll;
@@ -59,7 +59,7 @@ START_TEST(heap_order)
 	for (int i = 0; i < N; i++)
 		sleep_until(&fib[i], 1 + (uint64_t)(rand() % 100000), false);
 	for (now = 0; out < N; now += 997) {
-		struct cxlmu_fib *f;
+		struct cxlmu_uthread *f;
 		next = sched_expire(&core, now);
 		while ((f = sched_pop(&core))) {
 			ck_assert_uint_le(f->deadline, now);
@@ -85,7 +85,7 @@ START_TEST(heap_remove_any)
 {
 	uint64_t prev = 0;
 	int out = 0;
-	struct cxlmu_fib *f;
+	struct cxlmu_uthread *f;
 
 	srand(11);
 	for (int i = 0; i < N; i++)
@@ -143,7 +143,7 @@ START_TEST(progress_wakes_polls)
 	ck_assert_ptr_null(core.polls);
 	ck_assert_uint_eq(core.poll_min, 0);
 	for (int i = 0; i < 5; i++) {
-		struct cxlmu_fib *f = sched_pop(&core);
+		struct cxlmu_uthread *f = sched_pop(&core);
 		ck_assert_ptr_nonnull(f);
 		ck_assert(f != &fib[0]);
 		ck_assert(f->progress_woke && !f->polling && !f->sleeping);
