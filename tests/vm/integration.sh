@@ -164,10 +164,10 @@ for s in $scripts; do
 		continue
 	fi
 	echo "# $s: exit status $st in ${secs}s"
+	# A script's diagnostics come before the result line they explain.
 	section "$s" | awk '
-		/^(not )?ok [0-9]+/ { if (bad) { print "@@why " name; printf "%s", why } why = ""; bad = /^not ok/; name = $0; next }
-		/^#/ { why = why "    " $0 "\n" }
-		END { if (bad) { print "@@why " name; printf "%s", why } }' >"$build/int-why.txt"
+		/^(not )?ok [0-9]+/ { if (/^not ok/) { print "@@why " $0; printf "%s", why } why = ""; next }
+		/^#/ { why = why "    " $0 "\n" }' >"$build/int-why.txt"
 	echo "$lines" | while IFS= read -r line; do
 		name=$(echo "$line" | sed -E 's/^(not )?ok [0-9]+ ?-? ?//')
 		case $line in
