@@ -142,6 +142,13 @@ have_python3() {
 have_fsgsbase() {
 	grep -qw fsgsbase /proc/cpuinfo
 }
+# The kernel's io_uring has futex waits (IORING_OP_FUTEX_WAIT, Linux 6.7),
+# as the noiouring helper finds them, not as the runtime does: where it
+# has none, --sched=auto keeps every pinned thread a kernel thread, with
+# the reason "no-ring-futex".
+have_ring_futex() {
+	[ "$("$H/noiouring" futex 2>/dev/null)" = ring_futex=yes ]
+}
 need_python3() {
 	have_python3 || skip "python3 (/usr/bin/python3) is needed${1:+ $1}"
 }

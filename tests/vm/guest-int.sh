@@ -24,7 +24,7 @@ H=$top_builddir/tests/integration/helpers
 grep -qw fsgsbase /proc/cpuinfo && fsgs=yes || fsgs=no
 echo "@@info kernel=$(uname -r) nproc=$(nproc) fsgsbase=$fsgs" \
 	"python3=$(/usr/bin/python3 -c 'import sys; print(sys.version.split()[0])' 2>&1 | tr ' ' _)"
-echo "@@info $("$H"/noiouring probe 2>&1 | tr '\n' ' ')$("$H"/fdreuse probe 2>&1 | tr '\n' ' ')"
+echo "@@info $("$H"/noiouring probe 2>&1 | tr '\n' ' ')$("$H"/noiouring futex 2>&1 | tr '\n' ' ')$("$H"/fdreuse probe 2>&1 | tr '\n' ' ')"
 
 cd "$top_builddir" || exit 1
 # cxlmu_scripts=shell: a shell on the console instead; leaving it powers off.

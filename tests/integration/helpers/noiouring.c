@@ -7,6 +7,11 @@
  *   noiouring probe
  *       prints "io_uring=usable" when io_uring_setup works here, else
  *       "io_uring=unusable"
+ *   noiouring futex
+ *       prints "ring_futex=yes" when the kernel's io_uring has futex waits
+ *       (IORING_OP_FUTEX_WAIT, Linux 6.7), else "ring_futex=no" (asked
+ *       with IORING_REGISTER_PROBE, as liburing's io_uring_get_probe does;
+ *       the scripts' own answer, not the runtime's)
  * Exit status 77 (with a message) where seccomp filters are not available.
  * This helper never runs under the preload itself; CMD may (env
  * LD_PRELOAD=... prog). */
@@ -31,6 +36,11 @@
 #ifndef __NR_io_uring_setup
 #define __NR_io_uring_setup 425
 #endif
+#ifndef __NR_io_uring_register
+#define __NR_io_uring_register 427
+#endif
+/* Not in the uapi header of Linux 6.1 (Debian 12). */
+#define OP_FUTEX_WAIT 51
 
 static long try_setup(void)
 {
@@ -42,6 +52,26 @@ static long try_setup(void)
 	if (fd >= 0)
 		close((int)fd);
 	return fd < 0 ? -errno : 0;
+}
+
+/* Whether io_uring offers opcode op here: 1 yes, 0 no (or no io_uring). */
+static int op_supported(unsigned op)
+{
+	union {
+		struct io_uring_probe p;
+		char buf[sizeof(struct io_uring_probe) + 256 * sizeof(struct io_uring_probe_op)];
+	} u;
+	struct io_uring_params params;
+	long fd, r;
+
+	memset(&params, 0, sizeof(params));
+	fd = syscall(__NR_io_uring_setup, 1, &params);
+	if (fd < 0)
+		return 0;
+	memset(&u, 0, sizeof(u));
+	r = syscall(__NR_io_uring_register, (int)fd, IORING_REGISTER_PROBE, &u.p, 256);
+	close((int)fd);
+	return !r && op <= u.p.last_op && (u.p.ops[op].flags & IO_URING_OP_SUPPORTED);
 }
 
 static int install(unsigned int action)
@@ -80,6 +110,10 @@ int main(int argc, char **argv)
 
 	if (argc == 2 && !strcmp(argv[1], "probe")) {
 		printf("io_uring=%s\n", try_setup() ? "unusable" : "usable");
+		return 0;
+	}
+	if (argc == 2 && !strcmp(argv[1], "futex")) {
+		printf("ring_futex=%s\n", op_supported(OP_FUTEX_WAIT) ? "yes" : "no");
 		return 0;
 	}
 	if (argc < 3)
@@ -124,6 +158,6 @@ int main(int argc, char **argv)
 	fprintf(stderr, "FAIL: exec %s: %s\n", argv[2], strerror(errno));
 	return 127;
 usage:
-	fprintf(stderr, "usage: noiouring eperm|enosys|kill CMD [ARG...] | probe\n");
+	fprintf(stderr, "usage: noiouring eperm|enosys|kill CMD [ARG...] | probe | futex\n");
 	return 2;
 }
