@@ -648,10 +648,19 @@ static void decide(void)
 
 	cxlmu_sched_on = sched.configured && sched.create_thread && !cxlmu_sched_off_why();
 	/* The main thread was there before: it runs alone on its CPU, or
-	 * on any, until it makes threads there. */
+	 * on any, until it makes threads there. Under auto without io_uring
+	 * futex waits no pinned thread becomes a fiber, company or not: it
+	 * is one of them from the start, as cxlmu_sched_choose says (asking
+	 * the ring's probe only, not the scheduler's, which would calibrate
+	 * the TSC at every pinned program's start). */
 	if (cxlmu_sched_on && !was && rawsys(SYS_gettid, 0, 0, 0, 0) == getpid()) {
 		int cpu = cxlmu_sched_pinned_cpu();
-		cxlmu_sched_note(cpu < 0 ? CXLMU_WHY_UNPINNED : CXLMU_WHY_ALONE, cpu);
+		enum cxlmu_sched_why why = cpu < 0 ? CXLMU_WHY_UNPINNED : CXLMU_WHY_ALONE;
+
+		if (cpu >= 0 && sched.mode == CXLMU_SCHED_AUTO && !cxlmu_sandboxed() &&
+		    !cxlmu_ring_caps()->futex)
+			why = CXLMU_WHY_NO_RING;
+		cxlmu_sched_note(why, cpu);
 	}
 }
 
