@@ -1,5 +1,5 @@
 #!/bin/sh
-# Proves that --sched=auto, the default, runs as fibers exactly the threads pinned to one CPU that other threads share, and the others as kernel threads, and that the report lists each thread with what it ran as and why: a program pinned with taskset (all fibers), the same program unpinned (all kernel threads), threads pinned by their attributes to CPUs of their own (kernel threads) until a second thread comes to one (both fibers, the first joining at its next sleep); and that affinity changes move a thread between fibers and kernel threads with the same results as plain, under auto and under --sched=fibers. --sched=threads runs no fiber.
+# Proves that --sched=auto, the default, runs as fibers exactly the threads pinned to one CPU that other threads share, and the others as kernel threads, and that the report lists each thread with what it ran as and why: a program pinned with taskset (all fibers), the same program unpinned (all kernel threads), threads pinned by their attributes to CPUs of their own (kernel threads) until a second thread comes to one (both fibers, the first joining at its next sleep); and that affinity changes move a thread between fibers and kernel threads with the same results as plain, under auto and under --sched=fibers. --sched=threads runs no fiber. Where io_uring has no futex waits (before 6.7), auto makes no fiber: every pinned thread stays a kernel thread with the reason no-ring-futex, and the programs give the same results.
 . "${top_srcdir:-.}/tests/integration/lib.sh"
 
 need_fibers
@@ -15,17 +15,31 @@ report() {
 	run_ok "$_n" prel CXLMU_STATS="$WORK/$_j" CXLMU_STATS_FORMAT=json "$@"
 }
 
+# auto makes fibers only where io_uring has futex waits (6.7); elsewhere
+# every thread pinned to one CPU stays a kernel thread, with the reason
+# no-ring-futex.
+have_ring_futex && ring_futex=yes || ring_futex=no
+
 # Every listed thread once, as many as ran.
 listed='len(set(t["tid"] for t in s["threads"])) == len(s["threads"]) == s["as_fiber"] + s["as_kernel"]'
 
 # The default is auto; pinned with taskset, the main thread and its 9
-# threads share CPU 0: all fibers.
+# threads share CPU 0: all fibers (without io_uring futex waits, all
+# kernel threads).
 run_ok "identity, plain" plain taskset -c 0 "$H/fibers" identity
-report "identity, pinned" pinned.json taskset -c 0 "$H/fibers" identity &&
-	json_ok "identity, pinned" "$WORK/pinned.json" 'w["sched"] == "auto"' 's["mode"] == "auto"' \
-		's["fibers_on"]' 'w["fibers"] == 10' 's["as_fiber"] == 10' 's["as_kernel"] == 0' \
-		's["why"]["cpu-shared"] == 10' "$listed" \
-		'all(t["as"] == "fiber" and t["cpu"] == 0 for t in s["threads"])'
+if [ $ring_futex = yes ]; then
+	report "identity, pinned" pinned.json taskset -c 0 "$H/fibers" identity &&
+		json_ok "identity, pinned" "$WORK/pinned.json" 'w["sched"] == "auto"' 's["mode"] == "auto"' \
+			's["fibers_on"]' 'w["fibers"] == 10' 's["as_fiber"] == 10' 's["as_kernel"] == 0' \
+			's["why"]["cpu-shared"] == 10' "$listed" \
+			'all(t["as"] == "fiber" and t["cpu"] == 0 for t in s["threads"])'
+else
+	report "identity, pinned" pinned.json taskset -c 0 "$H/fibers" identity &&
+		json_ok "identity, pinned" "$WORK/pinned.json" 'w["sched"] == "auto"' 's["mode"] == "auto"' \
+			's["fibers_on"]' 'w["fibers"] == 0' 's["as_fiber"] == 0' 's["as_kernel"] == 10' \
+			's["why"]["no-ring-futex"] == 10' "$listed" \
+			'all(t["as"] == "kernel" and t["cpu"] == 0 and t["why"] == "no-ring-futex" for t in s["threads"])'
+fi
 
 # Unpinned: no fiber, and the report says why.
 report "identity, unpinned" free.json "$H/fibers" identity &&
@@ -34,15 +48,24 @@ report "identity, unpinned" free.json "$H/fibers" identity &&
 		'all(t["as"] == "kernel" and t["cpu"] == -1 for t in s["threads"])'
 
 # Pinned by attributes: A alone on CPU 1 stays a kernel thread; B, alone
-# on CPU 0 until C comes there, joins C as a fiber.
+# on CPU 0 until C comes there, joins C as a fiber. Without io_uring
+# futex waits all three stay kernel threads.
 end
 run_ok "alone, plain" plain "$H/fibers" alone
-report "alone, auto" alone.json "$H/fibers" alone &&
-	json_ok "alone, auto" "$WORK/alone.json" 'w["fibers"] == 2' 's["as_fiber"] == 2' \
-		's["why"]["cpu-shared"] == 2' 's["why"]["alone-on-cpu"] == 1' \
-		's["why"]["not-pinned"] == 1' "$listed" \
-		'[t["cpu"] for t in s["threads"] if t["why"] == "alone-on-cpu"] == [1]' \
-		'sorted(t["cpu"] for t in s["threads"] if t["as"] == "fiber") == [0, 0]'
+if [ $ring_futex = yes ]; then
+	report "alone, auto" alone.json "$H/fibers" alone &&
+		json_ok "alone, auto" "$WORK/alone.json" 'w["fibers"] == 2' 's["as_fiber"] == 2' \
+			's["why"]["cpu-shared"] == 2' 's["why"]["alone-on-cpu"] == 1' \
+			's["why"]["not-pinned"] == 1' "$listed" \
+			'[t["cpu"] for t in s["threads"] if t["why"] == "alone-on-cpu"] == [1]' \
+			'sorted(t["cpu"] for t in s["threads"] if t["as"] == "fiber") == [0, 0]'
+else
+	report "alone, auto" alone.json "$H/fibers" alone &&
+		json_ok "alone, auto" "$WORK/alone.json" 'w["fibers"] == 0' 's["as_fiber"] == 0' \
+			's["as_kernel"] == 4' 's["why"]["no-ring-futex"] == 3' \
+			's["why"]["not-pinned"] == 1' "$listed" \
+			'sorted(t["cpu"] for t in s["threads"] if t["why"] == "no-ring-futex") == [0, 0, 1]'
+fi
 # --sched=fibers: every thread pinned to one CPU is a fiber, alone or not.
 report "alone, fibers" alone-f.json CXLMU_SCHED=fibers "$H/fibers" alone &&
 	json_ok "alone, fibers" "$WORK/alone-f.json" 's["mode"] == "fibers"' 'w["fibers"] == 3' \
@@ -54,10 +77,20 @@ report "alone, fibers" alone-f.json CXLMU_SCHED=fibers "$H/fibers" alone &&
 # thread as a kernel thread, the others as fibers.
 end
 run_ok "affinity, plain" plain taskset -c 0 "$H/fibers" affinity
-report "affinity, auto" aff.json taskset -c 0 "$H/fibers" affinity &&
-	json_ok "affinity, auto" "$WORK/aff.json" 'w["fibers"] == 4' 's["as_fiber"] == 3' \
-		's["why"]["cpu-shared"] == 3' 's["why"]["not-pinned"] == 1' "$listed" \
-		'w["fiber_switches"] > 0'
+if [ $ring_futex = yes ]; then
+	report "affinity, auto" aff.json taskset -c 0 "$H/fibers" affinity &&
+		json_ok "affinity, auto" "$WORK/aff.json" 'w["fibers"] == 4' 's["as_fiber"] == 3' \
+			's["why"]["cpu-shared"] == 3' 's["why"]["not-pinned"] == 1' "$listed" \
+			'w["fiber_switches"] > 0'
+else
+	# Every thread a kernel thread; the mover, pinned back to CPU 0,
+	# the counting thread and the main thread stay on CPU 0.
+	report "affinity, auto" aff.json taskset -c 0 "$H/fibers" affinity &&
+		json_ok "affinity, auto" "$WORK/aff.json" 'w["fibers"] == 0' 's["as_fiber"] == 0' \
+			's["as_kernel"] == 4' 'w["fiber_switches"] == 0' "$listed" \
+			's["why"]["no-ring-futex"] >= 3' \
+			'all(t["why"] in ("no-ring-futex", "not-pinned") for t in s["threads"])'
+fi
 report "affinity, fibers" aff-f.json CXLMU_SCHED=fibers taskset -c 0 "$H/fibers" affinity &&
 	json_ok "affinity, fibers" "$WORK/aff-f.json" 'w["fibers"] == 4' 's["as_fiber"] == 3' \
 		's["why"]["pinned"] == 3' 's["why"]["not-pinned"] == 1' "$listed"
