@@ -307,7 +307,11 @@ static void *unmasked(void *arg)
 {
 	(void)arg;
 	become(1);
-	while (phase < 3) {
+	/* Until the main thread has seen all its five signals handled here
+	 * too (stop), not only until the blocking thread is done: under a
+	 * slow emulator five round trips can outlast the other's 50 ms, and
+	 * a signal sent after this thread returned would reach no one. */
+	while (phase < 3 || !stop) {
 		T_CHECK(!blocks(SIGUSR2), "mask: the other thread's mask has SIGUSR2");
 		usleep(100);
 	}
@@ -333,6 +337,7 @@ static void part_mask(void)
 		pthread_kill(b, SIGUSR2);
 		T_CHECK(wait_for(&hits[1], i), "mask: the unblocking thread did not get signal %d", i);
 	}
+	stop = 1;
 	pthread_join(a, &na);
 	pthread_join(b, &nb);
 	T_CHECK((intptr_t)na == 1 && (intptr_t)nb == 5 && !elsewhere,
