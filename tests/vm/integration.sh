@@ -164,10 +164,13 @@ for s in $scripts; do
 		continue
 	fi
 	echo "# $s: exit status $st in ${secs}s"
-	# A script's diagnostics come before the result line they explain.
+	# A failed line's "# " lines: lib.sh writes a behaviour's reasons
+	# before its line (fail, within begin) or after it (not_ok, check),
+	# so each failed line gets those on both sides, up to its neighbours.
 	section "$s" | awk '
-		/^(not )?ok [0-9]+/ { if (/^not ok/) { print "@@why " $0; printf "%s", why } why = ""; next }
-		/^#/ { why = why "    " $0 "\n" }' >"$build/int-why.txt"
+		/^(not )?ok [0-9]+/ { if (bad) { print "@@why " name; printf "%s%s", mine, why } mine = why; why = ""; bad = /^not ok/; name = $0; next }
+		/^#/ { why = why "    " $0 "\n" }
+		END { if (bad) { print "@@why " name; printf "%s%s", mine, why } }' >"$build/int-why.txt"
 	echo "$lines" | while IFS= read -r line; do
 		name=$(echo "$line" | sed -E 's/^(not )?ok [0-9]+ ?-? ?//')
 		case $line in
