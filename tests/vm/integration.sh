@@ -4,7 +4,8 @@
 # The guest (tests/vm/mkinitrd.sh integration, tests/vm/guest-int.sh) prints
 # each script's output and exit status on the serial console; here each
 # script's own TAP lines come out again, one per behaviour, named
-# "SCRIPT: BEHAVIOUR", with the known failures on 6.1 as TODO. Exit 1
+# "SCRIPT: BEHAVIOUR"; the few whose outcome varies under TCG are not
+# gated (skips that say what they gave; see varies below). Exit 1
 # when something failed, 77 skip (no qemu, busybox, cpio, python3 or
 # kernel). tests/vm/README.md has more.
 set -u
@@ -29,15 +30,25 @@ scripts=${VM_INT_SCRIPTS:-"fiber-sync.sh fiber-signals.sh sched-auto.sh remote.s
 [ "$scripts" = all ] && scripts=$all_scripts
 # These need FSGSBASE, which the guest has: a skip is a failure.
 no_skip="fibers.sh fiber-sync.sh fiber-signals.sh sched-auto.sh"
-# Known failures in the 6.1 guest, as SCRIPT:BEHAVIOUR (the name of the
-# script's own TAP line): reported as TODO, and a pass as a bonus. Only
-# those that fail (nearly) every time, each with its cause;
-# tests/vm/README.md lists them, and the ones that fail now and then.
-#   fiber-sync.sh:spinlocks: 6 to 16 fiber switches (once 126) where the
-#     script wants 100 (the same before the scheduler split; cause not
-#     found yet).
-known="fiber-sync.sh:spinlocks
-${VM_INT_XFAIL:-}"
+# Behaviours whose outcome in the TCG guest varies from run to run, as
+# SCRIPT:BEHAVIOUR lines (the script's own TAP line name). They are not
+# gated: each is reported as a skip that says what it gave this time, and
+# its reasons are printed; tests/vm/README.md has the measurements. Each
+# fails without the runtime too, or counts something the host's load on
+# the emulated CPUs changes (a vCPU the host deschedules looks, from
+# inside, like a thread computing through the monitor's whole tick):
+#   fiber-sync.sh spinlocks: 6 to 16 fiber switches where the script
+#     wants 100, once 66, once 126, twice over 100 under host load; the
+#     same with the scheduler before its split; cause not found.
+#   fiber-sync.sh a kernel thread among fibers: 1 to 42 monitor hand-offs
+#     where the script allows 3 (fibers wait for a kernel thread's futex by
+#     looking again every 50 us on 6.1, which has no io_uring futex waits).
+#   fiber-signals.sh nested: "no yield for 50 ms" in 0 to 10 of 12 runs
+#     per boot, without the preload as often as with it.
+varies="fiber-sync.sh:spinlocks
+fiber-sync.sh:a kernel thread among fibers
+fiber-signals.sh:nested
+${VM_INT_VARIES:-}"
 
 # TAP (the test runs under automake's tap-driver): one line per behaviour
 # of every script run in the guest, and per check made here.
@@ -120,9 +131,8 @@ section() {   # output of script $1
 	awk -v n="$1" '$1 == "@@rc" && $2 == n { on = 0 } on { print } $1 == "@@script" && $2 == n { on = 1 }' "$log"
 }
 
-is_known() {  # SCRIPT:BEHAVIOUR
-	case " $(echo $known) " in *" $1 "*) return 0 ;; esac
-	return 1
+varies() {  # SCRIPT:BEHAVIOUR
+	printf '%s\n' "$varies" | grep -Fqx -- "$1"
 }
 
 for s in $scripts; do
@@ -172,11 +182,13 @@ for s in $scripts; do
 		*) verdict=good ;;
 		esac
 		base=${name%% # *}
-		if is_known "$s:$base"; then
+		if varies "$s:$base"; then
 			if [ $verdict = bad ]; then
-				echo "not ok - $s: $name # TODO known on 6.1 (tests/vm/integration.sh)"
+				echo "ok - $s: $name # SKIP not gated, varies in the TCG guest: failed this time"
+				awk -v l="$line" '$0 == "@@why " l { on = 1; next } /^@@why / { on = 0 } on' \
+					"$build/int-why.txt" | diag
 			else
-				echo "ok - $s: $name # TODO known on 6.1, passed this time"
+				echo "ok - $s: $name # SKIP not gated, varies in the TCG guest: passed this time"
 			fi
 		elif [ $verdict = bad ]; then
 			echo "not ok - $s: $name"
