@@ -25,7 +25,10 @@ script_timeout=${VM_INT_SCRIPT_TIMEOUT:-600}
 all_scripts="fibers.sh fiber-sync.sh fiber-signals.sh sched-auto.sh remote.sh
 	sleep-semantics.sh sleep-fallbacks.sh sleep-polling.sh sleep-many.sh sleep-fork.sh
 	threads.sh thread-churn.sh fork-while-allocating.sh secure-fds.sh secure-seccomp.sh"
-scripts=${VM_INT_SCRIPTS:-"fiber-sync.sh fiber-signals.sh sched-auto.sh remote.sh sleep-fallbacks.sh
+# fiber-sync.sh is not among them: every one of its behaviours bounds the
+# monitor's hand-offs (at most 3), and in the guest the monitor hands off
+# now and then even with the host idle (8 in one quiet run of "once").
+scripts=${VM_INT_SCRIPTS:-"fiber-signals.sh sched-auto.sh remote.sh sleep-fallbacks.sh
 	threads.sh fork-while-allocating.sh secure-fds.sh secure-seccomp.sh"}
 [ "$scripts" = all ] && scripts=$all_scripts
 # These need FSGSBASE, which the guest has: a skip is a failure.
