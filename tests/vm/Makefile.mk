@@ -15,6 +15,7 @@ EXTRA_DIST += \
 	tests/vm/guest-int.sh \
 	tests/vm/guest.sh \
 	tests/vm/integration.sh \
+	tests/vm/lib.sh \
 	tests/vm/mkinitrd.sh \
 	tests/vm/placement.sh
 

@@ -91,83 +91,8 @@ if ! grep -q '^@@cxlmu-vm-done' "$log"; then
 	exit 1
 fi
 
-# --- reading the log (as in placement.sh) --------------------------------
-fails=0
-n=0
-
-section() {   # output lines of case $1
-	awk -v n="$1" '$1 == "@@rc" && $2 == n { on = 0 } on { print } $1 == "@@case" && $2 == n { on = 1 }' "$log"
-}
-
-status() {    # exit status of case $1
-	awk -v n="$1" '$1 == "@@rc" && $2 == n { print $3 }' "$log"
-}
-
-# value CASE PREFIX KEY: KEY=value from the case's first line starting with
-# PREFIX; 0 for a nodeN= the helper leaves out (it prints nodes above 1
-# only when they hold pages)
-value() {
-	section "$1" | awk -v p="$2" -v k="$3" '
-		index($0, p) == 1 { for (i = 1; i <= NF; i++) if (index($i, k "=") == 1) { print substr($i, length(k) + 2); exit }
-			if (k ~ /^node[0-9]+$/) print 0; exit }'
-}
-
-fail() {
-	n=$((n + 1))
-	printf '%s\n' "$*" | tr '#' _ | sed "1s/^/not ok $n - /; 2,\$s/^/# /"
-	fails=$((fails + 1))
-}
-
-ok() {
-	n=$((n + 1))
-	printf '%s\n' "$*" | tr '#' _ | sed "1s/^/ok $n - /; 2,\$s/^/# /"
-}
-
-expect_rc() {  # CASE WANT
-	got=$(status "$1")
-	if [ "$got" != "$2" ]; then
-		fail "$1: exit status ${got:-missing}, want $2; its output:"
-		section "$1" | sed 's/^/#     /'
-		return 1
-	fi
-}
-
-# on CASE SPEC NODE: every page of SPEC's blocks on NODE, none absent
-on() {
-	c=$1 spec=$2 want=$3
-	line="spec $spec "
-	pages=$(value "$c" "$line" pages)
-	got=$(value "$c" "$line" "node$want")
-	if [ -z "$pages" ] || [ "$pages" = 0 ]; then
-		fail "$c: no result for $spec"
-	elif [ "$got" != "$pages" ]; then
-		fail "$c: $spec: $(section "$c" | grep "^$line")  (want all $pages on node $want)"
-	else
-		ok "$c: $spec: all $pages pages on node $want"
-	fi
-}
-
-# share CASE SPEC NODE NUM DEN: NUM/DEN of the pages on NODE, within 2 units of 2 MiB
-share() {
-	c=$1 spec=$2 node=$3 num=$4 den=$5
-	line="spec $spec "
-	pages=$(value "$c" "$line" pages)
-	got=$(value "$c" "$line" "node$node")
-	absent=$(value "$c" "$line" absent)
-	if [ -z "$pages" ]; then
-		fail "$c: no result for $spec"
-		return
-	fi
-	want=$((pages * num / den))
-	slack=$((2 * 2097152 / 4096))
-	d=$((got - want))
-	[ $d -lt 0 ] && d=$((-d))
-	if [ "$d" -gt "$slack" ] || [ "$absent" != 0 ]; then
-		fail "$c: $spec: $got of $pages pages on node $node (absent $absent), want $want +- $slack"
-	else
-		ok "$c: $spec: $got of $pages pages on node $node (want $want +- $slack)"
-	fi
-}
+# --- reading the log -----------------------------------------------------
+. "$top_srcdir"/tests/vm/lib.sh
 
 # --- the node: region, namespace, system RAM -----------------------------
 echo "# guest kernel: $(sed -n 's/.*@@cxlmu-vm-start //p' "$log")"
