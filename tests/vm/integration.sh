@@ -134,6 +134,11 @@ section() {   # output of script $1
 	awk -v n="$1" '$1 == "@@rc" && $2 == n { on = 0 } on { print } $1 == "@@script" && $2 == n { on = 1 }' "$log"
 }
 
+reasons() {  # a failed line of the script: its "# " lines, collected below
+	awk -v l="$1" '$0 == "@@why " l { on = 1; next } /^@@why / { on = 0 } on' \
+		"$build/int-why.txt" | diag
+}
+
 varies() {  # SCRIPT:BEHAVIOUR
 	printf '%s\n' "$varies" | grep -Fqx -- "$1"
 }
@@ -188,15 +193,13 @@ for s in $scripts; do
 		if varies "$s:$base"; then
 			if [ $verdict = bad ]; then
 				echo "ok - $s: $name # SKIP not gated, varies in the TCG guest: failed this time"
-				awk -v l="$line" '$0 == "@@why " l { on = 1; next } /^@@why / { on = 0 } on' \
-					"$build/int-why.txt" | diag
+				reasons "$line"
 			else
 				echo "ok - $s: $name # SKIP not gated, varies in the TCG guest: passed this time"
 			fi
 		elif [ $verdict = bad ]; then
 			echo "not ok - $s: $name"
-			awk -v l="$line" '$0 == "@@why " l { on = 1; next } /^@@why / { on = 0 } on' \
-				"$build/int-why.txt" | diag
+			reasons "$line"
 		else
 			echo "ok - $s: $name"
 		fi
