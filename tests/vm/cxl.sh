@@ -12,20 +12,9 @@
 # CXL, busybox, cpio, kernel package or ndctl packages).
 set -u
 
-: "${top_builddir:?run from make check, or set top_builddir and top_srcdir}"
 : "${top_srcdir:?run from make check, or set top_builddir and top_srcdir}"
-QEMU=${QEMU:-$(command -v qemu-system-x86_64 || true)}
-build=$top_builddir/tests/vm/build
+. "$top_srcdir"/tests/vm/lib.sh
 timeout_s=${VM_CXL_TIMEOUT:-600}
-
-skip() {
-	echo "1..0 # SKIP $*"
-	exit 77
-}
-
-if [ -z "$QEMU" ] || [ ! -x "$QEMU" ]; then
-	skip "qemu-system-x86_64 not found (Debian: qemu-system-x86); the VM test needs it"
-fi
 
 # The emulated CXL topology: one host bridge (pxb-cxl), one root port, one
 # type-3 device whose 512 MiB backend is persistent capacity (QEMU 7.2's
@@ -41,22 +30,8 @@ cxl_args="-machine q35,cxl=on
 
 # Can this qemu start a TCG PC with that topology (CXL built in, firmware)?
 # shellcheck disable=SC2086
-if ! probe=$(echo quit | timeout 30 "$QEMU" -accel tcg -cpu max -m 1G $cxl_args -nodefaults \
-		-display none -monitor stdio -S 2>&1 >/dev/null); then
-	skip "$QEMU cannot start a TCG guest with an emulated CXL device: $(echo "$probe" | tr '\n' ' ')"
-fi
-
-# mkinitrd.sh says on stderr what it fetches, and why it skips.
-errf=$(mktemp) || exit 1
-out=$(sh "$top_srcdir"/tests/vm/mkinitrd.sh cxl 2>"$errf")
-rc=$?
-sed 's/^/# /' "$errf"
-why=$(sed -n 's/^SKIP: //p' "$errf" | head -n 1)
-rm -f "$errf"
-[ $rc -ne 77 ] || skip "${why:-mkinitrd.sh cxl found no busybox, kernel or ndctl}"
-[ $rc -eq 0 ] || { echo "Bail out! tests/vm/mkinitrd.sh cxl failed (status $rc)"; exit 1; }
-kernel=$(echo "$out" | tail -n 2 | head -n 1)
-initrd=$(echo "$out" | tail -n 1)
+need_qemu "a TCG guest with an emulated CXL device" -m 1G $cxl_args
+guest_files cxl
 
 # -cpu max,hypervisor=off: on x86 the CXL core will not commit a region's
 #   decoders when CPUID says it runs under a hypervisor (it cannot trust
@@ -91,8 +66,7 @@ if ! grep -q '^@@cxlmu-vm-done' "$log"; then
 	exit 1
 fi
 
-# --- reading the log -----------------------------------------------------
-. "$top_srcdir"/tests/vm/lib.sh
+# --- reading the log (tests/vm/lib.sh) ------------------------------------
 
 # --- the node: region, namespace, system RAM -----------------------------
 echo "# guest kernel: $(sed -n 's/.*@@cxlmu-vm-start //p' "$log")"

@@ -10,10 +10,8 @@
 # kernel). tests/vm/README.md has more.
 set -u
 
-: "${top_builddir:?run from make check, or set top_builddir and top_srcdir}"
 : "${top_srcdir:?run from make check, or set top_builddir and top_srcdir}"
-QEMU=${QEMU:-$(command -v qemu-system-x86_64 || true)}
-build=$top_builddir/tests/vm/build
+. "$top_srcdir"/tests/vm/lib.sh
 # The whole boot; and each script inside the guest.
 timeout_s=${VM_INT_TIMEOUT:-2400}
 script_timeout=${VM_INT_SCRIPT_TIMEOUT:-600}
@@ -69,26 +67,9 @@ not_ok() {
 diag() {
 	sed 's/^/# /'
 }
-skip_all() {
-	echo "1..0 # SKIP $*"
-	exit 77
-}
 
-if [ -z "$QEMU" ] || [ ! -x "$QEMU" ]; then
-	skip_all "qemu-system-x86_64 not found (Debian: qemu-system-x86); the VM test needs it"
-fi
-if ! probe=$(echo quit | timeout 30 "$QEMU" -accel tcg -cpu max -m 2G -nodefaults \
-		-display none -monitor stdio -S 2>&1 >/dev/null); then
-	skip_all "$QEMU cannot start a TCG guest here: $(echo $probe)"
-fi
-
-mkdir -p "$build"
-out=$(sh "$top_srcdir"/tests/vm/mkinitrd.sh integration 2>"$build/mkinitrd.err")
-rc=$?
-[ $rc -eq 77 ] && skip_all "$(sed -n 's/^SKIP: //p' "$build/mkinitrd.err" | head -n 1)"
-[ $rc -eq 0 ] || { echo "Bail out! mkinitrd.sh failed ($rc): $(tail -n 3 "$build/mkinitrd.err")"; exit 1; }
-kernel=$(echo "$out" | tail -n 2 | head -n 1)
-initrd=$(echo "$out" | tail -n 1)
+need_qemu "a TCG guest" -m 2G
+guest_files integration
 
 # One node with both CPUs and all the memory, as on the build machines the
 # scripts are written for (they emulate CXL on node 0).

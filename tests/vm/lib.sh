@@ -1,9 +1,47 @@
-# Sourced by the VM tests (placement.sh, cxl.sh): reading a guest's serial
-# log, whose cases tests/vm/guest.sh prints as
+# Sourced by the VM tests (placement.sh, cxl.sh, integration.sh): finding
+# qemu and the guest's kernel and initramfs, or skipping; reading a
+# guest's serial log, whose cases tests/vm/guest.sh prints as
 #   @@case NAME / output lines / @@rc NAME STATUS
 # and writing TAP lines about them. The caller sets log (the log file).
+: "${top_builddir:?run from make check, or set top_builddir and top_srcdir}"
+: "${top_srcdir:?run from make check, or set top_builddir and top_srcdir}"
+QEMU=${QEMU:-$(command -v qemu-system-x86_64 || true)}
+build=$top_builddir/tests/vm/build
 fails=0
 n=0
+
+skip() {      # nothing of the test can run: TAP's skip-all, exit 77
+	echo "1..0 # SKIP $*"
+	exit 77
+}
+
+# need_qemu WHAT [QEMU ARGS...]: skip unless qemu can start a TCG PC with
+# the arguments given (firmware present, accelerator and devices built in).
+need_qemu() {
+	_what=$1
+	shift
+	[ -n "$QEMU" ] && [ -x "$QEMU" ] ||
+		skip "qemu-system-x86_64 not found (Debian: qemu-system-x86); the VM test needs it"
+	# shellcheck disable=SC2068
+	_probe=$(echo quit | timeout 30 "$QEMU" -accel tcg -cpu max "$@" -nodefaults \
+		-display none -monitor stdio -S 2>&1 >/dev/null) ||
+		skip "$QEMU cannot start $_what here: $(echo "$_probe" | tr '\n' ' ')"
+}
+
+# guest_files FLAVOUR: tests/vm/mkinitrd.sh FLAVOUR's kernel and
+# initramfs into kernel and initrd; what it fetches as "# " lines, its
+# reason when it skips, a bail-out when it fails.
+guest_files() {
+	mkdir -p "$build"
+	_out=$(sh "$top_srcdir"/tests/vm/mkinitrd.sh "$1" 2>"$build/mkinitrd-$1.err")
+	_rc=$?
+	sed 's/^/# /' "$build/mkinitrd-$1.err"
+	[ $_rc -ne 77 ] ||
+		skip "$(sed -n 's/^SKIP: //p' "$build/mkinitrd-$1.err" | head -n 1)"
+	[ $_rc -eq 0 ] || { echo "Bail out! tests/vm/mkinitrd.sh $1 failed (status $_rc)"; exit 1; }
+	kernel=$(echo "$_out" | tail -n 2 | head -n 1)
+	initrd=$(echo "$_out" | tail -n 1)
+}
 
 section() {   # output lines of case $1
 	awk -v n="$1" '$1 == "@@rc" && $2 == n { on = 0 } on { print } $1 == "@@case" && $2 == n { on = 1 }' "$log"

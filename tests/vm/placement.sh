@@ -9,38 +9,12 @@
 # kernel).
 set -u
 
-: "${top_builddir:?run from make check, or set top_builddir and top_srcdir}"
 : "${top_srcdir:?run from make check, or set top_builddir and top_srcdir}"
-QEMU=${QEMU:-$(command -v qemu-system-x86_64 || true)}
-build=$top_builddir/tests/vm/build
+. "$top_srcdir"/tests/vm/lib.sh
 timeout_s=${VM_TIMEOUT:-90}
 
-skip() {
-	echo "1..0 # SKIP $*"
-	exit 77
-}
-
-if [ -z "$QEMU" ] || [ ! -x "$QEMU" ]; then
-	skip "qemu-system-x86_64 not found (Debian: qemu-system-x86); the VM test needs it"
-fi
-
-# Can this qemu start a TCG PC at all (firmware present, accelerator built in)?
-if ! probe=$(echo quit | timeout 30 "$QEMU" -accel tcg -cpu max -m 2G -nodefaults \
-		-display none -monitor stdio -S 2>&1 >/dev/null); then
-	skip "$QEMU cannot start a TCG guest here: $(echo "$probe" | tr '\n' ' ')"
-fi
-
-# mkinitrd.sh says on stderr what it fetches, and why it skips.
-errf=$(mktemp) || exit 1
-out=$(sh "$top_srcdir"/tests/vm/mkinitrd.sh 2>"$errf")
-rc=$?
-sed 's/^/# /' "$errf"
-why=$(sed -n 's/^SKIP: //p' "$errf" | head -n 1)
-rm -f "$errf"
-[ $rc -ne 77 ] || skip "${why:-mkinitrd.sh found no busybox or kernel}"
-[ $rc -eq 0 ] || { echo "Bail out! tests/vm/mkinitrd.sh failed (status $rc)"; exit 1; }
-kernel=$(echo "$out" | tail -n 2 | head -n 1)
-initrd=$(echo "$out" | tail -n 1)
+need_qemu "a TCG guest" -m 2G
+guest_files placement
 
 # Node 0: 1792 MiB and both CPUs; node 1: 256 MiB and no CPUs, small enough
 # for the strict case to fill it quickly.
@@ -67,9 +41,7 @@ boot() {   # boot LOG SET EXTRA-QEMU-ARGS...
 	fi
 }
 
-# --- reading the log -----------------------------------------------------
-log=
-. "$top_srcdir"/tests/vm/lib.sh
+# --- reading the log (tests/vm/lib.sh) ------------------------------------
 
 # --- the main boot -------------------------------------------------------
 log=$build/placement-main.log
