@@ -7,9 +7,10 @@
  *             thread's own value; a detached thread runs to its end
  *   exit      threads end with pthread_exit from a nested call: join gets
  *             the value, cleanup handlers and key destructors run
- *   many      10 000 threads alive at once (64 KiB stacks): each counts
- *             itself in, polls a few times, then sleeps 200 ms at a time
- *             until every thread has been created, and returns its number
+ *   many [N]  N threads (default 10 000) alive at once (64 KiB stacks):
+ *             each counts itself in, polls a few times, then sleeps 200 ms
+ *             at a time until every thread has been created, and returns
+ *             its number
  *   deep      recursion using most of a 1 MiB stack asked in the attributes
  *   spin      one thread spins on a flag (no call at all) that another sets
  *             after sleeping 2 ms; a third counts its sleeps meanwhile
@@ -186,7 +187,7 @@ static void mode_exit(void)
 /* ----------------------------------------------------------------------- */
 
 static _Atomic int started, all_created;
-static int many_n;
+static int many_n = 10000;
 
 static void *many_thread(void *arg)
 {
@@ -204,7 +205,6 @@ static void mode_many(void)
 	pthread_t *t;
 	long sum = 0, want = 0;
 
-	many_n = 10000;
 	t = calloc((size_t)many_n, sizeof(*t));
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, 64 * 1024);
@@ -800,8 +800,10 @@ int main(int argc, char **argv)
 		{ "affinity", mode_affinity }, { "alone", mode_alone }, { "abort", mode_abort },
 	};
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: fibers MODE\n");
+	if (argc == 3 && !strcmp(argv[1], "many"))
+		many_n = atoi(argv[2]);
+	if ((argc != 2 && !(argc == 3 && !strcmp(argv[1], "many"))) || many_n < 1) {
+		fprintf(stderr, "usage: fibers MODE, or fibers many [THREADS]\n");
 		return 2;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
