@@ -28,17 +28,18 @@ need_qemu() {
 		skip "$QEMU cannot start $_what here: $(echo "$_probe" | tr '\n' ' ')"
 }
 
-# guest_files FLAVOUR: tests/vm/mkinitrd.sh FLAVOUR's kernel and
+# guest_files FLAVOUR [KERNEL]: tests/vm/mkinitrd.sh FLAVOUR's kernel and
 # initramfs into kernel and initrd; what it fetches as "# " lines, its
 # reason when it skips, a bail-out when it fails.
 guest_files() {
 	mkdir -p "$build"
-	_out=$(sh "$top_srcdir"/tests/vm/mkinitrd.sh "$1" 2>"$build/mkinitrd-$1.err")
+	_err=$build/mkinitrd-$1${2:+-$2}.err
+	_out=$(sh "$top_srcdir"/tests/vm/mkinitrd.sh "$@" 2>"$_err")
 	_rc=$?
-	sed 's/^/# /' "$build/mkinitrd-$1.err"
+	sed 's/^/# /' "$_err"
 	[ $_rc -ne 77 ] ||
-		skip "$(sed -n 's/^SKIP: //p' "$build/mkinitrd-$1.err" | head -n 1)"
-	[ $_rc -eq 0 ] || { echo "Bail out! tests/vm/mkinitrd.sh $1 failed (status $_rc)"; exit 1; }
+		skip "$(sed -n 's/^SKIP: //p' "$_err" | head -n 1)"
+	[ $_rc -eq 0 ] || { echo "Bail out! tests/vm/mkinitrd.sh $* failed (status $_rc)"; exit 1; }
 	kernel=$(echo "$_out" | tail -n 2 | head -n 1)
 	initrd=$(echo "$_out" | tail -n 1)
 }

@@ -4,7 +4,10 @@
 # library ldd lists for them, and an /init that runs tests/vm/guest.sh.
 #
 #   mkinitrd.sh [placement]   environment: top_builddir, top_srcdir (as in make check)
-#   mkinitrd.sh integration   the initramfs of tests/vm/integration.sh instead
+#   mkinitrd.sh integration [6.1|6.12]
+#                             the initramfs of tests/vm/integration.sh instead,
+#                             with Debian 12's own kernel (6.1, the default) or
+#                             the 6.12 one of the cxl guest
 #   mkinitrd.sh cxl           the guest of tests/vm/cxl.sh: kernel 6.12 (below)
 #
 # Writes $top_builddir/tests/vm/build/{vmlinuz-*,initrd.gz} (integration:
@@ -26,16 +29,17 @@
 # from each module's depends=), and cxl, ndctl and daxctl from the Debian
 # packages with their libraries. Its kernel is that package's vmlinuz
 # (VM_KERNEL does not apply: the modules must match it).
-# VM_KERNEL=FILE uses that kernel instead of fetching one;
+# VM_KERNEL=FILE uses that kernel instead of fetching one (not for 6.12);
 # VM_CACHE=DIR keeps the fetched kernel there (default: the build dir).
 set -eu
 
 : "${top_builddir:?top_builddir must name the build tree}"
 : "${top_srcdir:?top_srcdir must name the source tree}"
 what=${1:-placement}
-case $what in
-placement|integration|cxl) ;;
-*) echo "usage: mkinitrd.sh [placement|integration|cxl]" >&2; exit 2 ;;
+kver=${2:-6.1}
+case $what:$kver in
+placement:6.1|integration:6.1|integration:6.12|cxl:6.1) ;;
+*) echo "usage: mkinitrd.sh [placement|integration [6.1|6.12]|cxl]" >&2; exit 2 ;;
 esac
 build=$top_builddir/tests/vm/build
 cache=${VM_CACHE:-$build}
@@ -74,7 +78,7 @@ fetch_kernel() {
 	echo "$cache/vmlinuz-$ver"
 }
 
-if [ "$what" = cxl ]; then
+if [ "$what" = cxl ] || [ "$kver" = 6.12 ]; then
 	:   # its kernel comes with its modules, below
 elif [ -n "${VM_KERNEL:-}" ]; then
 	[ -r "$VM_KERNEL" ] || skip "VM_KERNEL=$VM_KERNEL is not readable"
@@ -205,7 +209,7 @@ INIT
 	echo "$build/initrd-int.gz"
 }
 
-if [ "$what" = integration ]; then
+if [ "$what" = integration ] && [ "$kver" = 6.1 ]; then
 	integration_initrd
 	exit 0
 fi
@@ -320,6 +324,11 @@ cxl_root() {
 	done
 }
 
+if [ "$what" = integration ]; then    # on 6.12
+	cxl_kernel
+	integration_initrd
+	exit 0
+fi
 if [ "$what" = cxl ]; then
 	cxl_kernel
 	cxl_tools
