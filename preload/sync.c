@@ -70,7 +70,7 @@ cxlmu_export int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clock,
 static int cond_wait(pthread_cond_t *c, pthread_mutex_t *m, clockid_t clock,
 		     const struct timespec *abs, int kind)
 {
-	struct cxlmu_uthread *f = cxlmu_sched_fiber();
+	struct cxlmu_uthread *f = cxlmu_sched_fiber_at_wait();
 	int saved, r;
 
 	cxlmu_libc_resolve();
@@ -229,6 +229,7 @@ cxlmu_export int pthread_barrier_wait(pthread_barrier_t *b)
 	bool serial;
 
 	cxlmu_libc_resolve();
+	(void)cxlmu_sched_fiber_at_wait();
 	if (!cxlmu_sync_barrier_ours(b))
 		return cxlmu_libc.pthread_barrier_wait(b);
 	saved = errno;
@@ -281,7 +282,7 @@ cxlmu_export int pthread_once(pthread_once_t *o, void (*init)(void))
 /* kind: 0 untimed, 1 timed (CLOCK_REALTIME), 2 clocked. */
 static int sem_wait_any(sem_t *s, clockid_t clock, const struct timespec *abs, int kind)
 {
-	struct cxlmu_uthread *f = cxlmu_sched_fiber();
+	struct cxlmu_uthread *f = cxlmu_sched_fiber_at_wait();
 	int r;
 
 	cxlmu_libc_resolve();

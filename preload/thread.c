@@ -135,9 +135,12 @@ cxlmu_export int pthread_create(pthread_t *t, const pthread_attr_t *attr,
 	s->cpu = cpu;
 	s->why = cxlmu_sched_choose(cpu, cpu >= 0 && cpu == mine);
 	/* A pinned kernel thread that makes a fiber of its own CPU shares
-	 * that CPU with it: it becomes a fiber too. */
+	 * that CPU with it: it becomes a fiber too; one that makes a quiet
+	 * kernel thread there is no longer alone. */
 	if (CXLMU_WHY_FIBER(s->why) && cpu == mine && !cxlmu_sched_self())
 		cxlmu_sched_adopt(cpu, s->why);
+	else if (s->why == CXLMU_WHY_QUIET && cpu == mine && !cxlmu_sched_self())
+		cxlmu_sched_note(CXLMU_WHY_QUIET, cpu);
 	if (s->why == CXLMU_WHY_ALONE)
 		cxlmu_sched_alone(cpu, 1);
 	r = cxlmu_libc.pthread_create(t, attr, CXLMU_WHY_FIBER(s->why) ? fiber_start : kernel_start, s);
@@ -307,7 +310,7 @@ static bool join_deadline(clockid_t clock, const struct timespec *abs, uint64_t 
 cxlmu_export int pthread_join(pthread_t t, void **ret)
 {
 	ready();
-	if (cxlmu_sched_fiber())
+	if (cxlmu_sched_fiber_at_wait())
 		return -cxlmu_sync_join(t, ret, 0);
 	return cxlmu_libc.pthread_join(t, ret);
 }
@@ -317,7 +320,7 @@ cxlmu_export int pthread_timedjoin_np(pthread_t t, void **ret, const struct time
 	uint64_t deadline;
 
 	ready();
-	if (cxlmu_sched_fiber() && join_deadline(CLOCK_REALTIME, abs, &deadline))
+	if (cxlmu_sched_fiber_at_wait() && join_deadline(CLOCK_REALTIME, abs, &deadline))
 		return -cxlmu_sync_join(t, ret, deadline);
 	return cxlmu_libc.pthread_timedjoin_np(t, ret, abs);
 }
@@ -328,7 +331,7 @@ cxlmu_export int pthread_clockjoin_np(pthread_t t, void **ret, clockid_t clock,
 	uint64_t deadline;
 
 	ready();
-	if (cxlmu_sched_fiber() && join_deadline(clock, abs, &deadline))
+	if (cxlmu_sched_fiber_at_wait() && join_deadline(clock, abs, &deadline))
 		return -cxlmu_sync_join(t, ret, deadline);
 	return cxlmu_libc.pthread_clockjoin_np(t, ret, clock, abs);
 }
@@ -339,7 +342,7 @@ cxlmu_export int thrd_join(thrd_t t, int *res)
 	int r;
 
 	ready();
-	if (!cxlmu_sched_fiber())
+	if (!cxlmu_sched_fiber_at_wait())
 		return cxlmu_libc.thrd_join(t, res);
 	r = pthread_join((pthread_t)t, &ret);
 	if (!r && res)

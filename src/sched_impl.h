@@ -157,11 +157,24 @@ struct cxlmu_sched_state {
 	} totals;
 	/* Who runs as what (src/sched_why.c): the report's list
 	 * (cxlmu_sched_threads), counts by why, and the kernel threads
-	 * pinned alone to each CPU (a thread pinned there next has company). */
+	 * pinned alone or quiet to each CPU (a thread pinned there next has
+	 * company). */
 	struct cxlmu_sched_thread records[CXLMU_SCHED_RECORDS];
 	_Atomic unsigned nrecords;
 	_Atomic uint64_t why_counts[CXLMU_WHY_COUNT];
-	_Atomic int alone[MAX_CPUS];
+	_Atomic int kernels[MAX_CPUS];
+	/* Under auto, each CPU's pinned threads stay kernel threads until
+	 * they show what fibers are for (src/sched_why.c): busy says
+	 * they did; gen changes whenever what a pinned kernel thread there
+	 * runs as may have changed (busy set, fibers came), so that it
+	 * looks again at its next sleep or wait; waits counts their
+	 * blocking waits in the window that began at waits_at. */
+	struct {
+		_Atomic bool busy;
+		_Atomic uint32_t gen;
+		_Atomic uint32_t waits;
+		_Atomic uint64_t waits_at;
+	} cpus[MAX_CPUS];
 };
 extern struct cxlmu_sched_state sched;
 /* The fiber running on this thread, or NULL. */

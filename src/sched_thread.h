@@ -22,6 +22,10 @@ void cxlmu_sched_note(enum cxlmu_sched_why why, int cpu);
  * with cxlmu_sched_note_alone. */
 void cxlmu_sched_alone(int cpu, int delta);
 void cxlmu_sched_note_alone(int cpu);
+/* Under auto, a pinned kernel thread polls (src/wait.c, when the poll
+ * rule fires on it): its CPU's pinned threads become fibers (src/
+ * sched_why.c). Nothing for other threads or modes. */
+void cxlmu_sched_polled(void);
 /* The calling kernel thread ends (a thread the runtime noted). */
 void cxlmu_sched_thread_end(void);
 

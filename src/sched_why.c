@@ -1,18 +1,41 @@
 /* Who runs as what: the choice between fiber and kernel thread, the
  * report's records of it, the kernel threads alone on a CPU, and a
- * thread's move when that changes (src/sched_thread.h). */
+ * thread's move when that changes (src/sched_thread.h).
+ *
+ * Under auto, fibers only where they pay. A thread pinned to a CPU that
+ * other threads share stays a kernel thread (quiet: "no-polls") until one
+ * of that CPU's pinned threads shows what fibers are for:
+ *  - the poll rule fires on it (src/pollrule.h: a run of short sleeps from
+ *    one call site), or
+ *  - they hand off through the interposed waits (condition variables,
+ *    semaphores, barriers, joins) at least BUSY_WAITS times within
+ *    BUSY_WINDOW_NS: 20 000 a second, where the kernel's wake-up and
+ *    switch (a few microseconds each) take a large share of the CPU.
+ * From then on the CPU is busy: each of its pinned kernel threads becomes
+ * a fiber at its next sleep or wait (cxlmu_sched_settle), and threads
+ * made there later start as fibers. A program that never polls keeps
+ * plain kernel threads: no runtime thread, descriptor or signal mask.
+ * --sched=fibers makes every pinned thread a fiber at once. */
 #include <sched.h>
 
 #include "libc.h"
+#include "log.h"
+#include "prim.h"
 #include "sandbox.h"
 #include "sched_impl.h"
 #include "sched_thread.h"
 
+#define BUSY_WAITS      2000
+#define BUSY_WINDOW_NS  100000000u
+
 /* The calling thread's record (-1: none yet; CXLMU_SCHED_RECORDS: only
- * counted), its why, and the CPU it is alone on (-1: none). */
+ * counted), its why, and the CPU it is counted on in sched.kernels
+ * (pinned there alone or quiet; -1: none), with the generation of that
+ * CPU it last looked at. */
 static CXLMU_TLS int my_record = -1;
 static CXLMU_TLS int my_why = -1;
-static CXLMU_TLS int alone_cpu = -1;
+static CXLMU_TLS int counted_cpu = -1;
+static CXLMU_TLS uint32_t watch_gen;
 static CXLMU_TLS bool was_fiber;        /* counted in totals.fibers */
 
 const char *const cxlmu_sched_why_names[CXLMU_WHY_COUNT] = {
@@ -20,17 +43,18 @@ const char *const cxlmu_sched_why_names[CXLMU_WHY_COUNT] = {
 	[CXLMU_WHY_PINNED] = "pinned",
 	[CXLMU_WHY_UNPINNED] = "not-pinned",
 	[CXLMU_WHY_ALONE] = "alone-on-cpu",
+	[CXLMU_WHY_QUIET] = "no-polls",
 	[CXLMU_WHY_NO_RING] = "no-ring-futex",
 	[CXLMU_WHY_FAILED] = "failed",
 	[CXLMU_WHY_SIGWAIT] = "waits-for-signals",
 	[CXLMU_WHY_SANDBOX] = "seccomp",
 };
-/* The calling thread is no longer a kernel thread alone on its CPU. */
+/* The calling thread is no longer counted as pinned alone or quiet. */
 static void drop_alone(void)
 {
-	if (alone_cpu >= 0) {
-		atomic_fetch_sub_explicit(&sched.alone[alone_cpu], 1, memory_order_relaxed);
-		alone_cpu = -1;
+	if (counted_cpu >= 0) {
+		atomic_fetch_sub_explicit(&sched.kernels[counted_cpu], 1, memory_order_relaxed);
+		counted_cpu = -1;
 	}
 }
 
@@ -38,9 +62,15 @@ static void drop_alone(void)
 void sched_record(enum cxlmu_sched_why why, int cpu, pid_t tid)
 {
 	drop_alone();
-	if (why == CXLMU_WHY_ALONE && cpu >= 0 && cpu < MAX_CPUS) {
-		atomic_fetch_add_explicit(&sched.alone[cpu], 1, memory_order_relaxed);
-		alone_cpu = cpu;
+	/* Counted as pinned there, so that choose() sees company. */
+	if ((why == CXLMU_WHY_ALONE || why == CXLMU_WHY_QUIET) && cpu >= 0 && cpu < MAX_CPUS) {
+		atomic_fetch_add_explicit(&sched.kernels[cpu], 1, memory_order_relaxed);
+		counted_cpu = cpu;
+		watch_gen = atomic_load_explicit(&sched.cpus[cpu].gen, memory_order_acquire);
+		/* Chosen quiet before the CPU became busy: a look at once. */
+		if (why == CXLMU_WHY_QUIET &&
+		    atomic_load_explicit(&sched.cpus[cpu].busy, memory_order_acquire))
+			watch_gen--;
 	}
 	if (CXLMU_WHY_FIBER(why) && !was_fiber) {
 		was_fiber = true;
@@ -71,15 +101,55 @@ enum cxlmu_sched_why cxlmu_sched_choose(int cpu, bool company)
 		return CXLMU_WHY_SANDBOX;
 	if (sched.mode == CXLMU_SCHED_FIBERS)
 		return CXLMU_WHY_PINNED;
+	/* Others pinned there: fibers already, or kernel threads alone
+	 * until now (the caller itself is not company). */
+	if (!company && !atomic_load_explicit(&sched.cores[cpu], memory_order_acquire) &&
+	    atomic_load_explicit(&sched.kernels[cpu], memory_order_relaxed) <= (counted_cpu == cpu))
+		return CXLMU_WHY_ALONE;
+	if (!atomic_load_explicit(&sched.cpus[cpu].busy, memory_order_acquire) &&
+	    !atomic_load_explicit(&sched.cores[cpu], memory_order_acquire))
+		return CXLMU_WHY_QUIET;
 	sched_probe();
 	if (!sched.ring_futex)
 		return CXLMU_WHY_NO_RING;
-	/* Others pinned there: fibers already, or kernel threads alone
-	 * until now (the caller itself is not company). */
-	if (company || atomic_load_explicit(&sched.cores[cpu], memory_order_acquire) ||
-	    atomic_load_explicit(&sched.alone[cpu], memory_order_relaxed) > (alone_cpu == cpu))
-		return CXLMU_WHY_SHARED;
-	return CXLMU_WHY_ALONE;
+	return CXLMU_WHY_SHARED;
+}
+
+/* cpu's pinned threads showed what fibers are for: each looks again. */
+static void busy(int cpu, const char *what)
+{
+	if (atomic_exchange_explicit(&sched.cpus[cpu].busy, true, memory_order_acq_rel))
+		return;
+	atomic_fetch_add_explicit(&sched.cpus[cpu].gen, 1, memory_order_release);
+	cxlmu_log_info("CPU %d: its pinned threads become fibers (%s)", cpu, what);
+}
+
+/* Only quiet threads count: one alone on its CPU polls without company. */
+void cxlmu_sched_polled(void)
+{
+	if (unlikely(counted_cpu >= 0) && my_why == CXLMU_WHY_QUIET &&
+	    !atomic_load_explicit(&sched.cpus[counted_cpu].busy, memory_order_relaxed))
+		busy(counted_cpu, "a pinned thread polls");
+}
+
+static void waited(void)
+{
+	int cpu = counted_cpu;
+	uint64_t now, at;
+
+	if (likely(cpu < 0) || my_why != CXLMU_WHY_QUIET ||
+	    atomic_load_explicit(&sched.cpus[cpu].busy, memory_order_relaxed))
+		return;
+	/* Counted per window; threads racing at its start may lose a few. */
+	now = cxlmu_prim_now();
+	at = atomic_load_explicit(&sched.cpus[cpu].waits_at, memory_order_relaxed);
+	if (now - at >= BUSY_WINDOW_NS) {
+		atomic_store_explicit(&sched.cpus[cpu].waits_at, now, memory_order_relaxed);
+		atomic_store_explicit(&sched.cpus[cpu].waits, 0, memory_order_relaxed);
+	}
+	if (atomic_fetch_add_explicit(&sched.cpus[cpu].waits, 1, memory_order_relaxed) + 1 >=
+	    BUSY_WAITS)
+		busy(cpu, "its pinned threads hand off through waits");
 }
 
 void cxlmu_sched_note(enum cxlmu_sched_why why, int cpu)
@@ -91,7 +161,7 @@ void cxlmu_sched_note(enum cxlmu_sched_why why, int cpu)
 void cxlmu_sched_alone(int cpu, int delta)
 {
 	if (cpu >= 0 && cpu < MAX_CPUS)
-		atomic_fetch_add_explicit(&sched.alone[cpu], delta, memory_order_relaxed);
+		atomic_fetch_add_explicit(&sched.kernels[cpu], delta, memory_order_relaxed);
 }
 
 void cxlmu_sched_note_alone(int cpu)
@@ -99,7 +169,7 @@ void cxlmu_sched_note_alone(int cpu)
 	if (!cxlmu_sched_on || sched_self || cpu < 0 || cpu >= MAX_CPUS)
 		return;
 	/* The creator counted it: record() takes that count over. */
-	alone_cpu = cpu;
+	counted_cpu = cpu;
 	sched_record(CXLMU_WHY_ALONE, cpu, (pid_t)rawsys(SYS_gettid, 0, 0, 0, 0));
 }
 
@@ -126,6 +196,13 @@ void cxlmu_sched_place(void)
 		cxlmu_sched_note(why, cpu);
 }
 
+void cxlmu_sched_at_wait(void)
+{
+	if (!sched_self)
+		waited();
+	cxlmu_sched_settle();
+}
+
 void cxlmu_sched_settle(void)
 {
 	static CXLMU_TLS bool settling;
@@ -133,19 +210,29 @@ void cxlmu_sched_settle(void)
 
 	/* Nothing to do, as for every sleep of an unpinned program. */
 	if (likely(f ? !atomic_load_explicit(&f->move, memory_order_relaxed)
-		     : alone_cpu < 0 || !atomic_load_explicit(&sched.cores[alone_cpu],
-							      memory_order_acquire)) ||
+		     : counted_cpu < 0 || atomic_load_explicit(&sched.cpus[counted_cpu].gen,
+							     memory_order_acquire) == watch_gen) ||
 	    settling)
 		return;
 	settling = true;
 	if (!f) {
-		/* Alone on its CPU until fibers came there: it joins them,
-		 * once a pending cancellation has acted here (a sleep is a
-		 * cancellation point), never on a host. */
-		void (*testcancel)(void) = CXLMU_LIBC(pthread_testcancel);
-		if (testcancel)
-			testcancel();
-		cxlmu_sched_adopt(alone_cpu, CXLMU_WHY_SHARED);
+		/* Alone or quiet on its CPU until fibers came there or it
+		 * became busy: chosen again; a fiber once a pending
+		 * cancellation has acted here (a sleep is a cancellation
+		 * point), never on a host. */
+		int cpu = counted_cpu;
+		enum cxlmu_sched_why why;
+
+		watch_gen = atomic_load_explicit(&sched.cpus[cpu].gen, memory_order_acquire);
+		why = cxlmu_sched_choose(cpu, false);
+		if (CXLMU_WHY_FIBER(why)) {
+			void (*testcancel)(void) = CXLMU_LIBC(pthread_testcancel);
+			if (testcancel)
+				testcancel();
+			cxlmu_sched_adopt(cpu, why);
+		} else if ((int)why != my_why) {
+			cxlmu_sched_note(why, cpu);
+		}
 	} else if (sched_can_switch(f)) {
 		/* Its kernel thread's new affinity says where it goes now. */
 		cxlmu_sched_leave();
@@ -188,7 +275,7 @@ void sched_why_after_fork(void)
 {
 	/* Only the caller is pinned anywhere now. */
 	for (int cpu = 0; cpu < MAX_CPUS; cpu++)
-		atomic_store_explicit(&sched.alone[cpu], 0, memory_order_relaxed);
-	if (alone_cpu >= 0)
-		atomic_store_explicit(&sched.alone[alone_cpu], 1, memory_order_relaxed);
+		atomic_store_explicit(&sched.kernels[cpu], 0, memory_order_relaxed);
+	if (counted_cpu >= 0)
+		atomic_store_explicit(&sched.kernels[counted_cpu], 1, memory_order_relaxed);
 }

@@ -377,6 +377,8 @@ static struct cxlmu_core *core_get(int cpu)
 			} else {
 				atomic_store_explicit(&sched.cores[cpu], c, memory_order_release);
 				atomic_fetch_add_explicit(&sched.totals.cores, 1, memory_order_relaxed);
+				/* Its kernel threads look again: they join. */
+				atomic_fetch_add_explicit(&sched.cpus[cpu].gen, 1, memory_order_release);
 			}
 		}
 	}
@@ -648,19 +650,14 @@ static void decide(void)
 
 	cxlmu_sched_on = sched.configured && sched.create_thread && !cxlmu_sched_off_why();
 	/* The main thread was there before: it runs alone on its CPU, or
-	 * on any, until it makes threads there. Under auto without io_uring
-	 * futex waits no pinned thread becomes a fiber, company or not: it
-	 * is one of them from the start, as cxlmu_sched_choose says (asking
-	 * the ring's probe only, not the scheduler's, which would calibrate
-	 * the TSC at every pinned program's start). */
+	 * on any, until it makes threads there. Nothing is probed here (the
+	 * ring's probe is a system call every pinned program would make at
+	 * its start): that waits for the first thread that would be a fiber
+	 * (cxlmu_sched_choose). */
 	if (cxlmu_sched_on && !was && rawsys(SYS_gettid, 0, 0, 0, 0) == getpid()) {
 		int cpu = cxlmu_sched_pinned_cpu();
-		enum cxlmu_sched_why why = cpu < 0 ? CXLMU_WHY_UNPINNED : CXLMU_WHY_ALONE;
 
-		if (cpu >= 0 && sched.mode == CXLMU_SCHED_AUTO && !cxlmu_sandboxed() &&
-		    !cxlmu_ring_caps()->futex)
-			why = CXLMU_WHY_NO_RING;
-		cxlmu_sched_note(why, cpu);
+		cxlmu_sched_note(cpu < 0 ? CXLMU_WHY_UNPINNED : CXLMU_WHY_ALONE, cpu);
 	}
 }
 

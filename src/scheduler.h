@@ -55,6 +55,8 @@ enum cxlmu_sched_why {
 	CXLMU_WHY_PINNED,       /* fiber: pinned to one CPU (--sched=fibers) */
 	CXLMU_WHY_UNPINNED,     /* kernel: may run on more than one CPU */
 	CXLMU_WHY_ALONE,        /* kernel: no other thread on its CPU */
+	CXLMU_WHY_QUIET,        /* kernel: its CPU's threads neither poll nor
+				 * hand off often (auto; src/sched_why.c) */
 	CXLMU_WHY_NO_RING,      /* kernel: no io_uring futex waits (auto) */
 	CXLMU_WHY_FAILED,       /* kernel: no memory or host for the fiber */
 	CXLMU_WHY_SIGWAIT,      /* kernel: waited for signals (sigwait) */
@@ -99,6 +101,18 @@ static inline struct cxlmu_uthread *cxlmu_sched_fiber(void)
  * a kernel thread alone on its CPU that has fibers there now joins them.
  * Only there: not in a lock's hook, which malloc and handlers reach. */
 void cxlmu_sched_settle(void);
+/* At a blocking wait (condition variable, semaphore, barrier, join),
+ * before asking cxlmu_sched_fiber: a pinned kernel thread's wait counts
+ * for auto's rule (src/sched_why.c), then it settles as at a sleep. */
+void cxlmu_sched_at_wait(void);
+
+static inline struct cxlmu_uthread *cxlmu_sched_fiber_at_wait(void)
+{
+	if (likely(!cxlmu_sched_on))
+		return NULL;
+	cxlmu_sched_at_wait();
+	return cxlmu_sched_fiber_now();
+}
 
 struct cxlmu_sched_totals {
 	uint64_t fibers;       /* threads that ran as fibers */

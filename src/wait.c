@@ -25,6 +25,7 @@
 #include "prim.h"
 #include "ring.h"
 #include "sandbox.h"
+#include "sched_thread.h"
 #include "wait.h"
 
 #define SLOTS          4096
@@ -567,6 +568,8 @@ bool cxlmu_wait_begin(struct cxlmu_idle *idle, enum cxlmu_idle_kind kind,
 			struct cxlmu_poll_site *s = cxlmu_poll_classify(&w->sites, (uintptr_t)site, ns);
 			idle->site = s;
 			poll = s->poll;
+			if (poll)
+				cxlmu_sched_polled();
 		} else {
 			cxlmu_poll_break(&w->sites);
 		}

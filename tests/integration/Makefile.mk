@@ -24,6 +24,7 @@ integration_tests = \
 	tests/integration/real-sqlite3.sh \
 	tests/integration/remote.sh \
 	tests/integration/sched-auto.sh \
+	tests/integration/sched-lazy.sh \
 	tests/integration/secure-fds.sh \
 	tests/integration/secure-files.sh \
 	tests/integration/secure-seccomp.sh \
@@ -59,6 +60,7 @@ check_PROGRAMS += \
 	tests/integration/helpers/fibsync \
 	tests/integration/helpers/forkstress \
 	tests/integration/helpers/heapcheck \
+	tests/integration/helpers/lazy \
 	tests/integration/helpers/lifetime \
 	tests/integration/helpers/manysites \
 	tests/integration/helpers/noiouring \
@@ -98,6 +100,7 @@ tests_integration_helpers_fibers_CFLAGS = $(helper_cflags)
 tests_integration_helpers_fibsync_CFLAGS = $(helper_cflags)
 tests_integration_helpers_forkstress_CFLAGS = $(helper_cflags)
 tests_integration_helpers_heapcheck_CFLAGS = $(helper_cflags)
+tests_integration_helpers_lazy_CFLAGS = $(helper_cflags)
 tests_integration_helpers_manysites_CFLAGS = $(helper_cflags)
 tests_integration_helpers_noiouring_CFLAGS = $(helper_cflags)
 tests_integration_helpers_placement_CFLAGS = $(helper_cflags)
