@@ -285,9 +285,11 @@ const struct cxlmu_option cxlmu_options[] = {
 	  "which waits in io_uring and ends early when another thread of the "
 	  "program makes progress; other sleeps keep their exact meaning. auto: "
 	  "as threads, and threads pinned to one CPU that other threads of the "
-	  "program share run as fibers of that CPU's user-space scheduler, so "
-	  "their sleeps, yields and waits switch in user space. fibers: every "
-	  "thread pinned to one CPU runs as a fiber, even alone there.",
+	  "program share run as fibers of that CPU's user-space scheduler once "
+	  "one of them polls or they hand off through waits 20 000 times a "
+	  "second, so their sleeps, yields and waits switch in user space. "
+	  "fibers: every thread pinned to one CPU runs as a fiber from its "
+	  "start, even alone there.",
 	  set_sched },
 	{ "wait", CXLMU_ARG_REQUIRED, "PATH", "auto", "a wait path",
 	  "auto, futex, msg_ring, eventfd, syscall",
