@@ -30,8 +30,9 @@ void cxlmu_sched_polled(void);
 void cxlmu_sched_thread_end(void);
 
 /* Make the calling kernel thread a fiber of cpu's scheduler for why:
- * returns once it runs as one (0), or -errno (it stays a kernel thread,
- * noted as failed). */
+ * returns once it runs as one (0), or -errno: -EBUSY while a signal is
+ * pending for it (it stays a kernel thread, as it was noted), else it
+ * stays a kernel thread noted as failed. */
 int cxlmu_sched_adopt(int cpu, enum cxlmu_sched_why why);
 /* Back to its own kernel thread, for good (a fiber only; else nothing). */
 void cxlmu_sched_leave(void);

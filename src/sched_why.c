@@ -16,6 +16,7 @@
  * made there later start as fibers. A program that never polls keeps
  * plain kernel threads: no runtime thread, descriptor or signal mask.
  * --sched=fibers makes every pinned thread a fiber at once. */
+#include <errno.h>
 #include <sched.h>
 
 #include "libc.h"
@@ -229,7 +230,9 @@ void cxlmu_sched_settle(void)
 			void (*testcancel)(void) = CXLMU_LIBC(pthread_testcancel);
 			if (testcancel)
 				testcancel();
-			cxlmu_sched_adopt(cpu, why);
+			/* A signal pending for it: a look again next time. */
+			if (cxlmu_sched_adopt(cpu, why) == -EBUSY)
+				watch_gen--;
 		} else if ((int)why != my_why) {
 			cxlmu_sched_note(why, cpu);
 		}
