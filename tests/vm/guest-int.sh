@@ -11,9 +11,11 @@
 . /cxlmu/int.env
 export top_builddir top_srcdir
 # fibers.sh's "many threads": 1000, not 10 000, on the emulated CPU (its
-# plain run's threads poll every 200 ms and starve their creator there).
+# plain run's threads poll every 200 ms and starve their creator there);
+# TEST_SLOW_CPU: sleep-many.sh's runs shorter.
 TEST_MANY_THREADS=1000
-export TEST_MANY_THREADS
+TEST_SLOW_CPU=tcg
+export TEST_MANY_THREADS TEST_SLOW_CPU
 
 scripts=
 limit=600
