@@ -205,6 +205,19 @@ static int set_wait(const char *v, struct cxlmu_config *cfg)
 	return -EINVAL;
 }
 
+static int set_fiber_wait(const char *v, struct cxlmu_config *cfg)
+{
+	static const char *const names[] = { CXLMU_FIBER_WAIT_NAMES };
+
+	for (size_t i = 0; v && i < CXLMU_ARRAY_SIZE(names); i++) {
+		if (!strcmp(v, names[i])) {
+			cfg->fiber_wait = (enum cxlmu_fiber_wait)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
 /* ----------------------------------------------------------------------- */
 /* The table                                                                 */
 /* ----------------------------------------------------------------------- */
@@ -299,6 +312,16 @@ const struct cxlmu_option cxlmu_options[] = {
 	  "wake-up pipe), else syscall (plain futex calls, no io_uring, timer slack "
 	  "1 ns). A path the kernel lacks falls back down that list.",
 	  set_wait },
+	{ "fiber-wait", CXLMU_ARG_REQUIRED, "WAY", "auto", "a fiber wait",
+	  "auto, ring, waitv",
+	  "How a CPU's fiber scheduler with nothing to run waits for the futex "
+	  "words its fibers wait on (a lock held by a thread of another CPU), "
+	  "its next timer and new work. ring: futex waits in the CPU's io_uring "
+	  "(Linux 6.7). waitv: one futex_waitv(2) call on all of them (5.16). "
+	  "auto: ring where the kernel has it, else waitv; with neither, "
+	  "threads stay kernel threads under --sched=auto. A way the kernel "
+	  "lacks is replaced by the other.",
+	  set_fiber_wait },
 	{ "remote", CXLMU_ARG_REQUIRED, "SPEC[,SPEC...]", "off", "a list of functions",
 	  "off, or up to 64 comma-separated SYMBOL or LIBRARY:SYMBOL, a SYMBOL being "
 	  "a C identifier",

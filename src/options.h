@@ -26,6 +26,12 @@ enum cxlmu_wait_path {
 };
 #define CXLMU_WAIT_PATH_NAMES "auto", "futex", "msg_ring", "eventfd", "syscall"
 
+/* How a fiber host with nothing to run waits for its fibers' futex words
+ * (src/sched_block.c). auto: ring where the kernel has io_uring futex
+ * waits (6.7), else waitv (futex_waitv, 5.16). */
+enum cxlmu_fiber_wait { CXLMU_FIBER_WAIT_AUTO, CXLMU_FIBER_WAIT_RING, CXLMU_FIBER_WAIT_WAITV };
+#define CXLMU_FIBER_WAIT_NAMES "auto", "ring", "waitv"
+
 /* --heap-check: auto is on in secure-execution processes only. */
 enum cxlmu_heap_check {
 	CXLMU_HEAP_CHECK_AUTO,
@@ -46,6 +52,7 @@ struct cxlmu_config {
 	enum cxlmu_stats_format stats_format;
 	enum cxlmu_sched_mode sched;
 	enum cxlmu_wait_path wait;
+	enum cxlmu_fiber_wait fiber_wait;
 	char sites_path[PATH_MAX];       /* policy sites:FILE */
 	bool sites_fallback_set;         /* else the file's, else local */
 	struct cxlmu_policy sites_fallback;

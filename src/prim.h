@@ -65,6 +65,24 @@ size_t cxlmu_prim_page_size(void);
  * changed (-EAGAIN is folded into 0), -ETIMEDOUT, -EINTR. */
 int cxlmu_prim_futex_wait(const void *word, uint32_t val, uint64_t deadline);
 int cxlmu_prim_futex_wake(const void *word, int count);
+/* futex_waitv(2) (Linux 5.16): waits while every word holds its value,
+ * until one is woken, the deadline (CLOCK_MONOTONIC ns; 0: none) or a
+ * signal. Entries as the kernel's struct futex_waitv: val, the word's
+ * address, flags (CXLMU_FUTEXV_SHARED for a process-shared word, else
+ * private; always 32-bit words). Returns the index of a woken word,
+ * -EAGAIN (a word no longer held its value), -ETIMEDOUT, -EINTR, or
+ * -ENOSYS where the kernel lacks it. At most CXLMU_FUTEXV_MAX entries. */
+struct cxlmu_futexv {
+	uint64_t val;
+	uint64_t uaddr;
+	uint32_t flags;
+	uint32_t reserved;
+};
+#define CXLMU_FUTEXV_MAX 128
+#define CXLMU_FUTEXV_SHARED 1u
+int cxlmu_prim_futex_waitv(struct cxlmu_futexv *v, unsigned n, uint64_t deadline);
+/* Whether the kernel has futex_waitv (asked once). */
+bool cxlmu_prim_has_futex_waitv(void);
 int cxlmu_prim_sched_yield(void);
 /* The calling thread's timer slack (ns), and setting it (1: as precise as
  * the kernel allows; 0 would mean "the default"). */

@@ -141,6 +141,7 @@ static void report_sched_text(void)
 	n = cxlmu_sched_threads(th, CXLMU_ARRAY_SIZE(th), counts);
 	for (int w = 0; w < CXLMU_WHY_COUNT; w++)
 		as[!CXLMU_WHY_FIBER(w)] += counts[w];
+	emit("fibers wait with %s; ", cxlmu_sched_fiber_wait_name());
 	for (int k = 0; k < 2; k++) {
 		const char *sep = " (";
 		emit("%s%llu %s", k ? "; " : "", (unsigned long long)as[k],
@@ -179,8 +180,8 @@ static void report_sched_json(void)
 		n = cxlmu_sched_threads(th, CXLMU_ARRAY_SIZE(th), counts);
 	for (int w = 0; w < CXLMU_WHY_COUNT; w++)
 		as[!CXLMU_WHY_FIBER(w)] += counts[w];
-	emit(",\"sched\":{\"mode\":\"%s\",\"fibers_on\":%s,", cxlmu_wait_sched_name(),
-	     off ? "false" : "true");
+	emit(",\"sched\":{\"mode\":\"%s\",\"fibers_on\":%s,\"fiber_wait\":\"%s\",",
+	     cxlmu_wait_sched_name(), off ? "false" : "true", cxlmu_sched_fiber_wait_name());
 	if (off)
 		emit("\"off_why\":\"%s\",", off);
 	emit("\"as_fiber\":%llu,\"as_kernel\":%llu,\"why\":{",

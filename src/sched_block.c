@@ -1,6 +1,7 @@
-/* Blocking a fiber: its futex wait in the core's io_uring, the lot of
- * fibers parked by address (cxlmu_sched_park), wakes, and a signal's
- * wake-up of a fiber that waits (src/sched_wait.h). */
+/* Blocking a fiber: its futex wait in the core's io_uring or on the
+ * core's futex_waitv list, the lot of fibers parked by address
+ * (cxlmu_sched_park), wakes, and a signal's wake-up of a fiber that waits
+ * (src/sched_wait.h). */
 #include <errno.h>
 
 #include "ring.h"
@@ -74,6 +75,68 @@ void sched_ring_block(struct cxlmu_core *c, struct cxlmu_uthread *f)
 	io_uring_submit(&c->ring);
 }
 
+/* Without io_uring futex waits, with futex_waitv: a blocked fiber's futex
+ * wait goes on the core's vwait list, which the idle owner waits on in one
+ * futex_waitv with its kick word (sched_vwait_fill). While the owner runs
+ * fibers, no wait is in the kernel: a FUTEX_WAKE then finds nobody, so
+ * every switch and every idle wait first looks at the words
+ * (sched_vwait_scan); a word that moved makes its fiber runnable, which
+ * looks again, as after any futex wake-up. Under the lock. */
+void sched_vwait_block(struct cxlmu_core *c, struct cxlmu_uthread *f)
+{
+	f->fres = -ETIMEDOUT;
+	if (atomic_load_explicit((_Atomic uint32_t *)f->fword, memory_order_acquire) != f->fval) {
+		f->fres = 0;
+		sched_push(c, f);
+		return;
+	}
+	f->blocked = true;
+	if (f->deadline) {
+		f->in_heap = true;
+		sched_add_sleeper(c, f);
+	}
+	f->vnext = c->vwait;
+	f->vprev = &c->vwait;
+	if (c->vwait)
+		c->vwait->vprev = &f->vnext;
+	c->vwait = f;
+	c->nvwait++;
+	f->in_vwait = true;
+}
+
+void sched_vwait_scan(struct cxlmu_core *c)
+{
+	struct cxlmu_uthread *f, *next;
+
+	for (f = c->vwait; f; f = next) {
+		next = f->vnext;
+		if (atomic_load_explicit((_Atomic uint32_t *)f->fword, memory_order_acquire) == f->fval)
+			continue;
+		sched_vwait_unlink(c, f);
+		f->blocked = false;
+		if (f->in_heap) {
+			sched_heap_remove(c, f);
+			f->in_heap = false;
+		}
+		f->fres = 0;
+		sched_push(c, f);
+	}
+}
+
+unsigned sched_vwait_fill(struct cxlmu_core *c, struct cxlmu_futexv *v, uint32_t seen)
+{
+	struct cxlmu_uthread *f;
+	unsigned n = 1;
+
+	v[0] = (struct cxlmu_futexv){ .val = seen, .uaddr = (uintptr_t)&c->word };
+	for (f = c->vwait; f && n < CXLMU_FUTEXV_MAX; f = f->vnext, n++)
+		v[n] = (struct cxlmu_futexv){
+			.val = f->fval, .uaddr = (uintptr_t)f->fword,
+			.flags = f->fshared ? CXLMU_FUTEXV_SHARED : 0,
+		};
+	return n;
+}
+
 /* A ring wait of f ends early (a cancellation). Under the lock. */
 static void ring_cancel(struct cxlmu_core *c, struct cxlmu_uthread *f)
 {
@@ -93,6 +156,8 @@ bool sched_unblock(struct cxlmu_core *c, struct cxlmu_uthread *f)
 {
 	if (f->blocked) {
 		f->blocked = false;
+		if (f->in_vwait)
+			sched_vwait_unlink(c, f);
 		if (f->in_heap) {
 			sched_heap_remove(c, f);
 			f->in_heap = false;
@@ -262,7 +327,7 @@ int cxlmu_sched_futex_wait(void *word, uint32_t val, bool shared, uint64_t deadl
 	if (atomic_load_explicit((_Atomic uint32_t *)word, memory_order_acquire) != val)
 		return -EAGAIN;
 	f->busy = true;
-	if (f->core->ring_ok) {
+	if (f->core->ring_ok || f->core->waitv_ok) {
 		f->fword = word;
 		f->fval = val;
 		f->fshared = shared;
@@ -273,8 +338,9 @@ int cxlmu_sched_futex_wait(void *word, uint32_t val, bool shared, uint64_t deadl
 		if (r == -ETIMEDOUT && (!deadline || cxlmu_prim_now() < deadline))
 			r = atomic_load_explicit(&f->cancel, memory_order_relaxed) ? -EINTR : 0;
 	} else {
-		/* No futex waits in io_uring: look again after the others ran,
-		 * or after a short sleep when the core has nothing else. */
+		/* Neither io_uring futex waits nor futex_waitv: look again
+		 * after the others ran, or after a short sleep when the core
+		 * has nothing else. */
 		now = cxlmu_prim_now();
 		block(f, OUT_BLOCK, !deadline || deadline - now > POLL_MIN_NS ?
 			now + POLL_MIN_NS : deadline);

@@ -65,6 +65,8 @@ struct cxlmu_uthread {
 	bool blocked;                   /* parked, not in the ring */
 	bool in_heap;                   /* blocked with a deadline */
 	bool in_ring;                   /* its futex wait is in the ring */
+	bool in_vwait;                  /* on its core's vwait list */
+	struct cxlmu_uthread *vnext, **vprev;
 	void *fword;                    /* the futex wait asked */
 	uint32_t fval;
 	bool fshared;
@@ -122,9 +124,15 @@ struct cxlmu_core {
 	_Atomic(struct cxlmu_uthread *) sigwake;
 	/* Futex waits of blocked fibers and the idle host's wait for a kick
 	 * go through the core's io_uring (under lock; the owner also waits
-	 * in it unlocked). Without io_uring futex waits: ring_ok false. */
+	 * in it unlocked). Without io_uring futex waits: ring_ok false, and
+	 * with futex_waitv (waitv_ok) the fibers blocked on futex words are
+	 * on the vwait list (under lock; nvwait of them), which the idle
+	 * owner waits on with its kick word in one futex_waitv. */
 	struct io_uring ring;
 	bool ring_ok;
+	bool waitv_ok;
+	struct cxlmu_uthread *vwait;
+	unsigned nvwait;
 	struct cxlmu_fd ring_own;      /* its descriptor, kept high */
 	bool kick_armed;
 	uint64_t seen;                  /* the monitor's */
@@ -147,7 +155,13 @@ struct cxlmu_sched_state {
 	 * sixth of a seedpoll request. Deadlines stay in CLOCK_MONOTONIC ns. */
 	_Atomic bool probed;
 	uint64_t tsc_per_us, work_tsc;
+	/* How idle hosts wait for their fibers' futex words (--fiber-wait,
+	 * src/sched_block.c): io_uring futex waits (ring_futex), else
+	 * futex_waitv (waitv_ok, also where a core's ring cannot be made),
+	 * else each such fiber looks again every POLL_MIN_NS. */
+	enum cxlmu_fiber_wait fiber_wait;
 	bool ring_futex;
+	bool waitv_ok;
 	bool mb_ok;
 	/* Every fiber, under all_lock. */
 	struct cxlmu_uthread *all;
@@ -230,6 +244,15 @@ static inline struct cxlmu_uthread *sched_pop(struct cxlmu_core *c)
 /* Sleepers (a pairing heap by deadline) and sleeping polls (a list apart:
  * progress wakes them all at once), a core's; under its lock. */
 void sched_add_sleeper(struct cxlmu_core *c, struct cxlmu_uthread *f);
+/* Off the core's futex_waitv list (src/sched_block.c). Under the lock. */
+static inline void sched_vwait_unlink(struct cxlmu_core *c, struct cxlmu_uthread *f)
+{
+	*f->vprev = f->vnext;
+	if (f->vnext)
+		f->vnext->vprev = f->vprev;
+	c->nvwait--;
+	f->in_vwait = false;
+}
 void sched_heap_remove(struct cxlmu_core *c, struct cxlmu_uthread *f);
 uint64_t sched_expire(struct cxlmu_core *c, uint64_t now);
 void sched_wake_polls(struct cxlmu_core *c);
@@ -316,6 +339,13 @@ void sched_reap(struct cxlmu_core *c);
 struct io_uring_sqe *sched_ring_sqe(struct cxlmu_core *c, unsigned n);
 void sched_ring_block(struct cxlmu_core *c, struct cxlmu_uthread *f);
 bool sched_unblock(struct cxlmu_core *c, struct cxlmu_uthread *f);
+/* The futex_waitv way (src/sched_block.c). Under the lock: block f on
+ * its word, take it off the list, make runnable those whose word moved,
+ * and fill v (at least CXLMU_FUTEXV_MAX entries) with the kick word at
+ * seen and the first blocked fibers' words (the count filled). */
+void sched_vwait_block(struct cxlmu_core *c, struct cxlmu_uthread *f);
+void sched_vwait_scan(struct cxlmu_core *c);
+unsigned sched_vwait_fill(struct cxlmu_core *c, struct cxlmu_futexv *v, uint32_t seen);
 void sched_sigwake_drain(struct cxlmu_core *c);
 void sched_wake(struct cxlmu_uthread *f);
 void sched_lot_after_fork(void);

@@ -91,6 +91,8 @@ uint64_t sched_expire(struct cxlmu_core *c, uint64_t now)
 		struct cxlmu_uthread *f = c->sleepers;
 		c->sleepers = merge_pairs(f->child);
 		f->child = NULL;
+		if (f->in_vwait)
+			sched_vwait_unlink(c, f);
 		f->blocked = f->in_heap = f->sleeping = false;
 		sched_push(c, f);
 	}

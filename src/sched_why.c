@@ -111,7 +111,7 @@ enum cxlmu_sched_why cxlmu_sched_choose(int cpu, bool company)
 	    !atomic_load_explicit(&sched.cores[cpu], memory_order_acquire))
 		return CXLMU_WHY_QUIET;
 	sched_probe();
-	if (!sched.ring_futex)
+	if (!sched.ring_futex && !sched.waitv_ok)
 		return CXLMU_WHY_NO_RING;
 	return CXLMU_WHY_SHARED;
 }

@@ -9,6 +9,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "ring.h"
 #include "sandbox.h"
 #include "sched_impl.h"
@@ -91,8 +92,10 @@ static void dispose(struct cxlmu_core *c, struct cxlmu_host *h, struct cxlmu_uth
 		if (atomic_load_explicit(&f->wake, memory_order_relaxed)) {
 			f->fres = 0;
 			sched_push(c, f);
-		} else if (f->out == OUT_FUTEX) {
+		} else if (f->out == OUT_FUTEX && c->ring_ok) {
 			sched_ring_block(c, f);
+		} else if (f->out == OUT_FUTEX) {
+			sched_vwait_block(c, f);
 		} else {
 			f->blocked = true;
 			if (f->deadline) {
@@ -144,15 +147,28 @@ static void spare(struct cxlmu_core *c, struct cxlmu_host *h)
 }
 
 /* The owner with nothing to run: wait for the earliest deadline, a kick
- * (the word moves on from seen) or a completion in the core's ring. Only
- * waits here, unlocked: what goes into the ring is submitted under the
- * lock. */
-static void idle_wait(struct cxlmu_core *c, uint32_t seen, uint64_t next)
+ * (the word moves on from seen), a completion in the core's ring or, on
+ * the futex_waitv way, a blocked fiber's word (v, nv entries filled under
+ * the lock; nv 0: none). Only waits here, unlocked: what goes into the
+ * ring is submitted under the lock. */
+static void idle_wait(struct cxlmu_core *c, uint32_t seen, uint64_t next,
+		      struct cxlmu_futexv *v, unsigned nv)
 {
 	struct io_uring_cqe *cqe;
 	struct __kernel_timespec ts;
 	uint64_t now;
 
+	if (nv > 1) {
+		/* The kick word and the blocked fibers' words (waitv). Those
+		 * that did not fit look again soon. */
+		if (nv == CXLMU_FUTEXV_MAX) {
+			uint64_t soon = cxlmu_prim_now() + POLL_MIN_NS;
+			if (!next || soon < next)
+				next = soon;
+		}
+		cxlmu_prim_futex_waitv(v, nv, next);
+		return;
+	}
 	if (!c->ring_ok || !c->kick_armed) {
 		cxlmu_prim_futex_wait(&c->word, seen, next);
 		return;
@@ -195,6 +211,8 @@ static void host_loop(struct cxlmu_host *h)
 
 	for (;;) {
 		struct cxlmu_uthread *f;
+		struct cxlmu_futexv v[CXLMU_FUTEXV_MAX];
+		unsigned nv = 0;
 		uint64_t next;
 		uint32_t seen;
 
@@ -212,10 +230,14 @@ static void host_loop(struct cxlmu_host *h)
 			sched_sigwake_drain(c);
 		if (sched_ring_pending(c))
 			sched_reap(c);
+		if (c->vwait)
+			sched_vwait_scan(c);
 		next = c->sleepers || c->polls ? sched_expire(c, cxlmu_prim_now()) : 0;
 		f = sched_pop(c);
 		if (!f) {
 			atomic_store_explicit(&c->idle, 1, memory_order_seq_cst);
+			if (c->vwait)
+				nv = sched_vwait_fill(c, v, seen);
 			if (c->ring_ok && !c->kick_armed) {
 				struct io_uring_sqe *sqe = sched_ring_sqe(c, 1);
 				if (sqe) {
@@ -233,7 +255,7 @@ static void host_loop(struct cxlmu_host *h)
 			continue;
 		}
 		if (!f) {
-			idle_wait(c, seen, next);
+			idle_wait(c, seen, next, v, nv);
 			if (atomic_load_explicit(&c->owner, memory_order_acquire) == h)
 				atomic_store_explicit(&c->idle, 0, memory_order_relaxed);
 			continue;
@@ -334,7 +356,15 @@ void sched_probe(void)
 	spin_lock(&sched.cores_lock);
 	if (!atomic_load_explicit(&sched.probed, memory_order_relaxed)) {
 		calibrate();
-		sched.ring_futex = cxlmu_ring_caps()->futex;
+		/* --fiber-wait: the way asked where the kernel has it, else
+		 * the other. */
+		sched.waitv_ok = cxlmu_prim_has_futex_waitv();
+		sched.ring_futex = cxlmu_ring_caps()->futex &&
+				   (sched.fiber_wait != CXLMU_FIBER_WAIT_WAITV || !sched.waitv_ok);
+		cxlmu_log_info("fibers wait for futex words with %s",
+			       sched.ring_futex ? "io_uring futex waits (ring)" :
+			       sched.waitv_ok ? "futex_waitv (waitv)" :
+			       "looks every 50 us (poll: no io_uring futex waits, no futex_waitv)");
 		/* Before any fiber runs: sig_fence reads it at every switch. */
 		sched.mb_ok = !rawsys(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0, 0);
 		atomic_store_explicit(&sched.probed, true, memory_order_release);
@@ -365,6 +395,8 @@ static struct cxlmu_core *core_get(int cpu)
 			/* Without it, blocked fibers look at their word again
 			 * now and then (cxlmu_sched_futex_wait). */
 			c->ring_ok = sched.ring_futex && !io_uring_queue_init(RING_ENTRIES, &c->ring, 0);
+			/* Also where the ring could not be made. */
+			c->waitv_ok = !c->ring_ok && sched.waitv_ok;
 			if (c->ring_ok && cxlmu_ring_adopt_fd(&c->ring, &c->ring_own)) {
 				io_uring_queue_exit(&c->ring);
 				c->ring_ok = false;
@@ -556,6 +588,8 @@ void sched_out(struct cxlmu_uthread *f, int why)
 			sched_sigwake_drain(c);
 		if (sched_ring_pending(c))
 			sched_reap(c);
+		if (c->vwait)
+			sched_vwait_scan(c);
 		if (c->sleepers || c->polls)
 			sched_expire(c, cxlmu_prim_now());
 		next = sched_pop(c);
@@ -677,9 +711,17 @@ const char *cxlmu_sched_off_why(void)
 	return NULL;
 }
 
+const char *cxlmu_sched_fiber_wait_name(void)
+{
+	if (!atomic_load_explicit(&sched.probed, memory_order_acquire))
+		return "none";
+	return sched.ring_futex ? "ring" : sched.waitv_ok ? "waitv" : "poll";
+}
+
 void cxlmu_sched_init(const struct cxlmu_config *cfg)
 {
 	sched.mode = cfg->sched;
+	sched.fiber_wait = cfg->fiber_wait;
 	sched.configured = true;
 	decide();
 }

@@ -47,6 +47,10 @@ extern int cxlmu_sched_on;
 /* Why fibers are off for the whole program ("mode", "no-fsgsbase"), or
  * NULL when they are on. */
 const char *cxlmu_sched_off_why(void);
+/* How fiber hosts wait for their fibers' futex words (--fiber-wait):
+ * "ring", "waitv", "poll" (neither: they look again), or "none" while no
+ * thread has been about to become a fiber. */
+const char *cxlmu_sched_fiber_wait_name(void);
 
 /* Why a thread runs as a fiber or as a kernel thread: the report lists
  * each thread with one. */

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <sched.h>
 #include <time.h>
@@ -209,6 +210,44 @@ int cxlmu_prim_futex_wake(const void *word, int count)
 {
 	return (int)RAW(SYS_futex, word, FUTEX_WAKE | FUTEX_PRIVATE_FLAG,
 				       count, NULL, NULL, 0);
+}
+
+/* The kernel's futex_waitv and flags (Linux 5.16 headers and later). */
+#ifndef SYS_futex_waitv
+#define SYS_futex_waitv 449
+#endif
+struct kernel_futex_waitv {
+	uint64_t val, uaddr;
+	uint32_t flags, reserved;
+};
+_Static_assert(sizeof(struct kernel_futex_waitv) == sizeof(struct cxlmu_futexv),
+	       "struct cxlmu_futexv is the kernel's struct futex_waitv");
+#define KFUTEX_32 2u
+#define KFUTEX_PRIVATE 128u
+
+int cxlmu_prim_futex_waitv(struct cxlmu_futexv *v, unsigned n, uint64_t deadline)
+{
+	struct timespec ts = { (time_t)(deadline / 1000000000u), (long)(deadline % 1000000000u) };
+
+	/* The caller's flag into the kernel's: private unless shared. */
+	for (unsigned i = 0; i < n; i++)
+		v[i].flags = KFUTEX_32 | (v[i].flags & CXLMU_FUTEXV_SHARED ? 0 : KFUTEX_PRIVATE);
+	return (int)RAW(SYS_futex_waitv, v, n, 0, deadline ? &ts : NULL, CLOCK_MONOTONIC);
+}
+
+bool cxlmu_prim_has_futex_waitv(void)
+{
+	static _Atomic int known;       /* 0 unknown, 1 yes, 2 no */
+	int k = atomic_load_explicit(&known, memory_order_relaxed);
+
+	if (!k) {
+		/* No entries: EINVAL where the call exists, ENOSYS (or a
+		 * filter's own error) where not. */
+		long r = RAW(SYS_futex_waitv, NULL, 0, 0, NULL, CLOCK_MONOTONIC);
+		k = r == -EINVAL ? 1 : 2;
+		atomic_store_explicit(&known, k, memory_order_relaxed);
+	}
+	return k == 1;
 }
 
 int cxlmu_prim_sched_yield(void)

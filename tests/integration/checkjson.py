@@ -14,7 +14,7 @@ PLACEMENT_KEYS = ["sampled", "as_meant", "elsewhere", "not_resident",
 WAIT_KEYS = ["sched", "path", "sleeps", "yields", "polls", "early_wakeups",
              "wakeups_sent", "asked_ns", "slept_ns", "threads", "fibers",
              "fiber_cpus", "fiber_switches", "handoffs"]
-SCHED_KEYS = ["mode", "fibers_on", "as_fiber", "as_kernel", "why", "threads",
+SCHED_KEYS = ["mode", "fibers_on", "fiber_wait", "as_fiber", "as_kernel", "why", "threads",
               "threads_unlisted"]
 SCHED_THREAD_KEYS = ["tid", "as", "cpu", "why"]
 REMOTE_KEYS = ["functions", "refused", "agents", "calls", "inflight_max", "busy_ns",

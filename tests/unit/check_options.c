@@ -185,6 +185,7 @@ static const struct { const char *name, *env; enum cxlmu_option_arg arg; } expec
 	{ "log", "CXLMU_LOG", CXLMU_ARG_NONE },
 	{ "sched", "CXLMU_SCHED", CXLMU_ARG_REQUIRED },
 	{ "wait", "CXLMU_WAIT", CXLMU_ARG_REQUIRED },
+	{ "fiber-wait", "CXLMU_FIBER_WAIT", CXLMU_ARG_REQUIRED },
 	{ "sites-fallback", "CXLMU_SITES_FALLBACK", CXLMU_ARG_REQUIRED },
 	{ "profile", "CXLMU_PROFILE", CXLMU_ARG_REQUIRED },
 	{ "sample-bytes", "CXLMU_SAMPLE_BYTES", CXLMU_ARG_REQUIRED },
@@ -302,6 +303,7 @@ START_TEST(defaults_match_table)
 	c.stats_format = CXLMU_STATS_JSON;
 	c.sched = CXLMU_SCHED_OFF;
 	c.wait = CXLMU_WAIT_SYSCALL;
+	c.fiber_wait = CXLMU_FIBER_WAIT_WAITV;
 	strcpy(c.sites_path, "/r");
 	c.sites_fallback_set = true;
 	strcpy(c.profile_path, "/p");
@@ -326,6 +328,8 @@ START_TEST(defaults_match_table)
 		      "sched default differs or is not auto");
 	ck_assert_msg(c.wait == d.wait && d.wait == CXLMU_WAIT_AUTO,
 		      "wait default differs or is not auto");
+	ck_assert_msg(c.fiber_wait == d.fiber_wait && d.fiber_wait == CXLMU_FIBER_WAIT_AUTO,
+		      "fiber-wait default differs or is not auto");
 	ck_assert_msg(!strcmp(c.sites_path, d.sites_path) &&
 		      c.sites_fallback_set == d.sites_fallback_set, "sites defaults differ");
 	ck_assert_msg(!strcmp(c.profile_path, d.profile_path) && c.sample_bytes == d.sample_bytes &&
@@ -394,6 +398,10 @@ static const struct { const char *name, *value, *err; } bad_values[] = {
 	{ "wait", "FUTEX", NULL },
 	{ "wait", "", NULL },
 	{ "wait", NULL, NULL },
+	{ "fiber-wait", "futex_waitv", "'futex_waitv' is not a fiber wait (accepted: auto, ring, waitv)" },
+	{ "fiber-wait", "RING", NULL },
+	{ "fiber-wait", "", NULL },
+	{ "fiber-wait", NULL, NULL },
 	{ "stats-format", "JSON", NULL },
 	{ "stats-format", "", NULL },
 	{ "stats-format", NULL, NULL },
@@ -636,6 +644,10 @@ START_TEST(apply_sched_wait)
 		{ "msg_ring", CXLMU_WAIT_MSG_RING }, { "eventfd", CXLMU_WAIT_EVENTFD },
 		{ "syscall", CXLMU_WAIT_SYSCALL },
 	};
+	static const struct { const char *v; enum cxlmu_fiber_wait w; } ways[] = {
+		{ "auto", CXLMU_FIBER_WAIT_AUTO }, { "ring", CXLMU_FIBER_WAIT_RING },
+		{ "waitv", CXLMU_FIBER_WAIT_WAITV },
+	};
 	char err[256] = "";
 
 	ck_assert_msg(apply("sched", "off", err, sizeof(err)) == 0 &&
@@ -652,6 +664,12 @@ START_TEST(apply_sched_wait)
 		ck_assert_msg(apply("wait", paths[i].v, err, sizeof(err)) == 0 &&
 			      cfg.wait == paths[i].p, "wait=%s gave %d: %s", paths[i].v,
 			      cfg.wait, err);
+	}
+	for (size_t i = 0; i < CXLMU_ARRAY_SIZE(ways); i++) {
+		cfg.fiber_wait = ways[(i + 1) % CXLMU_ARRAY_SIZE(ways)].w;
+		ck_assert_msg(apply("fiber-wait", ways[i].v, err, sizeof(err)) == 0 &&
+			      cfg.fiber_wait == ways[i].w, "fiber-wait=%s gave %d: %s", ways[i].v,
+			      cfg.fiber_wait, err);
 	}
 }
 END_TEST

@@ -400,7 +400,7 @@ START_TEST(json_report)
 		"\"slept_ns\":0,\"fibers\":0,\"fiber_cpus\":0,\"fiber_switches\":0,"
 		"\"handoffs\":0},",
 		/* Nor did the scheduler run: fibers off, no thread listed. */
-		"\"sched\":{\"mode\":\"off\",\"fibers_on\":false,\"off_why\":\"mode\","
+		"\"sched\":{\"mode\":\"off\",\"fibers_on\":false,\"fiber_wait\":\"none\",\"off_why\":\"mode\","
 		"\"as_fiber\":0,\"as_kernel\":0,",
 		"\"threads\":[],\"threads_unlisted\":0},",
 		/* No remote call either. */
