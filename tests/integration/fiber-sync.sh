@@ -1,8 +1,13 @@
 #!/bin/sh
-# Proves that under --sched=fibers the pthread synchronization calls give the same results as plain (mutex of each type with trylock, timed and clock locks; condition variables with both clocks; rwlocks; barriers; semaphores; spinlocks; once; C11 threads), and that a fiber waiting on one switches to its core's other fibers instead of blocking in the kernel: the monitor, which hands a stuck core to another host, is (almost) never needed, though the threads wait on each other hundreds of times. Also a kernel thread and fibers sharing one mutex and condition variable, and C++ std::thread, std::mutex and std::condition_variable.
+# Proves that under --sched=fibers (with the default fiber wait and with futex_waitv forced) the pthread synchronization calls give the same results as plain (mutex of each type with trylock, timed and clock locks; condition variables with both clocks; rwlocks; barriers; semaphores; spinlocks; once; C11 threads), and that a fiber waiting on one switches to its core's other fibers instead of blocking in the kernel: the monitor, which hands a stuck core to another host, is (almost) never needed, though the threads wait on each other hundreds of times. Also a kernel thread and fibers sharing one mutex and condition variable, and C++ std::thread, std::mutex and std::condition_variable.
 . "${top_srcdir:-.}/tests/integration/lib.sh"
 
 need_fibers
+
+# Each case with the default fiber wait and with futex_waitv forced (the
+# way a kernel without io_uring futex waits takes, 5.16 to 6.6).
+auto_wait=$(fiber_wait_auto)
+have_futex_waitv && waitv=waitv || waitv=$auto_wait
 
 # sync NAME PROG MODE MIN SWITCHES [EXPR...]: PROG MODE plain and as fibers
 # on CPU 0, where at least MIN threads ran as fibers and each EXPR holds.
@@ -22,11 +27,16 @@ sync() {
 	shift 5
 	begin "$_n"
 	run_ok "$_n, plain" plain taskset -c 0 "$H/$_p" "$_m"
-	run_ok "$_n, as fibers" prel CXLMU_SCHED=fibers CXLMU_STATS="$WORK/$_m.json" \
-		CXLMU_STATS_FORMAT=json taskset -c 0 "$H/$_p" "$_m" &&
-		json_ok "$_n, as fibers" "$WORK/$_m.json" 'w["sched"] == "fibers"' \
-			"w['fibers'] >= $_min" 'w["fiber_cpus"] == 1' \
-			"w['fiber_switches'] >= $_sw" 'w["handoffs"] <= 3' "$@"
+	for _fw in auto waitv; do
+		[ $_fw = auto ] && _want=$auto_wait || _want=$waitv
+		run_ok "$_n, as fibers, fiber wait $_fw" prel CXLMU_SCHED=fibers \
+			CXLMU_FIBER_WAIT=$_fw CXLMU_STATS="$WORK/$_m.json" \
+			CXLMU_STATS_FORMAT=json taskset -c 0 "$H/$_p" "$_m" &&
+			json_ok "$_n, as fibers, fiber wait $_fw" "$WORK/$_m.json" \
+				'w["sched"] == "fibers"' "s['fiber_wait'] == '$_want'" \
+				"w['fibers'] >= $_min" 'w["fiber_cpus"] == 1' \
+				"w['fiber_switches'] >= $_sw" 'w["handoffs"] <= 3' "$@"
+	done
 }
 
 # 4 threads x 30 sleeps while holding the mutex.

@@ -1,23 +1,33 @@
 #!/bin/sh
-# Proves that under --sched=fibers, threads pinned to one CPU run as fibers and pthread programs give the same results as plain: thread identity (__thread, errno, pthread_self, keys and their destructors), join values, detach, pthread_exit with cleanup handlers, 10 000 threads at once (TEST_MANY_THREADS), deep recursion in the stack size asked, a thread spinning or blocked in read() while the others go on (the monitor hands the CPU's other fibers to another host), a mutex and condition variable producer and consumer, cancellation, fork, abort() ending the program by SIGABRT; and that seedpoll's checksum is the same in every mode.
+# Proves that under --sched=fibers (with the default fiber wait and with futex_waitv forced), threads pinned to one CPU run as fibers and pthread programs give the same results as plain: thread identity (__thread, errno, pthread_self, keys and their destructors), join values, detach, pthread_exit with cleanup handlers, 10 000 threads at once (TEST_MANY_THREADS), deep recursion in the stack size asked, a thread spinning or blocked in read() while the others go on (the monitor hands the CPU's other fibers to another host), a mutex and condition variable producer and consumer, cancellation, fork, abort() ending the program by SIGABRT; and that seedpoll's checksum is the same in every mode.
 . "${top_srcdir:-.}/tests/integration/lib.sh"
 
 need_fibers
 
+# The way fiber hosts wait for futex words by default here, and the
+# fallback forced (--fiber-wait=waitv: futex_waitv where the kernel has
+# it, 5.16).
+auto_wait=$(fiber_wait_auto)
+have_futex_waitv && waitv=waitv || waitv=$auto_wait
+
 # fib NAME MODE MIN [EXPR...]: MODE (with its arguments) plain and as
-# fibers on CPU 0, where at least MIN threads ran as fibers and each EXPR
-# holds in the report.
+# fibers on CPU 0, with the default fiber wait and with futex_waitv forced,
+# where at least MIN threads ran as fibers and each EXPR holds in the
+# report.
 fib() {
 	_n=$1 _m=$2 _min=$3 _j=$(echo "$2" | tr ' ' _)
 	shift 3
 	begin "$_n"
 	# shellcheck disable=SC2086
 	run_ok "$_n, plain" plain taskset -c 0 "$H/fibers" $_m
-	# shellcheck disable=SC2086
-	run_ok "$_n, fibers" prel CXLMU_SCHED=fibers CXLMU_STATS="$WORK/$_j.json" \
-		CXLMU_STATS_FORMAT=json taskset -c 0 "$H/fibers" $_m &&
-		json_ok "$_n, fibers" "$WORK/$_j.json" 'w["sched"] == "fibers"' \
-			"w['fibers'] >= $_min" 'w["fiber_cpus"] == 1' "$@"
+	for _fw in auto waitv; do
+		[ $_fw = auto ] && _want=$auto_wait || _want=$waitv
+		# shellcheck disable=SC2086
+		run_ok "$_n, fibers, fiber wait $_fw" prel CXLMU_SCHED=fibers CXLMU_FIBER_WAIT=$_fw \
+			CXLMU_STATS="$WORK/$_j.json" CXLMU_STATS_FORMAT=json taskset -c 0 "$H/fibers" $_m &&
+			json_ok "$_n, fibers, fiber wait $_fw" "$WORK/$_j.json" 'w["sched"] == "fibers"' \
+				"w['fibers'] >= $_min" 'w["fiber_cpus"] == 1' "s['fiber_wait'] == '$_want'" "$@"
+	done
 }
 
 fib identity identity 10 'w["fiber_switches"] > 0'

@@ -149,6 +149,19 @@ have_fsgsbase() {
 have_ring_futex() {
 	[ "$("$H/noiouring" futex 2>/dev/null)" = ring_futex=yes ]
 }
+# have_fiber_wait: a way for fiber hosts to wait on futex words (io_uring
+# futex waits, 6.7, or futex_waitv, 5.16): where auto makes fibers.
+have_futex_waitv() {
+	[ "$("$H/noiouring" waitv 2>/dev/null)" = futex_waitv=yes ]
+}
+have_fiber_wait() {
+	have_ring_futex || have_futex_waitv
+}
+# fiber_wait_auto: the way --fiber-wait=auto takes here (the report's
+# sched.fiber_wait): ring, waitv, or poll (neither).
+fiber_wait_auto() {
+	if have_ring_futex; then echo ring; elif have_futex_waitv; then echo waitv; else echo poll; fi
+}
 need_python3() {
 	have_python3 || skip "python3 (/usr/bin/python3) is needed${1:+ $1}"
 }

@@ -93,16 +93,20 @@ printf 'late plt remote\nlate dlsym remote\n' | cmp -s - "$WORK/out" || fail "la
 # same calls run from kernel threads (the parts below check either).
 if have_fsgsbase; then FIBERS=yes NFIB=4; else FIBERS=no NFIB=0; fi
 
-# 5. A stuck agent: the other fibers of the caller's CPU go on.
-begin "a stuck agent: the caller's CPU goes on"
-$R --sched=fibers --remote=rf_stuck --stats="$WORK/stuck.json" --stats-format=json -- \
-	"$HOST" stuck >"$WORK/out" 2>&1 || fail "stuck: exit $?: $(cat "$WORK/out")"
-if [ "$FIBERS" = yes ]; then
-	json_ok stuck "$WORK/stuck.json" 's["as_fiber"] == 4' 'rm["calls"] == 1' \
-		'rm["by_function"][0]["switched"] == 1'
-else
-	json_ok stuck "$WORK/stuck.json" 's["as_fiber"] == 0' 'rm["calls"] == 1'
-fi
+# 5. A stuck agent: the other fibers of the caller's CPU go on, with the
+# default fiber wait and with futex_waitv forced.
+for fw in auto waitv; do
+	begin "a stuck agent: the caller's CPU goes on (fiber wait $fw)"
+	$R --sched=fibers --fiber-wait=$fw --remote=rf_stuck --stats="$WORK/stuck.json" \
+		--stats-format=json -- "$HOST" stuck >"$WORK/out" 2>&1 ||
+		fail "stuck: exit $?: $(cat "$WORK/out")"
+	if [ "$FIBERS" = yes ]; then
+		json_ok stuck "$WORK/stuck.json" 's["as_fiber"] == 4' 'rm["calls"] == 1' \
+			'rm["by_function"][0]["switched"] == 1'
+	else
+		json_ok stuck "$WORK/stuck.json" 's["as_fiber"] == 0' 'rm["calls"] == 1'
+	fi
+done
 
 # 6. Fork while fibers' calls are in flight: the child gets its own agent.
 for i in 1 2 3; do
@@ -111,11 +115,14 @@ for i in 1 2 3; do
 		fail "fork (run $i): exit $?: $(cat "$WORK/out")"
 done
 
-# 7. The explicit API, from kernel threads and from fibers.
-begin "the explicit API from kernel threads and fibers"
-$R --sched=fibers --stats="$WORK/api.json" --stats-format=json -- "$HOST" api >"$WORK/out" 2>&1 ||
-	fail "api: exit $?: $(cat "$WORK/out")"
-json_ok api "$WORK/api.json" 'rm["calls"] == 804' "s[\"as_fiber\"] == $NFIB"
+# 7. The explicit API, from kernel threads and from fibers (each fiber
+# wait).
+for fw in auto waitv; do
+	begin "the explicit API from kernel threads and fibers (fiber wait $fw)"
+	$R --sched=fibers --fiber-wait=$fw --stats="$WORK/api.json" --stats-format=json -- \
+		"$HOST" api >"$WORK/out" 2>&1 || fail "api: exit $?: $(cat "$WORK/out")"
+	json_ok api "$WORK/api.json" 'rm["calls"] == 804' "s[\"as_fiber\"] == $NFIB"
+done
 
 
 # 8. Bad SPECs: cxlmu-run refuses them; the bare preload warns and runs.

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Proves that --sched=auto, the default, runs as fibers the threads pinned to one CPU that other threads share once they poll, and the others as kernel threads, and that the report lists each thread with what it ran as and why: a polling program pinned with taskset (fibers, all but a main thread that blocked in its join before the polls began), the same program unpinned (all kernel threads), threads pinned by their attributes to CPUs of their own (kernel threads) until a second thread comes to one (both fibers, the first joining at its next sleep); and that affinity changes move a thread between fibers and kernel threads with the same results as plain, under auto and under --sched=fibers. --sched=threads runs no fiber. Where io_uring has no futex waits (before 6.7), auto makes no fiber: every pinned thread that would be one stays a kernel thread with the reason no-ring-futex, and the programs give the same results. tests/integration/sched-lazy.sh has the programs that never poll.
+# Proves that --sched=auto, the default, runs as fibers the threads pinned to one CPU that other threads share once they poll, and the others as kernel threads, and that the report lists each thread with what it ran as and why: a polling program pinned with taskset (fibers, all but a main thread that blocked in its join before the polls began), the same program unpinned (all kernel threads), threads pinned by their attributes to CPUs of their own (kernel threads) until a second thread comes to one (both fibers, the first joining at its next sleep); and that affinity changes move a thread between fibers and kernel threads with the same results as plain, under auto and under --sched=fibers. --sched=threads runs no fiber. Where the kernel has neither io_uring futex waits nor futex_waitv (before 5.16), auto makes no fiber: every pinned thread that would be one stays a kernel thread with the reason no-ring-futex, and the programs give the same results. tests/integration/sched-lazy.sh has the programs that never poll.
 . "${top_srcdir:-.}/tests/integration/lib.sh"
 
 need_fibers
@@ -15,10 +15,10 @@ report() {
 	run_ok "$_n" prel CXLMU_STATS="$WORK/$_j" CXLMU_STATS_FORMAT=json "$@"
 }
 
-# auto makes fibers only where io_uring has futex waits (6.7); elsewhere
-# every thread pinned to one CPU stays a kernel thread, with the reason
-# no-ring-futex.
-have_ring_futex && ring_futex=yes || ring_futex=no
+# auto makes fibers only where fiber hosts can wait on futex words: io_uring
+# futex waits (6.7) or futex_waitv (5.16); elsewhere every thread pinned to
+# one CPU stays a kernel thread, with the reason no-ring-futex.
+have_fiber_wait && fiber_wait=yes || fiber_wait=no
 
 # Every listed thread once, as many as ran.
 listed='len(set(t["tid"] for t in s["threads"])) == len(s["threads"]) == s["as_fiber"] + s["as_kernel"]'
@@ -30,7 +30,7 @@ listed='len(set(t["tid"] for t in s["threads"])) == len(s["threads"]) == s["as_f
 # fiber: the same threads are kernel threads for that reason.
 main_first='s["threads"][0]["why"] in ("cpu-shared", "no-ring-futex", "no-polls")'
 run_ok "identity, plain" plain taskset -c 0 "$H/fibers" identity
-if [ $ring_futex = yes ]; then
+if [ $fiber_wait = yes ]; then
 	report "identity, pinned" pinned.json taskset -c 0 "$H/fibers" identity &&
 		json_ok "identity, pinned" "$WORK/pinned.json" 'w["sched"] == "auto"' 's["mode"] == "auto"' \
 			's["fibers_on"]' 'w["fibers"] >= 9' 's["as_fiber"] >= 9' \
@@ -48,6 +48,15 @@ else
 			'all(t["why"] == "no-ring-futex" for t in s["threads"][1:])'
 fi
 
+# The same under auto with futex_waitv forced (the way auto takes on 5.16
+# to 6.6): fibers that say so.
+if [ $fiber_wait = yes ] && have_futex_waitv; then
+	report "identity, pinned, waitv" waitv.json CXLMU_FIBER_WAIT=waitv taskset -c 0 "$H/fibers" identity &&
+		json_ok "identity, pinned, waitv" "$WORK/waitv.json" 's["fiber_wait"] == "waitv"' \
+			'w["fibers"] >= 9' 's["as_fiber"] >= 9' \
+			's["as_fiber"] + s["why"]["no-polls"] == 10' "$listed" "$main_first"
+fi
+
 # Unpinned: no fiber, and the report says why.
 report "identity, unpinned" free.json "$H/fibers" identity &&
 	json_ok "identity, unpinned" "$WORK/free.json" 'w["fibers"] == 0' 's["as_fiber"] == 0' \
@@ -59,7 +68,7 @@ report "identity, unpinned" free.json "$H/fibers" identity &&
 # Without io_uring futex waits all three stay kernel threads.
 end
 run_ok "alone, plain" plain "$H/fibers" alone
-if [ $ring_futex = yes ]; then
+if [ $fiber_wait = yes ]; then
 	report "alone, auto" alone.json "$H/fibers" alone &&
 		json_ok "alone, auto" "$WORK/alone.json" 'w["fibers"] == 2' 's["as_fiber"] == 2' \
 			's["why"]["cpu-shared"] == 2' 's["why"]["alone-on-cpu"] == 1' \
@@ -85,7 +94,7 @@ report "alone, fibers" alone-f.json CXLMU_SCHED=fibers "$H/fibers" alone &&
 # was widened: still "no-polls"), the others as fibers.
 end
 run_ok "affinity, plain" plain taskset -c 0 "$H/fibers" affinity
-if [ $ring_futex = yes ]; then
+if [ $fiber_wait = yes ]; then
 	report "affinity, auto" aff.json taskset -c 0 "$H/fibers" affinity &&
 		json_ok "affinity, auto" "$WORK/aff.json" 'w["fibers"] >= 3' 's["as_fiber"] == 3' \
 			's["why"]["cpu-shared"] == 3' \

@@ -4,7 +4,7 @@
 
 need_fibers
 
-have_ring_futex && ring_futex=yes || ring_futex=no
+have_fiber_wait && fiber_wait=yes || fiber_wait=no
 
 # Every listed thread once, as many as ran.
 listed='len(set(t["tid"] for t in s["threads"])) == len(s["threads"]) == s["as_fiber"] + s["as_kernel"]'
@@ -53,7 +53,7 @@ busy() {
 	grep -q "^$1: ok\$" "$WORK/out" || fail "$1: no ok line"
 	_said=$(grep -c "CPU 0: its pinned threads become fibers ($3)" "$WORK/out")
 	[ "$_said" = 1 ] || { fail "$1: --log said the CPU's change $_said times, want once"; diag_file "$WORK/out"; }
-	if [ $ring_futex = yes ]; then
+	if [ $fiber_wait = yes ]; then
 		json_ok "$1" "$WORK/$1.json" 's["mode"] == "auto"' 'w["fibers"] >= 2' \
 			's["why"]["cpu-shared"] >= 2' 's["why"]["cpu-shared"] + s["why"]["no-polls"] == 3' \
 			"$listed"

@@ -12,6 +12,10 @@
  *       (IORING_OP_FUTEX_WAIT, Linux 6.7), else "ring_futex=no" (asked
  *       with IORING_REGISTER_PROBE, as liburing's io_uring_get_probe does;
  *       the scripts' own answer, not the runtime's)
+ *   noiouring waitv
+ *       prints "futex_waitv=yes" when the kernel has futex_waitv(2)
+ *       (Linux 5.16: the call with no entries fails with EINVAL, not
+ *       ENOSYS), else "futex_waitv=no"
  * Exit status 77 (with a message) where seccomp filters are not available.
  * This helper never runs under the preload itself; CMD may (env
  * LD_PRELOAD=... prog). */
@@ -116,6 +120,11 @@ int main(int argc, char **argv)
 		printf("ring_futex=%s\n", op_supported(OP_FUTEX_WAIT) ? "yes" : "no");
 		return 0;
 	}
+	if (argc == 2 && !strcmp(argv[1], "waitv")) {
+		long r = syscall(449 /* futex_waitv */, NULL, 0, 0, NULL, 1 /* CLOCK_MONOTONIC */);
+		printf("futex_waitv=%s\n", r == -1 && errno == EINVAL ? "yes" : "no");
+		return 0;
+	}
 	if (argc < 3)
 		goto usage;
 	if (!strcmp(argv[1], "eperm")) {
@@ -158,6 +167,6 @@ int main(int argc, char **argv)
 	fprintf(stderr, "FAIL: exec %s: %s\n", argv[2], strerror(errno));
 	return 127;
 usage:
-	fprintf(stderr, "usage: noiouring eperm|enosys|kill CMD [ARG...] | probe | futex\n");
+	fprintf(stderr, "usage: noiouring eperm|enosys|kill CMD [ARG...] | probe | futex | waitv\n");
 	return 2;
 }
