@@ -25,6 +25,7 @@ integration_tests = \
 	tests/integration/remote.sh \
 	tests/integration/sched-auto.sh \
 	tests/integration/sched-lazy.sh \
+	tests/integration/sched-signals.sh \
 	tests/integration/secure-fds.sh \
 	tests/integration/secure-files.sh \
 	tests/integration/secure-seccomp.sh \
@@ -71,6 +72,7 @@ check_PROGRAMS += \
 	tests/integration/helpers/seclaunch \
 	tests/integration/helpers/secprog \
 	tests/integration/helpers/sigfib \
+	tests/integration/helpers/sigterm \
 	tests/integration/helpers/sites \
 	tests/integration/helpers/sleepcxx \
 	tests/integration/helpers/sleepfork \
@@ -112,6 +114,7 @@ tests_integration_helpers_seclaunch_CFLAGS = $(helper_cflags)
 # plain program (it links no libtool library, so no wrapper script).
 tests_integration_helpers_secprog_CFLAGS = $(helper_cflags)
 tests_integration_helpers_sigfib_CFLAGS = $(helper_cflags)
+tests_integration_helpers_sigterm_CFLAGS = $(helper_cflags)
 tests_integration_helpers_sites_CFLAGS = $(helper_cflags)
 tests_integration_helpers_sleepfork_CFLAGS = $(helper_cflags)
 tests_integration_helpers_sleepmany_CFLAGS = $(helper_cflags)
