@@ -20,7 +20,7 @@ script_timeout=${VM_INT_SCRIPT_TIMEOUT:-600}
 # The scripts of the wait, fiber, scheduling and remote paths: all of them
 # by default (6.1: about 10 minutes of TCG time, 6.12: about 5), or the
 # list in VM_INT_SCRIPTS.
-all_scripts="fibers.sh fiber-sync.sh fiber-signals.sh sched-auto.sh sched-lazy.sh remote.sh
+all_scripts="fibers.sh fiber-sync.sh fiber-signals.sh sched-auto.sh sched-lazy.sh sched-signals.sh remote.sh
 	sleep-semantics.sh sleep-fallbacks.sh sleep-polling.sh sleep-many.sh sleep-fork.sh
 	threads.sh thread-churn.sh fork-while-allocating.sh secure-fds.sh secure-seccomp.sh"
 scripts=${VM_INT_SCRIPTS:-all}

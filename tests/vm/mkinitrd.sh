@@ -140,7 +140,7 @@ integration_initrd() {
 	# The build tree's programs at their own paths: cxlmu-run finds the
 	# library in .libs beside itself, remhost its libremfns by run path.
 	elves=
-	for f in "$bdir"/cxlmu-run "$bdir"/cxlmu-bench-seedpoll "$H"/*; do
+	for f in "$bdir"/cxlmu-run "$bdir"/cxlmu-bench-seedpoll "$bdir"/cxlmu-bench-pingpong "$H"/*; do
 		[ -f "$f" ] && [ -x "$f" ] || continue
 		case $(head -c 4 "$f") in *ELF) ;; *) continue ;; esac
 		cp "$f" "$root$f"
@@ -158,7 +158,7 @@ integration_initrd() {
 	# the codecs come with the start), at the paths this python finds them.
 	cp -L $py "$root"/usr/bin/python3
 	mods=$(env -i $py -c '
-import json, sys, os, encodings.ascii, encodings.latin_1
+import json, sys, os, signal, threading, time, encodings.ascii, encodings.latin_1
 for m in list(sys.modules.values()):
     for a in ("__file__", "__cached__"):
         f = getattr(m, a, None)
