@@ -88,6 +88,9 @@ int cxlmu_prim_sched_yield(void);
  * the kernel allows; 0 would mean "the default"). */
 long cxlmu_prim_timerslack(void);
 int cxlmu_prim_set_timerslack(unsigned long ns);
+/* The calling thread's name as /proc and top -H show it (at most 15
+ * bytes are kept). */
+int cxlmu_prim_set_thread_name(const char *name);
 /* CPUs the calling thread may run on. */
 int cxlmu_prim_cpus_allowed(void);
 int cxlmu_prim_close(int fd);

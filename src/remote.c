@@ -223,6 +223,7 @@ static void *agent_main(void *arg)
 
 	on_agent = true;
 	a->tid = (pid_t)cxlmu_prim_raw(SYS_gettid, 0, 0, 0, 0, 0, 0);
+	cxlmu_prim_set_thread_name("cxlmu-agent");
 	/* The raw call: the exported sched_setaffinity would place a thread
 	 * of the program's, which an agent is not. */
 	if (a->pinned && (err = (int)cxlmu_prim_raw(SYS_sched_setaffinity, 0, sizeof(a->cpus),

@@ -81,6 +81,7 @@ static bool stuck(struct cxlmu_core *c)
 void *sched_monitor_main(void *arg)
 {
 	(void)arg;
+	cxlmu_prim_set_thread_name("cxlmu-monitor");
 	for (;;) {
 		struct timespec ts = { 0, MONITOR_NS };
 		uint64_t now;

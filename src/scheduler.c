@@ -4,6 +4,7 @@
  * sched_monitor.c, sched_why.c, sched_sleep.c; what they share,
  * src/sched_impl.h. */
 #include <errno.h>
+#include <stdio.h>
 #include <sched.h>
 #include <linux/membarrier.h>
 #include <sys/mman.h>
@@ -277,8 +278,13 @@ static void *host_main(void *arg)
 	/* The signal mask is the first fiber's (c->mask): the program's
 	 * signals are delivered here, in whichever fiber runs (its identity,
 	 * its stack); parked kernel threads block them all. */
+	char name[16];
+
 	h->tid = (pid_t)rawsys(SYS_gettid, 0, 0, 0, 0);
 	h->cur = mask_word(&h->core->mask);
+	/* What top -H and /proc show: the CPU whose fibers it runs. */
+	snprintf(name, sizeof(name), "cxlmu-host%d", h->core->cpu);
+	cxlmu_prim_set_thread_name(name);
 	pin_self(h->core->cpu);
 	host_loop(h);
 	return NULL;

@@ -255,6 +255,11 @@ int cxlmu_prim_sched_yield(void)
 	return (int)RAW(SYS_sched_yield);
 }
 
+int cxlmu_prim_set_thread_name(const char *name)
+{
+	return (int)RAW(SYS_prctl, PR_SET_NAME, name, 0, 0, 0);
+}
+
 long cxlmu_prim_timerslack(void)
 {
 	return RAW(SYS_prctl, PR_GET_TIMERSLACK, 0, 0, 0, 0);

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Proves that under --sched=auto, the default, threads pinned to one CPU stay kernel threads until they show what fibers are for: a pinned worker pool that never polls and hands off rarely sees itself exactly as plain (its threads, its descriptors, every thread's blocked-signal mask) and the report has no fiber, each thread "no-polls"; a pinned usleep(1) polling pair and a pinned condition-variable ping-pong become fibers (where io_uring has futex waits; elsewhere no-ring-futex), with a --log line naming the CPU and the cause; --sched=fibers makes the quiet pool fibers at once.
+# Proves that under --sched=auto, the default, threads pinned to one CPU stay kernel threads until they show what fibers are for: a pinned worker pool that never polls and hands off rarely sees itself exactly as plain (its threads, its descriptors, every thread's blocked-signal mask) and the report has no fiber, each thread "no-polls"; a pinned usleep(1) polling pair and a pinned condition-variable ping-pong become fibers (where io_uring has futex waits; elsewhere no-ring-futex), with a --log line naming the CPU and the cause, and the runtime's threads named cxlmu-host0 and cxlmu-monitor; --sched=fibers makes the quiet pool fibers at once.
 . "${top_srcdir:-.}/tests/integration/lib.sh"
 
 need_fibers
@@ -51,6 +51,12 @@ busy() {
 	_st=$?
 	[ $_st -eq 0 ] || { fail "$1: exit status $_st"; diag_file "$WORK/out"; }
 	grep -q "^$1: ok\$" "$WORK/out" || fail "$1: no ok line"
+	# The runtime's threads, left once the players are joined, say
+	# what they are (a thread's name: at most 15 bytes).
+	_others=$(sed -n 's/^others=//p' "$WORK/out" | tr ',' ' ')
+	for _t in $_others; do
+		case $_t in cxlmu-host0|cxlmu-monitor) ;; *) fail "$1: a thread named '$_t' besides main" ;; esac
+	done
 	_said=$(grep -c "CPU 0: its pinned threads become fibers ($3)" "$WORK/out")
 	[ "$_said" = 1 ] || { fail "$1: --log said the CPU's change $_said times, want once"; diag_file "$WORK/out"; }
 	if [ $fiber_wait = yes ]; then

@@ -11,6 +11,8 @@
  *             through a mutex and two condition variables
  *   poll      two threads hand a token back and forth 2000 times, each
  *             waiting with `while (!my_turn) usleep(1);`
+ * pingpong and poll print, once the players are joined, the names of the
+ * threads left besides the main one: "others=NAME,NAME,..." (sorted).
  * Each checks its own results and prints "MODE: ok". */
 #include <dirent.h>
 #include <stdatomic.h>
@@ -138,6 +140,23 @@ static void task_what(const char *name, char *out, size_t n)
 	(void)name;
 }
 
+/* A thread's name, but the main thread's. */
+static void comm_what(const char *name, char *out, size_t n)
+{
+	char path[96];
+	FILE *f;
+
+	out[0] = 0;
+	if (atoi(name) == getpid())
+		return;
+	snprintf(path, sizeof(path), "/proc/self/task/%s/comm", name);
+	if (!(f = fopen(path, "r")))
+		return;
+	if (fgets(out, (int)n, f))
+		out[strcspn(out, "\n")] = 0;
+	fclose(f);
+}
+
 static void mode_quiet(void)
 {
 	pthread_t t[WORKERS];
@@ -204,6 +223,7 @@ static void *player(void *arg)
 
 static void mode_pair(long n, bool poll)
 {
+	char others[4096];
 	pthread_t a, b;
 
 	rounds = n;
@@ -213,6 +233,8 @@ static void mode_pair(long n, bool poll)
 	T_CHECK(!pthread_join(a, NULL) && !pthread_join(b, NULL), "join the players");
 	T_CHECK(handed[0] == n && handed[1] == n, "handed %ld and %ld times, want %ld",
 		(long)handed[0], (long)handed[1], n);
+	list_dir("/proc/self/task", comm_what, others, sizeof(others));
+	printf("others=%s\n", others);
 }
 
 int main(int argc, char **argv)
