@@ -12,7 +12,8 @@ grep -q '^sigterm: ok$' "$WORK/plain" && grep -q '^sigterm: ok$' "$WORK/pre" ||
 # Each case's line, plain against the preload.
 if ! cmp -s "$WORK/plain" "$WORK/pre"; then
 	fail "the lines differ (plain, then under the preload):"
-	diff "$WORK/plain" "$WORK/pre" | diag
+	diff "$WORK/plain" "$WORK/pre" >"$WORK/diff"
+	diag_file "$WORK/diff"
 fi
 [ "$(grep -c ' restart=' "$WORK/plain")" = 22 ] || fail "plain printed $(grep -c ' restart=' "$WORK/plain") cases, want 22"
 end

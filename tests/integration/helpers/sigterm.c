@@ -71,6 +71,15 @@ static pid_t killer(void)
 	return k;
 }
 
+/* Waits of its own that are no polls (a run of sleeps of 1 ms or less
+ * would be one: the program would become fibers under auto). */
+static void pause_ms(long ms)
+{
+	struct timespec ts = { 0, ms * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
 enum call { NANOSLEEP, CLOCK_NANOSLEEP, USLEEP, READ, COND, PAUSE, CALLS };
 static const char *const names[] = { "nanosleep", "clock_nanosleep", "usleep", "read",
 				     "cond_timedwait", "pause" };
@@ -141,13 +150,13 @@ static void one(enum call call, int restart, int blocked)
 	 * leaves the byte for later: take it, so the next case starts empty. */
 	if (call == READ && result != 1) {
 		while (atomic_load(&feed_at))
-			usleep(1000);
+			pause_ms(10);
 		T_CHECK(read(pipe_fd[0], buf, 1) == 1, "read the fed byte");
 	}
 	if (blocked) {
 		/* Its handler runs in the other thread; wait for it there. */
-		for (int i = 0; i < 200 && !atomic_load(&handled_in); i++)
-			usleep(1000);
+		for (int i = 0; i < 100 && !atomic_load(&handled_in); i++)
+			pause_ms(10);
 		pthread_sigmask(SIG_UNBLOCK, &term, NULL);
 	}
 	printf("%s restart=%d blocked=%d handler=%s result=%ld errno=%d rem=%s took=%s\n",
