@@ -65,10 +65,15 @@ uint64_t cxlmu_sched_sleep(uint64_t ns, const void *site)
 	sched_reached(f, start, true);
 	cxlmu_poll_begin(s, start);
 	seen = atomic_load_explicit(&c->progress, memory_order_relaxed);
-	/* Not while a host that lost the core still runs a fiber on the
-	 * same CPU: a poll that found nobody else to run would spin against
-	 * it (and the kernel's preemption of it looks like work). */
+	/* Only while another fiber is there to run: a yield that found
+	 * nobody would come straight back, and the poller would spin through
+	 * its loop (its own work between polls counts as progress), a timeout
+	 * counted in such sleeps running out early. Not while a host that
+	 * lost the core still runs a fiber on the same CPU: the poll would
+	 * spin against it (and the kernel's preemption of it looks like
+	 * work). */
 	if ((seen >= start || start - seen < plain * sched.tsc_per_us / 1000) &&
+	    __atomic_load_n(&c->head, __ATOMIC_RELAXED) &&
 	    !atomic_load_explicit(&c->stuck, memory_order_relaxed)) {
 		/* Neither woken nor timed out: no trace in the site. */
 		sched_out(f, OUT_YIELD);
