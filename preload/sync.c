@@ -229,7 +229,6 @@ cxlmu_export int pthread_barrier_wait(pthread_barrier_t *b)
 	bool serial;
 
 	cxlmu_libc_resolve();
-	(void)cxlmu_sched_fiber_at_wait();
 	if (!cxlmu_sync_barrier_ours(b))
 		return cxlmu_libc.pthread_barrier_wait(b);
 	saved = errno;

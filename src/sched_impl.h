@@ -188,7 +188,7 @@ struct cxlmu_sched_state {
 		_Atomic uint32_t gen;
 		_Atomic uint32_t waits;
 		_Atomic uint64_t waits_at;
-	} cpus[MAX_CPUS];
+	} __attribute__((aligned(64))) cpus[MAX_CPUS];   /* no line shared */
 };
 extern struct cxlmu_sched_state sched;
 /* The fiber running on this thread, or NULL. */
@@ -346,6 +346,9 @@ bool sched_unblock(struct cxlmu_core *c, struct cxlmu_uthread *f);
 void sched_vwait_block(struct cxlmu_core *c, struct cxlmu_uthread *f);
 void sched_vwait_scan(struct cxlmu_core *c);
 unsigned sched_vwait_fill(struct cxlmu_core *c, struct cxlmu_futexv *v, uint32_t seen);
+/* Up to max fibers of the list waiting on addr runnable (a wake-up came
+ * for the word, which may not have changed); how many. */
+unsigned sched_vwait_wake_addr(struct cxlmu_core *c, uintptr_t addr, unsigned max);
 void sched_sigwake_drain(struct cxlmu_core *c);
 void sched_wake(struct cxlmu_uthread *f);
 void sched_lot_after_fork(void);

@@ -26,13 +26,16 @@ void cxlmu_sched_note_alone(int cpu);
  * rule fires on it): its CPU's pinned threads become fibers (src/
  * sched_why.c). Nothing for other threads or modes. */
 void cxlmu_sched_polled(void);
+/* Whether a signal is pending for the calling thread itself (not the
+ * process): adopted as a fiber, its parked kernel thread would keep it out
+ * of the fiber's sight (src/sched_why.c waits for the next look). */
+bool cxlmu_sched_own_signal_pending(void);
 /* The calling kernel thread ends (a thread the runtime noted). */
 void cxlmu_sched_thread_end(void);
 
 /* Make the calling kernel thread a fiber of cpu's scheduler for why:
- * returns once it runs as one (0), or -errno: -EBUSY while a signal is
- * pending for it (it stays a kernel thread, as it was noted), else it
- * stays a kernel thread noted as failed. */
+ * returns once it runs as one (0), or -errno (it stays a kernel thread,
+ * noted as failed). */
 int cxlmu_sched_adopt(int cpu, enum cxlmu_sched_why why);
 /* Back to its own kernel thread, for good (a fiber only; else nothing). */
 void cxlmu_sched_leave(void);

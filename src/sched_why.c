@@ -8,7 +8,7 @@
  *  - the poll rule fires on it (src/pollrule.h: a run of short sleeps from
  *    one call site), or
  *  - they hand off through the interposed waits (condition variables,
- *    semaphores, barriers, joins) at least BUSY_WAITS times within
+ *    semaphores, joins) at least BUSY_WAITS times within
  *    BUSY_WINDOW_NS: 20 000 a second, where the kernel's wake-up and
  *    switch (a few microseconds each) take a large share of the CPU.
  * From then on the CPU is busy: each of its pinned kernel threads becomes
@@ -18,6 +18,7 @@
  * --sched=fibers makes every pinned thread a fiber at once. */
 #include <errno.h>
 #include <sched.h>
+#include <string.h>
 
 #include "libc.h"
 #include "log.h"
@@ -67,11 +68,9 @@ void sched_record(enum cxlmu_sched_why why, int cpu, pid_t tid)
 	if ((why == CXLMU_WHY_ALONE || why == CXLMU_WHY_QUIET) && cpu >= 0 && cpu < MAX_CPUS) {
 		atomic_fetch_add_explicit(&sched.kernels[cpu], 1, memory_order_relaxed);
 		counted_cpu = cpu;
-		watch_gen = atomic_load_explicit(&sched.cpus[cpu].gen, memory_order_acquire);
-		/* Chosen quiet before the CPU became busy: a look at once. */
-		if (why == CXLMU_WHY_QUIET &&
-		    atomic_load_explicit(&sched.cpus[cpu].busy, memory_order_acquire))
-			watch_gen--;
+		/* One look at its next sleep or wait in any case: what it was
+		 * chosen by (maybe in its creator, a while ago) may be old. */
+		watch_gen = atomic_load_explicit(&sched.cpus[cpu].gen, memory_order_acquire) - 1;
 	}
 	if (CXLMU_WHY_FIBER(why) && !was_fiber) {
 		was_fiber = true;
@@ -125,12 +124,40 @@ static void busy(int cpu, const char *what)
 	cxlmu_log_info("CPU %d: its pinned threads become fibers (%s)", cpu, what);
 }
 
-/* Only quiet threads count: one alone on its CPU polls without company. */
+/* Whether the calling thread counts for its CPU's rule: quiet, or noted
+ * alone there but with company since (a thread pinned there later). */
+static bool counts(void)
+{
+	int cpu = counted_cpu;
+
+	if (likely(cpu < 0) || atomic_load_explicit(&sched.cpus[cpu].busy, memory_order_relaxed))
+		return false;
+	return my_why == CXLMU_WHY_QUIET ||
+	       (my_why == CXLMU_WHY_ALONE &&
+		atomic_load_explicit(&sched.kernels[cpu], memory_order_relaxed) > 1);
+}
+
 void cxlmu_sched_polled(void)
 {
-	if (unlikely(counted_cpu >= 0) && my_why == CXLMU_WHY_QUIET &&
-	    !atomic_load_explicit(&sched.cpus[counted_cpu].busy, memory_order_relaxed))
+	if (counts())
 		busy(counted_cpu, "a pinned thread polls");
+}
+
+bool cxlmu_sched_own_signal_pending(void)
+{
+	char buf[4096], *p;
+	ssize_t n = cxlmu_prim_read_file("/proc/thread-self/status", buf, sizeof(buf));
+
+	/* SigPnd: this thread's own pending signals (ShdPnd: the process's,
+	 * which any thread not blocking them takes, a host too). */
+	if (n <= 0 || !(p = strstr(buf, "\nSigPnd:")))
+		return false;
+	for (p += 8; *p == ' ' || *p == '\t'; p++)
+		;
+	for (; *p && *p != '\n'; p++)
+		if (*p != '0')
+			return true;
+	return false;
 }
 
 static void waited(void)
@@ -138,8 +165,7 @@ static void waited(void)
 	int cpu = counted_cpu;
 	uint64_t now, at;
 
-	if (likely(cpu < 0) || my_why != CXLMU_WHY_QUIET ||
-	    atomic_load_explicit(&sched.cpus[cpu].busy, memory_order_relaxed))
+	if (!counts())
 		return;
 	/* Counted per window; threads racing at its start may lose a few. */
 	now = cxlmu_prim_now();
@@ -231,8 +257,10 @@ void cxlmu_sched_settle(void)
 			if (testcancel)
 				testcancel();
 			/* A signal pending for it: a look again next time. */
-			if (cxlmu_sched_adopt(cpu, why) == -EBUSY)
+			if (cxlmu_sched_own_signal_pending())
 				watch_gen--;
+			else
+				cxlmu_sched_adopt(cpu, why);
 		} else if ((int)why != my_why) {
 			cxlmu_sched_note(why, cpu);
 		}
@@ -277,8 +305,12 @@ int cxlmu_sched_pinned_cpu(void)
 void sched_why_after_fork(void)
 {
 	/* Only the caller is pinned anywhere now. */
-	for (int cpu = 0; cpu < MAX_CPUS; cpu++)
+	for (int cpu = 0; cpu < MAX_CPUS; cpu++) {
 		atomic_store_explicit(&sched.kernels[cpu], 0, memory_order_relaxed);
+		/* A new program as far as auto's rule goes. */
+		atomic_store_explicit(&sched.cpus[cpu].busy, false, memory_order_relaxed);
+		atomic_store_explicit(&sched.cpus[cpu].waits, 0, memory_order_relaxed);
+	}
 	if (counted_cpu >= 0)
 		atomic_store_explicit(&sched.kernels[counted_cpu], 1, memory_order_relaxed);
 }

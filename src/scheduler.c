@@ -493,17 +493,10 @@ int cxlmu_sched_adopt(int cpu, enum cxlmu_sched_why why)
 	struct cxlmu_uthread *f;
 	struct cxlmu_core *c;
 	sigset_t every;
-	uint64_t pend = 0;
 	int saved = errno, r;
 
 	if (!cxlmu_sched_on || sched_self || cpu < 0 || cpu >= MAX_CPUS)
 		return -EINVAL;
-	/* A signal pending for the thread (it blocks it) would stay with
-	 * the parked kernel thread, out of the fiber's sight: it stays a
-	 * kernel thread until none is (a running thread adopted under
-	 * auto; a new one has none). */
-	if (!rawsys(SYS_rt_sigpending, (long)&pend, sizeof(pend), 0, 0) && pend)
-		return -EBUSY;
 	c = core_get(cpu);
 	if (!c) {
 		cxlmu_sched_note(CXLMU_WHY_FAILED, cpu);

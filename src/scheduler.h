@@ -102,12 +102,14 @@ static inline struct cxlmu_uthread *cxlmu_sched_fiber(void)
 
 /* At a sleep (a cancellation point), before asking cxlmu_sched_fiber: a
  * fiber asked to move (its affinity was set by another thread) moves, and
- * a kernel thread alone on its CPU that has fibers there now joins them.
- * Only there: not in a lock's hook, which malloc and handlers reach. */
+ * a pinned kernel thread whose CPU changed (fibers came, or it became
+ * busy) is placed again, a fiber if auto's rule says so. Only there: not
+ * in a lock's hook, which malloc and handlers reach. */
 void cxlmu_sched_settle(void);
-/* At a blocking wait (condition variable, semaphore, barrier, join),
- * before asking cxlmu_sched_fiber: a pinned kernel thread's wait counts
- * for auto's rule (src/sched_why.c), then it settles as at a sleep. */
+/* At a blocking wait that is a cancellation point as settling is
+ * (condition variable, semaphore, join; not a barrier), before asking
+ * cxlmu_sched_fiber: a pinned kernel thread's wait counts for auto's rule
+ * (src/sched_why.c), then it settles as at a sleep. */
 void cxlmu_sched_at_wait(void);
 
 static inline struct cxlmu_uthread *cxlmu_sched_fiber_at_wait(void)
