@@ -577,9 +577,12 @@ int cxlmu_remote_wait_word(_Atomic uint32_t *word, uint32_t val, uint64_t deadli
 
 int cxlmu_remote_wake_word(_Atomic uint32_t *word, int n)
 {
-	int r = cxlmu_prim_futex_wake(word, n);
+	/* Fibers whose host watches words with futex_waitv first: they are
+	 * in no kernel wait while their host runs others. */
+	int k = (int)cxlmu_sched_wake_word((const void *)word, (unsigned)n);
+	int r = k < n ? cxlmu_prim_futex_wake(word, n - k) : 0;
 
-	return r < 0 ? 0 : r;
+	return k + (r < 0 ? 0 : r);
 }
 
 /* ----------------------------------------------------------------------- */

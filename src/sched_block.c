@@ -123,6 +123,52 @@ void sched_vwait_scan(struct cxlmu_core *c)
 	}
 }
 
+unsigned sched_vwait_wake_addr(struct cxlmu_core *c, uintptr_t addr, unsigned max)
+{
+	struct cxlmu_uthread *f, *next;
+	unsigned n = 0;
+
+	for (f = c->vwait; f && n < max; f = next) {
+		next = f->vnext;
+		if ((uintptr_t)f->fword != addr)
+			continue;
+		sched_vwait_unlink(c, f);
+		f->blocked = false;
+		if (f->in_heap) {
+			sched_heap_remove(c, f);
+			f->in_heap = false;
+		}
+		f->fres = 0;
+		sched_push(c, f);
+		n++;
+	}
+	return n;
+}
+
+unsigned cxlmu_sched_wake_word(const void *word, unsigned max)
+{
+	unsigned n = 0;
+
+	/* No fiber scheduler yet: nothing to look at. */
+	if (!atomic_load_explicit(&sched.totals.cores, memory_order_relaxed) || !sched.waitv_ok)
+		return 0;
+	for (int cpu = 0; cpu < MAX_CPUS && n < max; cpu++) {
+		struct cxlmu_core *c = atomic_load_explicit(&sched.cores[cpu], memory_order_acquire);
+		unsigned k;
+
+		if (!c || !c->waitv_ok ||
+		    !__atomic_load_n(&c->vwait, __ATOMIC_RELAXED))
+			continue;
+		spin_lock(&c->lock);
+		k = sched_vwait_wake_addr(c, (uintptr_t)word, max - n);
+		spin_unlock(&c->lock);
+		if (k)
+			sched_kick(c);
+		n += k;
+	}
+	return n;
+}
+
 unsigned sched_vwait_fill(struct cxlmu_core *c, struct cxlmu_futexv *v, uint32_t seen)
 {
 	struct cxlmu_uthread *f;

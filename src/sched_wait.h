@@ -37,6 +37,11 @@ uint64_t cxlmu_sched_sleep(uint64_t ns, const void *site);
  * looked at again: the caller re-checks), -EAGAIN (the word was not val),
  * -ETIMEDOUT or -EINTR (cancelled). */
 int cxlmu_sched_futex_wait(void *word, uint32_t val, bool shared, uint64_t deadline);
+/* A wake-up of word for fibers whose hosts watch words with futex_waitv
+ * (--fiber-wait): those waiting on it become runnable, up to max, even
+ * where the word kept its value (a host running fibers has no wait in the
+ * kernel for a FUTEX_WAKE to find). How many. */
+unsigned cxlmu_sched_wake_word(const void *word, unsigned max);
 
 /* In a fiber: wait on addr, switched away, while still(arg) holds when
  * looked at after registering, until cxlmu_sched_unpark(addr), the

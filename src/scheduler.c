@@ -150,10 +150,11 @@ static void spare(struct cxlmu_core *c, struct cxlmu_host *h)
 /* The owner with nothing to run: wait for the earliest deadline, a kick
  * (the word moves on from seen), a completion in the core's ring or, on
  * the futex_waitv way, a blocked fiber's word (v, nv entries filled under
- * the lock; nv 0: none). Only waits here, unlocked: what goes into the
- * ring is submitted under the lock. */
-static void idle_wait(struct cxlmu_core *c, uint32_t seen, uint64_t next,
-		      struct cxlmu_futexv *v, unsigned nv)
+ * the lock; nv 0: none; returns the index of the word woken, else 0 or
+ * -errno). Only waits here, unlocked: what goes into the ring is
+ * submitted under the lock. */
+static int idle_wait(struct cxlmu_core *c, uint32_t seen, uint64_t next,
+		     struct cxlmu_futexv *v, unsigned nv)
 {
 	struct io_uring_cqe *cqe;
 	struct __kernel_timespec ts;
@@ -167,23 +168,23 @@ static void idle_wait(struct cxlmu_core *c, uint32_t seen, uint64_t next,
 			if (!next || soon < next)
 				next = soon;
 		}
-		cxlmu_prim_futex_waitv(v, nv, next);
-		return;
+		return cxlmu_prim_futex_waitv(v, nv, next);
 	}
 	if (!c->ring_ok || !c->kick_armed) {
 		cxlmu_prim_futex_wait(&c->word, seen, next);
-		return;
+		return 0;
 	}
 	if (!next) {
 		io_uring_wait_cqe(&c->ring, &cqe);
-		return;
+		return 0;
 	}
 	now = cxlmu_prim_now();
 	if (next <= now)
-		return;
+		return 0;
 	ts.tv_sec = (long long)((next - now) / 1000000000u);
 	ts.tv_nsec = (long long)((next - now) % 1000000000u);
 	io_uring_wait_cqe_timeout(&c->ring, &cqe, &ts);
+	return 0;
 }
 
 /* A fiber of the core waits for a remote call, whose completion comes
@@ -256,7 +257,15 @@ static void host_loop(struct cxlmu_host *h)
 			continue;
 		}
 		if (!f) {
-			idle_wait(c, seen, next, v, nv);
+			int woke = idle_wait(c, seen, next, v, nv);
+
+			/* A wake-up for a fiber's word that kept its value: the
+			 * fibers waiting on that address look again. */
+			if (woke > 0) {
+				spin_lock(&c->lock);
+				sched_vwait_wake_addr(c, (uintptr_t)v[woke].uaddr, UINT32_MAX);
+				spin_unlock(&c->lock);
+			}
 			if (atomic_load_explicit(&c->owner, memory_order_acquire) == h)
 				atomic_store_explicit(&c->idle, 0, memory_order_relaxed);
 			continue;
