@@ -3,6 +3,8 @@
 . "${top_srcdir:-.}/tests/integration/lib.sh"
 
 need_fibers
+handoff_max=3
+[ -n "${TEST_SLOW_CPU:-}" ] && handoff_max=10
 
 # Each case with the default fiber wait and with futex_waitv forced (the
 # way a kernel without io_uring futex waits takes, 5.16 to 6.6).
@@ -21,7 +23,11 @@ have_futex_waitv && waitv=waitv || waitv=$auto_wait
 # and 75 in two runs of "mutexes" with only the mutex lock turned back).
 # At most 3 are allowed: creating 1000 threads keeps the core busy for a
 # while. A host that only waited for its CPU, taken by the rest of the
-# machine, is not stuck (src/scheduler.c, stuck()).
+# machine, is not stuck (src/scheduler.c, stuck()). Where the CPU is
+# emulated (TEST_SLOW_CPU, the TCG guests), at most 10: there a vCPU the
+# host deschedules looks, from inside, like a host computing through the
+# monitor's tick (4 and 5 hand-offs seen in passing runs), still far
+# below what a blocked host gives.
 sync() {
 	_n=$1 _p=$2 _m=$3 _min=$4 _sw=$5
 	shift 5
@@ -35,7 +41,7 @@ sync() {
 			json_ok "$_n, as fibers, fiber wait $_fw" "$WORK/$_m.json" \
 				'w["sched"] == "fibers"' "s['fiber_wait'] == '$_want'" \
 				"w['fibers'] >= $_min" 'w["fiber_cpus"] == 1' \
-				"w['fiber_switches'] >= $_sw" 'w["handoffs"] <= 3' "$@"
+				"w['fiber_switches'] >= $_sw" "w['handoffs'] <= $handoff_max" "$@"
 	done
 }
 
