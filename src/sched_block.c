@@ -104,22 +104,27 @@ void sched_vwait_block(struct cxlmu_core *c, struct cxlmu_uthread *f)
 	f->in_vwait = true;
 }
 
+/* f's wait on the list is over, met: runnable. */
+static void vwait_met(struct cxlmu_core *c, struct cxlmu_uthread *f)
+{
+	sched_vwait_unlink(c, f);
+	f->blocked = false;
+	if (f->in_heap) {
+		sched_heap_remove(c, f);
+		f->in_heap = false;
+	}
+	f->fres = 0;
+	sched_push(c, f);
+}
+
 void sched_vwait_scan(struct cxlmu_core *c)
 {
 	struct cxlmu_uthread *f, *next;
 
 	for (f = c->vwait; f; f = next) {
 		next = f->vnext;
-		if (atomic_load_explicit((_Atomic uint32_t *)f->fword, memory_order_acquire) == f->fval)
-			continue;
-		sched_vwait_unlink(c, f);
-		f->blocked = false;
-		if (f->in_heap) {
-			sched_heap_remove(c, f);
-			f->in_heap = false;
-		}
-		f->fres = 0;
-		sched_push(c, f);
+		if (atomic_load_explicit((_Atomic uint32_t *)f->fword, memory_order_acquire) != f->fval)
+			vwait_met(c, f);
 	}
 }
 
@@ -132,14 +137,7 @@ unsigned sched_vwait_wake_addr(struct cxlmu_core *c, uintptr_t addr, unsigned ma
 		next = f->vnext;
 		if ((uintptr_t)f->fword != addr)
 			continue;
-		sched_vwait_unlink(c, f);
-		f->blocked = false;
-		if (f->in_heap) {
-			sched_heap_remove(c, f);
-			f->in_heap = false;
-		}
-		f->fres = 0;
-		sched_push(c, f);
+		vwait_met(c, f);
 		n++;
 	}
 	return n;
