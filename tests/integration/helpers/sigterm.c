@@ -87,7 +87,7 @@ static const char *const names[] = { "nanosleep", "clock_nanosleep", "usleep", "
 static void one(enum call call, int restart, int blocked)
 {
 	struct sigaction sa;
-	struct timespec req = { 0, ASKED_MS * 1000000L }, rem = { 0, 0 }, abs;
+	struct timespec req = { ASKED_MS / 1000, ASKED_MS % 1000 * 1000000L }, rem = { 0, 0 }, abs;
 	sigset_t term;
 	long long t0, took;
 	long result = 0;
