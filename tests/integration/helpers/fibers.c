@@ -13,9 +13,11 @@
  *             its number
  *   deep      recursion using most of a 1 MiB stack asked in the attributes
  *   spin      one thread spins on a flag (no call at all) that another sets
- *             after sleeping 2 ms; a third counts its sleeps meanwhile
+ *             after sleeping 20 ms; a third counts its sleeps meanwhile
  *   read      one thread blocks in read() on a pipe; another writes to it
- *             after sleeping 5 ms; a third keeps sleeping and counting
+ *             after sleeping 20 ms; a third keeps sleeping and counting
+ *             (20 ms: longer than a poll may sleep as a fiber, 10 ms, and
+ *             than a few ticks of a coarse timer)
  *   pc        producer and consumer over a 4-slot queue with a mutex and
  *             two condition variables, 2000 items; the sum matches
  *   cancel    a thread in a usleep(1) poll loop, and one in sleep(10), are
@@ -291,7 +293,7 @@ static void *spinner(void *arg)
 static void *setter(void *arg)
 {
 	(void)arg;
-	usleep(2000);
+	usleep(20000);
 	counted_at_release = counted;
 	flag = 1;
 	return (void *)2;
@@ -322,8 +324,8 @@ static void *writer(void *arg)
 	long long t0 = t_now_ns();
 
 	(void)arg;
-	usleep(5000);
-	T_CHECK(t_now_ns() - t0 >= 5000000, "usleep(5000) returned early");
+	usleep(20000);
+	T_CHECK(t_now_ns() - t0 >= 20000000, "usleep(20000) returned early");
 	counted_at_release = counted;
 	T_CHECK(write(pipe_fd[1], "x", 1) == 1, "write: %s", strerror(errno));
 	return (void *)2;
