@@ -26,10 +26,11 @@ void cxlmu_sched_note_alone(int cpu);
  * rule fires on it): its CPU's pinned threads become fibers (src/
  * sched_why.c). Nothing for other threads or modes. */
 void cxlmu_sched_polled(void);
-/* Whether a signal is pending for the calling thread itself (not the
- * process): adopted as a fiber, its parked kernel thread would keep it out
- * of the fiber's sight (src/sched_why.c waits for the next look). */
-bool cxlmu_sched_own_signal_pending(void);
+/* The signals pending for the calling thread itself, not the process
+ * (bit sig-1): adopted as a fiber, its parked kernel thread would keep
+ * them out of the fiber's sight (src/sched_why.c waits for the next look;
+ * cxlmu_sched_adopt moves those that come meanwhile). */
+uint64_t cxlmu_sched_own_signals(void);
 /* The calling kernel thread ends (a thread the runtime noted). */
 void cxlmu_sched_thread_end(void);
 

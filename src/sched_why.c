@@ -143,21 +143,25 @@ void cxlmu_sched_polled(void)
 		busy(counted_cpu, "a pinned thread polls");
 }
 
-bool cxlmu_sched_own_signal_pending(void)
+uint64_t cxlmu_sched_own_signals(void)
 {
 	char buf[4096], *p;
+	uint64_t mask = 0;
 	ssize_t n = cxlmu_prim_read_file("/proc/thread-self/status", buf, sizeof(buf));
 
 	/* SigPnd: this thread's own pending signals (ShdPnd: the process's,
 	 * which any thread not blocking them takes, a host too). */
 	if (n <= 0 || !(p = strstr(buf, "\nSigPnd:")))
-		return false;
+		return 0;
 	for (p += 8; *p == ' ' || *p == '\t'; p++)
 		;
-	for (; *p && *p != '\n'; p++)
-		if (*p != '0')
-			return true;
-	return false;
+	for (; *p && *p != '\n'; p++) {
+		int d = *p >= '0' && *p <= '9' ? *p - '0' : *p >= 'a' && *p <= 'f' ? *p - 'a' + 10 : -1;
+		if (d < 0)
+			break;
+		mask = mask << 4 | (uint64_t)d;
+	}
+	return mask;
 }
 
 static void waited(void)
@@ -257,7 +261,7 @@ void cxlmu_sched_settle(void)
 			if (testcancel)
 				testcancel();
 			/* A signal pending for it: a look again next time. */
-			if (cxlmu_sched_own_signal_pending())
+			if (cxlmu_sched_own_signals())
 				watch_gen--;
 			else
 				cxlmu_sched_adopt(cpu, why);

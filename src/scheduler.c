@@ -496,6 +496,35 @@ static void park_main(void *arg)
 	__builtin_unreachable();
 }
 
+/* A signal sent to the thread while it became a fiber (its sender found
+ * no fiber yet) waits on this kernel thread, which blocks every signal
+ * from now on: it is the fiber's now, pending for it as if sent to it.
+ * Before the fiber runs anywhere. */
+static void adopt_pending(struct cxlmu_uthread *f)
+{
+	uint64_t mine = cxlmu_sched_own_signals();
+	struct timespec zero = { 0, 0 };
+
+	while (mine) {
+		int sig = __builtin_ctzll(mine) + 1;
+		sigset_t one;
+		siginfo_t si;
+
+		mine &= mine - 1;
+		sigemptyset(&one);
+		sigaddset(&one, sig);
+		/* The thread's own queue goes first (the process's would come
+		 * only after it). */
+		if (rawsys(SYS_rt_sigtimedwait, (long)&one, (long)&si, (long)&zero, 8) != sig)
+			continue;
+		f->sig[sig - 1] = (struct cxlmu_sig){
+			.sig = sig, .code = si.si_code, .pid = si.si_pid, .uid = si.si_uid,
+			.value = si.si_value,
+		};
+		atomic_fetch_or_explicit(&f->sigpend, 1ull << (sig - 1), memory_order_release);
+	}
+}
+
 int cxlmu_sched_adopt(int cpu, enum cxlmu_sched_why why)
 {
 	struct cxlmu_fiber_stack st;
@@ -544,6 +573,7 @@ int cxlmu_sched_adopt(int cpu, enum cxlmu_sched_why why)
 	spin_unlock(&sched.all_lock);
 	cxlmu_fiber_make(&f->park, st.stack, (size_t)((uintptr_t)f - (uintptr_t)st.stack),
 			 park_main, f);
+	adopt_pending(f);
 	sched_self = f;
 	/* From here on this is the fiber: it resumes on a host. */
 	cxlmu_fiber_switch(&f->ctx, &f->park);
