@@ -99,17 +99,24 @@ FLAG_SETTER(set_strict, strict)
 FLAG_SETTER(set_no_mmap, no_mmap)
 FLAG_SETTER(set_log, log)
 
+/* The index of v in names, or -1 (v NULL or not there). */
+static int name_index(const char *v, const char *const *names, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		if (!strcmp(v, names[i]))
+			return (int)i;
+	return -1;
+}
+
 static int set_heap_check(const char *v, struct cxlmu_config *cfg)
 {
 	static const char *const names[] = { "auto", "on", "off" };
+	int i = name_index(v, names, CXLMU_ARRAY_SIZE(names));
 
-	for (size_t i = 0; v && i < CXLMU_ARRAY_SIZE(names); i++) {
-		if (!strcmp(v, names[i])) {
-			cfg->heap_check = (enum cxlmu_heap_check)i;
-			return 0;
-		}
-	}
-	return -EINVAL;
+	if (i < 0)
+		return -EINVAL;
+	cfg->heap_check = (enum cxlmu_heap_check)i;
+	return 0;
 }
 
 static int set_stats(const char *v, struct cxlmu_config *cfg)
@@ -195,27 +202,23 @@ static int set_agent_cpus(const char *v, struct cxlmu_config *cfg)
 static int set_wait(const char *v, struct cxlmu_config *cfg)
 {
 	static const char *const names[] = { CXLMU_WAIT_PATH_NAMES };
+	int i = name_index(v, names, CXLMU_ARRAY_SIZE(names));
 
-	for (size_t i = 0; v && i < CXLMU_ARRAY_SIZE(names); i++) {
-		if (!strcmp(v, names[i])) {
-			cfg->wait = (enum cxlmu_wait_path)i;
-			return 0;
-		}
-	}
-	return -EINVAL;
+	if (i < 0)
+		return -EINVAL;
+	cfg->wait = (enum cxlmu_wait_path)i;
+	return 0;
 }
 
 static int set_fiber_wait(const char *v, struct cxlmu_config *cfg)
 {
 	static const char *const names[] = { CXLMU_FIBER_WAIT_NAMES };
+	int i = name_index(v, names, CXLMU_ARRAY_SIZE(names));
 
-	for (size_t i = 0; v && i < CXLMU_ARRAY_SIZE(names); i++) {
-		if (!strcmp(v, names[i])) {
-			cfg->fiber_wait = (enum cxlmu_fiber_wait)i;
-			return 0;
-		}
-	}
-	return -EINVAL;
+	if (i < 0)
+		return -EINVAL;
+	cfg->fiber_wait = (enum cxlmu_fiber_wait)i;
+	return 0;
 }
 
 /* ----------------------------------------------------------------------- */
