@@ -137,8 +137,7 @@ cxlmu_export int pthread_create(pthread_t *t, const pthread_attr_t *attr,
 	/* A pinned kernel thread that makes a fiber of its own CPU shares
 	 * that CPU with it: it becomes a fiber too; one that makes a quiet
 	 * kernel thread there is no longer alone. */
-	if (CXLMU_WHY_FIBER(s->why) && cpu == mine && !cxlmu_sched_self() &&
-	    !cxlmu_sched_own_signals())
+	if (CXLMU_WHY_FIBER(s->why) && cpu == mine && !cxlmu_sched_self())
 		cxlmu_sched_adopt(cpu, s->why);
 	else if (s->why == CXLMU_WHY_QUIET && cpu == mine && !cxlmu_sched_self())
 		cxlmu_sched_note(CXLMU_WHY_QUIET, cpu);

@@ -27,9 +27,8 @@ void cxlmu_sched_note_alone(int cpu);
  * sched_why.c). Nothing for other threads or modes. */
 void cxlmu_sched_polled(void);
 /* The signals pending for the calling thread itself, not the process
- * (bit sig-1): adopted as a fiber, its parked kernel thread would keep
- * them out of the fiber's sight (src/sched_why.c waits for the next look;
- * cxlmu_sched_adopt moves those that come meanwhile). */
+ * (bit sig-1): cxlmu_sched_adopt makes them the fiber's, which its parked
+ * kernel thread would otherwise keep out of the fiber's sight. */
 uint64_t cxlmu_sched_own_signals(void);
 /* The calling kernel thread ends (a thread the runtime noted). */
 void cxlmu_sched_thread_end(void);

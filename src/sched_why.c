@@ -260,11 +260,8 @@ void cxlmu_sched_settle(void)
 			void (*testcancel)(void) = CXLMU_LIBC(pthread_testcancel);
 			if (testcancel)
 				testcancel();
-			/* A signal pending for it: a look again next time. */
-			if (cxlmu_sched_own_signals())
-				watch_gen--;
-			else
-				cxlmu_sched_adopt(cpu, why);
+			/* Signals pending for it become the fiber's there. */
+			cxlmu_sched_adopt(cpu, why);
 		} else if ((int)why != my_why) {
 			cxlmu_sched_note(why, cpu);
 		}

@@ -23,10 +23,10 @@ ran() {
 		if [ $fiber_wait = yes ]; then
 			json_ok "$1" "$2" 's["as_kernel"] + s["as_fiber"] >= 2' \
 				's["why"]["cpu-shared"] == s["as_fiber"]' \
-				'all(t["why"] in ("cpu-shared", "no-polls", "alone-on-cpu") for t in s["threads"])'
+				'all(t["why"] in ("cpu-shared", "no-polls", "alone-on-cpu", "waits-for-signals") for t in s["threads"])'
 		else
 			json_ok "$1" "$2" 'w["fibers"] == 0' 's["as_fiber"] == 0' 's["as_kernel"] >= 2' \
-				'all(t["as"] == "kernel" and t["why"] in ("no-ring-futex", "no-polls", "alone-on-cpu") for t in s["threads"])'
+				'all(t["as"] == "kernel" and t["why"] in ("no-ring-futex", "no-polls", "alone-on-cpu", "waits-for-signals") for t in s["threads"])'
 		fi ;;
 	esac
 }
