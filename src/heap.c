@@ -442,8 +442,6 @@ int cxlmu_heap_init(const struct cxlmu_heap_config *cfg)
 	heap.dram = cfg->dram;
 	/* Emulation on a one-node machine: DRAM and "CXL" are the same node. */
 	heap.dram_meant = cfg->dram ? cfg->dram : t->has_memory;
-	if (mallctl("opt.oversize_threshold", &heap.oversize, &sz, NULL, 0) || !heap.oversize)
-		heap.oversize = SIZE_MAX;
 	map_cpus(t);
 	/* The calling thread may have allocated before start-up: set it up
 	 * again now that the tiers are known. */
@@ -456,6 +454,8 @@ int cxlmu_heap_init(const struct cxlmu_heap_config *cfg)
 	 * for its sampled blocks even without CXL. */
 	if (!cfg->cxl && !cfg->profile)
 		return 0;
+	if (mallctl("opt.oversize_threshold", &heap.oversize, &sz, NULL, 0) || !heap.oversize)
+		heap.oversize = SIZE_MAX;
 
 	for (unsigned n = 0; n < CXLMU_MAX_NODES; n++)
 		if (cfg->cxl & (1ull << n))
@@ -569,7 +569,6 @@ static cxlmu_noinline void thread_setup(void)
 {
 	int cpu = cxlmu_prim_getcpu();
 	unsigned home = cpu >= 0 && cpu < MAX_CPUS ? heap.cpu_node[cpu] : 0;
-	size_t sz = sizeof(th.je_alloc);
 
 	make_exit_key();
 
@@ -595,11 +594,15 @@ static cxlmu_noinline void thread_setup(void)
 			th.bound_node = heap.arena[th.cxl_ai].node;
 		}
 	}
-	th.counted = !mallctl("thread.allocatedp", &th.je_alloc, &sz, NULL, 0) &&
-		     !mallctl("thread.deallocatedp", &th.je_dealloc, &sz, NULL, 0);
-	if (th.counted) {
+	/* jemalloc's counters count from the thread's start; they are found
+	 * at the first merge (counters()). A thread set up again keeps
+	 * counting from here. */
+	if (th.je_alloc) {
 		th.last_alloc = *th.je_alloc;
 		th.last_dealloc = *th.je_dealloc;
+	} else {
+		th.counted = true;
+		th.last_alloc = th.last_dealloc = 0;
 	}
 	th.fast_allocs = th.fast_frees = 0;
 	th.x_alloc = th.x_free = 0;
@@ -681,6 +684,26 @@ static int arena_flags(int ai)
 	return flags | MALLOCX_TCACHE_NONE;
 }
 
+/* jemalloc's per-thread byte counters, looked up on first use rather
+ * than at thread set-up: the first mallctl of a process builds jemalloc's
+ * control tables (some 40 pages, each a page fault), which a short
+ * process that never merges its counts does without. False, for good,
+ * where this jemalloc keeps no counters (built without stats): the
+ * thread's fast-path bytes then go uncounted. */
+static bool counters(void)
+{
+	size_t sz = sizeof(th.je_alloc);
+
+	if (likely(th.je_alloc) || !th.counted)
+		return th.counted;
+	if (mallctl("thread.allocatedp", &th.je_alloc, &sz, NULL, 0) ||
+	    mallctl("thread.deallocatedp", &th.je_dealloc, &sz, NULL, 0)) {
+		th.je_alloc = th.je_dealloc = NULL;
+		th.counted = false;
+	}
+	return th.counted;
+}
+
 /* Merge the fast path's counts: bytes are what jemalloc counted for this
  * thread since the last merge, less what the explicit path counted itself. */
 static void merge(void)
@@ -693,7 +716,7 @@ static void merge(void)
 	th.alloc_batch = th.alloc_left;
 	th.free_batch = th.free_left;
 
-	if (th.counted) {
+	if (counters()) {
 		a = *th.je_alloc;
 		d = *th.je_dealloc;
 		/* jemalloc restarts its counters when a thread's state is rebuilt
@@ -885,7 +908,7 @@ static uint64_t dram_live(void)
 {
 	uint64_t v = cxlmu_stats_dram_live();
 
-	if (th.bound_ai < 0 && th.counted) {
+	if (th.bound_ai < 0 && counters()) {
 		int64_t a = (int64_t)(*th.je_alloc - th.last_alloc - th.x_alloc);
 		int64_t d = (int64_t)(*th.je_dealloc - th.last_dealloc - th.x_free);
 		int64_t w = (int64_t)v + a - d;
