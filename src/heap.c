@@ -76,6 +76,7 @@ static struct {
 	uint8_t cpu_node[MAX_CPUS];
 	uint8_t nearest_cxl[CXLMU_MAX_NODES];  /* CXL node per home node */
 	size_t oversize;             /* jemalloc sends these to its huge arena */
+	_Atomic bool arena0_set;     /* arena 0's early purge set (large_block) */
 	_Atomic unsigned thread_seq;
 } heap = { .oversize = SIZE_MAX };
 
@@ -139,8 +140,21 @@ void cxlmu_heap_bad_free(enum cxlmu_heap_bad what, const void *p)
  * stops at 32 KiB by default, which sends every 64-256 KiB block to the
  * arena: caching up to 256 KiB, 8 blocks per size class (at most about
  * 12 MiB per thread, returned by jemalloc's cache GC when idle), makes
- * such blocks 2.5x faster with 2 threads (bench/run-alloc.sh). */
-const char *malloc_conf = "tcache_max:262144,tcache_nslots_large:8";
+ * such blocks 2.5x faster with 2 threads (bench/run-alloc.sh).
+ *
+ * Blocks of 8 MiB and more (jemalloc's default oversize threshold) would
+ * go to a huge arena that purges them the moment they are freed, and a
+ * freed extent of that size, once coalesced, is purged at once in any
+ * arena: a program that replaces large buffers faults every page of each
+ * in again (5.7x slower than glibc in issue 20's case; 12x here, where a
+ * page fault costs 12 us), while glibc keeps blocks up to 32 MiB in its
+ * heap (its largest mmap threshold) and trims the heap's top only beyond
+ * 64 MiB. The threshold is 64 MiB here, as glibc's trim threshold: larger
+ * blocks are returned to the kernel as soon as they are freed, as glibc
+ * unmaps them; smaller ones stay for reuse until jemalloc's decay (10 s)
+ * purges them. The cost: up to 64 MiB of freed memory per free region
+ * may stay resident for those seconds (bench/run-peers.sh). */
+const char *malloc_conf = "tcache_max:262144,tcache_nslots_large:8,oversize_threshold:67108864";
 #endif
 
 /* ----------------------------------------------------------------------- */
@@ -704,6 +718,34 @@ static bool counters(void)
 	return th.counted;
 }
 
+/* jemalloc purges a freed extent at once, whatever its decay time, when it
+ * is at least its arena's oversize threshold once coalesced with its free
+ * neighbours. Arenas take that threshold from the option (malloc_conf
+ * above), except arena 0, which jemalloc makes before it reads its
+ * options: it keeps the compiled-in 8 MiB, and a program of large blocks
+ * on the first thread would fault every one of them in again. The first
+ * large block of the process gives arena 0 the option's threshold (a
+ * mallctl, so not at start-up: see counters()). */
+static cxlmu_noinline void set_arena0(void)
+{
+	size_t v, sz = sizeof(v);
+
+	if (atomic_exchange(&heap.arena0_set, true))
+		return;
+	if (mallctl("opt.oversize_threshold", &v, &sz, NULL, 0))
+		return;
+	if (!v)
+		v = SIZE_MAX;   /* 0: no huge arena and no early purge */
+	mallctl("arena.0.oversize_threshold", NULL, NULL, &v, sizeof(v));
+}
+
+static inline void large_block(size_t size)
+{
+	if (unlikely(size >= CXLMU_STATS_SAMPLE_LARGE) &&
+	    unlikely(!atomic_load_explicit(&heap.arena0_set, memory_order_relaxed)))
+		set_arena0();
+}
+
 /* Merge the fast path's counts: bytes are what jemalloc counted for this
  * thread since the last merge, less what the explicit path counted itself. */
 static void merge(void)
@@ -998,6 +1040,8 @@ void *cxlmu_heap_malloc_bound(size_t size, const void *ra)
 	int saved;
 	void *p;
 
+	if (large)
+		large_block(size);
 	if (large && size >= th.fast_limit) {
 		/* Not a bound-tier block: the policy decides, or the caller's
 		 * slow path (a thread not set up, or bound to CXL). */
@@ -1047,6 +1091,7 @@ void *cxlmu_heap_alloc_tier(size_t size, size_t align, bool zero, enum cxlmu_tie
 
 	if (unlikely(!th.ready))
 		thread_setup();
+	large_block(size);
 	/* mallocx requires size > 0; malloc(0) gets a unique minimal block. */
 	if (unlikely(size == 0))
 		size = 1;
@@ -1221,6 +1266,7 @@ void *cxlmu_heap_realloc(void *p, size_t size, const void *ra)
 		thread_setup();
 	if (unlikely(size == 0))
 		size = 1;
+	large_block(size);
 	ai = owner(p);
 	want = decide(size, ra);
 	if (unlikely(heap.profile)) {

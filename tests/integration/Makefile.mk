@@ -12,6 +12,7 @@ integration_tests = \
 	tests/integration/fiber-sync.sh \
 	tests/integration/fork-while-allocating.sh \
 	tests/integration/heap-checks.sh \
+	tests/integration/large-blocks.sh \
 	tests/integration/lifetime.sh \
 	tests/integration/malloc-family.sh \
 	tests/integration/placement.sh \
@@ -50,6 +51,7 @@ EXTRA_DIST += \
 	tests/integration/lib.sh
 
 check_PROGRAMS += \
+	tests/integration/helpers/bigreuse \
 	tests/integration/helpers/churn \
 	tests/integration/helpers/cxxnew \
 	tests/integration/helpers/dlhost \
@@ -93,6 +95,7 @@ EXTRA_DIST += \
 	tests/integration/common.h \
 	tests/integration/sleep.h
 
+tests_integration_helpers_bigreuse_CFLAGS = $(helper_cflags)
 tests_integration_helpers_churn_CFLAGS = $(helper_cflags)
 tests_integration_helpers_dlhost_CFLAGS = $(helper_cflags)
 tests_integration_helpers_execer_CFLAGS = $(helper_cflags)
