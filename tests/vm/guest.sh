@@ -20,9 +20,9 @@ run() {
 # takes for CXL (main: node 1; cxl: the region's node).
 placement_cases() {
 	run cxl $RUN --policy=cxl -- $P malloc:64M:1 calloc:8M:2 realloc:8M:2 \
-		memalign:8M:2 malloc:4K:256 mmap:4M:1
+		memalign:8M:2 malloc:4K:256 mmap:4M:1 malloc:16M:2 reuse:16M:1
 	run local $RUN --policy=local -- $P malloc:64M:1 calloc:8M:2 realloc:8M:2 \
-		memalign:8M:2 malloc:4K:256 mmap:4M:1
+		memalign:8M:2 malloc:4K:256 mmap:4M:1 malloc:16M:2 reuse:16M:1
 	run size $RUN --policy=size:1M -- $P malloc:4M:4 calloc:4M:1 realloc:4M:1 \
 		memalign:4M:1 malloc:512K:4 malloc:4K:256
 	run interleave-1-1 $RUN --policy=interleave:1:1 -- $P malloc:64M:1

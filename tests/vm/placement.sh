@@ -63,7 +63,9 @@ if expect_rc topology 0; then
 	esac
 fi
 
-all="malloc:64M:1 calloc:8M:2 realloc:8M:2 memalign:8M:2 malloc:4K:256 mmap:4M:1"
+# 16 MiB blocks, one of them in a freed one's memory: placed like the
+# others (node 1 holds 256 MiB: the case's blocks take 165).
+all="malloc:64M:1 calloc:8M:2 realloc:8M:2 memalign:8M:2 malloc:4K:256 mmap:4M:1 malloc:16M:2 reuse:16M:1"
 if expect_rc cxl 0; then
 	for s in $all; do on cxl "$s" 1; done
 fi

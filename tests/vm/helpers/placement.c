@@ -5,12 +5,14 @@
  * LD_PRELOAD=libcxlmu.so, by the VM test; it knows nothing of cxlmu itself.
  *
  *   placement SPEC...
- *   SPEC = KIND:SIZE[:COUNT]   KIND = malloc calloc realloc memalign mmap
+ *   SPEC = KIND:SIZE[:COUNT]   KIND = malloc calloc realloc memalign mmap reuse
  *        | fill:SIZE:MAX       malloc SIZE blocks until one fails or MAX
  *
  * SIZE takes K/M/G. realloc grows a 64-byte block to SIZE; memalign is
  * posix_memalign with 64 KiB alignment; mmap is the program's own private
- * anonymous mapping. Every block stays allocated until exit, so later specs
+ * anonymous mapping; reuse mallocs a block of SIZE, writes it, frees it and
+ * mallocs another of SIZE, which takes the freed block's memory when the
+ * allocator keeps it (the block reported is the second). Every block stays allocated until exit, so later specs
  * see the live bytes of earlier ones (the budget policy depends on that).
  *
  * One line per spec, and one per block when a spec has at most 16 blocks:
@@ -192,6 +194,14 @@ static void *alloc_one(const char *kind, size_t size)
 		return malloc(size);
 	if (!strcmp(kind, "calloc"))
 		return calloc(1, size);
+	if (!strcmp(kind, "reuse")) {
+		void *first = malloc(size);
+		if (!first)
+			return NULL;
+		memset(first, 1, size);
+		free(first);
+		return malloc(size);
+	}
 	if (!strcmp(kind, "realloc")) {
 		void *small = malloc(64), *big;
 		if (!small)
@@ -240,7 +250,8 @@ static int run_spec(const char *spec)
 	memcpy(kind, spec, (size_t)(colon - spec));
 	kind[colon - spec] = '\0';
 	if (strcmp(kind, "malloc") && strcmp(kind, "calloc") && strcmp(kind, "realloc") &&
-	    strcmp(kind, "memalign") && strcmp(kind, "mmap") && strcmp(kind, "fill"))
+	    strcmp(kind, "memalign") && strcmp(kind, "mmap") && strcmp(kind, "reuse") &&
+	    strcmp(kind, "fill"))
 		goto usage;
 	colon = strchr(colon + 1, ':');
 	if (colon && (parse_size(colon + 1, &count) || !count || count > MAX_BLOCKS))
@@ -288,7 +299,7 @@ static int run_spec(const char *spec)
 
 usage:
 	fprintf(stderr, "placement: bad spec '%s' (KIND:SIZE[:COUNT], KIND malloc calloc "
-		"realloc memalign mmap, or fill:SIZE:MAX)\n", spec);
+		"realloc memalign mmap reuse, or fill:SIZE:MAX)\n", spec);
 	return 1;
 }
 
