@@ -3,8 +3,10 @@ bin_PROGRAMS += cxlmu-run
 cxlmu_run_SOURCES = tools/cxlmu-run.c
 cxlmu_run_CPPFLAGS = $(AM_CPPFLAGS) -DCXLMU_LIBDIR='"$(libdir)"' \
 	-DCXLMU_SONAME='"$(CXLMU_SONAME)"'
-cxlmu_run_CFLAGS = $(AM_CFLAGS) $(NUMA_CFLAGS)
-cxlmu_run_LDADD = libcxlmu-base.la $(NUMA_LIBS)
+# No libnuma at link time: its constructor reads /proc and /sys in every
+# run, and only --topology uses it (dlopen there).
+cxlmu_run_CFLAGS = $(AM_CFLAGS)
+cxlmu_run_LDADD = libcxlmu-base.la
 
 # Reads allocation profiles; libdw names the frames. -lstdc++ for
 # __cxa_demangle, which C++ frames need. Built where configure found libdw.

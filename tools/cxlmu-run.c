@@ -7,11 +7,11 @@
  * here before anything runs (exit 2 on a bad value, naming the option and
  * what it accepts), then passed to the program as its CXLMU_* twin with
  * LD_PRELOAD set to the library. */
+#include <dlfcn.h>
 #include <errno.h>
 #include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
-#include <numa.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,8 +91,40 @@ static const char *cxl_why(const struct cxlmu_topology *t, unsigned n)
 	return "memory-only";
 }
 
+/* libnuma's view, for the last line: loaded only here, since every other
+ * run of cxlmu-run would pay for libnuma's start-up (it reads /proc and
+ * /sys in a constructor) and do nothing with it. */
+struct numa_view {
+	bool loaded, available;
+	int configured, max_node;
+};
+
+static struct numa_view numa_view(void)
+{
+	struct numa_view v = { 0 };
+	void *h = dlopen("libnuma.so.1", RTLD_NOW | RTLD_LOCAL);
+	int (*available)(void), (*configured)(void), (*max_node)(void);
+
+	if (!h)
+		return v;
+	available = (int (*)(void))dlsym(h, "numa_available");
+	configured = (int (*)(void))dlsym(h, "numa_num_configured_nodes");
+	max_node = (int (*)(void))dlsym(h, "numa_max_node");
+	if (available && configured && max_node) {
+		v.loaded = true;
+		v.available = available() >= 0;
+		if (v.available) {
+			v.configured = configured();
+			v.max_node = max_node();
+		}
+	}
+	return v;
+}
+
 static void print_topology(const struct cxlmu_topology *t, bool json)
 {
+	struct numa_view nv = numa_view();
+
 	char list[128];
 	const char *sep = "";
 
@@ -132,7 +164,7 @@ static void print_topology(const struct cxlmu_topology *t, bool json)
 			}
 		printf("],\"cxl_source\":\"%s\",\"tiers_known\":%s,\"libnuma\":%s}\n",
 		       t->cxl_from_user ? "given" : "detected", t->tiers_known ? "true" : "false",
-		       numa_available() >= 0 ? "true" : "false");
+		       nv.available ? "true" : "false");
 		return;
 	}
 	printf("%-5s %-12s %12s %12s %-20s %-5s %s\n", "node", "cpus", "memory", "free",
@@ -166,9 +198,10 @@ static void print_topology(const struct cxlmu_topology *t, bool json)
 	       : "nodes a CXL region backs, and nodes with memory and no CPUs");
 	printf("memory tiers: %s\n", t->tiers_known ? "from /sys/devices/virtual/memory_tiering"
 	       : "not exposed by this kernel");
-	if (numa_available() >= 0)
-		printf("libnuma: %d configured nodes, highest node %d\n",
-		       numa_num_configured_nodes(), numa_max_node());
+	if (!nv.loaded)
+		printf("libnuma: not installed (libnuma.so.1 cannot be loaded)\n");
+	else if (nv.available)
+		printf("libnuma: %d configured nodes, highest node %d\n", nv.configured, nv.max_node);
 	else
 		printf("libnuma: NUMA system calls unavailable\n");
 }
