@@ -83,7 +83,8 @@ libcxlmu_core_la_CFLAGS = $(AM_CFLAGS) -fno-builtin-malloc -fno-builtin-free \
 if JEMALLOC_STATIC
 libcxlmu_core_la_CFLAGS += -DCXLMU_JEMALLOC_STATIC
 endif
-libcxlmu_core_la_LIBADD = libcxlmu-base.la $(UNWIND_LIBS) -lm -lpthread
+# No $(UNWIND_LIBS): src/callsite.c loads libunwind with dlopen.
+libcxlmu_core_la_LIBADD = libcxlmu-base.la -lm -lpthread
 if JEMALLOC_STATIC
 # jemalloc's own malloc, free... would clash with ours: rename them. Its
 # system calls go to errno-neutral wrappers (src/jeos.c).
@@ -111,7 +112,7 @@ CLEANFILES += libcxlmu-je.a
 # archive's system-call wrappers come after it, for static links.
 noinst_LTLIBRARIES += libcxlmu-jeos.la
 libcxlmu_jeos_la_SOURCES = src/jeos.c
-JEMALLOC_LINK = libcxlmu-je.a libcxlmu-jeos.la -lm -ldl -lgcc_s
+JEMALLOC_LINK = libcxlmu-je.a libcxlmu-jeos.la -lm -ldl
 else
 JEMALLOC_LINK = $(JEMALLOC_LIBS)
 endif

@@ -1,5 +1,9 @@
 /* Call sites: capture with libunwind, naming by module and offset.
  *
+ * libunwind is loaded with dlopen by cxlmu_callsite_init, which only a
+ * profile or the sites policy calls: linked in, it and liblzma cost every
+ * process two more libraries to load and relocate at start-up.
+ *
  * unw_backtrace walks the stack with libunwind's cached frame info and
  * allocates nothing (it maps its caches with mmap): tcmalloc and other heap
  * profilers call it from inside malloc too. An allocation it makes anyway
@@ -27,6 +31,56 @@
 
 #define SKIP_MAX   24            /* our own frames above a hook, at most */
 #define SLOTS      (2 * CXLMU_CALLSITE_MAX_MODULES)
+
+/* libunwind's functions, by the names its header gives them (they are
+ * macros over per-architecture names: _ULx86_64_step...). */
+#define STR_(x) #x
+#define STR(x)  STR_(x)
+static struct {
+	int (*backtrace)(void **, int);
+	int (*getcontext)(unw_context_t *);
+	int (*init_local)(unw_cursor_t *, unw_context_t *);
+	int (*step)(unw_cursor_t *);
+	int (*get_reg)(unw_cursor_t *, unw_regnum_t, unw_word_t *);
+	int (*set_caching_policy)(unw_addr_space_t, unw_caching_policy_t);
+	unw_addr_space_t *local_addr_space;
+} unw;
+static char unw_err[160];
+
+static int load_libunwind(void)
+{
+	void *h = dlopen(CXLMU_UNWIND_SONAME, RTLD_NOW | RTLD_LOCAL);
+	const char *e;
+
+	if (!h) {
+		e = dlerror();
+		if (!e || strstr(e, "No such file"))
+			snprintf(unw_err, sizeof(unw_err), "%s is not installed (apt-get install libunwind8)",
+				 CXLMU_UNWIND_SONAME);
+		else
+			snprintf(unw_err, sizeof(unw_err), "%s cannot be loaded: %s", CXLMU_UNWIND_SONAME, e);
+		return -ELIBACC;
+	}
+#define UNW_SYM(field, name) \
+	if (!(unw.field = (typeof(unw.field))dlsym(h, STR(name)))) { \
+		snprintf(unw_err, sizeof(unw_err), "%s has no %s", CXLMU_UNWIND_SONAME, STR(name)); \
+		return -ELIBBAD; \
+	}
+	UNW_SYM(backtrace, unw_backtrace)
+	UNW_SYM(getcontext, unw_tdep_getcontext)
+	UNW_SYM(init_local, unw_init_local)
+	UNW_SYM(step, unw_step)
+	UNW_SYM(get_reg, unw_get_reg)
+	UNW_SYM(set_caching_policy, unw_set_caching_policy)
+	UNW_SYM(local_addr_space, unw_local_addr_space)
+#undef UNW_SYM
+	return 0;
+}
+
+const char *cxlmu_callsite_error(void)
+{
+	return unw_err[0] ? unw_err : NULL;
+}
 
 static struct {
 	struct cxlmu_module *mod;    /* CXLMU_CALLSITE_MAX_MODULES, mmap'd */
@@ -87,8 +141,12 @@ int cxlmu_callsite_init(void (*on_module)(struct cxlmu_module *m))
 	struct dl_find_object dlfo;
 	ssize_t n;
 
+	int r;
+
 	if (cxlmu_callsite_ready())
 		return 0;
+	if ((r = load_libunwind()))
+		return r;
 	cs.mod = cxlmu_prim_map_table(CXLMU_CALLSITE_MAX_MODULES * sizeof(struct cxlmu_module));
 	if (!cs.mod)
 		return -ENOMEM;
@@ -104,7 +162,7 @@ int cxlmu_callsite_init(void (*on_module)(struct cxlmu_module *m))
 	/* libunwind's global cache lock is held across dl_iterate_phdr, whose
 	 * callbacks may call malloc: a capture there would wait on it while
 	 * the holder waits on the loader's lock. No cache, no such lock. */
-	unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_NONE);
+	unw.set_caching_policy(*unw.local_addr_space, UNW_CACHE_NONE);
 	pthread_atfork(fork_prepare, fork_parent, fork_child);
 	atomic_store_explicit(&cs.ready, true, memory_order_release);
 	return 0;
@@ -282,9 +340,9 @@ static int __attribute__((noinline)) walk(void **pcs, int max)
 	unw_word_t ip;
 	int n = 0;
 
-	if (unw_getcontext(&uc) || unw_init_local(&c, &uc))
+	if (unw.getcontext(&uc) || unw.init_local(&c, &uc))
 		return 0;
-	while (n < max && unw_step(&c) > 0 && !unw_get_reg(&c, UNW_REG_IP, &ip))
+	while (n < max && unw.step(&c) > 0 && !unw.get_reg(&c, UNW_REG_IP, &ip))
 		pcs[n++] = (void *)ip;
 	return n;
 }
@@ -308,7 +366,7 @@ unsigned cxlmu_callsite_capture(const void *ra, struct cxlmu_frame *out, unsigne
 	if (atomic_load_explicit(&cxlmu_callsite_gen, memory_order_relaxed))
 		n = walk(pcs, (int)(max + SKIP_MAX));   /* a module was unloaded */
 	else
-		n = unw_backtrace(pcs, (int)(max + SKIP_MAX));
+		n = unw.backtrace(pcs, (int)(max + SKIP_MAX));
 	if ((uintptr_t)ra - cs.own_start < cs.own_end - cs.own_start)
 		ra = NULL;   /* a call of ours: look past our frames instead */
 	for (i = 0; ra && i < n && pcs[i] != ra; i++)

@@ -37,6 +37,8 @@ struct cxlmu_frame {
  * -errno. on_module, when not NULL, is called for every module as it is
  * first seen, before any lookup can return it. */
 int cxlmu_callsite_init(void (*on_module)(struct cxlmu_module *m));
+/* Why cxlmu_callsite_init failed to load libunwind, or NULL. */
+const char *cxlmu_callsite_error(void);
 bool cxlmu_callsite_ready(void);
 
 /* The frames of the calling thread's stack above the runtime, innermost

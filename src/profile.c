@@ -365,6 +365,11 @@ void cxlmu_profile_record(const void *p, size_t size, const void *ra)
 
 	if (!prof.on)
 		return;
+	/* A block the unwinder itself allocates in a capture (glibc makes a
+	 * thread's block of the dlopen'ed libunwind's TLS on first use) is
+	 * the runtime's, not the program's: neither recorded nor dropped. */
+	if (cxlmu_callsite_busy())
+		return;
 	n = cxlmu_callsite_capture(ra, f, prof.frames);
 	if (!n || !(s = site_get(f, n))) {
 		atomic_fetch_add_explicit(&prof.dropped, 1, memory_order_relaxed);

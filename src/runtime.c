@@ -175,7 +175,8 @@ static void start(void)
 	if (hc.profile || policy.kind == CXLMU_POLICY_SITES) {
 		r = cxlmu_callsite_init(policy.kind == CXLMU_POLICY_SITES ? cxlmu_sites_on_module : NULL);
 		if (r) {
-			cxlmu_log_warn("cannot set up call sites (%s); %s", strerrordesc_np(-r),
+			cxlmu_log_warn("cannot set up call sites (%s); %s",
+				       cxlmu_callsite_error() ? cxlmu_callsite_error() : strerrordesc_np(-r),
 				       hc.profile ? "no profile" : "running with the local policy");
 			hc.profile = false;
 			if (policy.kind == CXLMU_POLICY_SITES)
