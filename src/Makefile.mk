@@ -87,7 +87,13 @@ endif
 libcxlmu_core_la_LIBADD = libcxlmu-base.la -lm -lpthread
 if JEMALLOC_STATIC
 # jemalloc's own malloc, free... would clash with ours: rename them. Its
-# system calls go to errno-neutral wrappers (src/jeos.c).
+# system calls go to errno-neutral wrappers (src/jeos.c). Its one
+# constructor (jemalloc.c's, the only .init_array of the archive) goes:
+# it set up arena 0 and the thread cache, some 40 page faults, in every
+# process, one that never allocates included; jemalloc starts on its
+# first call anyway, and that comes before any thread is created (glibc's
+# pthread_create allocates the new thread's TLS with malloc in the
+# creating thread).
 jemalloc_renames = \
 	--redefine-sym aligned_alloc=cxlmu_je_aligned_alloc \
 	--redefine-sym calloc=cxlmu_je_calloc \
@@ -102,7 +108,8 @@ jemalloc_renames = \
 	--redefine-sym mmap=cxlmu_je_mmap \
 	--redefine-sym mprotect=cxlmu_je_mprotect \
 	--redefine-sym munmap=cxlmu_je_munmap \
-	--redefine-sym sched_yield=cxlmu_je_sched_yield
+	--redefine-sym sched_yield=cxlmu_je_sched_yield \
+	--remove-section=.init_array --remove-section=.rela.init_array
 libcxlmu-je.a: $(JEMALLOC_PIC) $(top_srcdir)/src/Makefile.mk
 	$(AM_V_GEN)$(OBJCOPY) $(jemalloc_renames) $(JEMALLOC_PIC) $@
 noinst_DATA = libcxlmu-je.a

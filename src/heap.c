@@ -784,6 +784,16 @@ static void merge(void)
 	th.fast_allocs = th.fast_frees = 0;
 }
 
+/* jemalloc starts on its first call (src/Makefile.mk drops its
+ * constructor), and its start reads files (/etc/malloc.conf, /proc,
+ * /sys) and asks the kernel things the program's own allocator would
+ * not: a program about to confine itself with a seccomp filter has it
+ * done first (src/sandbox.c). */
+void cxlmu_heap_boot(void)
+{
+	cxlmu_je_fast_free(cxlmu_je_fast_malloc(1));
+}
+
 void cxlmu_heap_merge(void)
 {
 	if (th.ready)

@@ -50,6 +50,8 @@ size_t cxlmu_heap_usable_size(const void *p);
 
 /* Merge the calling thread's counts into the totals (before a report). */
 void cxlmu_heap_merge(void);
+/* Have jemalloc start now, if it has not (before a seccomp filter). */
+void cxlmu_heap_boot(void);
 /* Bind [addr, addr+len) as the tier asks (used for the application's own
  * mmap regions); returns the node counted for it (interleave: first unit's). */
 int cxlmu_heap_bind_range(void *addr, size_t len, enum cxlmu_tier tier, unsigned *node);

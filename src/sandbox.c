@@ -12,6 +12,7 @@
 
 #include "log.h"
 #include "prim.h"
+#include "heap.h"
 #include "sandbox.h"
 #include "sched_thread.h"
 #include "scheduler.h"
@@ -74,6 +75,9 @@ bool cxlmu_sandbox_enter(const char *how)
 	 * filter from another fiber too. */
 	if (cxlmu_sched_self())
 		cxlmu_sched_unfiber(CXLMU_WHY_SANDBOX);
+	/* Before the filter, whatever it forbids: the allocator's own
+	 * start-up (its system calls are not the program's). */
+	cxlmu_heap_boot();
 	if (atomic_exchange(&cxlmu_sandbox_on, true))
 		return false;
 	atomic_store(&cxlmu_sandbox_late, true);
