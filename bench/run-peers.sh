@@ -33,8 +33,9 @@
 #
 # Usage: bench/run-peers.sh [--quick|--full] [-t N] [-r REPS] [--cxl-nodes=LIST] [BUILDDIR]
 # (defaults: 5 repetitions, N=2; --quick: 3 repetitions and half the ops;
-# --full: 9 and twice. About 4 minutes with --quick on the 2-CPU
-# development machine, where a page fault costs about 12 us.) CXL is
+# --full: 9 and twice. 3.5-4.5 minutes with --quick on the 2-CPU
+# development machine, where a page fault costs about 12 us; about 10 by
+# default.) CXL is
 # emulated on node 0 by default (--cxl-nodes=0: the placement is applied
 # with mbind, the memory is the same); on a machine with a real CXL node
 # pass --cxl-nodes=auto.
