@@ -3,7 +3,8 @@
 # scripts run them and print tables. See bench/README.md.
 
 # The allocation workload with plain malloc/free: run under glibc, under
-# LD_PRELOAD'ed jemalloc and under libcxlmu by bench/run-alloc.sh.
+# LD_PRELOAD'ed jemalloc and under libcxlmu by bench/run-alloc.sh, and
+# under the other allocators too by bench/run-peers.sh.
 noinst_PROGRAMS += cxlmu-bench-alloc
 cxlmu_bench_alloc_SOURCES = bench/alloc.c
 cxlmu_bench_alloc_CFLAGS = $(AM_CFLAGS) $(NUMA_CFLAGS)
@@ -59,6 +60,7 @@ EXTRA_DIST += \
 	bench/run-alloc.sh \
 	bench/run-backend.sh \
 	bench/run-inflight.sh \
+	bench/run-peers.sh \
 	bench/run-pingpong.sh \
 	bench/run-remote.sh \
 	bench/run-seedpoll.sh \

@@ -15,17 +15,45 @@
  * The workload: each thread owns a working set of slots; one operation picks
  * a random slot, frees the block in it and allocates a new block of a random
  * size there (so frees cross allocations of other sizes and ages) and writes
- * its first byte. One op = one allocation + one free. Small: 16-256 B,
- * 4096 slots. Large: 64-256 KiB, 64 slots.
+ * to it. One op = one allocation + one free. The shapes (-s), per thread:
+ *   small  16-256 B, 4096 slots, first byte written
+ *   large  64-256 KiB, 64 slots, first byte written
+ *   mixed  16 B-4 KiB skewed small: 16 + 4080 u^3, u uniform in [0,1) (mean
+ *          about 1 KiB, median 526 B), 1000 slots, first byte written
+ *   huge   5-25 MiB, 20 slots, every byte written (memset, as new char[n]()
+ *          and a use of it would): the shape of a public benchmark that
+ *          shows what large blocks cost, where page faults and the
+ *          allocator's returning of memory to the system decide the time
+ *   1m, 4m, 16m, 64m   1, 4, 16, 64 MiB +-12.5 %, 256, 64, 16, 4 slots
+ *          (about 256 MiB live), every byte written
+ * Before the timed ops each thread warms up: 4 x slots random ops (small,
+ * large, mixed), or one block into each slot in turn (the others, whose
+ * warm-up would otherwise write gigabytes).
  *
- * Usage: PROG [-t THREADS] [-s small|large] [-m default|arena] [-n OPS] [-N NODE]
+ * Usage: PROG [-t THREADS] [-s SHAPE] [-m default|arena] [-n OPS] [-N NODE]
+ * -n is the timed ops per thread; the defaults: small 2000000, large 200000,
+ * mixed 6000000 (0.35-0.55 s under glibc on the 2-CPU development machine),
+ * huge 2000 (the public benchmark's count: about 13 s under glibc there, and
+ * 4 times that where every op faults its block in afresh, at about 12 us a
+ * page fault), 1m 1024, 4m 256, 16m 64 (1 GiB written a thread: about 1 s
+ * under glibc, after about 0.85 s of warm-up that faults in 256 MiB), 64m 8
+ * (512 MiB: glibc maps each block afresh, 16384 page faults, 0.2 s an op).
+ * Those sizes keep a run under glibc near 2 s; 8 GiB would take 5-15 s.
  * cxlmu-bench-je also takes -m arenas: one hooked arena per thread instead of
  * one shared by all threads (what the runtime could do per CPU), and
  * -m malloc: plain malloc/free, jemalloc's fast path, which mallocx and
- * sdallocx with flags do not take. Prints one line: BACKEND MODE SIZE THREADS MOPS. In arena mode it then
- * checks that every live block lies in the bound reservation (exit 3 if not).
+ * sdallocx with flags do not take.
+ *
+ * Prints one line: BACKEND MODE SHAPE THREADS MOPS SECONDS RSS_MIB: the
+ * timed ops of all threads a second (millions, two decimals; 4 significant
+ * digits for the shapes that write every byte), the
+ * wall time from the first thread's start to the last one's end, and the
+ * process's peak resident set (VmHWM, MiB, warm-up included). In arena mode
+ * it then checks that every live block lies in the bound reservation (exit 3
+ * if not).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -52,9 +80,37 @@
 #define SPAN_SIZE   ((size_t)64 << 30)   /* virtual only: pages come on touch */
 #define SPAN_ALIGN  ((size_t)64 << 20)   /* mimalloc wants segment alignment */
 
+/* How a shape draws sizes and touches its blocks. */
+enum draw { UNIFORM, CUBED };
+
+struct shape {
+	const char *name;
+	unsigned slots;
+	size_t lo, span;               /* sizes lo .. lo + span - 1 */
+	enum draw draw;
+	bool fill;                     /* write every byte, not just the first */
+	unsigned long ops;             /* default timed ops per thread */
+};
+
+#define KIB ((size_t)1 << 10)
+#define MIB ((size_t)1 << 20)
+/* +-12.5 % around B. */
+#define AROUND(b) (b) - (b) / 8, (b) / 4 + 1
+
+static const struct shape shapes[] = {
+	{ "small", 4096, 16, 241, UNIFORM, false, 2000000 },
+	{ "large", 64, 64 * KIB, 192 * KIB + 1, UNIFORM, false, 200000 },
+	{ "mixed", 1000, 16, 4080, CUBED, false, 6000000 },
+	{ "huge", 20, 5 * MIB, 20 * MIB + 1, UNIFORM, true, 2000 },
+	{ "1m", 256, AROUND(1 * MIB), UNIFORM, true, 1024 },
+	{ "4m", 64, AROUND(4 * MIB), UNIFORM, true, 256 },
+	{ "16m", 16, AROUND(16 * MIB), UNIFORM, true, 64 },
+	{ "64m", 4, AROUND(64 * MIB), UNIFORM, true, 8 },
+};
+
 static struct {
 	unsigned threads;
-	bool large;
+	const struct shape *shape;
 	bool arena;
 	bool per_thread;               /* jemalloc: one hooked arena per thread */
 	bool plain;                    /* jemalloc: malloc/free, its fast path */
@@ -63,7 +119,7 @@ static struct {
 	pthread_barrier_t start;
 	uintptr_t span_base, span_end;
 	_Atomic unsigned long outside;     /* arena blocks found outside the span */
-} cfg = { .threads = 1, .node = 0 };
+} cfg = { .threads = 1, .shape = &shapes[0], .node = 0 };
 
 struct worker {
 	pthread_t tid;
@@ -321,8 +377,9 @@ static inline uint64_t rnd(uint64_t *x)
 static void *worker(void *arg)
 {
 	struct worker *w = arg;
-	unsigned nslots = cfg.large ? 64 : 4096;
-	size_t lo = cfg.large ? 64 << 10 : 16, span = cfg.large ? (192 << 10) + 1 : 241;
+	const struct shape *sh = cfg.shape;
+	unsigned nslots = sh->slots;
+	size_t lo = sh->lo, span = sh->span;
 	uint64_t x = 0x9e3779b97f4a7c15ull * (w->id + 1) | 1;
 	/* The slot arrays come from mmap so the allocator under test sees only
 	 * the workload's own calls. */
@@ -338,26 +395,72 @@ static void *worker(void *arg)
 	size = (uint32_t *)(slot + nslots);
 	thread_init(&s);
 
+	/* One op on slot K with a block of N bytes, TOUCH(p, n) writing it.
+	 * Each shape's loop is its own copy, so small and large run the very
+	 * code they ran before the other shapes came. */
+#define REPLACE(K, N, TOUCH) do { \
+		unsigned k_ = (K); \
+		size_t n_ = (N); \
+		if (slot[k_]) \
+			bench_free(&s, slot[k_], size[k_]); \
+		slot[k_] = bench_alloc(&s, n_); \
+		TOUCH(slot[k_], n_); \
+		size[k_] = (uint32_t)n_; \
+	} while (0)
+#define FIRST(p, n) (*(volatile char *)(p) = 1)
+	/* The barrier keeps the compiler from dropping the stores of a block
+	 * that is only ever freed. */
+#define FILL(p, n) do { \
+		memset((p), 0x5a, (n)); \
+		__asm__ volatile("" : : "r"(p) : "memory"); \
+	} while (0)
+	/* Low bits pick the slot, high bits the size. */
 #define STEP() do { \
 		uint64_t r = rnd(&x); \
-		unsigned k = (unsigned)(r % nslots); \
-		size_t n = lo + (size_t)((r >> 32) % span); \
-		if (slot[k]) \
-			bench_free(&s, slot[k], size[k]); \
-		slot[k] = bench_alloc(&s, n); \
-		*(volatile char *)slot[k] = 1; \
-		size[k] = (uint32_t)n; \
+		REPLACE((unsigned)(r % nslots), lo + (size_t)((r >> 32) % span), FIRST); \
+	} while (0)
+#define STEP_CUBED() do { \
+		uint64_t r = rnd(&x); \
+		double u = (double)(uint32_t)(r >> 32) * 0x1p-32; \
+		REPLACE((unsigned)(r % nslots), lo + (size_t)((double)span * u * u * u), FIRST); \
+	} while (0)
+#define STEP_FILL() do { \
+		uint64_t r = rnd(&x); \
+		REPLACE((unsigned)(r % nslots), lo + (size_t)((r >> 32) % span), FILL); \
+	} while (0)
+#define TIMED(STEPFN) do { \
+		pthread_barrier_wait(&cfg.start); \
+		w->t0 = now(); \
+		for (unsigned long i = 0; i < cfg.ops; i++) \
+			STEPFN(); \
+		w->t1 = now(); \
 	} while (0)
 
-	/* Warm up: fill the working set and reach a steady state. */
-	for (unsigned long i = 0; i < 4ul * nslots; i++)
-		STEP();
-	pthread_barrier_wait(&cfg.start);
-	w->t0 = now();
-	for (unsigned long i = 0; i < cfg.ops; i++)
-		STEP();
-	w->t1 = now();
+	if (sh->fill) {
+		/* Warm up: one block in each slot; random ops until then would
+		 * write gigabytes. */
+		for (unsigned k = 0; k < nslots; k++) {
+			uint64_t r = rnd(&x);
+			REPLACE(k, lo + (size_t)((r >> 32) % span), FILL);
+		}
+		TIMED(STEP_FILL);
+	} else if (sh->draw == CUBED) {
+		for (unsigned long i = 0; i < 4ul * nslots; i++)
+			STEP_CUBED();
+		TIMED(STEP_CUBED);
+	} else {
+		/* Warm up: fill the working set and reach a steady state. */
+		for (unsigned long i = 0; i < 4ul * nslots; i++)
+			STEP();
+		TIMED(STEP);
+	}
+#undef TIMED
+#undef STEP_FILL
+#undef STEP_CUBED
 #undef STEP
+#undef FILL
+#undef FIRST
+#undef REPLACE
 
 	for (unsigned k = 0; k < nslots; k++) {
 		if (cfg.arena && ((uintptr_t)slot[k] < cfg.span_base || (uintptr_t)slot[k] >= cfg.span_end))
@@ -369,9 +472,31 @@ static void *worker(void *arg)
 	return NULL;
 }
 
+/* The process's peak resident set in MiB (VmHWM), or -1. Read with
+ * open/read into the stack: no allocation from the allocator under test. */
+static long peak_rss_mib(void)
+{
+	char buf[4096], *p;
+	ssize_t n;
+	int fd = open("/proc/self/status", O_RDONLY);
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	p = strstr(buf, "\nVmHWM:");
+	if (!p)
+		return -1;
+	return (strtol(p + 7, NULL, 10) + 512) / 1024;
+}
+
 static void usage(const char *prog)
 {
-	fprintf(stderr, "Usage: %s [-t THREADS] [-s small|large] [-m default|arena|arenas|malloc] [-n OPS] [-N NODE]\n", prog);
+	fprintf(stderr, "Usage: %s [-t THREADS] [-s small|large|mixed|huge|1m|4m|16m|64m]"
+		" [-m default|arena|arenas|malloc] [-n OPS] [-N NODE]\n", prog);
 	exit(2);
 }
 
@@ -386,9 +511,11 @@ int main(int argc, char **argv)
 		switch (c) {
 		case 't': cfg.threads = (unsigned)atoi(optarg); break;
 		case 's':
-			if (!strcmp(optarg, "large"))
-				cfg.large = true;
-			else if (strcmp(optarg, "small"))
+			cfg.shape = NULL;
+			for (size_t i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++)
+				if (!strcmp(optarg, shapes[i].name))
+					cfg.shape = &shapes[i];
+			if (!cfg.shape)
 				usage(argv[0]);
 			break;
 		case 'm':
@@ -411,7 +538,7 @@ int main(int argc, char **argv)
 	if (cfg.threads < 1 || cfg.threads > MAX_THREADS || optind != argc)
 		usage(argv[0]);
 	if (!cfg.ops)
-		cfg.ops = cfg.large ? 200000 : 2000000;
+		cfg.ops = cfg.shape->ops;
 	if ((r = backend_init())) {
 		fprintf(stderr, "%s: %s mode unavailable: %s\n", argv[0],
 			cfg.arena ? "arena" : "default", strerror(-r));
@@ -437,9 +564,11 @@ int main(int argc, char **argv)
 			t1 = w[i].t1;
 	}
 	mops = (double)cfg.ops * cfg.threads / (t1 - t0) / 1e6;
-	printf("%s %s %s %u %.2f\n", BACKEND,
+	/* Two decimals as before for the first-byte shapes; the filled ones
+	 * run a few thousand ops a second and need significant digits. */
+	printf(cfg.shape->fill ? "%s %s %s %u %.4g %.4g %ld\n" : "%s %s %s %u %.2f %.4g %ld\n", BACKEND,
 	       cfg.per_thread ? "arenas" : cfg.arena ? "arena" : cfg.plain ? "malloc" : "default",
-	       cfg.large ? "large" : "small", cfg.threads, mops);
+	       cfg.shape->name, cfg.threads, mops, t1 - t0, peak_rss_mib());
 	if (cfg.outside) {
 		fprintf(stderr, "%s: %lu arena blocks outside the bound reservation\n",
 			argv[0], (unsigned long)cfg.outside);

@@ -118,7 +118,7 @@ for size in small large; do
 done
 bench_run
 
-med() { bench_med "$1.$2.$3" NF; }
+med() { bench_med "$1.$2.$3" 5; }
 ratio3() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "nan" || b == "nan" || b + 0 == 0) print "-"; else printf "%.3f\n", a / b }'; }
 echo
 echo "Allocation throughput, Mops/s (one op = malloc + free), median of $reps"

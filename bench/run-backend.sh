@@ -53,7 +53,7 @@ done
 echo "backends: $reps repetitions, interleaved; threads 1 and $threads; arenas bound to node $node; $(nproc) CPUs" >&2
 bench_run
 
-med() { bench_med "$1.$2.$3" NF; }
+med() { bench_med "$1.$2.$3" 5; }
 echo
 echo "Node-bound arenas vs default paths, Mops/s (one op = alloc + free), median of $reps"
 printf '%-10s' case
