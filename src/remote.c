@@ -292,7 +292,11 @@ static struct agent *agent_get(int node)
 	if (st == -1)
 		return NULL;
 	if (atomic_compare_exchange_strong(&a->state, &expect, 1)) {
-		int r = cxlmu_sched_spawn(agent_main, a, 0);
+		int r;
+		/* The queue is made here, not at start-up: its cells are
+		 * pages that a program without remote calls never needs. */
+		queue_reset(a);
+		r = cxlmu_sched_spawn(agent_main, a, 0);
 		if (r) {
 			cxlmu_log_warn("cannot start a remote agent (%s); remote functions run on "
 				       "their callers", strerrordesc_np(-r));
@@ -833,7 +837,6 @@ static void agent_place(struct agent *a, int node, const struct cxlmu_config *cf
 			const struct cxlmu_topology *topo)
 {
 	a->node = node;
-	queue_reset(a);
 	if (cfg->agent_cpus_set) {
 		a->cpus = cfg->agent_cpus;
 		a->pinned = true;
