@@ -111,6 +111,19 @@ copy_libs() {
 	done
 }
 
+# copy_dlopened ROOT: libunwind, which libcxlmu.so loads with dlopen for a
+# profile or the sites policy (ldd cannot see it), at the path the host's
+# loader finds it (a directory it searches by default), with what it needs.
+copy_dlopened() {
+	_soname=$(sed -n 's/.*CXLMU_UNWIND_SONAME "\(.*\)".*/\1/p' "$top_builddir"/config.h)
+	_u=$(ldconfig -p 2>/dev/null | awk -v n="${_soname:-libunwind.so.8}" \
+		'$1 == n && /x86-64/ { print $NF; exit }')
+	[ -n "$_u" ] && [ -e "$_u" ] || return 0
+	mkdir -p "$1$(dirname "$_u")"
+	cp -L "$_u" "$1$_u"
+	copy_libs "$1" "$_u"
+}
+
 # pack ROOT OUT: ROOT as a gzipped newc archive in OUT; ROOT is removed.
 pack() {
 	(cd "$1" && find . | cpio -o -H newc -R 0:0 --quiet) | gzip -1 > "$2"
@@ -184,6 +197,7 @@ for m in list(sys.modules.values()):
 
 	# shellcheck disable=SC2086
 	copy_libs "$root" "$busybox" "$lib" $py $elves
+	copy_dlopened "$root"
 
 	# No tmpfs over /tmp: the build tree may be there, and the initramfs
 	# is writable itself.
@@ -362,6 +376,7 @@ cp "$top_srcdir"/tests/vm/guest.sh "$root"/cxlmu/guest.sh
 
 # Every shared library the programs need.
 copy_libs "$root" "$busybox" "$run" "$helper" "$sites" "$stat" "$lib"
+copy_dlopened "$root"
 [ "$what" = cxl ] && cxl_root "$root"
 
 # No device nodes in the archive (making them needs root): /init mounts
