@@ -77,6 +77,7 @@ static struct {
 	uint8_t nearest_cxl[CXLMU_MAX_NODES];  /* CXL node per home node */
 	size_t oversize;             /* jemalloc sends these to its huge arena */
 	_Atomic bool arena0_set;     /* arena 0's early purge set (large_block) */
+	_Atomic bool ctl_ready;      /* jemalloc's control tables are built */
 	_Atomic unsigned thread_seq;
 } heap = { .oversize = SIZE_MAX };
 
@@ -579,6 +580,8 @@ static void make_exit_key(void)
 	cxlmu_prim_once(&once, create_exit_key);
 }
 
+static bool counters(void);
+
 static cxlmu_noinline void thread_setup(void)
 {
 	int cpu = cxlmu_prim_getcpu();
@@ -611,12 +614,17 @@ static cxlmu_noinline void thread_setup(void)
 	/* jemalloc's counters count from the thread's start; they are found
 	 * at the first merge (counters()). A thread set up again keeps
 	 * counting from here. */
+	if (!th.je_alloc) {
+		th.counted = true;
+		th.last_alloc = th.last_dealloc = 0;
+		/* Once the tables are built a lookup is cheap: made here, as
+		 * it always was, not in a burst of thread exits. */
+		if (atomic_load_explicit(&heap.ctl_ready, memory_order_relaxed))
+			counters();
+	}
 	if (th.je_alloc) {
 		th.last_alloc = *th.je_alloc;
 		th.last_dealloc = *th.je_dealloc;
-	} else {
-		th.counted = true;
-		th.last_alloc = th.last_dealloc = 0;
 	}
 	th.fast_allocs = th.fast_frees = 0;
 	th.x_alloc = th.x_free = 0;
@@ -715,7 +723,19 @@ static bool counters(void)
 		th.je_alloc = th.je_dealloc = NULL;
 		th.counted = false;
 	}
+	atomic_store_explicit(&heap.ctl_ready, true, memory_order_relaxed);
 	return th.counted;
+}
+
+void cxlmu_heap_build_ctl(void)
+{
+	size_t sz = sizeof(void *);
+	void *p;
+
+	if (atomic_load_explicit(&heap.ctl_ready, memory_order_relaxed))
+		return;
+	mallctl("thread.allocatedp", &p, &sz, NULL, 0);
+	atomic_store_explicit(&heap.ctl_ready, true, memory_order_relaxed);
 }
 
 /* jemalloc purges a freed extent at once, whatever its decay time, when it

@@ -52,6 +52,9 @@ size_t cxlmu_heap_usable_size(const void *p);
 void cxlmu_heap_merge(void);
 /* Have jemalloc start now, if it has not (before a seccomp filter). */
 void cxlmu_heap_boot(void);
+/* Build jemalloc's control tables now, if no mallctl has (some 40 page
+ * faults): before the first fiber, whose host should not stall on them. */
+void cxlmu_heap_build_ctl(void);
 /* Bind [addr, addr+len) as the tier asks (used for the application's own
  * mmap regions); returns the node counted for it (interleave: first unit's). */
 int cxlmu_heap_bind_range(void *addr, size_t len, enum cxlmu_tier tier, unsigned *node);

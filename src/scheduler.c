@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "heap.h"
 #include "log.h"
 #include "ring.h"
 #include "sandbox.h"
@@ -395,6 +396,9 @@ static struct cxlmu_core *core_get(int cpu)
 	if (c)
 		return c;
 	sched_probe();
+	/* Before the first fiber: no host stalls on them later, and threads
+	 * set up from now on look up their counters at set-up (src/heap.c). */
+	cxlmu_heap_build_ctl();
 	spin_lock(&sched.cores_lock);
 	c = atomic_load_explicit(&sched.cores[cpu], memory_order_acquire);
 	if (!c) {
