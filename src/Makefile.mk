@@ -28,6 +28,8 @@ libcxlmu_core_la_SOURCES = \
 	src/callsite.h \
 	src/deadline.c \
 	src/deadline.h \
+	src/dlload.c \
+	src/dlload.h \
 	src/fiber.c \
 	src/fiber.h \
 	src/fiber_x86_64.S \

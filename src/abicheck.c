@@ -65,6 +65,7 @@
 #include "internal.h"
 #include "prim.h"
 #include "abicheck.h"
+#include "dlload.h"
 
 /* Functions larger than this are not read past it: no compiler emits a
  * function this size that anyone would call through the trampoline. */
@@ -94,24 +95,17 @@ static _Atomic int cs_once;
  * every caller's reads. */
 static void cs_load(void)
 {
-	void *h = dlopen(CAPSTONE_SONAME, RTLD_NOW | RTLD_LOCAL);
-	const char *e;
+	char pkg[32];
+	void *h;
 
-	if (!h) {
-		e = dlerror();
-		if (!e || strstr(e, "No such file"))
-			snprintf(cs_errbuf, sizeof(cs_errbuf),
-				 "%s is not installed (apt-get install libcapstone%d)",
-				 CAPSTONE_SONAME, CS_API_MAJOR);
-		else
-			snprintf(cs_errbuf, sizeof(cs_errbuf), "%s cannot be loaded: %s",
-				 CAPSTONE_SONAME, e);
+	snprintf(pkg, sizeof(pkg), "libcapstone%d", CS_API_MAJOR);
+	if (!(h = cxlmu_dl_load(CAPSTONE_SONAME, pkg, cs_errbuf, sizeof(cs_errbuf)))) {
 		cs.err = cs_errbuf;
 		return;
 	}
 #define CS_SYM(field, name) \
-	if (!(cs.field = (typeof(cs.field))dlsym(h, #name))) { \
-		snprintf(cs_errbuf, sizeof(cs_errbuf), "%s has no %s", CAPSTONE_SONAME, #name); \
+	if (!(cs.field = (typeof(cs.field))cxlmu_dl_sym(h, CAPSTONE_SONAME, #name, \
+							 cs_errbuf, sizeof(cs_errbuf)))) { \
 		cs.err = cs_errbuf; \
 		return; \
 	}

@@ -27,6 +27,7 @@
 #include <libunwind.h>
 
 #include "callsite.h"
+#include "dlload.h"
 #include "prim.h"
 
 #define SKIP_MAX   24            /* our own frames above a hook, at most */
@@ -49,23 +50,14 @@ static char unw_err[160];
 
 static int load_libunwind(void)
 {
-	void *h = dlopen(CXLMU_UNWIND_SONAME, RTLD_NOW | RTLD_LOCAL);
-	const char *e;
+	void *h = cxlmu_dl_load(CXLMU_UNWIND_SONAME, "libunwind8", unw_err, sizeof(unw_err));
 
-	if (!h) {
-		e = dlerror();
-		if (!e || strstr(e, "No such file"))
-			snprintf(unw_err, sizeof(unw_err), "%s is not installed (apt-get install libunwind8)",
-				 CXLMU_UNWIND_SONAME);
-		else
-			snprintf(unw_err, sizeof(unw_err), "%s cannot be loaded: %s", CXLMU_UNWIND_SONAME, e);
+	if (!h)
 		return -ELIBACC;
-	}
 #define UNW_SYM(field, name) \
-	if (!(unw.field = (typeof(unw.field))dlsym(h, STR(name)))) { \
-		snprintf(unw_err, sizeof(unw_err), "%s has no %s", CXLMU_UNWIND_SONAME, STR(name)); \
-		return -ELIBBAD; \
-	}
+	if (!(unw.field = (typeof(unw.field))cxlmu_dl_sym(h, CXLMU_UNWIND_SONAME, STR(name), \
+							   unw_err, sizeof(unw_err)))) \
+		return -ELIBBAD;
 	UNW_SYM(backtrace, unw_backtrace)
 	UNW_SYM(getcontext, unw_tdep_getcontext)
 	UNW_SYM(init_local, unw_init_local)
