@@ -32,6 +32,20 @@ static inline pthread_t t_start(void *(*fn)(void *), void *arg)
 	return t;
 }
 
+/* The process's resident pages (/proc/self/statm), 0 when unreadable. */
+static inline long t_rss_pages(void)
+{
+	long size = 0, rss = 0;
+	FILE *f = fopen("/proc/self/statm", "r");
+
+	if (f) {
+		if (fscanf(f, "%ld %ld", &size, &rss) != 2)
+			rss = 0;
+		fclose(f);
+	}
+	return rss;
+}
+
 static inline long long t_now_ns(void)
 {
 	struct timespec ts;

@@ -22,19 +22,6 @@ static long faults(void)
 	return ru.ru_minflt;
 }
 
-static long resident_pages(void)
-{
-	long size = 0, res = 0;
-	FILE *f = fopen("/proc/self/statm", "r");
-
-	if (f) {
-		if (fscanf(f, "%ld %ld", &size, &res) != 2)
-			res = 0;
-		fclose(f);
-	}
-	return res;
-}
-
 /* Faults of writing every byte of n blocks of size bytes, allocated after
  * n such blocks were written and freed. */
 static long refaults(unsigned n, size_t size)
@@ -90,9 +77,9 @@ static void give_back(void)
 	if (!p)
 		return;
 	memset(p, 1, size);
-	before = resident_pages();
+	before = t_rss_pages();
 	free(p);
-	after = resident_pages();
+	after = t_rss_pages();
 	T_CHECK(before - after >= (long)(120 * MiB / 4096), "free(128 MiB block): resident "
 		"pages %ld before, %ld after; want a drop of at least 120 MiB", before, after);
 }

@@ -22,19 +22,6 @@ static enum t_expect want;
 static volatile size_t huge = SIZE_MAX;   /* volatile: keep gcc from folding */
 static volatile size_t half = SIZE_MAX / 2 + 1;
 
-static long rss_pages(void)
-{
-	long size = 0, rss = 0;
-	FILE *f = fopen("/proc/self/statm", "r");
-
-	if (f) {
-		if (fscanf(f, "%ld %ld", &size, &rss) != 2)
-			rss = 0;
-		fclose(f);
-	}
-	return rss;
-}
-
 static void check_malloc_free(void)
 {
 	static const size_t sizes[] = { 1, 7, 16, 100, 4096, 65536, 1 << 20, 8 << 20 };
@@ -153,7 +140,7 @@ static void check_realloc(void)
 	q = realloc(p, 0);
 	T_CHECK(q == NULL, "realloc(p, 0) returned %p, glibc returns NULL", q);
 	/* ... and really frees: 200 touched MiB through realloc(p, 0) must not stay. */
-	before = rss_pages();
+	before = t_rss_pages();
 	for (int i = 0; i < 200; i++) {
 		p = malloc(1 << 20);
 		if (!p)
@@ -163,9 +150,9 @@ static void check_realloc(void)
 		if (q)
 			free(q);
 	}
-	T_CHECK(rss_pages() - before < (64 << 20) / sysconf(_SC_PAGESIZE),
+	T_CHECK(t_rss_pages() - before < (64 << 20) / sysconf(_SC_PAGESIZE),
 		"200 x realloc(malloc(1 MiB), 0) grew RSS by %ld pages: not freed",
-		rss_pages() - before);
+		t_rss_pages() - before);
 }
 
 static void check_reallocarray(void)
