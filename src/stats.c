@@ -22,8 +22,8 @@ struct global_node {
 struct batch {
 	int64_t live;
 	uint64_t bytes;
-	uint32_t allocs;
-	uint32_t frees;
+	uint64_t allocs;
+	uint64_t frees;
 };
 
 /* Slots: one per node, then one per tier (CXLMU_TIER_*). */
@@ -76,7 +76,7 @@ static inline void maybe_flush(unsigned n)
 		flush_node(n);
 }
 
-void cxlmu_stats_alloc(unsigned node, enum cxlmu_tier tier, size_t bytes, unsigned count)
+void cxlmu_stats_alloc(unsigned node, enum cxlmu_tier tier, size_t bytes, uint64_t count)
 {
 	struct batch *b = &tb[node], *t = &tb[TIER_SLOT(tier)];
 
@@ -90,7 +90,7 @@ void cxlmu_stats_alloc(unsigned node, enum cxlmu_tier tier, size_t bytes, unsign
 	maybe_flush(TIER_SLOT(tier));
 }
 
-void cxlmu_stats_free(unsigned node, enum cxlmu_tier tier, size_t bytes, unsigned count)
+void cxlmu_stats_free(unsigned node, enum cxlmu_tier tier, size_t bytes, uint64_t count)
 {
 	struct batch *b = &tb[node], *t = &tb[TIER_SLOT(tier)];
 

@@ -23,8 +23,8 @@ struct cxlmu_node_totals {
 
 /* bytes on node, from tier; count is 1 for a block, 0 for a further part
  * of one (an interleaved block spans nodes). */
-void cxlmu_stats_alloc(unsigned node, enum cxlmu_tier tier, size_t bytes, unsigned count);
-void cxlmu_stats_free(unsigned node, enum cxlmu_tier tier, size_t bytes, unsigned count);
+void cxlmu_stats_alloc(unsigned node, enum cxlmu_tier tier, size_t bytes, uint64_t count);
+void cxlmu_stats_free(unsigned node, enum cxlmu_tier tier, size_t bytes, uint64_t count);
 /* Flush the calling thread's batch (thread exit, report). */
 void cxlmu_stats_flush(void);
 /* Live bytes of the DRAM tier as the budget policy sees them: the merged
