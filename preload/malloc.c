@@ -48,11 +48,23 @@ void *cxlmu_preload_alloc(size_t n, size_t align, const void *ra)
 	return alloc(n, align, false, ra);
 }
 
+/* free when the inline test fails: a block of another tier or thread, a
+ * thread not set up or with an activity report due, or the heap checks on
+ * (they keep every thread off the inline path, so the test and the mark
+ * are made here only). */
 static cxlmu_noinline void free_slow(void *p)
 {
+	enum cxlmu_heap_bad bad;
 	int saved;
 
-	if (!p || cxlmu_heap_free_bound(p))
+	if (!p)
+		return;
+	bad = cxlmu_heap_mark_freed(p);
+	if (unlikely(bad)) {
+		cxlmu_heap_bad_free(bad, p);
+		return;
+	}
+	if (cxlmu_heap_free_bound(p))
 		return;
 	saved = errno;
 	/* A thread that frees before start-up has finished waits for it. */
@@ -61,20 +73,14 @@ static cxlmu_noinline void free_slow(void *p)
 	errno = saved;
 }
 
-/* free, here and for operator delete: the heap checks, then jemalloc's free
- * by tail call when the block is the thread's. */
+/* free, here and for operator delete: jemalloc's free by tail call when
+ * the block is the thread's, counted. */
 static inline __attribute__((always_inline)) void free_at(void *p)
 {
-	enum cxlmu_heap_bad bad;
-
-	if (unlikely(!p))
-		return;
-	bad = cxlmu_heap_mark_freed(p);
-	if (unlikely(bad)) {
-		cxlmu_heap_bad_free(bad, p);
-		return;
-	}
 	if (likely(cxlmu_heap_fast_free_ok(p))) {
+		if (unlikely(!p))
+			return;
+		cxlmu_heap_th.fast_frees++;
 		cxlmu_je_fast_free(p);
 		return;
 	}
@@ -101,43 +107,101 @@ static cxlmu_noinline void *malloc_fresh(size_t n)
 	return cxlmu_heap_fresh(cxlmu_je_fast_malloc(n));
 }
 
-/* A CXL-bound thread's inline path: a NULL (the arena's range used up)
- * must reach the DRAM fallback of the slow path, with errno as it was. */
+/* A CXL-bound thread's block jemalloc could not make (its arena's range
+ * used up): uncounted, errno as it was, and the DRAM fallback of the slow
+ * path. counted: by the countdown, which is given the block back; else by
+ * malloc_cxl. */
+static cxlmu_noinline void *malloc_cxl_failed(size_t n, const void *ra, int saved, bool counted)
+{
+	*cxlmu_heap_th.errno_p = saved;
+	if (counted)
+		cxlmu_heap_th.alloc_left++;
+	else
+		cxlmu_heap_th.fast_allocs--;
+	return alloc(n, 0, false, ra);
+}
+
+/* A CXL-bound thread's inline path: no tail call, as a NULL must reach
+ * the fallback. Armed only with the heap checks off (src/heap.c). The
+ * block is counted before the call: less to keep across it. */
 static cxlmu_noinline void *malloc_cxl(size_t n, const void *ra)
+{
+	int saved = *cxlmu_heap_th.errno_p;
+	void *p;
+
+	cxlmu_heap_th.fast_allocs++;
+	p = cxlmu_je_fast_malloc(n);
+	if (unlikely(!p))
+		return malloc_cxl_failed(n, ra, saved, false);
+	return p;
+}
+
+/* The same on the countdown path, with the heap checks on or off. */
+static cxlmu_noinline void *malloc_cxl_counted(size_t n, const void *ra)
 {
 	int saved = *cxlmu_heap_th.errno_p;
 	void *p = cxlmu_je_fast_malloc(n);
 
-	if (likely(p)) {
-		/* Only with the checks on: the store alone costs this path
-		 * 3 % on bench/alloc.c's small blocks. */
-		if (cxlmu_heap_key_now())
-			cxlmu_heap_fresh(p);
-		return p;
+	if (unlikely(!p))
+		return malloc_cxl_failed(n, ra, saved, true);
+	/* Only with the checks on: the store alone costs this path
+	 * 3 % on bench/alloc.c's small blocks. */
+	if (cxlmu_heap_key_now())
+		cxlmu_heap_fresh(p);
+	return p;
+}
+
+/* Neither inline path: the countdown path, a policy deciding per block,
+ * or the slow path. */
+static cxlmu_noinline void *malloc_other(size_t n, const void *ra)
+{
+	if (cxlmu_heap_fast_malloc_ok(n)) {
+		if (cxlmu_heap_th.bound_ai < 0)
+			return likely(!cxlmu_heap_key_now()) ? cxlmu_je_fast_malloc(n)
+							     : malloc_fresh(n);
+		return malloc_cxl_counted(n, ra);
 	}
-	*cxlmu_heap_th.errno_p = saved;
-	cxlmu_heap_th.alloc_left++;
-	return alloc(n, 0, false, ra);
+	/* A policy deciding per block, already decided for this site. */
+	if (cxlmu_heap_decided_dram(n, ra))
+		return likely(!cxlmu_heap_key_now()) ? cxlmu_je_fast_malloc(n) : malloc_fresh(n);
+	return malloc_slow(n, ra);
+}
+
+/* The call site is an argument: malloc's, read only off the tail path
+ * (below); operator new's, from preload/new.c. */
+static inline __attribute__((always_inline)) void *malloc_rest(size_t n, const void *ra)
+{
+	if (n < cxlmu_heap_th.cxl_small)
+		return malloc_cxl(n, ra);
+	return malloc_other(n, ra);
+}
+
+static inline __attribute__((always_inline)) bool malloc_tail(size_t n)
+{
+	if (likely(n < cxlmu_heap_th.tail_small)) {
+		cxlmu_heap_th.fast_allocs++;
+		return true;
+	}
+	return false;
 }
 
 static inline __attribute__((always_inline)) void *malloc_at(size_t n, const void *ra)
 {
-	if (cxlmu_heap_fast_malloc_ok(n)) {
-		if (likely(cxlmu_heap_th.fast_tail))
-			return cxlmu_je_fast_malloc(n);
-		if (cxlmu_heap_th.bound_ai < 0)
-			return malloc_fresh(n);
-		return malloc_cxl(n, ra);
-	}
-	/* A policy deciding per block, already decided for this site. */
-	if (cxlmu_heap_decided_dram(n, ra))
-		return likely(cxlmu_heap_th.fast_tail) ? cxlmu_je_fast_malloc(n) : malloc_fresh(n);
-	return malloc_slow(n, ra);
+	if (malloc_tail(n))
+		return cxlmu_je_fast_malloc(n);
+	return malloc_rest(n, ra);
 }
 
 PUBLIC void *malloc(size_t n)
 {
-	return malloc_at(n, RA);
+	const void *ra;
+
+	if (malloc_tail(n))
+		return cxlmu_je_fast_malloc(n);
+	/* Not hoisted above the tail call (a load it does not need). */
+	ra = RA;
+	__asm__("" : "+r"(ra));
+	return malloc_rest(n, ra);
 }
 
 PUBLIC void *calloc(size_t n, size_t size)

@@ -42,6 +42,7 @@
 #define MAX_PER_NODE 16
 #define MERGE_EVENTS CXLMU_HEAP_MERGE_EVENTS
 #define SAMPLE_BATCH CXLMU_STATS_SAMPLE_EVERY  /* inline events per countdown */
+#define ACTIVITY_EVERY 16   /* jemalloc reports (64 KiB each) per merge */
 #define MAX_CPUS    1024
 #define STRICT_GROW_LIMIT (16 * CXLMU_MiB)
 
@@ -349,6 +350,73 @@ static const extent_hooks_t hooks_template = {
 static void thread_exit_cb(void *unused);
 static void thread_exit(void);
 static void make_exit_key(void);
+static void merge(void);
+
+/* ----------------------------------------------------------------------- */
+/* jemalloc's activity report                                               */
+/* ----------------------------------------------------------------------- */
+
+/* jemalloc (5.3 on) calls a thread's activity callback each time the
+ * thread has allocated, or freed, another 64 KiB (its peak tracking
+ * event), from inside that malloc or free. Once it does, the inline paths
+ * only count blocks: the report disarms them, so the thread's next malloc
+ * and next free take the bound path, which merges the counts there, where
+ * no accounting of ours is half done (the report may come from inside an
+ * explicit-path call, whose accounting follows it), and samples the block.
+ * A thread without the report (before jemalloc's control tables exist, or
+ * a jemalloc without it) takes the countdown path instead. */
+
+/* jemalloc's activity_callback_thunk_t (internal; the mallctl checks the
+ * size). */
+struct activity_thunk {
+	void (*callback)(void *uctx, uint64_t allocated, uint64_t deallocated);
+	void *uctx;
+};
+
+static void activity(void *uctx, uint64_t allocated, uint64_t deallocated)
+{
+	(void)uctx;
+	(void)allocated;
+	(void)deallocated;
+	/* Every 64 KiB the bound path's work would cost a small-block
+	 * program some 8 %: one report in ACTIVITY_EVERY (1 MiB) is acted on. */
+	if (++th.reports % ACTIVITY_EVERY != 1 && uctx)
+		return;
+	th.merge_due = true;
+	th.tail_small = th.cxl_small = th.fast_small = 0;
+	th.fast_len = 0;
+}
+
+static bool activity_start(void)
+{
+	/* uctx is not NULL: set-up calls activity() directly with NULL. */
+	struct activity_thunk t = { activity, &heap };
+
+	return !mallctl("experimental.thread.activity_callback", NULL, NULL, &t, sizeof(t));
+}
+
+/* The report is due (or the thread was just set up): arm the paths again,
+ * and merge. */
+static cxlmu_noinline void activity_due(void)
+{
+	th.merge_due = false;
+	th.fast_small = th.arm_small;
+	th.fast_len = th.arm_len;
+	th.tail_small = th.activity ? th.arm_tail : 0;
+	th.cxl_small = th.activity ? th.arm_cxl : 0;
+	if (th.activity)
+		merge();
+}
+
+/* No inline path, now or when armed. */
+static void disarm_all(void)
+{
+	th.fast_limit = 0;
+	th.arm_small = th.arm_tail = th.arm_cxl = 0;
+	th.arm_len = 0;
+	th.tail_small = th.cxl_small = th.fast_small = 0;
+	th.fast_len = 0;
+}
 
 static int add_arena(enum cxlmu_tier tier, unsigned node)
 {
@@ -461,9 +529,7 @@ int cxlmu_heap_init(const struct cxlmu_heap_config *cfg)
 	/* The calling thread may have allocated before start-up: set it up
 	 * again now that the tiers are known. */
 	th.ready = false;
-	th.fast_limit = th.fast_small = 0;
-	th.fast_len = 0;
-	th.fast_outside = false;
+	disarm_all();
 	/* CXL arenas exist whenever CXL nodes do, so cxlmu_malloc_on() can
 	 * place blocks even under the local policy; a profile needs the span
 	 * for its sampled blocks even without CXL. */
@@ -631,7 +697,6 @@ static cxlmu_noinline void thread_setup(void)
 	th.errno_p = &errno;
 	/* The first block takes the bound path, so it is sampled. */
 	th.alloc_left = th.alloc_batch = 1;
-	th.free_left = th.free_batch = SAMPLE_BATCH;
 	/* Every block of a local thread is DRAM; every block of a cxl thread
 	 * is CXL below jemalloc's oversize threshold. Other policies decide
 	 * per block. Counts need jemalloc's counters. */
@@ -646,24 +711,34 @@ static cxlmu_noinline void thread_setup(void)
 	 * of its node's arenas, which are adjacent slices of the span; none
 	 * without jemalloc's counters or, for a CXL thread, a fast path. */
 	th.fast_free = th.counted && (th.bound_ai < 0 || th.fast_limit);
-	if (!th.fast_free) {
-		th.fast_lo = th.fast_len = 0;
-		th.fast_outside = false;
+	/* The inline test is p - lo < len modulo 2^64: for a DRAM thread lo
+	 * is the span's end and len 2^64 less the span's length, which holds
+	 * for every address but the span's (and for NULL: the span is not at
+	 * 0). With the heap checks on, free tests and marks each block first,
+	 * out of line: no inline free then. */
+	th.fast_lo = th.arm_len = 0;
+	if (!th.fast_free || cxlmu_heap_key_now()) {
+		/* never */
 	} else if (th.bound_ai >= 0) {
 		int first = heap.first_arena_of_node[th.bound_node];
 		th.fast_lo = heap.arena[first].base;
-		th.fast_len = (uintptr_t)heap.per_node << heap.span_shift;
-		th.fast_outside = false;
+		th.arm_len = (uintptr_t)heap.per_node << heap.span_shift;
+	} else if (heap.span_end > heap.span_base) {
+		th.fast_lo = heap.span_end;
+		th.arm_len = heap.span_base - heap.span_end;
 	} else {
-		th.fast_lo = heap.span_base;
-		th.fast_len = heap.span_end - heap.span_base;
-		th.fast_outside = true;
+		th.arm_len = UINTPTR_MAX;   /* no span: all but the last byte */
 	}
 	th.fast_small = th.fast_limit < CXLMU_STATS_SAMPLE_LARGE ? th.fast_limit
 								  : CXLMU_STATS_SAMPLE_LARGE;
+	th.arm_small = th.fast_small;
 	/* With the heap checks on, malloc clears the block it returns: no
 	 * tail call (preload/malloc.c). */
-	th.fast_tail = th.bound_ai < 0 && !cxlmu_heap_key_now();
+	th.arm_tail = th.bound_ai < 0 && !cxlmu_heap_key_now() ? th.fast_small : 0;
+	th.arm_cxl = th.bound_ai >= 0 && !cxlmu_heap_key_now() ? th.fast_small : 0;
+	/* Armed as the first report due: the first block is sampled. */
+	th.activity = th.je_alloc && activity_start();
+	activity(NULL, 0, 0);
 	/* Per-block decisions a DRAM thread can make inline (malloc). */
 	th.decide = CXLMU_DECIDE_SLOW;
 	th.profile = heap.profile;
@@ -724,6 +799,11 @@ static bool counters(void)
 		th.counted = false;
 	}
 	atomic_store_explicit(&heap.ctl_ready, true, memory_order_relaxed);
+	/* A thread that counted down until now has the reports from here. */
+	if (th.counted && th.ready && !th.activity && activity_start()) {
+		th.activity = true;
+		activity(NULL, 0, 0);
+	}
 	return th.counted;
 }
 
@@ -772,11 +852,9 @@ static void merge(void)
 {
 	uint64_t a, d, da, dd;
 
-	/* Inline events of the countdowns in progress. */
+	/* Blocks of the countdown in progress. */
 	th.fast_allocs += th.alloc_batch - th.alloc_left;
-	th.fast_frees += th.free_batch - th.free_left;
 	th.alloc_batch = th.alloc_left;
-	th.free_batch = th.free_left;
 
 	if (counters()) {
 		a = *th.je_alloc;
@@ -842,11 +920,9 @@ static void thread_exit(void)
 	th.bound_ai = -1;
 	th.bound_tier = CXLMU_TIER_DRAM;
 	th.bound_node = th.home;
-	th.fast_limit = th.fast_small = 0;
+	disarm_all();
 	th.fast_free = false;
 	th.decide = CXLMU_DECIDE_SLOW;
-	th.fast_lo = th.fast_len = 0;
-	th.fast_outside = false;
 	th.exiting = true;
 	for (unsigned i = 0; i < heap.narenas; i++) {
 		if (th.tcache[i]) {
@@ -1066,10 +1142,13 @@ static inline void *malloc_decide(size_t size, const void *ra)
 
 void *cxlmu_heap_malloc_bound(size_t size, const void *ra)
 {
-	bool large = size >= th.fast_small;
+	bool large;
 	int saved;
 	void *p;
 
+	if (unlikely(th.merge_due))
+		activity_due();
+	large = size >= th.fast_small;
 	if (large)
 		large_block(size);
 	if (large && size >= th.fast_limit) {
@@ -1079,8 +1158,8 @@ void *cxlmu_heap_malloc_bound(size_t size, const void *ra)
 			return malloc_decide(size, ra);
 		return NULL;
 	}
-	if (!large) {
-		/* The countdown expired: the inline blocks before this one. */
+	if (!large && th.alloc_left == 0) {
+		/* The countdown expired: the blocks before this one. */
 		th.fast_allocs += th.alloc_batch - 1;
 		th.alloc_left = th.alloc_batch = SAMPLE_BATCH;
 	}
@@ -1101,13 +1180,14 @@ bool cxlmu_heap_free_bound(void *p)
 {
 	int saved;
 
+	if (unlikely(th.merge_due))
+		activity_due();
 	if (!th.fast_free || !fast_free_ok(owner(p)))
 		return false;
 	saved = *th.errno_p;
 	cxlmu_je_fast_free(p);
 	*th.errno_p = saved;
-	th.fast_frees += th.free_batch;
-	th.free_left = th.free_batch = SAMPLE_BATCH;
+	th.fast_frees++;
 	if (th.fast_frees >= MERGE_EVENTS)
 		merge();
 	return true;

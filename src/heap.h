@@ -81,19 +81,34 @@ enum cxlmu_heap_decide {
 
 /* Per-thread heap state; owned by heap.c, read by the inline fast path. */
 struct cxlmu_thread_heap {
-	size_t fast_small;           /* inline malloc below this size... */
+	/* The inline paths, each taken below its size (0: not taken). While
+	 * jemalloc reports the thread's activity (src/heap.c), they
+	 * count each block and nothing else; its report turns them off until
+	 * the next block on the bound path merges the counts and samples
+	 * that block. Without the report they are off, and the countdown
+	 * path below fast_small does that work every CXLMU_STATS_SAMPLE_EVERY
+	 * blocks. */
+	size_t tail_small;           /* a DRAM thread, heap checks off: malloc
+				      * tail-calls jemalloc's */
+	size_t cxl_small;            /* a CXL thread: malloc_cxl */
+	size_t fast_small;           /* the countdown path below this... */
 	size_t fast_limit;           /* ...the bound path below this; 0 when the
 				      * policy decides per block */
 	int *errno_p;                /* this thread's errno, without a call */
-	uint32_t alloc_left, free_left;    /* inline events until the bound path */
-	uint32_t alloc_batch, free_batch;  /* ...counted down from these */
-	uint32_t fast_allocs, fast_frees;  /* bound-tier events since the merge */
+	uint32_t alloc_left;         /* countdown path blocks until the bound path */
+	uint32_t alloc_batch;        /* ...counted down from this */
+	uint64_t fast_allocs, fast_frees;  /* bound-tier blocks since the merge */
 	int bound_ai;                /* fast-path arena: -1 DRAM, else cxl_ai */
-	uintptr_t fast_lo, fast_len; /* free's fast range test: a block is the */
-	bool fast_outside;           /* thread's when (p - lo < len) != outside;
-				      * all zero (a new thread): never */
-	bool fast_tail;              /* DRAM thread, heap checks off: malloc
-				      * may tail-call */
+	uintptr_t fast_lo, fast_len; /* free's fast range test: p may go to the
+				      * thread's cache when p - lo < len
+				      * (modulo 2^64, so one test says
+				      * outside the span too); len 0: never */
+	size_t arm_tail, arm_cxl;    /* tail_small, cxl_small, fast_small */
+	size_t arm_small;            /* and fast_len when armed (src/heap.c, */
+	uintptr_t arm_len;           /* "jemalloc's activity report") */
+	unsigned reports;            /* jemalloc's activity reports... */
+	bool activity;               /* ...which it makes for this thread */
+	bool merge_due;              /* ...and has since the last merge */
 	bool fast_free;              /* free may take the inline path */
 	bool ready;
 	bool exiting;                /* caches returned: use none from now on */
@@ -130,10 +145,11 @@ void cxlmu_je_free(void *p);
 #define cxlmu_je_fast_free(p)   dallocx((p), 0)
 #endif
 
-/* Out of line: what the inline paths leave out. The inline paths count
- * down alloc_left / free_left; when one expires the bound path takes the
- * block, counts the batch, samples it for the page check, and merges the
- * counts now and then. Large blocks always come here (they are sampled).
+/* Out of line: what the inline paths leave out. The bound path takes a
+ * block of the bound tier when the countdown expires or jemalloc's
+ * activity report is due: it counts, merges the counts now and then, and
+ * samples the block for the page check. Large blocks always come here
+ * (they are sampled).
  * cxlmu_heap_malloc_bound returns NULL, errno untouched, when the block is
  * not for the bound tier; cxlmu_heap_free_bound returns false likewise. */
 void *cxlmu_heap_malloc_bound(size_t size, const void *ra);
@@ -149,8 +165,10 @@ bool cxlmu_heap_free_bound(void *p);
  * success leaves errno alone. Only DRAM-bound threads tail-call: a
  * CXL-bound thread's NULL must reach the DRAM fallback. */
 
-/* malloc for a thread whose every block goes to its bound tier (local, or
- * cxl). Returns false when the block must take another path. */
+/* The countdown path: malloc for a thread whose every block goes to its
+ * bound tier (local, or cxl) while its inline path is not armed (no
+ * activity report, or the heap checks on). Returns false when the block
+ * must take another path. */
 static inline bool cxlmu_heap_fast_malloc_ok(size_t size)
 {
 	struct cxlmu_thread_heap *t = &cxlmu_heap_th;
@@ -188,17 +206,16 @@ static inline bool cxlmu_heap_decided_dram(size_t size, const void *ra)
 }
 
 /* Whether free(p) may tail-call jemalloc's free: a block of this thread's
- * bound tier. p is not NULL. */
+ * bound tier, or NULL for a DRAM thread (the range test lets it through;
+ * the caller returns without counting it). */
 static inline bool cxlmu_heap_fast_free_ok(void *p)
 {
 	struct cxlmu_thread_heap *t = &cxlmu_heap_th;
-	uintptr_t a = (uintptr_t)p;
 
 	/* DRAM thread: outside our span; CXL thread: inside its node's
-	 * arenas' slices; a thread not set up or without a fast path: never. */
-	if (unlikely((a - t->fast_lo < t->fast_len) == t->fast_outside))
-		return false;
-	return likely(--t->free_left != 0);
+	 * arenas' slices; a thread not set up, without a fast path, with the
+	 * heap checks on, or with an activity report due: never. */
+	return likely((uintptr_t)p - t->fast_lo < t->fast_len);
 }
 
 /* ----------------------------------------------------------------------- */
@@ -221,7 +238,7 @@ static inline bool cxlmu_heap_fast_free_ok(void *p)
  * The key is 0 when the checks are off (--heap-check=off, or auto outside
  * a secure-execution process); then free marks nothing. While it is not, every allocation path
  * clears the word: the slow paths always do; the inline ones (a DRAM
- * thread's tail call, fast_tail; a CXL thread's malloc_cxl) only skip it
+ * thread's tail call, tail_small; a CXL thread's malloc_cxl) only skip it
  * while the key is 0. So the checks may be turned off at any time, and on
  * only before the threads are set up: the key starts on (a constant), and
  * cxlmu_heap_init only replaces it by a random one or by 0. */
