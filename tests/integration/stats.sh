@@ -70,6 +70,37 @@ env LD_PRELOAD="$CXLMU_LIB" CXLMU_CXL_NODES=0 CXLMU_POLICY=cxl CXLMU_STATS="$WOR
 	CXLMU_STATS_FORMAT=json "$H/statsprog" keep || fail "env: exit $?"
 json env "$WORK/env.json" 'r["policy"] == "cxl"' 'n0["bytes_live"] >= 10 * MiB'
 
+# Exact counts: between two reports the program makes and frees 300000
+# blocks and frees NULL 1000 times; the tiers' totals must differ by exactly
+# that many allocations and frees and by the blocks' usable bytes, on every
+# path (the inline ones with jemalloc's activity reports, the countdown path
+# the heap checks take, a policy deciding per block, a second thread).
+exact() {
+	_n=$1
+	shift
+	begin "exact counts: $_n"
+	"$@" "$H/statsprog" exact 3>"$WORK/a.json" 4>"$WORK/b.json" >"$WORK/sum" ||
+		{ fail "$_n: exit $?"; return; }
+	"$PY" - "$WORK/a.json" "$WORK/b.json" "$WORK/sum" >"$WORK/why" 2>&1 <<'PYEOF' ||
+import json, sys
+a, b = (json.load(open(f)) for f in sys.argv[1:3])
+want = int(open(sys.argv[3]).read().split()[1])
+def total(r, k):
+    return sum(t[k] for t in r["tiers"])
+got = {k: total(b, k) - total(a, k) for k in ("allocations", "frees", "bytes_total", "bytes_live")}
+exp = {"allocations": 300000, "frees": 300000, "bytes_total": want, "bytes_live": 0}
+if got != exp:
+    sys.exit("report deltas %s, want %s" % (got, exp))
+PYEOF
+		fail "$_n: $(cat "$WORK/why")"
+}
+exact local pre local
+exact cxl pre cxl
+exact "local, heap checks on" pre local env CXLMU_HEAP_CHECK=on
+exact "cxl, heap checks on" pre cxl env CXLMU_HEAP_CHECK=on
+exact size:1K pre size:1K
+exact "local, in a second thread" pre local env STATSPROG_THREAD=1
+
 # cxlmu_stats_write from the program, JSON on stdout.
 begin "cxlmu_stats_write from the program"
 pre cxl "$H/statsprog" now >"$WORK/now.json" || fail "now: exit $?"

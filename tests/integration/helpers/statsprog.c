@@ -4,6 +4,11 @@
  *   threads  4 threads each leave 1 MiB live and exit before main does
  *   now      print the JSON report to stdout now (cxlmu_stats_write), then
  *            check that a write to a closed descriptor gives -EBADF
+ *   exact    write the JSON report to descriptor 3, make and free 300000
+ *            blocks (1 B to 2 KiB, every 1000th 100 KiB, a third of them
+ *            with calloc) and call free(NULL) 1000 times, write the report
+ *            to descriptor 4, and print "blocks BYTES": the sum of the
+ *            blocks' usable sizes, which the reports' totals must differ by
  * and argv[2], if given, is an exit status to end with. */
 #include <errno.h>
 #include <pthread.h>
@@ -19,6 +24,38 @@ static void *leave_one(void *arg)
 	if (p)
 		memset(p, 1, MiB);
 	return NULL;   /* dropped on purpose: live at exit */
+}
+
+/* exact (see above); NULL when all went well. */
+static void *exact(void *unused)
+{
+	int (*w)(int, int) = (int (*)(int, int))dlsym(RTLD_DEFAULT, "cxlmu_stats_write");
+	size_t (*usable)(void *) = (size_t (*)(void *))dlsym(RTLD_DEFAULT, "malloc_usable_size");
+	static void *slot[512];
+	unsigned long long bytes = 0;
+
+	if (!w || !usable || w(3, 1))
+		return "report";
+	for (unsigned i = 0; i < 300000 + 512; i++) {
+		unsigned k = i % 512;
+		size_t n = i % 1000 == 999 ? 100 * 1024 : 1 + (i * 7919u) % 2048;
+
+		free(slot[k]);
+		slot[k] = NULL;
+		if (i >= 300000)
+			continue;
+		slot[k] = i % 3 ? malloc(n) : calloc(1, n);
+		if (!slot[k])
+			return "malloc";
+		*(char *)slot[k] = 1;
+		bytes += usable(slot[k]);
+		if (i % 300 == 0)
+			free(NULL);
+	}
+	if (w(4, 1))
+		return "report";
+	printf("blocks %llu\n", bytes);
+	return NULL;
 }
 
 int main(int argc, char **argv)
@@ -53,8 +90,17 @@ int main(int argc, char **argv)
 			fprintf(stderr, "statsprog: cxlmu_stats_write(-1): want -EBADF, errno kept\n");
 			return 1;
 		}
+	} else if (!strcmp(what, "exact")) {
+		pthread_t t;
+		void *r = NULL;
+
+		/* In a thread of its own with STATSPROG_THREAD set. */
+		if (!getenv("STATSPROG_THREAD"))
+			return exact(NULL) ? 1 : 0;
+		if (pthread_create(&t, NULL, exact, NULL) || pthread_join(t, &r) || r)
+			return 1;
 	} else {
-		fprintf(stderr, "usage: statsprog keep|free|threads|now [STATUS]\n");
+		fprintf(stderr, "usage: statsprog keep|free|threads|now|exact [STATUS]\n");
 		return 2;
 	}
 	return argc > 2 ? atoi(argv[2]) : 0;
