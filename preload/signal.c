@@ -164,12 +164,20 @@ cxlmu_export int sigsuspend(const sigset_t *set)
 	return CXLMU_LIBC(sigsuspend)(set);
 }
 
+/* epoll_wait has no mask: here for its zero timeout only (scheduler.h,
+ * cxlmu_sched_none_ready), as are the others' zero timeouts. */
+cxlmu_export int epoll_wait(int fd, struct epoll_event *ev, int max, int timeout)
+{
+	return cxlmu_sched_none_ready(CXLMU_LIBC(epoll_wait)(fd, ev, max, timeout), timeout == 0);
+}
+
 cxlmu_export int epoll_pwait(int fd, struct epoll_event *ev, int max, int timeout,
 			     const sigset_t *set)
 {
 	if (set)
 		unfiber();
-	return CXLMU_LIBC(epoll_pwait)(fd, ev, max, timeout, set);
+	return cxlmu_sched_none_ready(CXLMU_LIBC(epoll_pwait)(fd, ev, max, timeout, set),
+				      timeout == 0);
 }
 
 cxlmu_export int epoll_pwait2(int fd, struct epoll_event *ev, int max,
@@ -177,5 +185,6 @@ cxlmu_export int epoll_pwait2(int fd, struct epoll_event *ev, int max,
 {
 	if (set)
 		unfiber();
-	return CXLMU_LIBC(epoll_pwait2)(fd, ev, max, timeout, set);
+	return cxlmu_sched_none_ready(CXLMU_LIBC(epoll_pwait2)(fd, ev, max, timeout, set),
+				      timeout && !timeout->tv_sec && !timeout->tv_nsec);
 }

@@ -5,7 +5,10 @@
  * poll; a poll waits in the runtime, anything else goes to libc's own
  * function, so its exact meaning (EINTR and the time left, TIMER_ABSTIME,
  * cancellation, errno) is libc's. glibc's usleep and sleep call its
- * internal nanosleep, which no hook sees: every entry point has its own. */
+ * internal nanosleep, which no hook sees: every entry point has its own.
+ * With descriptors, poll, ppoll, select and pselect are libc's, and a
+ * fiber's zero-timeout check that found none ready yields
+ * (cxlmu_sched_none_ready). */
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
@@ -315,7 +318,7 @@ cxlmu_export int poll(struct pollfd *fds, nfds_t nfds, int timeout)
 	int r;
 
 	if (nfds || timeout < 0 || !on())
-		return __poll(fds, nfds, timeout);
+		return cxlmu_sched_none_ready(__poll(fds, nfds, timeout), timeout == 0);
 	if (nothing_begin(&idle, (uint64_t)timeout * 1000000u, SITE)) {
 		if (!poll_wait(&idle, &left))
 			return 0;
@@ -340,7 +343,8 @@ cxlmu_export int ppoll(struct pollfd *fds, nfds_t nfds, const struct timespec *t
 	if (sigmask && cxlmu_sched_fiber())
 		cxlmu_sched_unfiber(CXLMU_WHY_SIGWAIT);
 	if (nfds || sigmask || !on() || !ts_ns(ts, &ns))
-		return CXLMU_LIBC(ppoll)(fds, nfds, ts, sigmask);
+		return cxlmu_sched_none_ready(CXLMU_LIBC(ppoll)(fds, nfds, ts, sigmask),
+					      ts && !ts->tv_sec && !ts->tv_nsec);
 	if (nothing_begin(&idle, ns, SITE)) {
 		if (!poll_wait(&idle, &left))
 			return 0;
@@ -372,7 +376,8 @@ cxlmu_export int select(int nfds, fd_set *rd, fd_set *wr, fd_set *ex, struct tim
 	int r;
 
 	if (nfds < 0 || !no_sets(nfds, rd, wr, ex) || !on() || !tv_ns(tv, &ns))
-		return __select(nfds, rd, wr, ex, tv);
+		return cxlmu_sched_none_ready(__select(nfds, rd, wr, ex, tv),
+					      tv && !tv->tv_sec && !tv->tv_usec);
 	if (nothing_begin(&idle, ns, SITE)) {
 		r = poll_wait(&idle, &left);
 		/* Linux's select leaves the time not slept in the timeout. */
@@ -398,7 +403,8 @@ cxlmu_export int pselect(int nfds, fd_set *rd, fd_set *wr, fd_set *ex,
 	if (sigmask && cxlmu_sched_fiber())
 		cxlmu_sched_unfiber(CXLMU_WHY_SIGWAIT);
 	if (nfds < 0 || sigmask || !no_sets(nfds, rd, wr, ex) || !on() || !ts_ns(ts, &ns))
-		return CXLMU_LIBC(pselect)(nfds, rd, wr, ex, ts, sigmask);
+		return cxlmu_sched_none_ready(CXLMU_LIBC(pselect)(nfds, rd, wr, ex, ts, sigmask),
+					      ts && !ts->tv_sec && !ts->tv_nsec);
 	if (nothing_begin(&idle, ns, SITE)) {
 		if (!poll_wait(&idle, &left))
 			return 0;
