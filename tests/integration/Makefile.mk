@@ -69,6 +69,7 @@ check_PROGRAMS += \
 	tests/integration/helpers/noiouring \
 	tests/integration/helpers/placement \
 	tests/integration/helpers/pollpair \
+	tests/integration/helpers/pollspin \
 	tests/integration/helpers/remhost \
 	tests/integration/helpers/sandboxed \
 	tests/integration/helpers/seclaunch \
@@ -110,6 +111,7 @@ tests_integration_helpers_manysites_CFLAGS = $(helper_cflags)
 tests_integration_helpers_noiouring_CFLAGS = $(helper_cflags)
 tests_integration_helpers_placement_CFLAGS = $(helper_cflags)
 tests_integration_helpers_pollpair_CFLAGS = $(helper_cflags)
+tests_integration_helpers_pollspin_CFLAGS = $(helper_cflags)
 tests_integration_helpers_remhost_CFLAGS = $(helper_cflags)
 tests_integration_helpers_sandboxed_CFLAGS = $(helper_cflags)
 tests_integration_helpers_seclaunch_CFLAGS = $(helper_cflags)

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Proves that under --sched=fibers (with the default fiber wait and with futex_waitv forced) the pthread synchronization calls give the same results as plain (mutex of each type with trylock, timed and clock locks; condition variables with both clocks; rwlocks; barriers; semaphores; spinlocks; once; C11 threads), and that a fiber waiting on one switches to its core's other fibers instead of blocking in the kernel: the monitor, which hands a stuck core to another host, is (almost) never needed, though the threads wait on each other hundreds of times. Also a kernel thread and fibers sharing one mutex and condition variable, and C++ std::thread, std::mutex and std::condition_variable.
+# Proves that under --sched=fibers (with the default fiber wait and with futex_waitv forced) the pthread synchronization calls and zero-timeout descriptor checks (poll, ppoll, select, pselect, epoll_wait, epoll_pwait, epoll_pwait2) give the same results as plain (mutex of each type with trylock, timed and clock locks; condition variables with both clocks; rwlocks; barriers; semaphores; spinlocks; once; C11 threads), and that a fiber waiting on one switches to its core's other fibers instead of blocking in the kernel: the monitor, which hands a stuck core to another host, is (almost) never needed, though the threads wait on each other hundreds of times. Also a kernel thread and fibers sharing one mutex and condition variable, and C++ std::thread, std::mutex and std::condition_variable.
 . "${top_srcdir:-.}/tests/integration/lib.sh"
 
 need_fibers
@@ -63,6 +63,13 @@ sync "C++ threads" fibcxx all 5 800
 sync cancellation fibsync cancel 4 2
 # 1000 waits at once in a 512-entry completion queue.
 sync "a crowd at a barrier" fibsync crowd 1001 1000
+# An event loop checking a pipe with a zero timeout, 200 rounds: each
+# needs the core to run the worker (400 switches at least). A check that
+# found nothing and did not let the worker run spins until the monitor
+# hands the core on.
+for m in poll ppoll select pselect epoll_wait epoll_pwait epoll_pwait2; do
+	sync "a zero-timeout $m loop" pollspin $m 2 400
+done
 if [ "$(nproc)" -gt 1 ]; then
 	# The consumer is a kernel thread on every CPU: its condition wait
 	# lets the mutex go inside glibc, where no hook sees it; only the
