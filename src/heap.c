@@ -401,7 +401,11 @@ static cxlmu_noinline void activity_due(void)
 {
 	th.merge_due = false;
 	th.fast_small = th.arm_small;
-	th.fast_len = th.arm_len;
+	/* Without the report, free's inline path would count with nothing to
+	 * merge its counts: frees take the bound path, which merges every
+	 * MERGE_EVENTS (and, once jemalloc's tables exist, starts the
+	 * report: counters()). */
+	th.fast_len = th.activity ? th.arm_len : 0;
 	th.tail_small = th.activity ? th.arm_tail : 0;
 	th.cxl_small = th.activity ? th.arm_cxl : 0;
 	if (th.activity)
@@ -851,10 +855,14 @@ static inline void large_block(size_t size)
 static void merge(void)
 {
 	uint64_t a, d, da, dd;
+	uint32_t done;
 
-	/* Blocks of the countdown in progress. */
-	th.fast_allocs += th.alloc_batch - th.alloc_left;
-	th.alloc_batch = th.alloc_left;
+	/* Blocks of the countdown in progress; when it has just expired
+	 * (alloc_left 0), not the block that expired it, which the bound path
+	 * is about to count with the batch's rest (alloc_batch - 1). */
+	done = th.alloc_batch - th.alloc_left - (th.alloc_left == 0);
+	th.fast_allocs += done;
+	th.alloc_batch -= done;
 
 	if (counters()) {
 		a = *th.je_alloc;
