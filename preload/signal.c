@@ -183,8 +183,9 @@ cxlmu_export int epoll_pwait(int fd, struct epoll_event *ev, int max, int timeou
 cxlmu_export int epoll_pwait2(int fd, struct epoll_event *ev, int max,
 			      const struct timespec *timeout, const sigset_t *set)
 {
+	bool zero = timeout && !timeout->tv_sec && !timeout->tv_nsec;
+
 	if (set)
 		unfiber();
-	return cxlmu_sched_none_ready(CXLMU_LIBC(epoll_pwait2)(fd, ev, max, timeout, set),
-				      timeout && !timeout->tv_sec && !timeout->tv_nsec);
+	return cxlmu_sched_none_ready(CXLMU_LIBC(epoll_pwait2)(fd, ev, max, timeout, set), zero);
 }

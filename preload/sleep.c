@@ -335,6 +335,7 @@ cxlmu_export int ppoll(struct pollfd *fds, nfds_t nfds, const struct timespec *t
 {
 	struct cxlmu_idle idle;
 	uint64_t ns, left;
+	bool zero;
 	int r;
 
 	/* With a signal mask the wait must run under it: libc's business,
@@ -342,9 +343,10 @@ cxlmu_export int ppoll(struct pollfd *fds, nfds_t nfds, const struct timespec *t
 	 * not on its host). */
 	if (sigmask && cxlmu_sched_fiber())
 		cxlmu_sched_unfiber(CXLMU_WHY_SIGWAIT);
-	if (nfds || sigmask || !on() || !ts_ns(ts, &ns))
-		return cxlmu_sched_none_ready(CXLMU_LIBC(ppoll)(fds, nfds, ts, sigmask),
-					      ts && !ts->tv_sec && !ts->tv_nsec);
+	if (nfds || sigmask || !on() || !ts_ns(ts, &ns)) {
+		zero = ts && !ts->tv_sec && !ts->tv_nsec;
+		return cxlmu_sched_none_ready(CXLMU_LIBC(ppoll)(fds, nfds, ts, sigmask), zero);
+	}
 	if (nothing_begin(&idle, ns, SITE)) {
 		if (!poll_wait(&idle, &left))
 			return 0;
@@ -373,11 +375,14 @@ cxlmu_export int select(int nfds, fd_set *rd, fd_set *wr, fd_set *ex, struct tim
 {
 	struct cxlmu_idle idle;
 	uint64_t ns, left;
+	bool zero;
 	int r;
 
-	if (nfds < 0 || !no_sets(nfds, rd, wr, ex) || !on() || !tv_ns(tv, &ns))
-		return cxlmu_sched_none_ready(__select(nfds, rd, wr, ex, tv),
-					      tv && !tv->tv_sec && !tv->tv_usec);
+	if (nfds < 0 || !no_sets(nfds, rd, wr, ex) || !on() || !tv_ns(tv, &ns)) {
+		/* Before the call: Linux writes the time left into *tv. */
+		zero = tv && !tv->tv_sec && !tv->tv_usec;
+		return cxlmu_sched_none_ready(__select(nfds, rd, wr, ex, tv), zero);
+	}
 	if (nothing_begin(&idle, ns, SITE)) {
 		r = poll_wait(&idle, &left);
 		/* Linux's select leaves the time not slept in the timeout. */
@@ -398,13 +403,16 @@ cxlmu_export int pselect(int nfds, fd_set *rd, fd_set *wr, fd_set *ex,
 {
 	struct cxlmu_idle idle;
 	uint64_t ns, left;
+	bool zero;
 	int r;
 
 	if (sigmask && cxlmu_sched_fiber())
 		cxlmu_sched_unfiber(CXLMU_WHY_SIGWAIT);
-	if (nfds < 0 || sigmask || !no_sets(nfds, rd, wr, ex) || !on() || !ts_ns(ts, &ns))
+	if (nfds < 0 || sigmask || !no_sets(nfds, rd, wr, ex) || !on() || !ts_ns(ts, &ns)) {
+		zero = ts && !ts->tv_sec && !ts->tv_nsec;
 		return cxlmu_sched_none_ready(CXLMU_LIBC(pselect)(nfds, rd, wr, ex, ts, sigmask),
-					      ts && !ts->tv_sec && !ts->tv_nsec);
+					      zero);
+	}
 	if (nothing_begin(&idle, ns, SITE)) {
 		if (!poll_wait(&idle, &left))
 			return 0;
