@@ -9,9 +9,13 @@
  *            with calloc) and call free(NULL) 1000 times, write the report
  *            to descriptor 4, and print "blocks BYTES": the sum of the
  *            blocks' usable sizes, which the reports' totals must differ by
+ *   freer    a thread set up at once frees, while it stays alive, the
+ *            100000 blocks of 32 B the main thread makes after the JSON
+ *            report to descriptor 3; then the report to descriptor 4
  * and argv[2], if given, is an exit status to end with. */
 #include <errno.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdlib.h>
 
 #include "common.h"
@@ -24,6 +28,22 @@ static void *leave_one(void *arg)
 	if (p)
 		memset(p, 1, MiB);
 	return NULL;   /* dropped on purpose: live at exit */
+}
+
+static void *freed[100000];
+static sem_t go, gone, quit;
+
+/* freer's thread: set up before the blocks exist, then frees them. */
+static void *freer(void *unused)
+{
+	free(malloc(1));
+	sem_post(&gone);
+	sem_wait(&go);
+	for (unsigned i = 0; i < 100000; i++)
+		free(freed[i]);
+	sem_post(&gone);
+	sem_wait(&quit);
+	return NULL;
 }
 
 /* exact (see above); NULL when all went well. */
@@ -99,8 +119,27 @@ int main(int argc, char **argv)
 			return exact(NULL) ? 1 : 0;
 		if (pthread_create(&t, NULL, exact, NULL) || pthread_join(t, &r) || r)
 			return 1;
+	} else if (!strcmp(what, "freer")) {
+		int (*w)(int, int) = (int (*)(int, int))dlsym(RTLD_DEFAULT, "cxlmu_stats_write");
+		pthread_t t;
+
+		if (!w || sem_init(&go, 0, 0) || sem_init(&gone, 0, 0) || sem_init(&quit, 0, 0))
+			return 1;
+		pthread_create(&t, NULL, freer, NULL);
+		sem_wait(&gone);
+		if (w(3, 1))
+			return 1;
+		for (unsigned i = 0; i < 100000; i++)
+			if (!(freed[i] = malloc(32)))
+				return 1;
+		sem_post(&go);
+		sem_wait(&gone);
+		if (w(4, 1))
+			return 1;
+		sem_post(&quit);
+		pthread_join(t, NULL);
 	} else {
-		fprintf(stderr, "usage: statsprog keep|free|threads|now|exact [STATUS]\n");
+		fprintf(stderr, "usage: statsprog keep|free|threads|now|exact|freer [STATUS]\n");
 		return 2;
 	}
 	return argc > 2 ? atoi(argv[2]) : 0;
