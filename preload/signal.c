@@ -21,6 +21,7 @@
 #include "sched_signal.h"
 #include "sched_thread.h"
 #include "scheduler.h"
+#include "sync.h"
 
 /* ----------------------------------------------------------------------- */
 /* Signals to one thread                                                     */
@@ -165,10 +166,10 @@ cxlmu_export int sigsuspend(const sigset_t *set)
 }
 
 /* epoll_wait has no mask: here for its zero timeout only (scheduler.h,
- * cxlmu_sched_none_ready), as are the others' zero timeouts. */
+ * cxlmu_sync_none_ready), as are the others' zero timeouts. */
 cxlmu_export int epoll_wait(int fd, struct epoll_event *ev, int max, int timeout)
 {
-	return cxlmu_sched_none_ready(CXLMU_LIBC(epoll_wait)(fd, ev, max, timeout), timeout == 0);
+	return cxlmu_sync_none_ready(CXLMU_LIBC(epoll_wait)(fd, ev, max, timeout), timeout == 0);
 }
 
 cxlmu_export int epoll_pwait(int fd, struct epoll_event *ev, int max, int timeout,
@@ -176,7 +177,7 @@ cxlmu_export int epoll_pwait(int fd, struct epoll_event *ev, int max, int timeou
 {
 	if (set)
 		unfiber();
-	return cxlmu_sched_none_ready(CXLMU_LIBC(epoll_pwait)(fd, ev, max, timeout, set),
+	return cxlmu_sync_none_ready(CXLMU_LIBC(epoll_pwait)(fd, ev, max, timeout, set),
 				      timeout == 0);
 }
 
@@ -187,5 +188,5 @@ cxlmu_export int epoll_pwait2(int fd, struct epoll_event *ev, int max,
 
 	if (set)
 		unfiber();
-	return cxlmu_sched_none_ready(CXLMU_LIBC(epoll_pwait2)(fd, ev, max, timeout, set), zero);
+	return cxlmu_sync_none_ready(CXLMU_LIBC(epoll_pwait2)(fd, ev, max, timeout, set), zero);
 }

@@ -8,7 +8,7 @@
  * internal nanosleep, which no hook sees: every entry point has its own.
  * With descriptors, poll, ppoll, select and pselect are libc's, and a
  * fiber's zero-timeout check that found none ready yields
- * (cxlmu_sched_none_ready). */
+ * (cxlmu_sync_none_ready). */
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
@@ -318,7 +318,7 @@ cxlmu_export int poll(struct pollfd *fds, nfds_t nfds, int timeout)
 	int r;
 
 	if (nfds || timeout < 0 || !on())
-		return cxlmu_sched_none_ready(__poll(fds, nfds, timeout), timeout == 0);
+		return cxlmu_sync_none_ready(__poll(fds, nfds, timeout), timeout == 0);
 	if (nothing_begin(&idle, (uint64_t)timeout * 1000000u, SITE)) {
 		if (!poll_wait(&idle, &left))
 			return 0;
@@ -345,7 +345,7 @@ cxlmu_export int ppoll(struct pollfd *fds, nfds_t nfds, const struct timespec *t
 		cxlmu_sched_unfiber(CXLMU_WHY_SIGWAIT);
 	if (nfds || sigmask || !on() || !ts_ns(ts, &ns)) {
 		zero = ts && !ts->tv_sec && !ts->tv_nsec;
-		return cxlmu_sched_none_ready(CXLMU_LIBC(ppoll)(fds, nfds, ts, sigmask), zero);
+		return cxlmu_sync_none_ready(CXLMU_LIBC(ppoll)(fds, nfds, ts, sigmask), zero);
 	}
 	if (nothing_begin(&idle, ns, SITE)) {
 		if (!poll_wait(&idle, &left))
@@ -381,7 +381,7 @@ cxlmu_export int select(int nfds, fd_set *rd, fd_set *wr, fd_set *ex, struct tim
 	if (nfds < 0 || !no_sets(nfds, rd, wr, ex) || !on() || !tv_ns(tv, &ns)) {
 		/* Before the call: Linux writes the time left into *tv. */
 		zero = tv && !tv->tv_sec && !tv->tv_usec;
-		return cxlmu_sched_none_ready(__select(nfds, rd, wr, ex, tv), zero);
+		return cxlmu_sync_none_ready(__select(nfds, rd, wr, ex, tv), zero);
 	}
 	if (nothing_begin(&idle, ns, SITE)) {
 		r = poll_wait(&idle, &left);
@@ -410,7 +410,7 @@ cxlmu_export int pselect(int nfds, fd_set *rd, fd_set *wr, fd_set *ex,
 		cxlmu_sched_unfiber(CXLMU_WHY_SIGWAIT);
 	if (nfds < 0 || sigmask || !no_sets(nfds, rd, wr, ex) || !on() || !ts_ns(ts, &ns)) {
 		zero = ts && !ts->tv_sec && !ts->tv_nsec;
-		return cxlmu_sched_none_ready(CXLMU_LIBC(pselect)(nfds, rd, wr, ex, ts, sigmask),
+		return cxlmu_sync_none_ready(CXLMU_LIBC(pselect)(nfds, rd, wr, ex, ts, sigmask),
 					      zero);
 	}
 	if (nothing_begin(&idle, ns, SITE)) {

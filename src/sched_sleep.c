@@ -17,15 +17,6 @@ void cxlmu_sched_yield(void)
 	f->busy = false;
 }
 
-void cxlmu_sched_spin(void)
-{
-	int saved = errno;
-
-	if (cxlmu_sched_fiber_now())
-		cxlmu_sched_yield();
-	errno = saved;
-}
-
 static uint64_t sleep_until(struct cxlmu_uthread *f, uint64_t deadline, bool progress)
 {
 	uint64_t now = cxlmu_prim_now();

@@ -100,21 +100,6 @@ static inline struct cxlmu_uthread *cxlmu_sched_fiber(void)
 	return cxlmu_sched_fiber_now();
 }
 
-/* A check of descriptors with a zero timeout (poll, ppoll, select,
- * pselect, epoll_wait and its variants) returned r; zero: its timeout was
- * zero. When it found none ready, a fiber lets its core's other fibers run
- * before it checks again, as a spinning kernel thread is preempted by the
- * threads it woke: else it would spin until the monitor hands the core on,
- * milliseconds later. r is returned, errno kept. */
-void cxlmu_sched_spin(void);
-
-static inline int cxlmu_sched_none_ready(int r, bool zero)
-{
-	if (unlikely(cxlmu_sched_on) && r == 0 && zero)
-		cxlmu_sched_spin();
-	return r;
-}
-
 /* At a sleep (a cancellation point), before asking cxlmu_sched_fiber: a
  * fiber asked to move (its affinity was set by another thread) moves, and
  * a pinned kernel thread whose CPU changed (fibers came, or it became

@@ -378,6 +378,17 @@ void cxlmu_sync_testcancel(void)
 	cxlmu_libc.pthread_testcancel();
 }
 
+void cxlmu_sync_spin(void)
+{
+	int saved = errno;
+
+	if (cxlmu_sched_fiber()) {
+		cxlmu_sched_yield();
+		cxlmu_sync_testcancel();
+	}
+	errno = saved;
+}
+
 /* ----------------------------------------------------------------------- */
 /* Joins                                                                     */
 /* ----------------------------------------------------------------------- */

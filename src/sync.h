@@ -38,6 +38,7 @@
 
 #include "glibc_abi.h"
 #include "internal.h"
+#include "scheduler.h"
 
 struct cxlmu_uthread;
 
@@ -102,6 +103,22 @@ int cxlmu_sync_join(pthread_t t, void **ret, uint64_t deadline);
  * cancellation (cxlmu_sched_mark_cancel) acts back on its own kernel
  * thread, glibc's as glibc does. */
 void cxlmu_sync_testcancel(void);
+
+/* A check of descriptors with a zero timeout (poll, ppoll, select,
+ * pselect, epoll_wait and its variants) returned r; zero: its timeout was
+ * zero. When it found none ready, a fiber lets its core's other fibers run
+ * before it checks again, as a spinning kernel thread is preempted by the
+ * threads it woke (else it would spin until the monitor hands the core
+ * on, milliseconds later), and, the call being a cancellation point, acts
+ * on a pending cancellation. r is returned, errno kept. */
+void cxlmu_sync_spin(void);
+
+static inline int cxlmu_sync_none_ready(int r, bool zero)
+{
+	if (unlikely(cxlmu_sched_on) && r == 0 && zero)
+		cxlmu_sync_spin();
+	return r;
+}
 
 /* A fiber's relative sleep of ns asked from site (a poll or not: src/
  * scheduler.h). A cancellation point. 0, or -EINTR with *left when a
