@@ -70,6 +70,8 @@ sync "a crowd at a barrier" fibsync crowd 1001 1000
 for m in poll ppoll select pselect epoll_wait epoll_pwait epoll_pwait2; do
 	sync "a zero-timeout $m loop" pollspin $m 2 400
 done
+# ...and such a loop is cancelled at its poll, a cancellation point.
+sync "a zero-timeout poll loop cancelled" pollspin cancel 2 1
 if [ "$(nproc)" -gt 1 ]; then
 	# The consumer is a kernel thread on every CPU: its condition wait
 	# lets the mutex go inside glibc, where no hook sees it; only the

@@ -7,7 +7,11 @@
  * epoll_pwait2. Checks that every answer came in order and that each check
  * that found nothing returned 0 with errno untouched; prints
  * "pollspin: ok". With POLLSPIN_TIME set, also prints the mean time of a
- * round on stderr (a measurement, not a check). */
+ * round on stderr (a measurement, not a check).
+ *   pollspin cancel
+ * A thread checks a pipe nobody writes with zero-timeout polls until the
+ * main thread cancels it (poll is a cancellation point): the join must
+ * give PTHREAD_CANCELED. */
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -37,6 +41,32 @@ static void *worker(void *arg)
 			return "write";
 	}
 	return NULL;
+}
+
+static _Atomic unsigned long spins;
+
+static void *spinner(void *arg)
+{
+	struct pollfd pfd = { .fd = answer[0], .events = POLLIN };
+
+	for (;;) {
+		poll(&pfd, 1, 0);
+		spins++;
+	}
+	return NULL;
+}
+
+static int cancel_mode(void)
+{
+	pthread_t t = t_start(spinner, NULL);
+	void *r = NULL;
+
+	while (spins < 1000)
+		usleep(1000);
+	T_CHECK(!pthread_cancel(t), "pthread_cancel failed");
+	T_CHECK(!pthread_join(t, &r) && r == PTHREAD_CANCELED,
+		"the spinning thread was not cancelled at its poll");
+	return t_done("pollspin");
 }
 
 /* One check of the answer pipe with a zero timeout: > 0 when readable. */
@@ -86,6 +116,8 @@ int main(int argc, char **argv)
 		perror("pollspin: setting up");
 		return 1;
 	}
+	if (!strcmp(argv[1], "cancel"))
+		return cancel_mode();
 	t = t_start(worker, NULL);
 	start = t_now_ns();
 	for (unsigned r = 1; r <= ROUNDS; r++) {
