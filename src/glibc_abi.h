@@ -29,7 +29,17 @@
  *                    count is not 0)
  *   pthread_barrier_t glibc's barrier uses its first 20 bytes and its
  *                    init leaves the rest alone: the runtime's own barrier
- *                    (src/sync.c) keeps a magic in the last 4 bytes. */
+ *                    (src/sync.c) keeps a magic in the last 4 bytes.
+ *
+ * One private symbol: __nptl_nthreads (GLIBC_PRIVATE, exported for
+ * libthread_db since before 2.25; src/libc.c looks it up). An unsigned
+ * count of the process's threads: 1 at start, one more for each thread
+ * pthread_create makes, one less as each ends; the thread that takes it
+ * to 0 calls exit(0). That is how a program whose main thread called
+ * pthread_exit ends with its last thread. The runtime's own threads never
+ * end, so it takes each off the count once made (src/scheduler.c);
+ * where libc has no such symbol, such a program outlives its threads
+ * only while fibers run. */
 #ifndef CXLMU_SRC_GLIBC_ABI_H
 #define CXLMU_SRC_GLIBC_ABI_H
 

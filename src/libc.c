@@ -14,6 +14,7 @@ void cxlmu_libc_init(void)
 	*(void **)&cxlmu_libc.name = dlsym(RTLD_NEXT, #name);
 	CXLMU_LIBC_FUNCTIONS(CXLMU_LIBC_LOOKUP)
 #undef CXLMU_LIBC_LOOKUP
+	cxlmu_libc.nthreads = dlvsym(RTLD_NEXT, "__nptl_nthreads", "GLIBC_PRIVATE");
 	atomic_store_explicit(&cxlmu_libc.ready, true, memory_order_release);
 }
 

@@ -121,6 +121,9 @@ struct cxlmu_libc {
 #define CXLMU_LIBC_FIELD(name, ret, params) ret (*name) params;
 	CXLMU_LIBC_FUNCTIONS(CXLMU_LIBC_FIELD)
 #undef CXLMU_LIBC_FIELD
+	/* glibc's count of the threads that end the process when the last
+	 * one ends (src/glibc_abi.h); NULL where libc has none. */
+	_Atomic unsigned *nthreads;
 	_Atomic bool ready;     /* every field looked up (NULL: libc lacks it) */
 };
 extern struct cxlmu_libc cxlmu_libc;

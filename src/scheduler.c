@@ -5,12 +5,14 @@
  * src/sched_impl.h. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sched.h>
 #include <linux/membarrier.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include "heap.h"
+#include "libc.h"
 #include "log.h"
 #include "ring.h"
 #include "sandbox.h"
@@ -300,10 +302,25 @@ static void *host_main(void *arg)
 	return NULL;
 }
 
-/* A runtime thread with the signal mask given: a host's is its core's
- * (whoever makes it: the monitor blocks everything), the monitor's
- * blocks every signal. */
-static int start_thread(void *(*fn)(void *), void *arg, const sigset_t *mask)
+/* glibc ends the process when the last thread that pthread_create made,
+ * or the main thread, ends (its count, src/glibc_abi.h): a program whose
+ * main thread called pthread_exit ends with its last thread. A runtime
+ * thread never ends, so it is taken off that count, or such a program
+ * would outlive its threads. The creator is still counted unless it is
+ * the monitor, whose new host may find that the program's last thread
+ * ended meanwhile: then it ends the process, as that thread would have. */
+static void uncount(void)
+{
+	_Atomic unsigned *n = cxlmu_libc.nthreads;
+
+	if (n && atomic_fetch_sub(n, 1) == 1)
+		exit(0);
+}
+
+/* A runtime thread with the signal mask given (a host's is its core's,
+ * whoever makes it; the monitor's and an agent's block every signal) and
+ * the stack size given (0: libc's default). 0 or -errno. */
+static int start_thread(void *(*fn)(void *), void *arg, const sigset_t *mask, size_t stack)
 {
 	pthread_attr_t attr;
 	pthread_t t;
@@ -311,10 +328,13 @@ static int start_thread(void *(*fn)(void *), void *arg, const sigset_t *mask)
 
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	pthread_attr_setstacksize(&attr, 256 * 1024);
+	if (stack)
+		pthread_attr_setstacksize(&attr, stack);
 	pthread_attr_setsigmask_np(&attr, mask);
 	r = sched.create_thread(&t, &attr, fn, arg);
 	pthread_attr_destroy(&attr);
+	if (!r)
+		uncount();
 	return -r;
 }
 
@@ -345,7 +365,7 @@ int sched_add_host(struct cxlmu_core *c)
 		return -r;
 	h->core = c;
 	prev = atomic_exchange_explicit(&c->owner, h, memory_order_acq_rel);
-	if ((r = start_thread(host_main, h, &c->mask))) {
+	if ((r = start_thread(host_main, h, &c->mask, 256 * 1024))) {
 		atomic_store_explicit(&c->owner, prev, memory_order_release);
 		cxlmu_prim_munmap(h, sizeof(*h));
 	}
@@ -437,7 +457,7 @@ static struct cxlmu_core *core_get(int cpu)
 	if (c && !atomic_exchange(&sched.monitor_started, 1)) {
 		sigset_t every;
 		sigfillset(&every);
-		if (start_thread(sched_monitor_main, NULL, &every))
+		if (start_thread(sched_monitor_main, NULL, &every, 256 * 1024))
 			atomic_store(&sched.monitor_started, 0);
 	}
 	return c;
@@ -770,22 +790,12 @@ void cxlmu_sched_init(const struct cxlmu_config *cfg)
 
 int cxlmu_sched_spawn(void *(*fn)(void *), void *arg, size_t stack)
 {
-	pthread_attr_t attr;
 	sigset_t every;
-	pthread_t t;
-	int r;
 
 	if (!sched.create_thread || cxlmu_sandboxed())
 		return -EAGAIN;
 	sigfillset(&every);
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	if (stack)
-		pthread_attr_setstacksize(&attr, stack);
-	pthread_attr_setsigmask_np(&attr, &every);
-	r = sched.create_thread(&t, &attr, fn, arg);
-	pthread_attr_destroy(&attr);
-	return -r;
+	return start_thread(fn, arg, &every, stack);
 }
 
 void cxlmu_sched_expect(int delta)

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Proves that under --sched=fibers (with the default fiber wait and with futex_waitv forced), threads pinned to one CPU run as fibers and pthread programs give the same results as plain: thread identity (__thread, errno, pthread_self, keys and their destructors), join values, detach, pthread_exit with cleanup handlers, 10 000 threads at once (TEST_MANY_THREADS), deep recursion in the stack size asked, a thread spinning or blocked in read() while the others go on (the monitor hands the CPU's other fibers to another host), a mutex and condition variable producer and consumer, cancellation, fork, abort() ending the program by SIGABRT; and that seedpoll's checksum is the same in every mode.
+# Proves that under --sched=fibers (with the default fiber wait and with futex_waitv forced), threads pinned to one CPU run as fibers and pthread programs give the same results as plain: thread identity (__thread, errno, pthread_self, keys and their destructors), join values, detach, pthread_exit with cleanup handlers, a main thread that ends with pthread_exit (the process then ends with its last thread, status 0), 10 000 threads at once (TEST_MANY_THREADS), deep recursion in the stack size asked, a thread spinning or blocked in read() while the others go on (the monitor hands the CPU's other fibers to another host), a mutex and condition variable producer and consumer, cancellation, fork, abort() ending the program by SIGABRT; and that seedpoll's checksum is the same in every mode.
 . "${top_srcdir:-.}/tests/integration/lib.sh"
 
 need_fibers
@@ -32,6 +32,7 @@ fib() {
 
 fib identity identity 10 'w["fiber_switches"] > 0'
 fib "pthread_exit" exit 7
+fib "pthread_exit from main: the process ends with its last thread" mainexit 4
 # TEST_MANY_THREADS (not CXLMU_*: lib.sh clears those): fewer where the
 # CPU is emulated (tests/vm/guest-int.sh: there the plain run's 10 000
 # threads, waking 5 times a second each, starve the main thread creating

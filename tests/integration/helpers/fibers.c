@@ -7,6 +7,10 @@
  *             thread's own value; a detached thread runs to its end
  *   exit      threads end with pthread_exit from a nested call: join gets
  *             the value, cleanup handlers and key destructors run
+ *   mainexit  the main thread makes 3 threads and ends with pthread_exit
+ *             (a cleanup handler runs); the process ends, status 0, when
+ *             the last of them returns, after 20 sleeps each, as glibc
+ *             ends it: an atexit handler, run then, prints the ok line
  *   many [N]  N threads (default 10 000) alive at once (64 KiB stacks):
  *             each counts itself in, polls a few times, then sleeps 200 ms
  *             at a time until every thread has been created, and returns
@@ -182,6 +186,46 @@ static void mode_exit(void)
 	}
 	T_CHECK(cleanups == N, "cleanup handlers ran %d times, want %d", cleanups, N);
 	T_CHECK(destructed == N, "key destructor ran %d times, want %d", destructed, N);
+}
+
+/* mainexit: nothing after pthread_exit returns to main(), so the checks
+ * are made in the atexit handler, which prints the ok line itself. */
+static _Atomic int mainexit_done, mainexit_cleanup;
+
+static void *mainexit_thread(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < 20; i++)
+		usleep(1000);
+	atomic_fetch_add(&mainexit_done, 1);
+	return NULL;
+}
+
+static void mainexit_at_exit(void)
+{
+	if (mainexit_done == 3 && mainexit_cleanup == 1) {
+		printf("mainexit: ok\n");
+		return;
+	}
+	fprintf(stderr, "mainexit: %d of 3 threads done, the main thread's cleanup ran %d times\n",
+		(int)mainexit_done, (int)mainexit_cleanup);
+	_exit(1);
+}
+
+static void mainexit_cleanup_fn(void *arg)
+{
+	(void)arg;
+	mainexit_cleanup++;
+}
+
+static void mode_mainexit(void)
+{
+	T_CHECK(!atexit(mainexit_at_exit), "atexit");
+	for (int i = 0; i < 3; i++)
+		pthread_detach(t_start(mainexit_thread, NULL));
+	pthread_cleanup_push(mainexit_cleanup_fn, NULL);
+	pthread_exit(NULL);
+	pthread_cleanup_pop(0);
 }
 
 /* ----------------------------------------------------------------------- */
@@ -795,7 +839,8 @@ int main(int argc, char **argv)
 		const char *name;
 		void (*run)(void);
 	} modes[] = {
-		{ "identity", mode_identity }, { "exit", mode_exit }, { "many", mode_many },
+		{ "identity", mode_identity }, { "exit", mode_exit },
+		{ "mainexit", mode_mainexit }, { "many", mode_many },
 		{ "deep", mode_deep }, { "spin", mode_spin }, { "read", mode_read },
 		{ "pc", mode_pc }, { "cancel", mode_cancel }, { "fork", mode_fork },
 		{ "join", mode_join }, { "signals", mode_signals },
