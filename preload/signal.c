@@ -8,7 +8,8 @@
  * (sigwait, sigwaitinfo, sigtimedwait, sigsuspend; a wait with a signal
  * mask: epoll_pwait, and ppoll and pselect in preload/sleep.c) goes back
  * to its own kernel thread for good, where the kernel delivers them. Signals sent to
- * the process reach whichever thread does not block them, as plain. With
+ * the process go where the kernel would send them: a fiber's parked kernel
+ * thread takes them for it (src/sched_signal.c, "Receivers"). With
  * fibers off, or for a kernel thread, each forwards to libc. */
 #include <errno.h>
 #include <pthread.h>

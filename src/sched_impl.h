@@ -82,10 +82,24 @@ struct cxlmu_uthread {
 	_Atomic uint32_t pokes;         /* signals senders sent its host */
 	uint32_t pokes_seen;
 	bool sig_intr;                  /* a handler ran in its sleep */
+	/* Between two slices of a sleep: its host blocks every signal, so
+	 * none runs a handler there without ending the sleep (sig_on). */
+	bool slicing;
 	/* On its core's sigwake list: a sender asked its core to wake it. */
 	_Atomic bool sigwake_queued;
 	struct cxlmu_uthread *sigwake_next;
 	struct cxlmu_sig sig[64];       /* what each pending one came with */
+	/* Its kernel thread, parked, takes what the kernel gives that thread
+	 * and the fiber's mask lets through, and hands it to the fiber
+	 * (sched_park_receive). A poke (sched_park_poke, which also sets
+	 * back) makes it look again at back and the mask: park_gen moves on,
+	 * and park_sig, the signal its wait takes now (0: it waits on
+	 * park_gen), comes from the poker as a poke; park_pokers are pokers
+	 * still touching the record. */
+	_Atomic uint32_t park_gen;
+	_Atomic int park_sig;
+	_Atomic uint32_t park_pokers;
+	uint64_t park_used;             /* every park_sig it had */
 };
 
 struct cxlmu_host {
@@ -115,10 +129,6 @@ struct cxlmu_core {
 	_Atomic int stuck;              /* hosts that lost it inside a fiber */
 	_Atomic int expect;             /* fibers waiting for a remote completion */
 	sigset_t mask;                  /* its hosts' at start, the first fiber's */
-	/* Signals: for each, how many of its fibers do not block it (under
-	 * all_lock); what every one of them blocks, an idle host blocks. */
-	uint32_t open[64];
-	_Atomic uint64_t idle_mask;
 	/* Fibers a signal came for, to be woken by the owner (lock-free: a
 	 * sender may be a handler that interrupted this core's lock holder). */
 	_Atomic(struct cxlmu_uthread *) sigwake;
@@ -267,9 +277,11 @@ void sched_wake_polls(struct cxlmu_core *c);
 
 int sched_real_sigmask(int how, const sigset_t *set, sigset_t *old);
 void sched_sig_send(pid_t tid, const struct cxlmu_sig *s);
+void sched_sig_from(struct cxlmu_sig *s, const siginfo_t *si);
 uint64_t sched_all_lock_masked(void);
 void sched_all_unlock_masked(uint64_t old);
-void sched_mask_count(struct cxlmu_core *c, uint64_t m, int delta);
+void sched_park_receive(struct cxlmu_uthread *f);
+void sched_park_poke(struct cxlmu_uthread *f, bool back);
 void sched_sig_deliver(struct cxlmu_uthread *f);
 void sched_sig_flush(struct cxlmu_uthread *f);
 
@@ -308,7 +320,7 @@ static inline void sig_on(struct cxlmu_uthread *f)
 {
 	struct cxlmu_host *h = f->host;
 
-	host_mask(h, mask_word(&f->mask));
+	host_mask(h, unlikely(f->slicing) ? BLOCK_ALL : mask_word(&f->mask));
 	atomic_store_explicit(&f->on, h, memory_order_relaxed);
 	sig_fence();
 	if (unlikely(sig_waiting(f)))
@@ -324,6 +336,18 @@ static inline void sig_off(struct cxlmu_uthread *f)
 		     atomic_load_explicit(&f->pokes, memory_order_acquire) != f->pokes_seen))
 		sched_sig_flush(f);
 }
+/* f leaves a scheduler call (busy): a signal that came meanwhile was left
+ * pending for it (cxlmu_sched_signal's sender, which reads busy after its
+ * fence), and is delivered now if no switch did. */
+static inline void sched_unbusy(struct cxlmu_uthread *f)
+{
+	host_mask(f->host, mask_word(&f->mask));
+	__atomic_store_n(&f->busy, false, __ATOMIC_RELAXED);
+	sig_fence();
+	if (unlikely(sig_waiting(f)))
+		sched_sig_deliver(f);
+}
+
 /* ----------------------------------------------------------------------- */
 /* Blocking (src/sched_block.c: the core's io_uring, the lot)                */
 /* ----------------------------------------------------------------------- */

@@ -15,8 +15,21 @@
  * for that signal), or the fiber sees the signal pending. Where
  * membarrier is not there (sched.mb_ok false), the fiber's side fences
  * itself. The host's mask is the running fiber's: it changes only at
- * switches between fibers whose masks differ. sig_on, sig_off and the
- * mask cache are inline in src/sched_impl.h: they are the switch path. */
+ * switches between fibers whose masks differ; an idle host blocks every
+ * signal. sig_on, sig_off and the mask cache are inline in
+ * src/sched_impl.h: they are the switch path.
+ *
+ * Receivers: signals sent to the process. The kernel gives one to the
+ * main thread if it does not block it, else to any thread that does not.
+ * A fiber's parked kernel thread stands in for the fiber in that choice:
+ * it waits in rt_sigtimedwait for exactly what the fiber's mask lets
+ * through, so the kernel picks it where it would have picked the thread,
+ * and it hands what it takes to the fiber as a signal sent to it, with
+ * its siginfo (a sleep ends with EINTR, the handler runs in the fiber).
+ * The same holds for a signal sent to that thread's id from outside. A
+ * fiber's mask change, and its leaving, poke the parked thread to look
+ * again: a signal of its current set, sent to it with a cookie in
+ * si_value, which it drops. */
 #include <errno.h>
 #include <linux/membarrier.h>
 
@@ -39,23 +52,34 @@ int sched_real_sigmask(int how, const sigset_t *set, sigset_t *old)
 	}
 	return (int)-rawsys(SYS_rt_sigprocmask, how, (long)set, (long)old, 8);
 }
-/* Send s to the thread tid of this process. */
+/* Send s to the thread tid of this process, with its siginfo where the
+ * kernel lets it: a thread may give itself any si_code, but another thread
+ * only a negative one other than SI_TKILL's; a kill's or the kernel's
+ * signal sent on to another thread goes as SI_QUEUE with the same fields. */
 void sched_sig_send(pid_t tid, const struct cxlmu_sig *s)
 {
 	long pid = rawsys(SYS_getpid, 0, 0, 0, 0);
+	siginfo_t si;
 
-	if (s->code == SI_QUEUE) {
-		siginfo_t si;
-		memset(&si, 0, sizeof(si));
-		si.si_signo = s->sig;
-		si.si_code = s->code;
-		si.si_pid = s->pid;
-		si.si_uid = s->uid;
-		si.si_value = s->value;
-		rawsys(SYS_rt_tgsigqueueinfo, pid, tid, s->sig, (long)&si);
-	} else {
+	if (s->code == SI_TKILL) {
 		rawsys(SYS_tgkill, pid, tid, s->sig, 0);
+		return;
 	}
+	memset(&si, 0, sizeof(si));
+	si.si_signo = s->sig;
+	si.si_code = s->code;
+	memcpy((char *)&si + 16, s->fields, sizeof(s->fields));
+	if (si.si_code >= 0 && tid != (pid_t)rawsys(SYS_gettid, 0, 0, 0, 0))
+		si.si_code = SI_QUEUE;
+	rawsys(SYS_rt_tgsigqueueinfo, pid, tid, s->sig, (long)&si);
+}
+
+/* What siginfo si says, as a cxlmu_sig. */
+void sched_sig_from(struct cxlmu_sig *s, const siginfo_t *si)
+{
+	s->sig = si->si_signo;
+	s->code = si->si_code;
+	memcpy(s->fields, (const char *)si + 16, sizeof(s->fields));
 }
 
 /* Does the program handle sig (a handler, not a default or ignore)? */
@@ -84,21 +108,6 @@ void sched_all_unlock_masked(uint64_t old)
 {
 	spin_unlock(&sched.all_lock);
 	rawsys(SYS_rt_sigprocmask, SIG_SETMASK, (long)&old, 0, sizeof(old));
-}
-
-/* A fiber of c with mask m comes (delta 1) or goes (-1): what an idle host
- * of c blocks follows. Under all_lock. */
-void sched_mask_count(struct cxlmu_core *c, uint64_t m, int delta)
-{
-	uint64_t idle = 0;
-
-	for (int i = 0; i < 64; i++) {
-		if (!(m & (1ull << i)))
-			c->open[i] += (uint32_t)delta;
-		if (!c->open[i])
-			idle |= 1ull << i;
-	}
-	atomic_store_explicit(&c->idle_mask, idle & BLOCK_ALL, memory_order_relaxed);
 }
 
 /* f runs, with its mask on its host: what is pending for it and let
@@ -169,12 +178,52 @@ static bool sig_number(int sig, int *err)
 	return false;
 }
 
+/* s for f, found under all_lock (old: the mask to put back): to its host
+ * now if it runs, pending while its mask blocks it, else pending and f
+ * woken. Unlocks. */
+static void sig_post(struct cxlmu_uthread *f, const struct cxlmu_sig *s, uint64_t old)
+{
+	uint64_t bit = 1ull << (s->sig - 1);
+	struct cxlmu_host *h;
+	pid_t to = 0;
+
+	atomic_fetch_add(&f->poking, 1);
+	f->sig[s->sig - 1] = *s;
+	atomic_fetch_or(&f->sigpend, bit);
+	if (sched.mb_ok)
+		rawsys(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0, 0);
+	else
+		atomic_thread_fence(memory_order_seq_cst);
+	h = atomic_load_explicit(&f->on, memory_order_relaxed);
+	if (mask_word(&f->mask) & bit) {
+		/* Pending until it unblocks it (cxlmu_sched_sigmask). */
+	} else if (h && __atomic_load_n(&f->busy, __ATOMIC_RELAXED)) {
+		/* Inside a scheduler call (between two slices of a sleep):
+		 * its next switch or the call's end delivers it, and a sleep
+		 * ends with EINTR as plain (sched_unbusy, dispose). */
+	} else if (h) {
+		if (atomic_fetch_and(&f->sigpend, ~bit) & bit)
+			to = h->tid;
+	} else {
+		sig_wake(f);
+	}
+	if (!to)
+		atomic_fetch_sub(&f->poking, 1);
+	sched_all_unlock_masked(old);
+	if (to) {
+		/* f waits for this (sig_off, cxlmu_sched_sigmask) before it
+		 * switches out or changes its mask: h runs f until the signal
+		 * is there. */
+		sched_sig_send(to, s);
+		atomic_fetch_add(&f->pokes, 1);
+		atomic_fetch_sub(&f->poking, 1);
+	}
+}
+
 bool cxlmu_sched_signal(pthread_t t, pid_t tid, const struct cxlmu_sig *s, int *err)
 {
 	struct cxlmu_uthread *f, *me = sched_self;
-	struct cxlmu_host *h;
 	uint64_t bit, old;
-	pid_t to = 0;
 
 	if (!atomic_load_explicit(&sched.probed, memory_order_acquire))
 		return false;    /* no fiber has been made */
@@ -203,35 +252,130 @@ bool cxlmu_sched_signal(pthread_t t, pid_t tid, const struct cxlmu_sig *s, int *
 		sched_all_unlock_masked(old);
 		return true;
 	}
-	bit = 1ull << (s->sig - 1);
-	atomic_fetch_add(&f->poking, 1);
-	f->sig[s->sig - 1] = *s;
-	atomic_fetch_or(&f->sigpend, bit);
-	if (sched.mb_ok)
-		rawsys(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0, 0);
-	else
-		atomic_thread_fence(memory_order_seq_cst);
-	h = atomic_load_explicit(&f->on, memory_order_relaxed);
-	if (mask_word(&f->mask) & bit) {
-		/* Pending until it unblocks it (cxlmu_sched_sigmask). */
-	} else if (h) {
-		if (atomic_fetch_and(&f->sigpend, ~bit) & bit)
-			to = h->tid;
-	} else {
-		sig_wake(f);
-	}
-	if (!to)
-		atomic_fetch_sub(&f->poking, 1);
-	sched_all_unlock_masked(old);
-	if (to) {
-		/* f waits for this (sig_off, cxlmu_sched_sigmask) before it
-		 * switches out or changes its mask: h runs f until the signal
-		 * is there. */
-		sched_sig_send(to, s);
-		atomic_fetch_add(&f->pokes, 1);
-		atomic_fetch_sub(&f->poking, 1);
-	}
+	sig_post(f, s, old);
 	return true;
+}
+
+/* ----------------------------------------------------------------------- */
+/* Receivers                                                                 */
+/* ----------------------------------------------------------------------- */
+
+/* Would the kernel discard sig sent now (ignored, by SIG_IGN or by a
+ * default action that ignores it)? It discards such a signal when it is
+ * sent to a thread that does not block it. */
+static bool sig_ignored(int sig)
+{
+	struct { void *handler; unsigned long flags; void *restorer; uint64_t mask; } ka;
+
+	if (rawsys(SYS_rt_sigaction, sig, 0, (long)&ka, sizeof(ka.mask)))
+		return false;
+	if (ka.handler == (void *)SIG_IGN)
+		return true;
+	return ka.handler == (void *)SIG_DFL &&
+	       (sig == SIGCHLD || sig == SIGCONT || sig == SIGURG || sig == SIGWINCH);
+}
+
+/* What a fiber's parked kernel thread waits for: what its mask lets
+ * through, but glibc's two (its own handlers run there, as today) and
+ * what no wait can take. */
+static uint64_t park_set(const struct cxlmu_uthread *f)
+{
+	return ~mask_word(&f->mask) & BLOCK_ALL &
+	       ~((1ull << (SIGKILL - 1)) | (1ull << (SIGSTOP - 1)));
+}
+
+static bool is_poke(const struct cxlmu_uthread *f, const siginfo_t *si, long pid)
+{
+	return si->si_code == SI_QUEUE && si->si_pid == pid && si->si_value.sival_ptr == f;
+}
+
+/* A signal taken on the parked kernel thread: f's, pending for it now
+ * (leaving: its kernel thread's again, sent there by cxlmu_sched_leave). */
+static void park_pend(struct cxlmu_uthread *f, const siginfo_t *si)
+{
+	uint64_t old = sched_all_lock_masked();
+
+	sched_sig_from(&f->sig[si->si_signo - 1], si);
+	atomic_fetch_or_explicit(&f->sigpend, 1ull << (si->si_signo - 1), memory_order_release);
+	sched_all_unlock_masked(old);
+}
+
+void sched_park_receive(struct cxlmu_uthread *f)
+{
+	long pid = rawsys(SYS_getpid, 0, 0, 0, 0);
+	struct timespec zero = { 0, 0 };
+	unsigned spins = 0;
+	siginfo_t si;
+
+	/* Nothing here may write TLS: it is the fiber's. */
+	for (;;) {
+		uint32_t gen = atomic_load_explicit(&f->park_gen, memory_order_seq_cst);
+		uint64_t set;
+		long r;
+
+		if (atomic_load_explicit(&f->back, memory_order_acquire))
+			break;
+		set = park_set(f);
+		if (!set) {
+			atomic_store_explicit(&f->park_sig, 0, memory_order_seq_cst);
+			raw_futex(&f->park_gen, FUTEX_WAIT, gen);
+			continue;
+		}
+		/* A poke comes as the highest signal it takes: a real-time
+		 * one, which queues, where it can. */
+		f->park_used |= 1ull << (63 - __builtin_clzll(set));
+		atomic_store_explicit(&f->park_sig, 64 - __builtin_clzll(set), memory_order_seq_cst);
+		if (atomic_load_explicit(&f->park_gen, memory_order_seq_cst) != gen)
+			continue;
+		r = rawsys(SYS_rt_sigtimedwait, (long)&set, (long)&si, 0, 8);
+		/* What the kernel would have discarded had the fiber's thread
+		 * been there to take it: nothing to hand on (a child's end,
+		 * SIGCHLD by default, wakes nothing). */
+		if (r <= 0 || is_poke(f, &si, pid) || sig_ignored((int)r))
+			continue;
+		/* The fiber's: sent to it as if to its thread. */
+		struct cxlmu_sig s;
+		sched_sig_from(&s, &si);
+		sig_post(f, &s, sched_all_lock_masked());
+	}
+	/* Pokes sent, or on their way: none is left for the program. */
+	atomic_store_explicit(&f->park_sig, 0, memory_order_seq_cst);
+	while (atomic_load_explicit(&f->park_pokers, memory_order_seq_cst))
+		cxlmu_prim_relax(&spins);
+	while (f->park_used) {
+		uint64_t set = f->park_used;
+
+		if (rawsys(SYS_rt_sigtimedwait, (long)&set, (long)&si, (long)&zero, 8) <= 0)
+			break;
+		if (!is_poke(f, &si, pid))
+			park_pend(f, &si);
+	}
+}
+
+void sched_park_poke(struct cxlmu_uthread *f, bool back)
+{
+	int sig;
+
+	/* Counted first: once back is seen, the parked thread waits for the
+	 * pokers before its fiber runs again (and may end, freeing f). */
+	atomic_fetch_add_explicit(&f->park_pokers, 1, memory_order_seq_cst);
+	if (back)
+		atomic_store_explicit(&f->back, 1, memory_order_seq_cst);
+	atomic_fetch_add_explicit(&f->park_gen, 1, memory_order_seq_cst);
+	raw_futex(&f->park_gen, FUTEX_WAKE, 1);
+	if ((sig = atomic_load_explicit(&f->park_sig, memory_order_seq_cst))) {
+		siginfo_t si;
+
+		memset(&si, 0, sizeof(si));
+		si.si_signo = sig;
+		si.si_code = SI_QUEUE;
+		si.si_pid = (pid_t)rawsys(SYS_getpid, 0, 0, 0, 0);
+		si.si_uid = (uid_t)rawsys(SYS_getuid, 0, 0, 0, 0);
+		si.si_value.sival_ptr = f;
+		rawsys(SYS_rt_tgsigqueueinfo, si.si_pid, f->tid, sig, (long)&si);
+	}
+	/* The last touch of f. */
+	atomic_fetch_sub_explicit(&f->park_pokers, 1, memory_order_release);
 }
 
 /* how applied to the mask now with set: the new mask, or false for a bad
@@ -266,7 +410,7 @@ int cxlmu_sched_sigmask(int how, const sigset_t *set, sigset_t *old)
 {
 	struct cxlmu_uthread *f = sched_self;
 	struct cxlmu_host *h = f->host;
-	uint64_t real = 0, want = set ? mask_word(set) : 0, next = 0, seen, o;
+	uint64_t real = 0, want = set ? mask_word(set) : 0, next = 0, seen, o, open;
 	unsigned spins = 0;
 
 	if (set && !mask_apply(how, 0, 0, &next))
@@ -293,10 +437,12 @@ int cxlmu_sched_sigmask(int how, const sigset_t *set, sigset_t *old)
 	mask_apply(how, mask_word(&f->mask), want, &next);
 	f->busy = true;
 	o = sched_all_lock_masked();
-	sched_mask_count(f->core, mask_word(&f->mask), -1);
-	sched_mask_count(f->core, next, 1);
+	open = park_set(f);
 	word_set(&f->mask, next);
 	sched_all_unlock_masked(o);
+	/* Its parked kernel thread waits for what the new mask lets in. */
+	if (park_set(f) != open)
+		sched_park_poke(f, false);
 	/* A sender that decided under the old mask may still be sending to
 	 * the host: once it is done, the signal comes in with the old mask,
 	 * before the new one can block it. */
@@ -308,9 +454,7 @@ int cxlmu_sched_sigmask(int how, const sigset_t *set, sigset_t *old)
 		rawsys(SYS_getppid, 0, 0, 0, 0);
 	}
 	host_mask(h, next);
-	f->busy = false;
-	if (sig_waiting(f))
-		sched_sig_deliver(f);
+	sched_unbusy(f);
 	return 0;
 }
 

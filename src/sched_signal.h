@@ -9,13 +9,22 @@
 
 #include "scheduler.h"
 
-/* A signal sent to one thread: what its handler's siginfo says. */
+/* A signal sent to one thread: what its handler's siginfo says. Its
+ * fields are siginfo_t's after si_code (bytes 16 to 47: the sender's pid
+ * and uid and a value, a child's status and times, a timer's id), so a
+ * signal the kernel gave a fiber's kernel thread reaches the fiber as it
+ * came. */
 struct cxlmu_sig {
 	int sig;
-	int code;               /* SI_TKILL, or SI_QUEUE with value */
-	pid_t pid;
-	uid_t uid;
-	union sigval value;
+	int code;               /* SI_TKILL: as tgkill sends it */
+	union {
+		struct {
+			pid_t pid;
+			uid_t uid;
+			union sigval value;
+		};
+		unsigned char fields[32];
+	};
 };
 
 /* A signal for the thread t (or, when tid is nonzero, the thread with that

@@ -112,8 +112,7 @@ static void dispose(struct cxlmu_core *c, struct cxlmu_host *h, struct cxlmu_uth
 			sched_kick(c);
 		break;
 	case OUT_LEAVE:
-		atomic_store_explicit(&f->back, 1, memory_order_release);
-		cxlmu_prim_futex_wake(&f->back, 1);
+		sched_park_poke(f, true);
 		break;
 	}
 }
@@ -227,8 +226,9 @@ static void host_loop(struct cxlmu_host *h)
 			spare(c, h);
 			continue;
 		}
-		/* Idle, it takes only what some fiber of the core would. */
-		host_mask(h, atomic_load_explicit(&c->idle_mask, memory_order_relaxed));
+		/* Idle, it takes no signal: the parked kernel threads of its
+		 * fibers take theirs (src/sched_signal.c). */
+		host_mask(h, BLOCK_ALL);
 		seen = atomic_load_explicit(&c->word, memory_order_seq_cst);
 		spin_lock(&c->lock);
 		if (unlikely(atomic_load_explicit(&c->sigwake, memory_order_relaxed)))
@@ -278,7 +278,7 @@ static void host_loop(struct cxlmu_host *h)
 		if (mask_word(&f->mask) != h->cur)
 			host_mask(h, BLOCK_ALL);
 		cxlmu_fiber_switch_fs(&h->ctx, &f->ctx);
-		host_mask(h, atomic_load_explicit(&c->idle_mask, memory_order_relaxed));
+		host_mask(h, BLOCK_ALL);
 		finish(h);
 	}
 }
@@ -506,7 +506,8 @@ bool cxlmu_sched_retarget(pthread_t t, pid_t tid)
 	return f != NULL;
 }
 /* The kernel thread's side while its fiber runs elsewhere: hand the fiber
- * to the core, then wait until it comes back for good. */
+ * to the core, then take the fiber's signals (src/sched_signal.c,
+ * "Receivers") until it comes back for good. */
 static void park_main(void *arg)
 {
 	struct cxlmu_uthread *f = arg;
@@ -514,8 +515,7 @@ static void park_main(void *arg)
 
 	push_from_outside(f->core, f);
 	/* Nothing here may write TLS: it is the fiber's. */
-	while (!atomic_load_explicit(&f->back, memory_order_acquire))
-		raw_futex(&f->back, FUTEX_WAIT, 0);
+	sched_park_receive(f);
 	cxlmu_fiber_switch(&scratch, &f->ctx);
 	__builtin_unreachable();
 }
@@ -541,10 +541,7 @@ static void adopt_pending(struct cxlmu_uthread *f)
 		 * only after it). */
 		if (rawsys(SYS_rt_sigtimedwait, (long)&one, (long)&si, (long)&zero, 8) != sig)
 			continue;
-		f->sig[sig - 1] = (struct cxlmu_sig){
-			.sig = sig, .code = si.si_code, .pid = si.si_pid, .uid = si.si_uid,
-			.value = si.si_value,
-		};
+		sched_sig_from(&f->sig[sig - 1], &si);
 		atomic_fetch_or_explicit(&f->sigpend, 1ull << (sig - 1), memory_order_release);
 	}
 }
@@ -593,7 +590,6 @@ int cxlmu_sched_adopt(int cpu, enum cxlmu_sched_why why)
 	if (sched.all)
 		sched.all->all_prev = &f->all_next;
 	sched.all = f;
-	sched_mask_count(c, mask_word(&f->mask), 1);
 	spin_unlock(&sched.all_lock);
 	cxlmu_fiber_make(&f->park, st.stack, (size_t)((uintptr_t)f - (uintptr_t)st.stack),
 			 park_main, f);
@@ -604,7 +600,7 @@ int cxlmu_sched_adopt(int cpu, enum cxlmu_sched_why why)
 	finish(f->host);
 	f->resumed = tsc();
 	sig_on(f);
-	f->busy = false;
+	sched_unbusy(f);
 	errno = saved;
 	return 0;
 }
@@ -665,8 +661,7 @@ void sched_out(struct cxlmu_uthread *f, int why)
 	h->prev = f;
 	/* Nothing is delivered between two masks: the one switched to sets
 	 * its own (sig_on, or the host's loop). */
-	if ((next ? mask_word(&next->mask) :
-		    atomic_load_explicit(&c->idle_mask, memory_order_relaxed)) != mask_word(&f->mask))
+	if ((next ? mask_word(&next->mask) : BLOCK_ALL) != mask_word(&f->mask))
 		host_mask(h, BLOCK_ALL);
 	if (next) {
 		next->host = h;
@@ -700,7 +695,6 @@ void cxlmu_sched_leave(void)
 	*f->all_prev = f->all_next;
 	if (f->all_next)
 		f->all_next->all_prev = f->all_prev;
-	sched_mask_count(f->core, mask_word(&f->mask), -1);
 	spin_unlock(&sched.all_lock);
 	/* No sender finds it now; one may have queued it to be woken. */
 	if (atomic_load_explicit(&f->sigwake_queued, memory_order_acquire)) {
