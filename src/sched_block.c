@@ -305,6 +305,16 @@ static void lot_unlink(struct lot_bucket *b, struct lot_node *n)
 	atomic_fetch_sub_explicit(&b->n, 1, memory_order_relaxed);
 }
 
+static bool lot_woken(struct lot_bucket *b, const struct lot_node *n)
+{
+	bool w;
+
+	spin_lock(&b->lock);
+	w = n->woken;
+	spin_unlock(&b->lock);
+	return w;
+}
+
 bool cxlmu_sched_park(const void *addr, bool (*still)(void *), void *arg, uint64_t deadline)
 {
 	struct cxlmu_uthread *f = sched_self;
@@ -313,6 +323,9 @@ bool cxlmu_sched_park(const void *addr, bool (*still)(void *), void *arg, uint64
 	bool woken;
 
 	f->busy = true;
+	/* A wake-up left from before (a signal's, for a fiber that was
+	 * runnable then) is not for this wait, which no waker knows yet. */
+	atomic_store_explicit(&f->wake, 0, memory_order_relaxed);
 	spin_lock(&b->lock);
 	if (!b->tail)
 		b->tail = &b->head;
@@ -325,8 +338,16 @@ bool cxlmu_sched_park(const void *addr, bool (*still)(void *), void *arg, uint64
 	/* Registered before the look: a waker that changes what still()
 	 * sees and then looks at the bucket finds us (unpark's fence). */
 	atomic_thread_fence(memory_order_seq_cst);
-	if (still(arg))
-		block(f, OUT_BLOCK, deadline);
+	if (still(arg)) {
+		/* A handler that ran meanwhile does not end the wait (glibc's
+		 * waits go back into the kernel after one): still registered,
+		 * no wake-up is lost. */
+		do {
+			f->sig_intr = false;
+			block(f, OUT_BLOCK, deadline);
+		} while (f->sig_intr && !cxlmu_sched_cancelled(f) && !lot_woken(b, &n) &&
+			 (!deadline || cxlmu_prim_now() < deadline));
+	}
 	spin_lock(&b->lock);
 	woken = n.woken;
 	if (!woken)
@@ -335,7 +356,7 @@ bool cxlmu_sched_park(const void *addr, bool (*still)(void *), void *arg, uint64
 	/* A waker's wake() is over once its bucket lock is: no stale wake-up
 	 * for the next block. */
 	atomic_store_explicit(&f->wake, 0, memory_order_relaxed);
-	f->busy = false;
+	sched_unbusy(f);
 	return woken;
 }
 
@@ -371,6 +392,7 @@ int cxlmu_sched_futex_wait(void *word, uint32_t val, bool shared, uint64_t deadl
 	if (atomic_load_explicit((_Atomic uint32_t *)word, memory_order_acquire) != val)
 		return -EAGAIN;
 	f->busy = true;
+	atomic_store_explicit(&f->wake, 0, memory_order_relaxed);   /* as in park */
 	if (f->core->ring_ok || f->core->waitv_ok) {
 		f->fword = word;
 		f->fval = val;
@@ -390,7 +412,7 @@ int cxlmu_sched_futex_wait(void *word, uint32_t val, bool shared, uint64_t deadl
 			now + POLL_MIN_NS : deadline);
 		r = deadline && cxlmu_prim_now() >= deadline ? -ETIMEDOUT : 0;
 	}
-	f->busy = false;
+	sched_unbusy(f);
 	return r;
 }
 

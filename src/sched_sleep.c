@@ -14,7 +14,7 @@ void cxlmu_sched_yield(void)
 	f->busy = true;
 	sched_reached(f, tsc(), false);
 	sched_out(f, OUT_YIELD);
-	f->busy = false;
+	sched_unbusy(f);
 }
 
 static uint64_t sleep_until(struct cxlmu_uthread *f, uint64_t deadline, bool progress)
@@ -26,13 +26,15 @@ static uint64_t sleep_until(struct cxlmu_uthread *f, uint64_t deadline, bool pro
 	if (progress)
 		sched_reached(f, tsc(), false);
 	/* In slices, so that a cancellation is seen within one. */
+	f->slicing = true;
 	do {
 		f->deadline = deadline - now > CANCEL_SLICE_NS ? now + CANCEL_SLICE_NS : deadline;
 		sched_out(f, OUT_SLEEP);
 		now = cxlmu_prim_now();
 	} while (now < deadline && !atomic_load_explicit(&f->cancel, memory_order_relaxed) &&
 		 !f->sig_intr);
-	f->busy = false;
+	f->slicing = false;
+	sched_unbusy(f);
 	return f->sig_intr && now < deadline ? deadline - now : 0;
 }
 
@@ -91,7 +93,7 @@ uint64_t cxlmu_sched_sleep(uint64_t ns, const void *site)
 		/* Progress woke it (wake_polls), or its time ran out. */
 		cxlmu_poll_end(s, f->progress_woke, tsc());
 	}
-	f->busy = false;
+	sched_unbusy(f);
 	/* A poll's wait is short: one a signal cut short simply ends. */
 	return 0;
 }

@@ -45,7 +45,8 @@ unsigned cxlmu_sched_wake_word(const void *word, unsigned max);
 
 /* In a fiber: wait on addr, switched away, while still(arg) holds when
  * looked at after registering, until cxlmu_sched_unpark(addr), the
- * deadline (0: none) or a cancellation. True when unparked. For waits
+ * deadline (0: none) or a cancellation (a signal handler that runs
+ * meanwhile does not end it). True when unparked. For waits
  * whose every waker goes through the runtime (condition variables,
  * rwlocks): nothing in the kernel knows of them. */
 bool cxlmu_sched_park(const void *addr, bool (*still)(void *), void *arg, uint64_t deadline);
