@@ -1,5 +1,5 @@
 #!/bin/sh
-# Proves that under the default settings a process-directed SIGTERM reaches a program pinned to one CPU as the kernel delivers it: while the main thread waits (nanosleep, clock_nanosleep, usleep, read of an empty pipe, pthread_cond_timedwait, pause), with and without SA_RESTART, and with the main thread blocking the signal (its handler then runs in the other thread), the handler's thread, the call's result, errno, the time left and when the call returned are the same lines as plain; and a Python program pinned to one CPU, in time.sleep(10) with another thread running, runs its SIGTERM handler within 100 ms, as plain.
+# Proves that under the default settings a process-directed SIGTERM reaches a program pinned to one CPU as the kernel delivers it: while the main thread waits (nanosleep, clock_nanosleep, usleep, read of an empty pipe, pthread_cond_timedwait, pause), with and without SA_RESTART, and with the main thread blocking the signal (its handler then runs in the other thread), the handler's thread, the call's result, errno, the time left and when the call returned are the same lines as plain, under the default settings and under --sched=fibers (where fsgsbase lets fibers run); and a Python program pinned to one CPU, in time.sleep(10) with another thread running, runs its SIGTERM handler within 100 ms, as plain, under the default settings and as fibers.
 . "${top_srcdir:-.}/tests/integration/lib.sh"
 
 need_taskset
@@ -25,6 +25,24 @@ for want in "nanosleep restart=0 blocked=0 handler=main result=-1 errno=4 rem=pa
 done
 end
 
+# The same under --sched=fibers, where both threads are fibers of CPU 0:
+# the signal is taken by a fiber's kernel thread, parked, and handed to
+# the fiber the kernel would have chosen.
+if have_fsgsbase && have_python3; then
+	begin "SIGTERM while the main thread waits, pinned, --sched=fibers: as plain"
+	prel CXLMU_SCHED=fibers CXLMU_STATS="$WORK/fib.json" CXLMU_STATS_FORMAT=json \
+		taskset -c 0 "$H/sigterm" >"$WORK/fib" 2>&1 || { fail "fibers: exit status $?"; diag_file "$WORK/fib"; }
+	if ! cmp -s "$WORK/plain" "$WORK/fib"; then
+		fail "the lines differ (plain, then as fibers):"
+		diff "$WORK/plain" "$WORK/fib" >"$WORK/diff"
+		diag_file "$WORK/diff"
+	fi
+	json_ok "sigterm as fibers" "$WORK/fib.json" "w['fibers'] >= 2" 'w["fiber_cpus"] == 1'
+	end
+else
+	skip_one "SIGTERM while the main thread waits, --sched=fibers" "fibers need fsgsbase in /proc/cpuinfo, and python3 to read the report"
+fi
+
 # Python: its handlers run in the main thread only, between bytecodes: a
 # signal delivered elsewhere, or a sleep not interrupted, delays them.
 if have_python3; then
@@ -49,8 +67,13 @@ finally:
     late = (got[0] - sent) * 1000 if got else -1
     print("late_ms=%d" % max(late, 0) if got else "late_ms=none")
 PY
-	for how in plain prel; do
-		$how taskset -c 0 /usr/bin/python3 "$WORK/term.py" >"$WORK/py.$how" 2>&1
+	hows="plain prel"
+	have_fsgsbase && hows="$hows fibers"
+	for how in $hows; do
+		case $how in
+		fibers) prel CXLMU_SCHED=fibers taskset -c 0 /usr/bin/python3 "$WORK/term.py" >"$WORK/py.$how" 2>&1 ;;
+		*) $how taskset -c 0 /usr/bin/python3 "$WORK/term.py" >"$WORK/py.$how" 2>&1 ;;
+		esac
 		_ms=$(sed -n 's/^late_ms=//p' "$WORK/py.$how")
 		case $_ms in
 		''|none) fail "$how: the handler did not run: $(cat "$WORK/py.$how")" ;;
