@@ -83,13 +83,22 @@ void sched_sig_from(struct cxlmu_sig *s, const siginfo_t *si)
 }
 
 /* Does the program handle sig (a handler, not a default or ignore)? */
-static bool sig_handled(int sig)
+/* sig's disposition now: a handler, SIG_DFL or SIG_IGN (SIG_DFL when the
+ * kernel will not say). */
+static void *sig_disposition(int sig)
 {
 	struct { void *handler; unsigned long flags; void *restorer; uint64_t mask; } ka;
 
 	if (rawsys(SYS_rt_sigaction, sig, 0, (long)&ka, sizeof(ka.mask)))
-		return false;
-	return ka.handler != (void *)SIG_DFL && ka.handler != (void *)SIG_IGN;
+		return (void *)SIG_DFL;
+	return ka.handler;
+}
+
+static bool sig_handled(int sig)
+{
+	void *h = sig_disposition(sig);
+
+	return h != (void *)SIG_DFL && h != (void *)SIG_IGN;
 }
 
 /* all_lock with every signal blocked: a handler on this thread (raise and
@@ -265,14 +274,11 @@ bool cxlmu_sched_signal(pthread_t t, pid_t tid, const struct cxlmu_sig *s, int *
  * sent to a thread that does not block it. */
 static bool sig_ignored(int sig)
 {
-	struct { void *handler; unsigned long flags; void *restorer; uint64_t mask; } ka;
+	void *h = sig_disposition(sig);
 
-	if (rawsys(SYS_rt_sigaction, sig, 0, (long)&ka, sizeof(ka.mask)))
-		return false;
-	if (ka.handler == (void *)SIG_IGN)
-		return true;
-	return ka.handler == (void *)SIG_DFL &&
-	       (sig == SIGCHLD || sig == SIGCONT || sig == SIGURG || sig == SIGWINCH);
+	return h == (void *)SIG_IGN ||
+	       (h == (void *)SIG_DFL &&
+		(sig == SIGCHLD || sig == SIGCONT || sig == SIGURG || sig == SIGWINCH));
 }
 
 /* What a fiber's parked kernel thread waits for: what its mask lets
