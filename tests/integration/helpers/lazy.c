@@ -12,7 +12,9 @@
  *   poll      two threads hand a token back and forth 2000 times, each
  *             waiting with `while (!my_turn) usleep(1);`
  * pingpong and poll print, once the players are joined, the names of the
- * threads left besides the main one: "others=NAME,NAME,..." (sorted).
+ * threads left besides the main one: "others=NAME,NAME,..." (sorted),
+ * once the players' kernel threads have left the list (up to a second;
+ * "others-first=TID:STATE:NAME,..." first when it took a wait).
  * Each checks its own results and prints "MODE: ok". */
 #include <dirent.h>
 #include <stdatomic.h>
@@ -157,6 +159,27 @@ static void comm_what(const char *name, char *out, size_t n)
 	fclose(f);
 }
 
+/* A thread's id, state and name ("TID:STATE:NAME"), but the main
+ * thread's: for the diagnostic line. */
+static void state_what(const char *name, char *out, size_t n)
+{
+	char path[96], line[256], *open_, *close_;
+	FILE *f;
+
+	out[0] = 0;
+	if (atoi(name) == getpid())
+		return;
+	snprintf(path, sizeof(path), "/proc/self/task/%s/stat", name);
+	if (!(f = fopen(path, "r")))
+		return;
+	if (fgets(line, sizeof(line), f) && (open_ = strchr(line, '(')) &&
+	    (close_ = strrchr(line, ')')) && close_[1] == ' ') {
+		*close_ = 0;
+		snprintf(out, n, "%s:%c:%s", name, close_[2], open_ + 1);
+	}
+	fclose(f);
+}
+
 static void mode_quiet(void)
 {
 	pthread_t t[WORKERS];
@@ -233,6 +256,18 @@ static void mode_pair(long n, bool poll)
 	T_CHECK(!pthread_join(a, NULL) && !pthread_join(b, NULL), "join the players");
 	T_CHECK(handed[0] == n && handed[1] == n, "handed %ld and %ld times, want %ld",
 		(long)handed[0], (long)handed[1], n);
+	/* A joined thread is gone from /proc a moment after its join
+	 * returns: the kernel wakes the joiner as the thread's exit clears
+	 * its id, before the thread leaves the list (plain as well). A
+	 * thread still listed after a second is one that stays. */
+	for (int tries = 0;; tries++) {
+		list_dir("/proc/self/task", state_what, others, sizeof(others));
+		if (tries == 100 || !strstr(others, ":lazy"))
+			break;
+		if (!tries)
+			printf("others-first=%s\n", others);
+		usleep(10000);
+	}
 	list_dir("/proc/self/task", comm_what, others, sizeof(others));
 	printf("others=%s\n", others);
 }
