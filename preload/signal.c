@@ -5,12 +5,13 @@
  * scheduler, which delivers it in the fiber wherever it runs; its mask
  * (pthread_sigmask, sigprocmask) is its own, put on its host while it
  * runs; gettid gives its own thread's id; a fiber that waits for signals
- * (sigwait, sigwaitinfo, sigtimedwait, sigsuspend; a wait with a signal
- * mask: epoll_pwait, and ppoll and pselect in preload/sleep.c) goes back
- * to its own kernel thread for good, where the kernel delivers them. Signals sent to
- * the process go where the kernel would send them: a fiber's parked kernel
- * thread takes them for it (src/sched_signal.c, "Receivers"). With
- * fibers off, or for a kernel thread, each forwards to libc. */
+ * (sigwait, sigwaitinfo, sigtimedwait, sigsuspend, pause, sigpause; a wait
+ * with a signal mask: epoll_pwait, and ppoll and pselect in
+ * preload/sleep.c) goes back to its own kernel thread for good, where the
+ * kernel delivers them. Signals sent to the process go where the kernel
+ * would send them: a fiber's parked kernel thread takes them for it
+ * (src/sched_signal.c, "Receivers"). With fibers off, or for a kernel
+ * thread, each forwards to libc. */
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -164,6 +165,35 @@ cxlmu_export int sigsuspend(const sigset_t *set)
 {
 	unfiber();
 	return CXLMU_LIBC(sigsuspend)(set);
+}
+
+/* pause and the sigpause family wait for a signal inside libc, which
+ * calls no hook: in a fiber they would block its host. */
+cxlmu_export int pause(void)
+{
+	unfiber();
+	return CXLMU_LIBC(pause)();
+}
+
+/* The old BSD sigpause, which takes a mask; <signal.h> names the X/Open
+ * one, taking a signal number, sigpause too (__xpg_sigpause, below). */
+int bsd_sigpause(int mask) __asm__("sigpause");
+cxlmu_export int bsd_sigpause(int mask)
+{
+	unfiber();
+	return CXLMU_LIBC(__sigpause)(mask, 0);
+}
+
+cxlmu_export int __sigpause(int sig_or_mask, int is_sig)
+{
+	unfiber();
+	return CXLMU_LIBC(__sigpause)(sig_or_mask, is_sig);
+}
+
+cxlmu_export int __xpg_sigpause(int sig)
+{
+	unfiber();
+	return CXLMU_LIBC(__xpg_sigpause)(sig);
 }
 
 /* epoll_wait has no mask: here for its zero timeout only (scheduler.h,

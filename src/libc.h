@@ -112,6 +112,9 @@ extern int __pthread_once(pthread_once_t *o, void (*init)(void));
 	X(sigwaitinfo, int, (const sigset_t *, siginfo_t *)) \
 	X(sigtimedwait, int, (const sigset_t *, siginfo_t *, const struct timespec *)) \
 	X(sigsuspend, int, (const sigset_t *)) \
+	X(pause, int, (void)) \
+	X(__sigpause, int, (int, int)) \
+	X(__xpg_sigpause, int, (int)) \
 	X(epoll_wait, int, (int, struct epoll_event *, int, int)) \
 	X(epoll_pwait, int, (int, struct epoll_event *, int, int, const sigset_t *)) \
 	X(epoll_pwait2, int, (int, struct epoll_event *, int, const struct timespec *, \

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Proves that a signal sent to one thread (pthread_kill, pthread_sigqueue, tgkill with the id gettid gave, raise) runs its handler in that thread when the thread is a fiber, wherever the fiber runs: sleeping (the sleep ends early with EINTR), spinning, blocked in read() (EINTR), or waiting for the signal in sigwait; and that each fiber's signal mask is its own (a signal it blocks waits, pending, until it unblocks it, while another fiber of the same CPU gets its own; a sender racing a mask change never lands in another fiber; a handler that interrupted the scheduler can raise; a signal every thread blocks stays pending for sigwait; ppoll with a mask sees what is pending for the thread). The same program gives the same results plain, as fibers with the default fiber wait and with futex_waitv forced, and under --sched=auto, which makes those threads fibers once they poll where the kernel has io_uring futex waits (6.7) or futex_waitv (5.16) and keeps them kernel threads elsewhere (why: no-polls, alone-on-cpu, no-ring-futex).
+# Proves that a signal sent to one thread (pthread_kill, pthread_sigqueue, tgkill with the id gettid gave, raise) runs its handler in that thread when the thread is a fiber, wherever the fiber runs: sleeping (the sleep ends early with EINTR), spinning, blocked in read() (EINTR), or waiting for the signal in sigwait, pause or either sigpause (which send a fiber back to its kernel thread); and that each fiber's signal mask is its own (a signal it blocks waits, pending, until it unblocks it, while another fiber of the same CPU gets its own; a sender racing a mask change never lands in another fiber; a handler that interrupted the scheduler can raise; a signal every thread blocks stays pending for sigwait; ppoll with a mask sees what is pending for the thread). The same program gives the same results plain, as fibers with the default fiber wait and with futex_waitv forced, and under --sched=auto, which makes those threads fibers once they poll where the kernel has io_uring futex waits (6.7) or futex_waitv (5.16) and keeps them kernel threads elsewhere (why: no-polls, alone-on-cpu, no-ring-futex).
 . "${top_srcdir:-.}/tests/integration/lib.sh"
 
 need_fibers
@@ -31,7 +31,7 @@ ran() {
 	esac
 }
 
-for part in target spin sleeps mask raise queue read sigwait tgkill errors left race nested idle ppoll; do
+for part in target spin sleeps mask raise queue read sigwait tgkill errors left race nested idle ppoll pause; do
 	begin "$part"
 	run_ok "$part, plain" plain taskset -c 0 "$H/sigfib" $part
 	for s in fibers waitv auto; do
@@ -48,4 +48,7 @@ done
 end
 json_ok "sigwait, why" "$WORK/sigwait.fibers.json" 's["why"]["waits-for-signals"] == 1' \
 	'[t["as"] for t in s["threads"] if t["why"] == "waits-for-signals"] == ["kernel"]'
+# So did the threads in pause and sigpause.
+json_ok "pause, why" "$WORK/pause.fibers.json" 's["why"]["waits-for-signals"] == 3' \
+	'[t["as"] for t in s["threads"] if t["why"] == "waits-for-signals"] == ["kernel"] * 3'
 finish

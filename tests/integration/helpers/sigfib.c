@@ -37,6 +37,10 @@
  *            sigwait (no thread, and so no idle host, takes it)
  *   ppoll    a signal sent to a thread that blocks it is handled by a
  *            ppoll whose mask lets it through, at once (EINTR)
+ *   pause    three threads wait for a signal sent to each: in pause(), in
+ *            X/Open sigpause(SIGUSR2) and in the old BSD sigpause(0), the
+ *            last two blocking SIGUSR2 before: each returns -1 with EINTR
+ *            after its handler ran in it
  * Run as `sigfib [PART...]` (no part: all); prints "sigfib: ok" when every
  * check held. */
 #include <errno.h>
@@ -798,6 +802,60 @@ static void part_ppoll(void)
 	close(pipefd[1]);
 }
 
+/* ----------------------------------------------------------------------- */
+
+/* glibc's two sigpause functions: the X/Open one takes a signal to let
+ * through (what <signal.h> names sigpause), the old BSD one a mask. */
+int xsi_sigpause(int sig) __asm__("__xpg_sigpause");
+int bsd_sigpause(int mask) __asm__("sigpause");
+
+static _Atomic int paused_done;
+
+static void *pauser(void *arg)
+{
+	int how = (int)(intptr_t)arg, r, err;
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR2);
+	pthread_sigmask(how ? SIG_BLOCK : SIG_UNBLOCK, &set, NULL);
+	become(how);
+	errno = 0;
+	r = how == 0 ? pause() : how == 1 ? xsi_sigpause(SIGUSR2) : bsd_sigpause(0);
+	err = errno;
+	T_CHECK(r == -1 && err == EINTR && got >= 1 && !elsewhere,
+		"pause %d: returned %d, errno %d, %d handlers in it, %d elsewhere", how, r, err,
+		(int)got, (int)elsewhere);
+	paused_done++;
+	return NULL;
+}
+
+static void part_pause(void)
+{
+	pthread_t t[3];
+
+	reset();
+	paused_done = 0;
+	on(SIGUSR1, count, 0);
+	on(SIGUSR2, count, 0);
+	for (int i = 0; i < 3; i++)
+		t[i] = t_start(pauser, (void *)(intptr_t)i);
+	T_CHECK(wait_for(&ready, 3), "pause: the threads did not start");
+	/* SIGUSR2 waits, blocked, for the sigpause calls; a SIGUSR1 that came
+	 * before pause() was called is handled and the next one ends it. */
+	pthread_kill(t[1], SIGUSR2);
+	pthread_kill(t[2], SIGUSR2);
+	for (int i = 0; i < 60 && atomic_load(&paused_done) < 3; i++) {
+		usleep(50000);
+		if (i % 2 == 0)
+			pthread_kill(t[0], SIGUSR1);
+	}
+	T_CHECK(atomic_load(&paused_done) == 3, "pause: %d of 3 waits returned",
+		(int)paused_done);
+	for (int i = 0; i < 3; i++)
+		pthread_join(t[i], NULL);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct {
@@ -809,6 +867,7 @@ int main(int argc, char **argv)
 		{ "read", part_read }, { "sigwait", part_sigwait }, { "tgkill", part_tgkill },
 		{ "errors", part_errors }, { "left", part_left }, { "race", part_race },
 		{ "nested", part_nested }, { "idle", part_idle }, { "ppoll", part_ppoll },
+		{ "pause", part_pause },
 	};
 	size_t n = sizeof(parts) / sizeof(parts[0]);
 
