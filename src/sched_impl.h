@@ -293,13 +293,26 @@ static inline uint64_t mask_word(const sigset_t *set)
 	return w;
 }
 
-/* The calling host's signal mask (the kernel's 64 bits). */
-static inline void host_mask(struct cxlmu_host *h, uint64_t m)
+/* The calling host's signal mask (the kernel's 64 bits), as a fiber's
+ * pthread_sigmask sets it: a pending signal it lets through is taken
+ * here, as by the thread that unblocks it. */
+static inline void host_mask_take(struct cxlmu_host *h, uint64_t m)
 {
 	if (h->cur != m) {
 		rawsys(SYS_rt_sigprocmask, SIG_SETMASK, (long)&m, 0, sizeof(m));
 		h->cur = m;
 	}
+}
+
+void sched_host_opening(uint64_t open);
+
+/* The same as the host starts or resumes a fiber: a signal pending for
+ * the process is left to the thread the kernel chose for it first. */
+static inline void host_mask(struct cxlmu_host *h, uint64_t m)
+{
+	if (h->cur & ~m)
+		sched_host_opening(h->cur & ~m);
+	host_mask_take(h, m);
 }
 
 static inline void sig_fence(void)
