@@ -18,9 +18,9 @@ fi
 [ "$(grep -c ' restart=' "$WORK/plain")" = 22 ] || fail "plain printed $(grep -c ' restart=' "$WORK/plain") cases, want 22"
 # What the kernel does, as a check of the helper itself: an interrupted
 # nanosleep returns EINTR with time left; a read with SA_RESTART restarts.
-for want in "nanosleep restart=0 blocked=0 handler=main result=-1 errno=4 rem=part took=early" \
-	"read restart=1 blocked=0 handler=main result=1 errno=0 rem=0 took=full" \
-	"nanosleep restart=0 blocked=1 handler=other result=0 errno=0 rem=0 took=full"; do
+for want in "nanosleep restart=0 blocked=0 handler=main result=-1 errno=4 rem=part took=early sent=early" \
+	"read restart=1 blocked=0 handler=main result=1 errno=0 rem=0 took=full sent=early" \
+	"nanosleep restart=0 blocked=1 handler=other result=0 errno=0 rem=0 took=full sent=early"; do
 	grep -qx "$want" "$WORK/plain" || fail "plain did not print '$want'"
 done
 end

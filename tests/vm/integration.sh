@@ -60,19 +60,6 @@ no_skip="fibers.sh fiber-sync.sh fiber-signals.sh sched-auto.sh sched-lazy.sh"
 #     within twice in other runs: a bare poll loop's turn under TCG can
 #     outlast the 1 us the runtime counts as work, and then each timed-out
 #     poll wakes the other.
-#   fiber-signals.sh idle: was a bug, not TCG's: under --sched=fibers a
-#     process-directed SIGTERM that every thread blocks, sent while the
-#     main fiber goes to sigwait, was not received there (killed at 120 s)
-#     in 2 of 4 runs on 6.12, 0 of 4 on 6.1. Since fibers' parked threads
-#     receive process-directed signals it passed 8 of 8 runs (4 per
-#     kernel); left ungated until more runs show it holds.
-#   sched-signals.sh, --sched=fibers: pause() with SA_RESTART returned
-#     EINTR late (handler in main, "took=full") in 1 of 8 runs on 6.1 and
-#     1 of 9 on 6.12, every other line of every run as plain. Cause not
-#     found.
-#   sched-lazy.sh a pinned polling pair: failed once ("a thread named
-#     'lazy' besides main") in 3 runs on 6.12 after the parked-thread
-#     receivers; not yet understood, may be a regression.
 varies="fiber-sync.sh:spinlocks
 fiber-sync.sh:a kernel thread among fibers
 fiber-signals.sh:nested
@@ -81,9 +68,6 @@ fiber-signals.sh:nested
 sleep-polling.sh:a polling pair, taskset -c 0: fewer sleep calls than plain
 sleep-polling.sh:a C++ polling pair, taskset -c 0: fewer sleep calls than plain
 sleep-polling.sh:idle pollers: at most twice the plain sleep calls
-fiber-signals.sh:idle
-sched-signals.sh:SIGTERM while the main thread waits, pinned, --sched=fibers: as plain
-sched-lazy.sh:a pinned polling pair becomes fibers
 ${VM_INT_VARIES:-}"
 
 # TAP (the test runs under automake's tap-driver): one line per behaviour

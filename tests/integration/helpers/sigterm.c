@@ -6,15 +6,17 @@
  * the main thread not blocking or blocking SIGTERM, kill(getpid(),
  * SIGTERM) comes 200 ms into a 1000 ms wait; one line per case:
  *   CALL restart=0|1 blocked=0|1 handler=main|other|none result=R
- *        errno=E rem=0|part|all took=early|full
+ *        errno=E rem=0|part|all took=early|full sent=early|late
  * (rem: what nanosleep and clock_nanosleep left; took: back before or
- * after 700 ms). The lines are the same plain and under the preload when
- * the runtime delivers the signal as the kernel does. pause with SIGTERM
- * blocked would never return: left out. */
+ * after 700 ms; sent: the kill went before or after 700 ms, which a child
+ * slowed by the runtime would show). The lines are the same plain and
+ * under the preload when the runtime delivers the signal as the kernel
+ * does. pause with SIGTERM blocked would never return: left out. */
 #include <errno.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -57,14 +59,20 @@ static void *other(void *arg)
 	return NULL;
 }
 
-/* The signal: from a child process, as a supervisor's kill would come. */
+/* The signal: from a child process, as a supervisor's kill would come;
+ * when it went, in a page the child shares (CLOCK_MONOTONIC, ns). */
+static _Atomic long long *sent_at;
+
 static pid_t killer(void)
 {
-	pid_t parent = getpid(), k = fork();
+	pid_t parent = getpid(), k;
 
+	atomic_store(sent_at, 0);
+	k = fork();
 	if (k == 0) {
 		struct timespec ts = { 0, SIGNAL_MS * 1000000L };
 		nanosleep(&ts, NULL);
+		atomic_store(sent_at, t_now_ns());
 		kill(parent, SIGTERM);
 		_exit(0);
 	}
@@ -159,10 +167,11 @@ static void one(enum call call, int restart, int blocked)
 			pause_ms(10);
 		pthread_sigmask(SIG_UNBLOCK, &term, NULL);
 	}
-	printf("%s restart=%d blocked=%d handler=%s result=%ld errno=%d rem=%s took=%s\n",
+	printf("%s restart=%d blocked=%d handler=%s result=%ld errno=%d rem=%s took=%s sent=%s\n",
 	       names[call], restart, blocked,
 	       (const char *[]){ "none", "main", "other" }[atomic_load(&handled_in)],
-	       result, err, rems, took < 700 * 1000000LL ? "early" : "full");
+	       result, err, rems, took < 700 * 1000000LL ? "early" : "full",
+	       atomic_load(sent_at) - t0 < 700 * 1000000LL ? "early" : "late");
 }
 
 int main(void)
@@ -171,6 +180,8 @@ int main(void)
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	main_thread = pthread_self();
+	sent_at = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	T_CHECK(sent_at != MAP_FAILED, "mmap a shared page");
 	T_CHECK(!pipe(pipe_fd), "pipe");
 	t = t_start(other, NULL);
 	/* Whatever a first sleep sets up (the preload's waiting state) is
