@@ -21,6 +21,7 @@ integration_tests = \
 	tests/integration/real-gcc.sh \
 	tests/integration/real-git.sh \
 	tests/integration/real-perl.sh \
+	tests/integration/python-tests.sh \
 	tests/integration/real-python3.sh \
 	tests/integration/real-sqlite3.sh \
 	tests/integration/remote.sh \

@@ -22,7 +22,8 @@ script_timeout=${VM_INT_SCRIPT_TIMEOUT:-600}
 # list in VM_INT_SCRIPTS.
 all_scripts="fibers.sh fiber-sync.sh fiber-signals.sh sched-auto.sh sched-lazy.sh sched-signals.sh remote.sh
 	sleep-semantics.sh sleep-fallbacks.sh sleep-polling.sh sleep-many.sh sleep-fork.sh
-	threads.sh thread-churn.sh fork-while-allocating.sh secure-fds.sh secure-seccomp.sh"
+	threads.sh thread-churn.sh fork-while-allocating.sh secure-fds.sh secure-seccomp.sh
+	python-tests.sh"
 scripts=${VM_INT_SCRIPTS:-all}
 [ "$scripts" = all ] && scripts=$all_scripts
 # These need FSGSBASE, which the guest has: a skip is a failure.

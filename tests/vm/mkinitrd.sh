@@ -19,7 +19,9 @@
 # The integration initramfs holds the build tree's runtime, helpers and
 # scripts at their own absolute paths (remhost's run path names the build
 # tree), /usr/bin/python3 with the few modules the scripts' JSON checks
-# import, libcapstone (dlopened by --remote) when installed, every library
+# import (with its standard library and the regression tests
+# python-tests.sh runs, where libpython3.11-testsuite is installed),
+# libcapstone (dlopened by --remote) when installed, every library
 # ldd lists for all of them, and an /init that runs tests/vm/guest-int.sh.
 #
 # The cxl initramfs is the placement one plus what a guest with an emulated
@@ -183,6 +185,23 @@ for m in list(sys.modules.values()):
 		cp -L "$f" "$root$f"
 		case $f in *.so) elves="$elves $f" ;; esac
 	done
+
+	# Python's own regression tests (python-tests.sh), where Debian's
+	# libpython3.11-testsuite is installed: the standard library but what
+	# no test run here imports, the test runner and the modules it runs.
+	pylib=$(env -i $py -c 'import os; print(os.path.dirname(os.__file__))')
+	if [ -f "$pylib/test/libregrtest/__init__.py" ]; then
+		(cd "$pylib" && find . \( -path ./test -o -path './config-*' -o -path ./site-packages \
+			-o -path ./dist-packages -o -path ./idlelib -o -path ./tkinter \
+			-o -path ./turtledemo -o -path ./ensurepip -o -path ./lib2to3 \
+			-o -path ./pydoc_data \) -prune -o ! -type d ! -name '*.opt-[12].pyc' -print
+		 cd test && find __init__.py __main__.py support libregrtest lock_tests.py \
+			test_thread.py test_threading.py test_socket.py __pycache__ \
+			! -type d ! -name '*.opt-[12].pyc' -print | sed 's,^,./test/,' |
+			grep -E '^\./test/(__pycache__/)?(__init__|__main__|lock_tests|test_thread|test_threading|test_socket)[.]|/support/|/libregrtest/') |
+			(cd "$pylib" && cpio -pdmLu --quiet "$root$pylib")
+		elves="$elves $(ls "$pylib"/lib-dynload/*.so)"
+	fi
 
 	# --remote checks functions with capstone, dlopened: ldd cannot see it.
 	# In the guest it lies where remote.sh looks for it (busybox has no
