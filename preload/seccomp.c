@@ -2,7 +2,8 @@
  * filter before it goes in (src/sandbox.h): libseccomp installs its
  * filters through syscall(__NR_seccomp) or prctl(PR_SET_SECCOMP). Both
  * stand in for libc's plain wrappers, which do nothing but the system
- * call and errno; calls that install no filter pass straight through. */
+ * call and errno; calls that install no filter pass straight through,
+ * but syscall(SYS_gettid) in a fiber, answered as gettid is. */
 #include <errno.h>
 #include <stdarg.h>
 #include <sys/syscall.h>
@@ -10,6 +11,7 @@
 #include "prim.h"
 #include "runtime.h"
 #include "sandbox.h"
+#include "scheduler.h"
 
 #define PUBLIC cxlmu_export
 
@@ -60,6 +62,14 @@ PUBLIC long syscall(long nr, ...)
 	long a[6];
 	va_list ap;
 
+	/* A fiber's thread id is its own kernel thread's, as gettid gives it
+	 * (preload/signal.c); the kernel would give the host's. CPython's
+	 * threading.get_native_id asks this way. */
+	if (nr == SYS_gettid && cxlmu_sched_on) {
+		struct cxlmu_uthread *f = cxlmu_sched_self();
+		if (f)
+			return cxlmu_sched_tid(f);
+	}
 	va_start(ap, nr);
 	for (int i = 0; i < 6; i++)
 		a[i] = va_arg(ap, long);

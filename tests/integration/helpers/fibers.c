@@ -2,7 +2,9 @@
  * are kernel threads or fibers (run under `taskset -c 0` with
  * CXLMU_SCHED=fibers, and plain). Run as `fibers MODE`:
  *   identity  8 threads: each keeps a __thread counter, errno, its
- *             pthread_self and a key's value across 200 sleeps and yields;
+ *             pthread_self, its thread id (gettid and syscall(SYS_gettid),
+ *             the same, each thread's its own) and a key's value across
+ *             200 sleeps and yields;
  *             join values; key destructors run once per thread with the
  *             thread's own value; a detached thread runs to its end
  *   exit      threads end with pthread_exit from a nested call: join gets
@@ -58,6 +60,7 @@
 #include <stdatomic.h>
 #include <limits.h>
 #include <stdint.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -80,10 +83,17 @@ static void key_gone(void *v)
 	destructed_sum += (long)(intptr_t)v;
 }
 
+static _Atomic pid_t tids[8];
+
 static void *identity_thread(void *arg)
 {
 	long id = (long)(intptr_t)arg;
 	pthread_t me = t_self_now();
+	pid_t tid = (pid_t)syscall(SYS_gettid);
+
+	T_CHECK(tid == gettid(), "thread %ld: syscall(SYS_gettid) %d, gettid %d", id, (int)tid,
+		(int)gettid());
+	tids[id] = tid;
 
 	pthread_setspecific(key, (void *)(intptr_t)(id + 1));
 	for (int i = 0; i < 200; i++) {
@@ -96,6 +106,9 @@ static void *identity_thread(void *arg)
 		T_CHECK(errno == (int)id + 1000, "thread %ld: errno %d after a sleep, want %ld",
 			id, errno, id + 1000);
 		T_CHECK(pthread_equal(t_self_now(), me), "thread %ld: pthread_self changed", id);
+		T_CHECK(syscall(SYS_gettid) == tid && gettid() == tid,
+			"thread %ld: its id went from %d to %ld (gettid %d)", id, (int)tid,
+			syscall(SYS_gettid), (int)gettid());
 		T_CHECK(pthread_getspecific(key) == (void *)(intptr_t)(id + 1),
 			"thread %ld: key value %p", id, pthread_getspecific(key));
 	}
@@ -129,6 +142,10 @@ static void mode_identity(void)
 		T_CHECK(ret == (void *)(intptr_t)(i * 10), "thread %ld returned %p", i, ret);
 		want += i + 1;
 	}
+	for (long i = 0; i < N; i++)
+		for (long j = 0; j < i; j++)
+			T_CHECK(tids[i] != tids[j], "threads %ld and %ld had the same id %d", j, i,
+				(int)tids[i]);
 	T_CHECK(destructed == N, "key destructor ran %d times, want %d", destructed, N);
 	T_CHECK(destructed_sum == want, "key destructors saw %ld, want %ld", destructed_sum, want);
 	for (int i = 0; i < 2000 && !detached_done; i++)
