@@ -1,5 +1,5 @@
 #!/bin/sh
-# Proves that under --sched=fibers (with the default fiber wait and with futex_waitv forced) the pthread synchronization calls and zero-timeout descriptor checks (poll, ppoll, select, pselect, epoll_wait, epoll_pwait, epoll_pwait2) give the same results as plain (mutex of each type with trylock, timed and clock locks; condition variables with both clocks; rwlocks; barriers; semaphores; spinlocks; once; C11 threads), and that a fiber waiting on one switches to its core's other fibers instead of blocking in the kernel: the monitor, which hands a stuck core to another host, is (almost) never needed, though the threads wait on each other hundreds of times. Also a kernel thread and fibers sharing one mutex and condition variable, and C++ std::thread, std::mutex and std::condition_variable.
+# Proves that under --sched=fibers (with the default fiber wait and with futex_waitv forced) the pthread synchronization calls and zero-timeout descriptor checks (poll, ppoll, select, pselect, epoll_wait, epoll_pwait, epoll_pwait2) give the same results as plain (mutex of each type with trylock, timed and clock locks; condition variables with both clocks; rwlocks; barriers; semaphores; spinlocks; once; C11 threads), and that a fiber waiting on one switches to its core's other fibers instead of blocking in the kernel: the monitor, which hands a stuck core to another host, is (almost) never needed, though the threads wait on each other hundreds of times. Also a kernel thread and fibers sharing one mutex and condition variable, C++ std::thread, std::mutex and std::condition_variable, and a fiber woken by a sem_post the runtime does not see while the poster spins (the monitor must find the moved word and hand the core on).
 . "${top_srcdir:-.}/tests/integration/lib.sh"
 
 need_fibers
@@ -56,6 +56,10 @@ sync rwlocks fibsync rwlock 5 100
 sync barriers fibsync barrier 6 600
 sync semaphores fibsync sem 3 600
 sync spinlocks fibsync spin 5 100
+# A sem_post the runtime does not see, then a spin: the monitor must find
+# the waiter's moved word (with futex_waitv no wait is in the kernel)
+# and hand the core on: one hand-off at least.
+sync "a sem_post then a spin" fibsync spinpost 2 1 'w["handoffs"] >= 1'
 sync once fibsync once 9 8
 # 1000 turns taken in strict order.
 sync "C11 threads" fibsync c11 3 800

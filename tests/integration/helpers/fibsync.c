@@ -27,6 +27,11 @@
  *            deadline), gives EINVAL for a bad timespec, sem_trywait
  *            EAGAIN, errno kept on success
  *   spin     4 threads add under a spinlock, yielding inside it
+ *   spinpost a thread waits in sem_wait; another posts (sem_post, which
+ *            wakes it with a futex wake the runtime does not see) and then
+ *            spins, with no call, until the waiter has run: the waiter
+ *            must get the CPU within 5 s (as fibers: the monitor must
+ *            see the moved word and hand the core on)
  *   once     8 threads call pthread_once whose initializer sleeps 20 ms:
  *            it runs once, and every caller returns after it ended
  *   mixed    (needs 2 CPUs) a kernel thread on every CPU consumes what 3
@@ -413,6 +418,49 @@ static void *sem_consumer(void *arg)
 	return NULL;
 }
 
+static sem_t sp_sem;
+static _Atomic int sp_waiting, sp_done;
+
+static void *sp_waiter(void *arg)
+{
+	(void)arg;
+	sp_waiting = 1;
+	T_CHECK(!sem_wait(&sp_sem), "spinpost: sem_wait");
+	sp_done = 1;
+	return NULL;
+}
+
+static void *sp_poster(void *arg)
+{
+	long long end;
+
+	(void)arg;
+	while (!sp_waiting)
+		sched_yield();
+	/* Time for the waiter to be parked in its wait. */
+	for (int i = 0; i < 100; i++)
+		sched_yield();
+	usleep(20000);
+	T_CHECK(!sem_post(&sp_sem), "spinpost: sem_post");
+	end = now_ns(CLOCK_MONOTONIC) + 5000000000LL;
+	while (!sp_done && now_ns(CLOCK_MONOTONIC) < end)
+		;
+	T_CHECK(sp_done, "spinpost: the waiter did not run within 5 s of the post");
+	return NULL;
+}
+
+static void mode_spinpost(void)
+{
+	pthread_t w, p;
+
+	T_CHECK(!sem_init(&sp_sem, 0, 0), "sem_init");
+	w = t_start(sp_waiter, NULL);
+	p = t_start(sp_poster, NULL);
+	pthread_join(p, NULL);
+	pthread_join(w, NULL);
+	sem_destroy(&sp_sem);
+}
+
 static void mode_sem(void)
 {
 	pthread_t t[2];
@@ -757,7 +805,7 @@ int main(int argc, char **argv)
 		{ "mutex", mode_mutex }, { "cond", mode_cond }, { "rwlock", mode_rwlock },
 		{ "barrier", mode_barrier }, { "sem", mode_sem }, { "spin", mode_spin },
 		{ "once", mode_once }, { "mixed", mode_mixed }, { "c11", mode_c11 },
-		{ "cancel", mode_cancel }, { "crowd", mode_crowd },
+		{ "cancel", mode_cancel }, { "crowd", mode_crowd }, { "spinpost", mode_spinpost },
 	};
 
 	if (argc != 2) {
