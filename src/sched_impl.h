@@ -111,6 +111,9 @@ struct cxlmu_host {
 	_Atomic bool stuck;             /* lost the core inside a fiber */
 	pid_t tid;
 	uint64_t cur;                   /* its signal mask, as last set */
+	/* Signals the runtime sent to it, for the fiber it runs, while they
+	 * may still be blocked there: only it takes them. */
+	_Atomic uint64_t sent;
 };
 
 struct cxlmu_core {
@@ -299,20 +302,32 @@ static inline uint64_t mask_word(const sigset_t *set)
 static inline void host_mask_take(struct cxlmu_host *h, uint64_t m)
 {
 	if (h->cur != m) {
+		bool opens = h->cur & ~m;
+
 		rawsys(SYS_rt_sigprocmask, SIG_SETMASK, (long)&m, 0, sizeof(m));
 		h->cur = m;
+		/* What it sent itself and now lets through has come in. */
+		if (opens)
+			atomic_fetch_and_explicit(&h->sent, m, memory_order_relaxed);
 	}
 }
 
-void sched_host_opening(uint64_t open);
+void sched_host_opening(struct cxlmu_host *h, uint64_t open);
 
 /* The same as the host starts or resumes a fiber: a signal pending for
  * the process is left to the thread the kernel chose for it first. */
 static inline void host_mask(struct cxlmu_host *h, uint64_t m)
 {
 	if (h->cur & ~m)
-		sched_host_opening(h->cur & ~m);
+		sched_host_opening(h, h->cur & ~m);
 	host_mask_take(h, m);
+}
+
+/* s is sent to h, for the fiber it runs. */
+static inline void host_send(struct cxlmu_host *h, const struct cxlmu_sig *s)
+{
+	atomic_fetch_or_explicit(&h->sent, 1ull << (s->sig - 1), memory_order_relaxed);
+	sched_sig_send(h->tid, s);
 }
 
 static inline void sig_fence(void)

@@ -141,7 +141,7 @@ void __attribute__((noinline)) sched_sig_deliver(struct cxlmu_uthread *f)
 			continue;
 		if (sig_handled(s.sig))
 			f->sig_intr = true;
-		sched_sig_send(f->host->tid, &s);
+		host_send(f->host, &s);
 	}
 }
 
@@ -193,8 +193,7 @@ static bool sig_number(int sig, int *err)
 static void sig_post(struct cxlmu_uthread *f, const struct cxlmu_sig *s, uint64_t old)
 {
 	uint64_t bit = 1ull << (s->sig - 1);
-	struct cxlmu_host *h;
-	pid_t to = 0;
+	struct cxlmu_host *h, *to = NULL;
 
 	atomic_fetch_add(&f->poking, 1);
 	f->sig[s->sig - 1] = *s;
@@ -212,7 +211,7 @@ static void sig_post(struct cxlmu_uthread *f, const struct cxlmu_sig *s, uint64_
 		 * ends with EINTR as plain (sched_unbusy, dispose). */
 	} else if (h) {
 		if (atomic_fetch_and(&f->sigpend, ~bit) & bit)
-			to = h->tid;
+			to = h;
 	} else {
 		sig_wake(f);
 	}
@@ -223,7 +222,7 @@ static void sig_post(struct cxlmu_uthread *f, const struct cxlmu_sig *s, uint64_
 		/* f waits for this (sig_off, cxlmu_sched_sigmask) before it
 		 * switches out or changes its mask: h runs f until the signal
 		 * is there. */
-		sched_sig_send(to, s);
+		host_send(to, s);
 		atomic_fetch_add(&f->pokes, 1);
 		atomic_fetch_sub(&f->poking, 1);
 	}
@@ -365,17 +364,22 @@ void sched_park_receive(struct cxlmu_uthread *f)
  * fiber runs next (a kill meant for the main thread ran in the other in 2
  * of 12 guest runs of sched-signals.sh, mostly where both share one CPU
  * and the chosen thread waited for it). So the host lets the chosen one
- * take it first, a turn of the CPU at a time, for at most HANDOVER_NS;
- * what is pending still (sent to the host itself, or wanted by no other)
- * it lets through. The rest of the window is the time between the look
- * and the mask change. */
+ * take it first, a turn of the CPU at a time, for at most HANDOVER_NS.
+ * What the runtime sent the host itself (h->sent: a fiber's signal that
+ * came while the host blocked everything, between two slices of its
+ * sleep) is its own and not waited for; what is pending still after
+ * HANDOVER_NS (sent to the host from outside, or wanted by no other) it
+ * lets through. The rest of the window is the time between the look and
+ * the mask change. */
 #define HANDOVER_NS 2000000u
 
-void sched_host_opening(uint64_t open)
+void sched_host_opening(struct cxlmu_host *h, uint64_t open)
 {
 	uint64_t pend = 0, until = 0;
 
-	while (!rawsys(SYS_rt_sigpending, (long)&pend, sizeof(pend), 0, 0) && (pend & open)) {
+	open &= ~atomic_load_explicit(&h->sent, memory_order_relaxed);
+	while (open && !rawsys(SYS_rt_sigpending, (long)&pend, sizeof(pend), 0, 0) &&
+	       (pend & open)) {
 		uint64_t now = cxlmu_prim_now();
 
 		if (!until)
