@@ -10,16 +10,9 @@
 #define MONITOR_NS      1000000
 #define STUCK_TICKS     2
 
-/* Does c have work its owner cannot get to? Under the lock. A fiber on
- * the vwait list whose word moved is such work too: a waker that goes
- * around the hooks (sem_post, a raw FUTEX_WAKE) finds no wait in the
- * kernel while the owner runs fibers, and only a look at the words sees
- * it (on 6.1, CPython's thread start waited in sem_wait for the whole
- * of a new thread's busy loop, the loop it was to stop). */
+/* Does c have work its owner cannot get to? Under the lock. */
 static bool waiting_work(struct cxlmu_core *c, uint64_t now)
 {
-	if (c->vwait)
-		sched_vwait_scan(c);
 	return c->head || (c->sleepers && c->sleepers->deadline <= now) ||
 	       (c->polls && c->poll_min <= now) ||
 	       sched_ring_pending(c) || atomic_load_explicit(&c->sigwake, memory_order_relaxed);
@@ -109,9 +102,22 @@ void *sched_monitor_main(void *arg)
 				c->ticks = 0;
 				continue;
 			}
+			/* A fiber on the vwait list whose word moved is work
+			 * too: a waker that goes around the hooks (sem_post, a
+			 * raw FUTEX_WAKE) finds no wait in the kernel while the
+			 * owner runs fibers, and only a look at the words sees
+			 * it (on 6.1, CPython's thread start waited in sem_wait
+			 * for the whole of a new thread's busy loop, the loop
+			 * it was to stop). An idle owner is kicked to run it. */
 			spin_lock(&c->lock);
+			bool had = c->head;
+			if (c->vwait)
+				sched_vwait_scan(c);
+			bool moved = !had && c->head;
 			work = waiting_work(c, now);
 			spin_unlock(&c->lock);
+			if (moved)
+				sched_kick(c);
 			if (!work) {
 				c->ticks = 0;
 				continue;
