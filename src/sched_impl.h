@@ -326,7 +326,7 @@ static inline void host_mask(struct cxlmu_host *h, uint64_t m)
 /* s is sent to h, for the fiber it runs. */
 static inline void host_send(struct cxlmu_host *h, const struct cxlmu_sig *s)
 {
-	atomic_fetch_or_explicit(&h->sent, 1ull << (s->sig - 1), memory_order_relaxed);
+	atomic_fetch_or_explicit(&h->sent, 1ull << (s->sig - 1), memory_order_seq_cst);
 	sched_sig_send(h->tid, s);
 }
 

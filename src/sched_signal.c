@@ -377,9 +377,10 @@ void sched_host_opening(struct cxlmu_host *h, uint64_t open)
 {
 	uint64_t pend = 0, until = 0;
 
-	open &= ~atomic_load_explicit(&h->sent, memory_order_relaxed);
-	while (open && !rawsys(SYS_rt_sigpending, (long)&pend, sizeof(pend), 0, 0) &&
-	       (pend & open)) {
+	/* sent is read after the look: a sender marks it before its send,
+	 * which the look then sees (the kernel's signal lock orders both). */
+	while (!rawsys(SYS_rt_sigpending, (long)&pend, sizeof(pend), 0, 0) &&
+	       (pend & open & ~atomic_load_explicit(&h->sent, memory_order_seq_cst))) {
 		uint64_t now = cxlmu_prim_now();
 
 		if (!until)
