@@ -142,42 +142,48 @@ static void task_what(const char *name, char *out, size_t n)
 	(void)name;
 }
 
+/* A thread's state letter and name from its stat line, but the main
+ * thread's: false for the main thread or a thread gone. */
+static bool task_stat(const char *name, char *state, char *comm, size_t n)
+{
+	char path[96], line[256], *open_, *close_;
+	bool ok = false;
+	FILE *f;
+
+	if (atoi(name) == getpid())
+		return false;
+	snprintf(path, sizeof(path), "/proc/self/task/%s/stat", name);
+	if (!(f = fopen(path, "r")))
+		return false;
+	if (fgets(line, sizeof(line), f) && (open_ = strchr(line, '(')) &&
+	    (close_ = strrchr(line, ')')) && close_[1] == ' ') {
+		*close_ = 0;
+		*state = close_[2];
+		snprintf(comm, n, "%s", open_ + 1);
+		ok = true;
+	}
+	fclose(f);
+	return ok;
+}
+
 /* A thread's name, but the main thread's. */
 static void comm_what(const char *name, char *out, size_t n)
 {
-	char path[96];
-	FILE *f;
+	char state;
 
-	out[0] = 0;
-	if (atoi(name) == getpid())
-		return;
-	snprintf(path, sizeof(path), "/proc/self/task/%s/comm", name);
-	if (!(f = fopen(path, "r")))
-		return;
-	if (fgets(out, (int)n, f))
-		out[strcspn(out, "\n")] = 0;
-	fclose(f);
+	if (!task_stat(name, &state, out, n))
+		out[0] = 0;
 }
 
 /* A thread's id, state and name ("TID:STATE:NAME"), but the main
  * thread's: for the diagnostic line. */
 static void state_what(const char *name, char *out, size_t n)
 {
-	char path[96], line[256], *open_, *close_;
-	FILE *f;
+	char state, comm[64];
 
 	out[0] = 0;
-	if (atoi(name) == getpid())
-		return;
-	snprintf(path, sizeof(path), "/proc/self/task/%s/stat", name);
-	if (!(f = fopen(path, "r")))
-		return;
-	if (fgets(line, sizeof(line), f) && (open_ = strchr(line, '(')) &&
-	    (close_ = strrchr(line, ')')) && close_[1] == ' ') {
-		*close_ = 0;
-		snprintf(out, n, "%s:%c:%s", name, close_[2], open_ + 1);
-	}
-	fclose(f);
+	if (task_stat(name, &state, comm, sizeof(comm)))
+		snprintf(out, n, "%s:%c:%s", name, state, comm);
 }
 
 static void mode_quiet(void)
