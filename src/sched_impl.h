@@ -281,6 +281,7 @@ void sched_wake_polls(struct cxlmu_core *c);
 int sched_real_sigmask(int how, const sigset_t *set, sigset_t *old);
 void sched_sig_send(pid_t tid, const struct cxlmu_sig *s);
 void sched_sig_from(struct cxlmu_sig *s, const siginfo_t *si);
+void sched_sig_pend(struct cxlmu_uthread *f, const siginfo_t *si);
 uint64_t sched_all_lock_masked(void);
 void sched_all_unlock_masked(uint64_t old);
 void sched_park_receive(struct cxlmu_uthread *f);

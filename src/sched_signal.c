@@ -294,9 +294,11 @@ static bool is_poke(const struct cxlmu_uthread *f, const siginfo_t *si, long pid
 	return si->si_code == SI_QUEUE && si->si_pid == pid && si->si_value.sival_ptr == f;
 }
 
-/* A signal taken on the parked kernel thread: f's, pending for it now
- * (leaving: its kernel thread's again, sent there by cxlmu_sched_leave). */
-static void park_pend(struct cxlmu_uthread *f, const siginfo_t *si)
+/* A signal taken from a kernel thread's queue (its parked thread's, or
+ * the thread's own as it becomes a fiber) is f's, pending for it now
+ * (leaving: its kernel thread's again, sent there by cxlmu_sched_leave).
+ * Under all_lock, as a sender writes f->sig. */
+void sched_sig_pend(struct cxlmu_uthread *f, const siginfo_t *si)
 {
 	uint64_t old = sched_all_lock_masked();
 
@@ -353,7 +355,7 @@ void sched_park_receive(struct cxlmu_uthread *f)
 		if (rawsys(SYS_rt_sigtimedwait, (long)&set, (long)&si, (long)&zero, 8) <= 0)
 			break;
 		if (!is_poke(f, &si, pid))
-			park_pend(f, &si);
+			sched_sig_pend(f, &si);
 	}
 }
 

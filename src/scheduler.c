@@ -539,10 +539,8 @@ static void adopt_pending(struct cxlmu_uthread *f)
 		sigaddset(&one, sig);
 		/* The thread's own queue goes first (the process's would come
 		 * only after it). */
-		if (rawsys(SYS_rt_sigtimedwait, (long)&one, (long)&si, (long)&zero, 8) != sig)
-			continue;
-		sched_sig_from(&f->sig[sig - 1], &si);
-		atomic_fetch_or_explicit(&f->sigpend, 1ull << (sig - 1), memory_order_release);
+		if (rawsys(SYS_rt_sigtimedwait, (long)&one, (long)&si, (long)&zero, 8) == sig)
+			sched_sig_pend(f, &si);
 	}
 }
 
